@@ -1,0 +1,136 @@
+import { InvalidArgumentError, InvalidValueError, ShapeError, peekValues, tf, valueChecksEnabled, type TensorInput } from '@detkit/core';
+import { finiteInput, xyxyInput } from './internal';
+
+/**
+ * Default clamp on the decoded log-scale deltas dw, dh: log(1000 / 16). A box may grow at most 1000/16 =
+ * 62.5 times its anchor's size, which keeps exp() from overflowing on early, untrained predictions.
+ * torchvision's `BoxCoder(bbox_xform_clip=math.log(1000.0 / 16))`.
+ */
+export const DEFAULT_SCALE_CLAMP = Math.log(1000 / 16);
+
+/** (wx, wy, ww, wh): the deltas are multiplied by these when encoded and divided when decoded. */
+export type BoxCoderWeights = readonly [number, number, number, number];
+
+/** Weights of the RPN's box coder (Faster R-CNN): plain (dx, dy, dw, dh). */
+export const RPN_BOX_CODER_WEIGHTS: BoxCoderWeights = [1, 1, 1, 1];
+/**
+ * Weights of the RoI box head (Faster R-CNN, torchvision RoIHeads) and of SSD: (10, 10, 5, 5), i.e. SSD's
+ * "variances" 0.1 for the centre and 0.2 for the size, which scale the targets to roughly unit variance.
+ */
+export const ROI_BOX_CODER_WEIGHTS: BoxCoderWeights = [10, 10, 5, 5];
+
+/** Options of {@link encodeBoxes}. */
+export interface EncodeBoxesOptions {
+  /** Default {@link RPN_BOX_CODER_WEIGHTS} (1, 1, 1, 1). */
+  weights?: BoxCoderWeights;
+}
+
+/** Options of {@link decodeBoxes}. */
+export interface DecodeBoxesOptions {
+  /** Default {@link RPN_BOX_CODER_WEIGHTS} (1, 1, 1, 1). */
+  weights?: BoxCoderWeights;
+  /**
+   * Upper clamp on dw and dh (after dividing by the weights). Default {@link DEFAULT_SCALE_CLAMP};
+   * `false` disables it.
+   */
+  clamp?: number | false;
+}
+
+function checkWeights(op: string, weights: unknown): BoxCoderWeights {
+  if (!Array.isArray(weights) || weights.length !== 4 || weights.some((w) => typeof w !== 'number' || !(w > 0) || !Number.isFinite(w))) {
+    throw new InvalidArgumentError(op, 'weights', `must be four finite numbers > 0, got ${JSON.stringify(weights)}`);
+  }
+  return weights as unknown as BoxCoderWeights;
+}
+
+/** Rejects boxes with a zero width or height: they would encode to infinite deltas. */
+function assertPositiveSizes(op: string, argument: string, t: tf.Tensor): void {
+  if (!valueChecksEnabled() || t.size === 0) return;
+  const v = peekValues(t);
+  for (let i = 0; i < v.length; i += 4) {
+    if (!((v[i + 2] as number) > (v[i] as number)) || !((v[i + 3] as number) > (v[i + 1] as number))) {
+      throw new InvalidValueError(op, argument, 'has a box of zero width or height (its encoding would be infinite)', i / 4);
+    }
+  }
+}
+
+/** Widths, heights and centres ([N, 1] each) of xyxy boxes, computed as torchvision's BoxCoder does. */
+function geometry(boxes: tf.Tensor): { w: tf.Tensor; h: tf.Tensor; cx: tf.Tensor; cy: tf.Tensor } {
+  const [x1, y1, x2, y2] = tf.split(boxes, 4, 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+  const w = tf.sub(x2, x1);
+  const h = tf.sub(y2, y1);
+  return { w, h, cx: tf.add(x1, tf.mul(0.5, w)), cy: tf.add(y1, tf.mul(0.5, h)) };
+}
+
+/**
+ * Encodes target boxes relative to anchors (or proposals) as regression targets (dx, dy, dw, dh);
+ * matches torchvision `BoxCoder.encode_single` (Faster R-CNN, Ren et al. 2015, eq. 2):
+ * dx = wx (x_t - x_a) / w_a, dy = wy (y_t - y_a) / h_a, dw = ww log(w_t / w_a), dh = wh log(h_t / h_a),
+ * with (x, y) box centres.
+ *
+ * @param targets - Tensor[N, 4], float32, xyxy: the boxes to encode (matched ground truth). Positive sizes.
+ * @param anchors - Tensor[N, 4], float32, xyxy: the reference boxes, one per target. Positive sizes.
+ * @returns Tensor[N, 4], float32, deltas (dx, dy, dw, dh). Differentiable.
+ */
+export function encodeBoxes(targets: TensorInput, anchors: TensorInput, options: EncodeBoxesOptions = {}): tf.Tensor2D {
+  const op = 'encodeBoxes';
+  const [wx, wy, ww, wh] = checkWeights(op, options.weights ?? RPN_BOX_CODER_WEIGHTS);
+  return tf.tidy(() => {
+    const t = xyxyInput(op, 'targets', targets, { rank2: true });
+    const a = xyxyInput(op, 'anchors', anchors, { rank2: true });
+    if (t.shape[0] !== a.shape[0]) throw new ShapeError(op, 'anchors', `[${t.shape[0]}, 4] (one per target)`, a.shape);
+    assertPositiveSizes(op, 'targets', t);
+    assertPositiveSizes(op, 'anchors', a);
+    const g = geometry(t);
+    const e = geometry(a);
+    const dx = tf.div(tf.mul(wx, tf.sub(g.cx, e.cx)), e.w);
+    const dy = tf.div(tf.mul(wy, tf.sub(g.cy, e.cy)), e.h);
+    const dw = tf.mul(ww, tf.log(tf.div(g.w, e.w)));
+    const dh = tf.mul(wh, tf.log(tf.div(g.h, e.h)));
+    return tf.concat([dx, dy, dw, dh], 1) as tf.Tensor2D;
+  });
+}
+
+/**
+ * Decodes deltas (dx, dy, dw, dh) relative to anchors into boxes; matches torchvision
+ * `BoxCoder.decode_single`, including the clamp of dw, dh at `clamp` before exp().
+ *
+ * @param deltas - Tensor[N, 4K], float32: K sets of (dx, dy, dw, dh) per anchor (K = 1 for the RPN, the
+ *   number of classes for class-specific box-head deltas).
+ * @param anchors - Tensor[N, 4], float32, xyxy.
+ * @returns Tensor[N, 4K], float32, xyxy boxes, K per anchor, in the order of `deltas`. Differentiable.
+ */
+export function decodeBoxes(deltas: TensorInput, anchors: TensorInput, options: DecodeBoxesOptions = {}): tf.Tensor2D {
+  const op = 'decodeBoxes';
+  const [wx, wy, ww, wh] = checkWeights(op, options.weights ?? RPN_BOX_CODER_WEIGHTS);
+  const clamp = options.clamp ?? DEFAULT_SCALE_CLAMP;
+  if (clamp !== false && (typeof clamp !== 'number' || Number.isNaN(clamp))) {
+    throw new InvalidArgumentError(op, 'clamp', `must be a number or false, got ${String(clamp)}`);
+  }
+  return tf.tidy(() => {
+    const d = finiteInput(op, 'deltas', deltas, 2, '[N, 4K]');
+    const a = xyxyInput(op, 'anchors', anchors, { rank2: true });
+    const n = d.shape[0] as number;
+    const k4 = d.shape[1] as number;
+    if (k4 % 4 !== 0 || k4 === 0) throw new ShapeError(op, 'deltas', '[N, 4K]', d.shape);
+    if (a.shape[0] !== n) throw new ShapeError(op, 'anchors', `[${n}, 4] (one per row of deltas)`, a.shape);
+    const k = k4 / 4;
+    const e = geometry(a); // [N, 1] each, broadcast over the K sets
+    const d3 = tf.reshape(d, [n, k, 4]);
+    const [rdx, rdy, rdw, rdh] = tf.split(d3, 4, 2).map((c) => tf.reshape(c, [n, k])) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const dx = tf.div(rdx, wx);
+    const dy = tf.div(rdy, wy);
+    let dw = tf.div(rdw, ww);
+    let dh = tf.div(rdh, wh);
+    if (clamp !== false) {
+      dw = tf.minimum(dw, clamp);
+      dh = tf.minimum(dh, clamp);
+    }
+    const cx = tf.add(tf.mul(dx, e.w), e.cx);
+    const cy = tf.add(tf.mul(dy, e.h), e.cy);
+    const halfW = tf.mul(0.5, tf.mul(tf.exp(dw), e.w));
+    const halfH = tf.mul(0.5, tf.mul(tf.exp(dh), e.h));
+    const boxes = tf.stack([tf.sub(cx, halfW), tf.sub(cy, halfH), tf.add(cx, halfW), tf.add(cy, halfH)], 2);
+    return tf.reshape(boxes, [n, k4]) as tf.Tensor2D;
+  });
+}

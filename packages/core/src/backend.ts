@@ -1,0 +1,63 @@
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { BackendUnavailableError } from './errors';
+import { tf } from './tf';
+
+/** Backends that `@detkit/core` registers itself. `@detkit/backends` adds the GPU-class ones. */
+export type CoreBackendName = 'cpu' | 'wasm';
+
+/** Options of {@link setupBackend}. */
+export interface SetupBackendOptions {
+  /**
+   * Where the wasm binaries live: a folder URL or path ending in `/`, passed to tfjs's `setWasmPaths`.
+   * Default: in Node, the `dist/` folder of the installed `@tensorflow/tfjs-backend-wasm` (found through
+   * its package.json, so pnpm's symlinked layout works); in a browser, tfjs's own default.
+   */
+  wasmPaths?: string;
+}
+
+let wasmPathsConfigured = false;
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+/** The `dist/` folder of the installed tfjs-backend-wasm, as a path ending in `/` (Node only). */
+export async function nodeWasmDistPath(): Promise<string> {
+  const { createRequire } = await import(/* @vite-ignore */ 'node:module');
+  const path = await import(/* @vite-ignore */ 'node:path');
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve('@tensorflow/tfjs-backend-wasm/package.json');
+  return path.join(path.dirname(pkg), 'dist') + path.sep;
+}
+
+/**
+ * Makes `name` the active tfjs backend and waits until it is ready.
+ *
+ * For `'wasm'` it first points tfjs at the wasm binaries (see {@link SetupBackendOptions.wasmPaths}).
+ * Throws {@link BackendUnavailableError} when the backend is unknown or fails to initialise; the
+ * previously active backend then stays active.
+ */
+export async function setupBackend(name: CoreBackendName, options: SetupBackendOptions = {}): Promise<void> {
+  if (name !== 'cpu' && name !== 'wasm') {
+    throw new BackendUnavailableError(String(name), 'unknown backend name', "Use 'cpu' or 'wasm' (or @detkit/backends for GPU backends).");
+  }
+  if (name === 'wasm' && (!wasmPathsConfigured || options.wasmPaths !== undefined)) {
+    const paths = options.wasmPaths ?? (isNode() ? await nodeWasmDistPath() : undefined);
+    if (paths !== undefined) setWasmPaths(paths);
+    wasmPathsConfigured = true;
+  }
+  const previous = tf.getBackend();
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (cause) {
+    ok = false;
+    if (previous) await tf.setBackend(previous);
+    throw new BackendUnavailableError(name, `initialisation failed (${String(cause)})`, 'Check that @tensorflow/tfjs-backend-wasm is installed and its .wasm files are reachable.', { cause });
+  }
+  if (!ok) {
+    if (previous) await tf.setBackend(previous);
+    throw new BackendUnavailableError(name, 'initialisation failed', 'Check that @tensorflow/tfjs-backend-wasm is installed and its .wasm files are reachable.');
+  }
+  await tf.ready();
+}

@@ -1,0 +1,32 @@
+export { tf } from './tf';
+export {
+  DetkitError,
+  ShapeError,
+  InvalidValueError,
+  InvalidArgumentError,
+  BackendUnavailableError,
+  type DetkitErrorCode,
+} from './errors';
+export { setupBackend, nodeWasmDistPath, type CoreBackendName, type SetupBackendOptions } from './backend';
+export {
+  runTypedArrayKernel,
+  hasTypedArrayPath,
+  peekValues,
+  type TypedArrayKernel,
+  type KernelInput,
+  type KernelOutput,
+  type KernelContext,
+  type KernelDtype,
+  type KernelArray,
+} from './kernels';
+export {
+  toTensor,
+  assertBoxesShape,
+  assertShape,
+  assertFinite,
+  assertValidBoxes,
+  assertNumberInRange,
+  setValueChecks,
+  valueChecksEnabled,
+  type TensorInput,
+} from './checks';

@@ -1,0 +1,227 @@
+/**
+ * Fused typed-array kernels: one function over flat typed arrays that detkit registers, through tfjs's
+ * kernel registry, for the backends whose tensors live in CPU-addressable memory (`cpu`: JS typed arrays;
+ * `wasm`: the module's heap). The kernel reads its inputs where they already are and writes its outputs
+ * straight into backend-owned memory, so a whole op runs without intermediate tensors or copies.
+ *
+ * On any other backend (webgl, webgpu, tensorflow) {@link runTypedArrayKernel} runs the same function
+ * over downloaded copies and uploads the results, so every backend gives identical numbers; ops that
+ * have a good GPU formulation instead dispatch to an op composition there (see `hasTypedArrayPath`).
+ */
+import type { TensorInfo, KernelBackend, DataId, NamedAttrMap } from '@tensorflow/tfjs-core';
+import { tf } from './tf';
+
+/** Dtypes a typed-array kernel may read or write. */
+export type KernelDtype = 'float32' | 'int32';
+/** The array type backing a {@link KernelDtype}. */
+export type KernelArray = Float32Array | Int32Array;
+
+/** A kernel input: its shape and a view of its values where they live. */
+export interface KernelInput {
+  readonly shape: readonly number[];
+  readonly dtype: KernelDtype;
+  /**
+   * The values, as a view into backend memory (do not write). On wasm an allocation may move the heap:
+   * read `values` after the last `ctx.output(...)` call, not before.
+   */
+  readonly values: KernelArray;
+}
+
+/** A kernel output allocated in backend memory. Read `values` after the last allocation. */
+export interface KernelOutput {
+  readonly shape: readonly number[];
+  readonly dtype: KernelDtype;
+  readonly values: KernelArray;
+}
+
+/** What a kernel uses to create its outputs. */
+export interface KernelContext {
+  /** Allocates an output of a known shape (contents unspecified: write every element). */
+  output(shape: readonly number[], dtype: KernelDtype): KernelOutput;
+  /** Wraps data-dependent results computed into a JS array (copied into backend memory where needed). */
+  outputFrom(values: KernelArray, shape: readonly number[]): KernelOutput;
+}
+
+/** A fused kernel over typed arrays. `compute` must be pure: same inputs, same outputs, any backend. */
+export interface TypedArrayKernel<Attrs extends object = object> {
+  /** Kernel name in tfjs's registry, prefixed `Detkit`. */
+  readonly kernelName: string;
+  /** Names of the inputs, in the order `compute` receives them. */
+  readonly inputNames: readonly string[];
+  compute(inputs: readonly KernelInput[], attrs: Attrs, ctx: KernelContext): KernelOutput[];
+}
+
+/** Backends whose tensor memory a typed-array kernel can address in place. */
+const IN_PLACE_BACKENDS = ['cpu', 'wasm'] as const;
+type InPlaceBackend = (typeof IN_PLACE_BACKENDS)[number];
+
+interface CpuLikeBackend extends KernelBackend {
+  data: { get(dataId: DataId): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: KernelDtype, values: KernelArray): TensorInfo;
+}
+interface WasmLikeBackend extends KernelBackend {
+  makeOutput(shape: number[], dtype: KernelDtype): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): KernelArray;
+}
+
+function size(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function asDtype(dtype: string): KernelDtype {
+  if (dtype === 'float32' || dtype === 'int32') return dtype;
+  throw new TypeError(`typed-array kernels take float32 or int32 tensors, got ${dtype}`);
+}
+
+function emptyArray(dtype: KernelDtype, n: number): KernelArray {
+  return dtype === 'float32' ? new Float32Array(n) : new Int32Array(n);
+}
+
+interface Bridge {
+  input(info: TensorInfo): KernelInput;
+  context: KernelContext;
+  infoOf(output: KernelOutput): TensorInfo;
+}
+
+const INFO = Symbol('detkit.kernelOutputInfo');
+type OutputWithInfo = KernelOutput & { [INFO]: TensorInfo };
+
+function cpuBridge(backend: CpuLikeBackend): Bridge {
+  const wrap = (info: TensorInfo, values: KernelArray): OutputWithInfo => ({
+    shape: info.shape,
+    dtype: asDtype(info.dtype),
+    values,
+    [INFO]: info,
+  });
+  return {
+    input(info) {
+      const values = backend.data.get(info.dataId).values as KernelArray;
+      return { shape: info.shape, dtype: asDtype(info.dtype), values };
+    },
+    context: {
+      output(shape, dtype) {
+        const values = emptyArray(dtype, size(shape));
+        return wrap(backend.makeTensorInfo([...shape], dtype, values), values);
+      },
+      outputFrom(values, shape) {
+        const dtype: KernelDtype = values instanceof Float32Array ? 'float32' : 'int32';
+        return wrap(backend.makeTensorInfo([...shape], dtype, values), values);
+      },
+    },
+    infoOf: (o) => (o as OutputWithInfo)[INFO],
+  };
+}
+
+function wasmBridge(backend: WasmLikeBackend): Bridge {
+  const view = (info: TensorInfo): OutputWithInfo => ({
+    shape: info.shape,
+    dtype: asDtype(info.dtype),
+    get values() {
+      return backend.typedArrayFromHeap(info);
+    },
+    [INFO]: info,
+  });
+  return {
+    input(info) {
+      return view(info);
+    },
+    context: {
+      output(shape, dtype) {
+        return view(backend.makeOutput([...shape], dtype));
+      },
+      outputFrom(values, shape) {
+        const dtype: KernelDtype = values instanceof Float32Array ? 'float32' : 'int32';
+        const out = view(backend.makeOutput([...shape], dtype));
+        if (values.length > 0) out.values.set(values);
+        return out;
+      },
+    },
+    infoOf: (o) => (o as OutputWithInfo)[INFO],
+  };
+}
+
+function bridgeFor(backendName: InPlaceBackend, backend: KernelBackend): Bridge {
+  return backendName === 'cpu'
+    ? cpuBridge(backend as CpuLikeBackend)
+    : wasmBridge(backend as WasmLikeBackend);
+}
+
+function register(kernel: TypedArrayKernel<object>, backendName: InPlaceBackend): void {
+  if (tf.getKernel(kernel.kernelName, backendName) !== undefined) return;
+  tf.registerKernel({
+    kernelName: kernel.kernelName,
+    backendName,
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const bridge = bridgeFor(backendName, backend as KernelBackend);
+      const ins = kernel.inputNames.map((name) => {
+        const info = inputs[name];
+        if (info === undefined) throw new TypeError(`${kernel.kernelName}: missing input '${name}'`);
+        return bridge.input(info);
+      });
+      const outs = kernel.compute(ins, attrs as object, bridge.context).map((o) => bridge.infoOf(o));
+      return outs.length === 1 ? (outs[0] as TensorInfo) : outs;
+    },
+  });
+}
+
+/** True when the active backend runs typed-array kernels in place (cpu, wasm). */
+export function hasTypedArrayPath(): boolean {
+  return (IN_PLACE_BACKENDS as readonly string[]).includes(tf.getBackend());
+}
+
+/**
+ * Runs `kernel` on `inputs` (tensors, in `kernel.inputNames` order) with `attrs`, on the active backend.
+ * On cpu and wasm the kernel is registered on first use and dispatched through tfjs's engine, so it shows
+ * in `tf.profile` like any built-in kernel. Elsewhere it runs over downloaded copies (a sync read).
+ * Returns the outputs as tensors, in the order `compute` returns them.
+ */
+export function runTypedArrayKernel<Attrs extends object>(
+  kernel: TypedArrayKernel<Attrs>,
+  inputs: readonly tf.Tensor[],
+  attrs: Attrs,
+): tf.Tensor[] {
+  const backendName = tf.getBackend();
+  if ((IN_PLACE_BACKENDS as readonly string[]).includes(backendName)) {
+    register(kernel as TypedArrayKernel<object>, backendName as InPlaceBackend);
+    const named: Record<string, tf.Tensor> = {};
+    kernel.inputNames.forEach((name, i) => {
+      named[name] = inputs[i] as tf.Tensor;
+    });
+    const result = tf.engine().runKernel(kernel.kernelName, named, attrs as unknown as NamedAttrMap);
+    return Array.isArray(result) ? result : [result as tf.Tensor];
+  }
+  // Download path: same arithmetic over copies, results uploaded to the active backend.
+  const ins: KernelInput[] = inputs.map((t) => ({
+    shape: t.shape,
+    dtype: asDtype(t.dtype),
+    values: t.dataSync() as KernelArray,
+  }));
+  const plain: KernelContext = {
+    output: (shape, dtype) => ({ shape, dtype, values: emptyArray(dtype, size(shape)) }),
+    outputFrom: (values, shape) => ({
+      shape,
+      dtype: values instanceof Float32Array ? 'float32' : 'int32',
+      values,
+    }),
+  };
+  return kernel
+    .compute(ins, attrs, plain)
+    .map((o) => tf.tensor(o.values, [...o.shape], o.dtype));
+}
+
+/**
+ * Reads a tensor's values without copying when the active backend keeps them in CPU-addressable memory
+ * (a view: do not write, and do not keep it across tfjs calls), else through a sync download.
+ */
+export function peekValues(t: tf.Tensor): KernelArray {
+  const backendName = tf.getBackend();
+  const owner = (tf.engine() as unknown as { state: { tensorInfo: { get(id: DataId): { backend: KernelBackend } | undefined } } })
+    .state.tensorInfo.get(t.dataId)?.backend;
+  const active = tf.backend() as unknown as KernelBackend;
+  if (owner !== undefined && owner === active && (backendName === 'cpu' || backendName === 'wasm')) {
+    return bridgeFor(backendName, active).input(t).values;
+  }
+  return t.dataSync() as KernelArray;
+}
