@@ -1,5 +1,6 @@
-import { InvalidArgumentError, ShapeError, hasTypedArrayPath, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { InvalidArgumentError, ShapeError, callWasmKernel, hasTypedArrayPath, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { safeDiv, xyxyInput } from './internal';
+import { boxesWasm } from './wasm';
 
 /** The members of the IoU family. */
 export type IouKind = 'iou' | 'giou' | 'diou' | 'ciou';
@@ -20,9 +21,9 @@ interface IouAttrs {
 }
 
 /**
- * Pairwise IoU family over typed arrays, one pass over the [N, M] matrix. The M boxes of `b` are held in
- * local Float64Arrays with their areas (and, for CIoU, their aspect angles), so the inner loop touches
- * only one output row. Arithmetic in float64, stored as float32.
+ * Pairwise IoU family over typed arrays, one pass over the [N, M] matrix. Plain IoU runs in the SIMD wasm
+ * kernel `boxIou` (float32, as torchvision). GIoU, DIoU and CIoU run here: the M boxes of `b` are held in
+ * local Float64Arrays with their areas and aspect angles, so the inner loop touches one output row.
  */
 const pairwiseIouKernel: TypedArrayKernel<IouAttrs> = {
   kernelName: 'DetkitPairwiseIou',
@@ -31,6 +32,12 @@ const pairwiseIouKernel: TypedArrayKernel<IouAttrs> = {
     const n = a!.shape[0] as number;
     const m = b!.shape[0] as number;
     const out = ctx.output([n, m], 'float32');
+    if (kind === 'iou') {
+      callWasmKernel(boxesWasm, ctx, { inputs: [a!.values, b!.values], outputs: [out.values], scratchBytes: 20 * (m + 3) }, (wasm, p) =>
+        wasm.boxIou(p.inputs[0]!, n, p.inputs[1]!, m, p.outputs[0]!, p.scratch),
+      );
+      return [out];
+    }
     const o = out.values;
     const av = a!.values;
     const bv = b!.values;
@@ -48,16 +55,6 @@ const pairwiseIouKernel: TypedArrayKernel<IouAttrs> = {
       const ax1 = av[4 * i] as number, ay1 = av[4 * i + 1] as number, ax2 = av[4 * i + 2] as number, ay2 = av[4 * i + 3] as number;
       const aArea = (ax2 - ax1) * (ay2 - ay1);
       const row = i * m;
-      if (kind === 'iou') {
-        for (let j = 0; j < m; j++) {
-          const iw = Math.min(ax2, bx2[j]!) - Math.max(ax1, bx1[j]!);
-          const ih = Math.min(ay2, by2[j]!) - Math.max(ay1, by1[j]!);
-          const inter = iw > 0 && ih > 0 ? iw * ih : 0;
-          const union = aArea + bArea[j]! - inter;
-          o[row + j] = union > 0 ? inter / union : 0;
-        }
-        continue;
-      }
       const aAngle = Math.atan2(ax2 - ax1, ay2 - ay1);
       const acx = (ax1 + ax2) / 2, acy = (ay1 + ay2) / 2;
       for (let j = 0; j < m; j++) {

@@ -1,24 +1,15 @@
 /**
- * Greedy NMS over typed arrays: the algorithms behind `nms`, `batchedNms` and `softNms`.
+ * The algorithms behind `nms`, `batchedNms` and `softNms`, over typed arrays.
  *
- * torchvision's CPU kernel compares every kept box with every later candidate (O(N^2) IoUs). Here the
- * candidates are binned by their top-left corner in a uniform grid (packed cell by cell, in score order),
- * and a candidate is compared only with kept boxes, in nearby cells, that could reach IoU > t with it. If IoU(a, b) > t > 0 then the x-overlap exceeds
- * t * max(wa, wb), which forces |x1a - x1b| < (1 - t) * max(wa, wb) <= (1 - t) / t * wa (and likewise
- * for y); for t = 0 the boxes must merely intersect. The decision itself uses torchvision's float32 IoU
- * formula exactly, so the pruning changes the work done, never the result.
+ * torchvision's CPU kernel compares every kept box with every later candidate (O(N^2) IoUs). detkit's
+ * greedy NMS (the wasm kernel `nmsSorted`) bins the candidates by their top-left corner in a uniform grid
+ * and compares a candidate only with kept boxes in the cells that could hold a box with IoU > t: if
+ * IoU(a, b) > t > 0 the x-overlap exceeds t * max(wa, wb), so |x1a - x1b| < (1 - t) * max(wa, wb) <=
+ * (1 - t) / t * wa, likewise for y; for t = 0 the boxes must merely intersect. The decision uses
+ * torchvision's float32 IoU exactly, so the pruning changes the work done, never the result.
  */
-
-/** float32 rounding: emulates torchvision's float32 arithmetic in the IoU that decides suppression. */
-const f32 = Math.fround;
-
-/** torchvision's nms_kernel_impl IoU in float32 arithmetic, for boxes in `packed` rows of 5 at `o`. */
-function iouF32(cx1: number, cy1: number, cx2: number, cy2: number, carea: number, packed: Float64Array, o: number): number {
-  const iw = f32(Math.max(0, f32(Math.min(cx2, packed[o + 2]!) - Math.max(cx1, packed[o]!))));
-  const ih = f32(Math.max(0, f32(Math.min(cy2, packed[o + 3]!) - Math.max(cy1, packed[o + 1]!))));
-  const inter = f32(iw * ih);
-  return f32(inter / f32(f32(packed[o + 4]! + carea) - inter));
-}
+import { callWasmKernel, type KernelContext } from '@detkit/core';
+import { boxesWasm } from './wasm';
 
 /**
  * Candidate indices with score > scoreThreshold, ordered by descending score, ties by ascending index.
@@ -57,105 +48,32 @@ export function sortByScore(scores: ArrayLike<number>, scoreThreshold: number, s
 }
 
 /**
- * Greedy NMS of the candidates in `order` (already sorted by descending score). Marks kept boxes in
- * `keep` and returns how many were kept (at most `maxKeep`).
+ * Greedy NMS of the candidates in `order` (already sorted by descending score), in the wasm kernel
+ * `nmsSorted` (assembly/index.ts). Marks kept boxes in `keep`; returns how many were kept (<= maxKeep).
  */
-export function greedyNms(boxes: ArrayLike<number>, order: Int32Array, iouThreshold: number, maxKeep: number, keep: Uint8Array): number {
+export function greedyNms(ctx: KernelContext, boxes: ArrayLike<number>, order: Int32Array, iouThreshold: number, maxKeep: number, keep: Uint8Array): number {
   const n = order.length;
   if (n === 0 || maxKeep <= 0) return 0;
-  // Gather the candidates' coordinates in score order, with float32 areas as torchvision computes them.
-  const x1 = new Float64Array(n), y1 = new Float64Array(n), x2 = new Float64Array(n), y2 = new Float64Array(n), area = new Float64Array(n);
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity, sumW = 0, sumH = 0, maxW = 0, maxH = 0;
+  const coords = new Float32Array(4 * n);
   for (let r = 0; r < n; r++) {
-    const o = 4 * (order[r] as number);
-    const a = boxes[o] as number, b = boxes[o + 1] as number, c = boxes[o + 2] as number, d = boxes[o + 3] as number;
-    x1[r] = a; y1[r] = b; x2[r] = c; y2[r] = d;
-    area[r] = f32(f32(c - a) * f32(d - b));
-    if (a < minX) minX = a;
-    if (a > maxX) maxX = a;
-    if (b < minY) minY = b;
-    if (b > maxY) maxY = b;
-    sumW += c - a; sumH += d - b;
-    if (c - a > maxW) maxW = c - a;
-    if (d - b > maxH) maxH = d - b;
+    const o = 4 * order[r]!;
+    coords[4 * r] = boxes[o]!;
+    coords[4 * r + 1] = boxes[o + 1]!;
+    coords[4 * r + 2] = boxes[o + 2]!;
+    coords[4 * r + 3] = boxes[o + 3]!;
   }
-  const t = iouThreshold;
-  // Reach of the search window in units of the candidate's own size; infinite reach at t = 0.
-  const reach = t > 0 ? ((1 - t) / t) * (1 + 1e-4) : Infinity;
-  const slack = 1e-3; // px: keeps float rounding near the bound from pruning a true overlap
-  // Cells a few times smaller than the mean window balance cells visited against pairs tested.
-  const meanW = sumW / n, meanH = sumH / n;
-  const winW = Math.max(Math.min(reach * meanW, maxW), meanW * 0.05, 1e-6);
-  const winH = Math.max(Math.min(reach * meanH, maxH), meanH * 0.05, 1e-6);
-  const spanX = maxX - minX, spanY = maxY - minY;
-  const gx = Math.max(1, Math.min(512, Math.ceil(spanX / (winW / 2)), Math.ceil(Math.sqrt(n))));
-  const gy = Math.max(1, Math.min(512, Math.ceil(spanY / (winH / 2)), Math.ceil(Math.sqrt(n))));
-  const invCellW = spanX > 0 ? gx / spanX : 0, invCellH = spanY > 0 ? gy / spanY : 0;
-  const cellX = (x: number) => Math.min(gx - 1, Math.max(0, Math.floor((x - minX) * invCellW)));
-  const cellY = (y: number) => Math.min(gy - 1, Math.max(0, Math.floor((y - minY) * invCellH)));
-
-  // Counting sort of the candidates into cells (cell-major, rank order within a cell), packed as
-  // [x1, y1, x2, y2, area] rows, so the scan of a cell reads memory sequentially.
-  const cells = gx * gy;
-  const cellOf = new Int32Array(n);
-  const start = new Int32Array(cells + 1);
-  for (let r = 0; r < n; r++) {
-    const c = cellY(y1[r]!) * gx + cellX(x1[r]!);
-    cellOf[r] = c;
-    start[c + 1]!++;
-  }
-  for (let c = 0; c < cells; c++) start[c + 1]! += start[c]!;
-  const fill = start.slice(0, cells);
-  const packed = new Float64Array(5 * n);
-  const rankAt = new Int32Array(n);
-  const slot = new Int32Array(n);
-  for (let r = 0; r < n; r++) {
-    const p = fill[cellOf[r]!]!++;
-    rankAt[p] = r;
-    slot[r] = p;
-    packed[5 * p] = x1[r]!;
-    packed[5 * p + 1] = y1[r]!;
-    packed[5 * p + 2] = x2[r]!;
-    packed[5 * p + 3] = y2[r]!;
-    packed[5 * p + 4] = area[r]!;
-  }
-
-  let kept = 0;
-  for (let r = 0; r < n; r++) {
-    const cx1 = x1[r]!, cy1 = y1[r]!, cx2 = x2[r]!, cy2 = y2[r]!, carea = area[r]!;
-    const w = cx2 - cx1, h = cy2 - cy1;
-    // Kept box k can suppress r only if x1k lies in (cx1 - left, cx1 + right), likewise y1k.
-    const left = Math.min(reach * w, maxW) + slack, right = Math.min(reach * w, w) + slack;
-    const up = Math.min(reach * h, maxH) + slack, down = Math.min(reach * h, h) + slack;
-    let suppressed = false;
-    const gx0 = cellX(cx1 - left), gx1 = cellX(cx1 + right), gy0 = cellY(cy1 - up), gy1 = cellY(cy1 + down);
-    search: for (let gyi = gy0; gyi <= gy1; gyi++) {
-      for (let c = gyi * gx + gx0, cEnd = gyi * gx + gx1; c <= cEnd; c++) {
-        for (let p = start[c]!, pEnd = start[c + 1]!; p < pEnd; p++) {
-          if (rankAt[p]! >= r) break; // later candidates in this cell are not decided yet
-          const o = 5 * p;
-          // IoU in float64 without branches: a suppressed box carries a NaN area (its IoU is NaN, never
-          // > t), and two zero-area boxes give 0 / 0 = NaN too. Only a value within 1e-6 of the
-          // threshold is recomputed with torchvision's float32 arithmetic (nms_kernel_impl), which decides.
-          const iw = Math.max(0, Math.min(cx2, packed[o + 2]!) - Math.max(cx1, packed[o]!));
-          const ih = Math.max(0, Math.min(cy2, packed[o + 3]!) - Math.max(cy1, packed[o + 1]!));
-          const inter = iw * ih;
-          const ovr = inter / (packed[o + 4]! + carea - inter);
-          if (ovr > t - 1e-6 && (ovr > t + 1e-6 || iouF32(cx1, cy1, cx2, cy2, carea, packed, o) > t)) {
-            suppressed = true;
-            break search;
-          }
-        }
-      }
-    }
-    if (suppressed) {
-      packed[5 * slot[r]! + 4] = NaN;
-      continue;
-    }
-    keep[order[r]!] = 1;
-    if (++kept >= maxKeep) break;
-  }
+  const ranks = new Int32Array(n);
+  const kept = callWasmKernel(boxesWasm, ctx, { inputs: [coords], outputs: [ranks], scratchBytes: nmsScratchBytes(n) }, (wasm, p) =>
+    wasm.nmsSorted(p.inputs[0]!, n, iouThreshold, Math.min(maxKeep, n), p.scratch, p.outputs[0]!),
+  );
+  for (let k = 0; k < kept; k++) keep[order[ranks[k]!]!] = 1;
   return kept;
+}
+
+/** Scratch bytes of nmsSorted (mirrors nmsScratchBytes in assembly/index.ts). */
+function nmsScratchBytes(n: number): number {
+  const side = Math.ceil(Math.sqrt(n)) + 1;
+  return (6 * n + 2 * side * side + 32) * 4;
 }
 
 /** Soft-NMS options as the kernel receives them. */

@@ -39,7 +39,7 @@ const nmsKernel: TypedArrayKernel<NmsAttrs> = {
     const keep = new Uint8Array(s.length);
     const order = sortByScore(s, attrs.scoreThreshold);
     if (!attrs.batched) {
-      greedyNms(b, order, attrs.iouThreshold, attrs.maxOutputSize, keep);
+      greedyNms(ctx, b, order, attrs.iouThreshold, attrs.maxOutputSize, keep);
     } else {
       // Per class: a stable partition of the global order keeps each class's candidates sorted.
       const ids = classIds!.values;
@@ -50,7 +50,7 @@ const nmsKernel: TypedArrayKernel<NmsAttrs> = {
         if (list === undefined) byClass.set(c, (list = []));
         list.push(order[r]!);
       }
-      for (const list of byClass.values()) greedyNms(b, Int32Array.from(list), attrs.iouThreshold, attrs.maxOutputSize, keep);
+      for (const list of byClass.values()) greedyNms(ctx, b, Int32Array.from(list), attrs.iouThreshold, attrs.maxOutputSize, keep);
     }
     const kept = keptInOrder(order, keep, attrs.maxOutputSize);
     return [ctx.outputFrom(kept.slice(), [kept.length])];

@@ -30,3 +30,12 @@ export {
   valueChecksEnabled,
   type TensorInput,
 } from './checks';
+export {
+  defineWasmModule,
+  callWasmKernel,
+  wasmSimdSupported,
+  type WasmModule,
+  type WasmHeap,
+  type WasmPointers,
+  type WasmCall,
+} from './wasm-kernels';

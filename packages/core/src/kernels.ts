@@ -10,6 +10,7 @@
  */
 import type { TensorInfo, KernelBackend, DataId, NamedAttrMap } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
+import type { WasmHeap } from './wasm-kernels';
 
 /** Dtypes a typed-array kernel may read or write. */
 export type KernelDtype = 'float32' | 'int32';
@@ -40,6 +41,11 @@ export interface KernelContext {
   output(shape: readonly number[], dtype: KernelDtype): KernelOutput;
   /** Wraps data-dependent results computed into a JS array (copied into backend memory where needed). */
   outputFrom(values: KernelArray, shape: readonly number[]): KernelOutput;
+  /**
+   * On the wasm backend: tfjs's heap, where the inputs and outputs live (their views' `byteOffset` is
+   * their address), for wasm kernels to run in place (see `callWasmKernel`). Undefined elsewhere.
+   */
+  readonly heap?: WasmHeap;
 }
 
 /** A fused kernel over typed arrays. `compute` must be pure: same inputs, same outputs, any backend. */
@@ -62,6 +68,35 @@ interface CpuLikeBackend extends KernelBackend {
 interface WasmLikeBackend extends KernelBackend {
   makeOutput(shape: number[], dtype: KernelDtype): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): KernelArray;
+  wasm: {
+    asm?: { memory?: WebAssembly.Memory };
+    wasmMemory?: WebAssembly.Memory;
+    _malloc(bytes: number): number;
+    _free(pointer: number): void;
+  };
+}
+
+const heaps = new WeakMap<object, WasmHeap | null>();
+
+/**
+ * tfjs-backend-wasm's heap as a {@link WasmHeap}, or undefined when its memory is not reachable or is
+ * shared (the threaded build), which detkit's modules do not import.
+ */
+function tfjsHeap(backend: WasmLikeBackend): WasmHeap | undefined {
+  let heap = heaps.get(backend);
+  if (heap === undefined) {
+    const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+    const usable = memory instanceof WebAssembly.Memory && !(typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer);
+    heap = usable
+      ? {
+          memory,
+          malloc: (bytes) => backend.wasm._malloc(bytes),
+          free: (pointer) => backend.wasm._free(pointer),
+        }
+      : null;
+    heaps.set(backend, heap);
+  }
+  return heap ?? undefined;
 }
 
 function size(shape: readonly number[]): number {
@@ -137,6 +172,7 @@ function wasmBridge(backend: WasmLikeBackend): Bridge {
         if (values.length > 0) out.values.set(values);
         return out;
       },
+      heap: tfjsHeap(backend),
     },
     infoOf: (o) => (o as OutputWithInfo)[INFO],
   };

@@ -1,0 +1,169 @@
+/**
+ * Running detkit's own WebAssembly (SIMD) kernels inside typed-array kernels.
+ *
+ * detkit's hot loops (pairwise IoU, NMS, ...) are written in AssemblyScript under each package's
+ * `assembly/` folder and compiled to small modules that import their memory as `env.memory` and declare
+ * no data segments, so they can run directly in tfjs-backend-wasm's heap: on the wasm backend a kernel's
+ * inputs and outputs are passed as pointers into tfjs's own memory and nothing is copied. On every other
+ * backend the module runs in a private memory, with inputs copied in and outputs copied out.
+ */
+import { DetkitError } from './errors';
+import type { KernelArray, KernelContext } from './kernels';
+
+/** A wasm module's linear memory with an allocator: tfjs-backend-wasm's heap, or a private one. */
+export interface WasmHeap {
+  readonly memory: WebAssembly.Memory;
+  /** Allocates `bytes` (16-byte aligned) and returns the byte offset. */
+  malloc(bytes: number): number;
+  free(pointer: number): void;
+}
+
+/** A compiled detkit kernel module (see {@link defineWasmModule}). */
+export interface WasmModule<Exports> {
+  /** The module's exports, instantiated against `heap.memory` (cached per memory). */
+  instantiate(heap: WasmHeap): Exports;
+}
+
+/** True where WebAssembly with fixed-width SIMD can be compiled (Node 16.4+, every current browser). */
+export function wasmSimdSupported(): boolean {
+  // The smallest module using a v128 local: (module (func (local v128))).
+  const probe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 7, 1, 5, 1, 1, 123, 0, 11]);
+  return typeof WebAssembly === 'object' && WebAssembly.validate(probe);
+}
+
+function decodeBase64(text: string): Uint8Array {
+  if (typeof atob === 'function') {
+    const s = atob(text);
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+/**
+ * Wraps a module's bytes (base64, as the generated `*.wasm.ts` files hold them). Compilation is lazy and
+ * synchronous (the modules are a few KB, under browsers' limit for sync compiles on the main thread).
+ */
+export function defineWasmModule<Exports>(base64: string): WasmModule<Exports> {
+  let compiled: WebAssembly.Module | undefined;
+  const instances = new WeakMap<WebAssembly.Memory, Exports>();
+  return {
+    instantiate(heap) {
+      let exports = instances.get(heap.memory);
+      if (exports === undefined) {
+        if (compiled === undefined) {
+          try {
+            compiled = new WebAssembly.Module(decodeBase64(base64) as BufferSource);
+          } catch (cause) {
+            throw new DetkitError(
+              'INVALID_ARGUMENT',
+              'detkit kernels need WebAssembly with fixed-width SIMD (Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+)',
+              { cause },
+            );
+          }
+        }
+        exports = new WebAssembly.Instance(compiled, { env: { memory: heap.memory } }).exports as Exports;
+        instances.set(heap.memory, exports);
+      }
+      return exports;
+    },
+  };
+}
+
+/**
+ * A private heap for backends whose memory wasm cannot address (cpu, GPU downloads): a bump allocator
+ * over one growable memory, reset after every kernel call.
+ */
+class PrivateHeap implements WasmHeap {
+  readonly memory = new WebAssembly.Memory({ initial: 16 });
+  private top = 16; // keep 0 free: a null pointer is never valid
+
+  malloc(bytes: number): number {
+    const pointer = (this.top + 15) & ~15;
+    const end = pointer + bytes;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / 65536));
+    this.top = end;
+    return pointer;
+  }
+
+  free(): void {}
+
+  reset(): void {
+    this.top = 16;
+  }
+}
+
+let privateHeap: PrivateHeap | undefined;
+
+/** Pointers that a wasm kernel call receives. */
+export interface WasmPointers {
+  /** Byte offsets of the inputs' data, in the order given. */
+  inputs: number[];
+  /** Byte offsets of the outputs' data, in the order given. */
+  outputs: number[];
+  /** Byte offset of `scratchBytes` of 16-byte-aligned scratch memory (0 when none was asked for). */
+  scratch: number;
+}
+
+/** What a wasm kernel call reads, writes and needs besides. */
+export interface WasmCall {
+  /** Arrays the kernel reads: views of backend memory (a kernel's `input.values`) or plain JS arrays. */
+  inputs: readonly KernelArray[];
+  /** Arrays the kernel writes: a kernel's `output.values`, or JS arrays that receive the results. */
+  outputs: readonly KernelArray[];
+  /** Scratch memory the kernel needs, in bytes. */
+  scratchBytes?: number;
+}
+
+/**
+ * Calls a wasm kernel from a typed-array kernel's `compute`. Arrays that already live in the heap the
+ * module runs in (tfjs-backend-wasm's, on the wasm backend) are passed by address and not copied; any
+ * other array is copied into the heap (inputs) or out of it (outputs) around the call. Scratch memory is
+ * allocated for the call and freed after it.
+ */
+export function callWasmKernel<Exports, R>(
+  module: WasmModule<Exports>,
+  ctx: KernelContext,
+  call: WasmCall,
+  fn: (exports: Exports, pointers: WasmPointers) => R,
+): R {
+  const heap: WasmHeap = ctx.heap ?? (privateHeap ??= new PrivateHeap());
+  const exports = module.instantiate(heap);
+  // Decide residency before any allocation: an allocation may grow the memory and detach old views.
+  const buffer = heap.memory.buffer;
+  const resident = (a: KernelArray) => a.buffer === buffer;
+  const inPtrs = call.inputs.map((a) => (resident(a) ? a.byteOffset : -1));
+  const outPtrs = call.outputs.map((a) => (resident(a) ? a.byteOffset : -1));
+  const owned: number[] = [];
+  const alloc = (bytes: number) => {
+    const p = heap.malloc(Math.max(bytes, 16));
+    owned.push(p);
+    return p;
+  };
+  try {
+    call.inputs.forEach((a, i) => {
+      if (inPtrs[i] === -1) inPtrs[i] = alloc(a.byteLength);
+    });
+    call.outputs.forEach((a, i) => {
+      if (outPtrs[i] === -1) outPtrs[i] = alloc(a.byteLength);
+    });
+    const scratch = call.scratchBytes ? alloc(call.scratchBytes) : 0;
+    call.inputs.forEach((a, i) => {
+      if (!resident(a)) bytesOf(heap.memory.buffer, inPtrs[i]!, a.byteLength).set(bytesOf(a.buffer, a.byteOffset, a.byteLength));
+    });
+    const result = fn(exports, { inputs: inPtrs, outputs: outPtrs, scratch });
+    call.outputs.forEach((a, i) => {
+      if (!resident(a)) bytesOf(a.buffer, a.byteOffset, a.byteLength).set(bytesOf(heap.memory.buffer, outPtrs[i]!, a.byteLength));
+    });
+    return result;
+  } finally {
+    if (heap instanceof PrivateHeap) heap.reset();
+    else for (const p of owned) heap.free(p);
+  }
+}
+
+function bytesOf(buffer: ArrayBufferLike, offset: number, length: number): Uint8Array {
+  return new Uint8Array(buffer, offset, length);
+}

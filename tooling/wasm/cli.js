@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// detkit-wasm: regenerates src/generated/wasm.ts of the package in the current directory.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { compileAssembly, generatedPath, renderModule } from './index.js';
+
+const dir = process.cwd();
+const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
+const bytes = await compileAssembly(dir);
+const out = generatedPath(dir);
+await mkdir(path.dirname(out), { recursive: true });
+await writeFile(out, renderModule(bytes, pkg.name));
+console.log(`${path.relative(dir, out)}: ${bytes.length} bytes of wasm`);
