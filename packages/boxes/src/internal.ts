@@ -38,11 +38,14 @@ export function finiteInput(op: string, argument: string, x: TensorInput, rank: 
   return t;
 }
 
-/** `a / b`, with 0 where `b` is 0, and a gradient that stays finite there (unlike tf.divNoNan's). */
+/**
+ * `a / b` for `b >= 0`, with 0 where `b` is 0 and a gradient that stays finite there (tf.divNoNan's is
+ * NaN). The mask comes from tf.step, whose gradient is zero: comparison ops (tf.equal) have no gradient
+ * in tfjs and would break tf.grad.
+ */
 export function safeDiv(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const zero = tf.equal(b, 0);
-  const denominator = tf.where(zero, tf.onesLike(b), b);
-  return tf.where(zero, tf.zerosLike(a.shape.length >= b.shape.length ? a : b), tf.div(a, denominator));
+  const positive = tf.step(b); // 1 where b > 0, else 0
+  return tf.mul(positive, tf.div(a, tf.add(b, tf.sub(1, positive))));
 }
 
 /** Checks a threshold-like option: a finite number in [min, max]. */

@@ -37,7 +37,8 @@ const nmsKernel: TypedArrayKernel<NmsAttrs> = {
     const s = scores!.values;
     const b = boxes!.values;
     const keep = new Uint8Array(s.length);
-    const order = sortByScore(s, attrs.scoreThreshold);
+    // torch compares float32 scores with the threshold cast to float32 (scores > 0.2 keeps no 0.2f).
+    const order = sortByScore(s, Math.fround(attrs.scoreThreshold));
     if (!attrs.batched) {
       greedyNms(ctx, b, order, attrs.iouThreshold, attrs.maxOutputSize, keep);
     } else {

@@ -60,4 +60,9 @@ export async function setupBackend(name: CoreBackendName, options: SetupBackendO
     throw new BackendUnavailableError(name, 'initialisation failed', 'Check that @tensorflow/tfjs-backend-wasm is installed and its .wasm files are reachable.');
   }
   await tf.ready();
+  if (name === 'cpu') {
+    // tfjs-backend-cpu prints a banner recommending tfjs-node on its first write in Node; detkit's own
+    // backend selection (@detkit/backends) already says where the fast paths are.
+    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  }
 }
