@@ -38,6 +38,9 @@ export function toTensor(op: string, argument: string, x: TensorInput, dtype: 'f
     }
     return tf.cast(x, dtype);
   }
+  if (x === null || (typeof x !== 'object' && typeof x !== 'number') || tf.util.inferDtype(x) === 'string') {
+    throw new InvalidArgumentError(op, argument, `must be a tensor or numeric array, got ${typeof x === 'string' ? 'a string' : String(x)}`);
+  }
   try {
     return tf.tensor(x, undefined, dtype);
   } catch (cause) {

@@ -1,0 +1,16 @@
+import type { tf } from '@detkit/core';
+
+/** Backends every package is tested on in Node. */
+export declare const NODE_BACKENDS: string[];
+/** Runs `suite` once per backend, with that backend active. */
+export declare function describeEachBackend(name: string, suite: (backend: string) => void, backends?: string[]): void;
+/** Elementwise |actual - expected| <= atol + rtol * |expected| (default 1e-5 each), with shape check. */
+export declare function expectClose(
+  actual: tf.Tensor | ArrayLike<number> | number[],
+  expected: unknown,
+  opts?: { atol?: number; rtol?: number; what?: string },
+): void;
+/** Runs fn, disposes its tensors, asserts tf.memory().numTensors is back where it was. */
+export declare function expectNoLeaks(fn: () => unknown): Promise<void>;
+/** Reads a JSON fixture written by tooling/fixtures/generate.py. */
+export declare function readFixture(url: URL | string): unknown;
