@@ -13,4 +13,8 @@ import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 
+/**
+ * The TensorFlow.js core namespace (`@tensorflow/tfjs-core`), with gradients, chained ops and the cpu and
+ * wasm backends registered. Use it, or your own import of tfjs-core: both share one engine.
+ */
 export { tf };
