@@ -14,7 +14,8 @@ export type DetkitErrorCode =
   | 'SHAPE'
   | 'INVALID_VALUE'
   | 'INVALID_ARGUMENT'
-  | 'BACKEND_UNAVAILABLE';
+  | 'BACKEND_UNAVAILABLE'
+  | 'UNSUPPORTED_PLATFORM';
 
 /** Base class of every error detkit throws on purpose. */
 export class DetkitError extends Error {

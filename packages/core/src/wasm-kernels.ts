@@ -57,7 +57,7 @@ export function defineWasmModule<Exports>(base64: string): WasmModule<Exports> {
             compiled = new WebAssembly.Module(decodeBase64(base64) as BufferSource);
           } catch (cause) {
             throw new DetkitError(
-              'INVALID_ARGUMENT',
+              'UNSUPPORTED_PLATFORM',
               'detkit kernels need WebAssembly with fixed-width SIMD (Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+)',
               { cause },
             );
