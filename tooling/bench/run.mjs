@@ -1,0 +1,207 @@
+// `pnpm bench`: times each workload of workloads.mjs on detkit's wasm and cpu backends (tinybench), then
+// the same workloads on the same inputs in torchvision (reference.py, one thread), and prints the ratios.
+//
+//   node run.mjs            # every workload
+//   node run.mjs W1b W7a    # only these ids
+//
+// DETKIT_BENCH_PYTHON overrides the reference interpreter (default /usr/bin/python3).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setupBackend, tf } from '@detkit/core';
+import { Bench } from 'tinybench';
+import { mulberry32, writeInputs } from './inputs.mjs';
+import { WORKLOADS } from './workloads.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const BACKENDS = ['wasm', 'cpu'];
+const PYTHON = process.env.DETKIT_BENCH_PYTHON ?? '/usr/bin/python3';
+/**
+ * Per workload and backend: warm up for >= 2 calls and 100 ms, then time >= 10 calls and 1 s. Keeps a
+ * full run near a minute on a 2-core machine while the fast ops still collect hundreds of samples.
+ */
+const BENCH_OPTIONS = { time: 1000, iterations: 10, warmupTime: 100, warmupIterations: 2 };
+/** The same budget for reference.py (torchvision W7a takes ~470 ms a call). */
+const REFERENCE_SPEC = { time_ms: 1000, min_runs: 5, warmup_runs: 1 };
+/** Relative tolerance of float output checks (sums over up to 10M float32 IoUs). */
+const CHECK_RTOL = 1e-4;
+
+function log(line) {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Imports each workload's package once; a missing or unbuilt package skips its workloads. */
+async function loadPackages(workloads) {
+  const packages = new Map();
+  for (const name of new Set(workloads.map((w) => w.package))) {
+    try {
+      packages.set(name, { module: await import(name) });
+    } catch (error) {
+      if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      packages.set(name, { missing: `${name} is not installed or not built (${error.message.split('\n')[0]})` });
+    }
+  }
+  return packages;
+}
+
+/** Times every workload on the active backend. Returns { [id]: { median_ms, runs, rme, check } | { error } }. */
+async function runBackend(backend, workloads, packages, hostInputs) {
+  await setupBackend(backend);
+  const results = {};
+  for (const w of workloads) {
+    const before = tf.memory().numTensors;
+    const tensors = {};
+    for (const [name, { data, shape }] of Object.entries(hostInputs[w.id])) {
+      tensors[name] = tf.tensor(data, shape, data instanceof Int32Array ? 'int32' : 'float32');
+    }
+    try {
+      const call = w.setup(packages.get(w.package).module, tensors);
+      const out = call();
+      const check = await w.check(out);
+      tf.dispose(out);
+      const bench = new Bench({ ...BENCH_OPTIONS, name: `${w.id} ${backend}`, throws: true });
+      bench.add(w.id, () => tf.dispose(call()));
+      bench.runSync();
+      const r = bench.tasks[0].result;
+      results[w.id] = { median_ms: r.latency.p50, runs: r.latency.samplesCount, rme: r.latency.rme, check };
+      log(`  detkit ${backend} ${w.id}: ${r.latency.p50.toFixed(3)} ms (${r.latency.samplesCount} runs)`);
+    } catch (error) {
+      results[w.id] = { error: String(error?.message ?? error) };
+      log(`  detkit ${backend} ${w.id}: failed: ${results[w.id].error}`);
+    } finally {
+      tf.dispose(Object.values(tensors));
+    }
+    const leaked = tf.memory().numTensors - before;
+    if (leaked > 0) results[w.id].leakedTensors = leaked;
+  }
+  return results;
+}
+
+/** Runs reference.py on the written inputs. Returns { torch, torchvision, threads, results } or { missing }. */
+function runReference(ids, inputsDir) {
+  if (!existsSync(PYTHON)) return { missing: `${PYTHON} not found` };
+  const proc = spawnSync(PYTHON, [join(HERE, 'reference.py')], {
+    input: JSON.stringify({ inputs_dir: inputsDir, workloads: ids, ...REFERENCE_SPEC }),
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (proc.error) return { missing: `${PYTHON} could not start (${proc.error.message})` };
+  if (proc.status === 3) return { missing: `torch/torchvision not importable by ${PYTHON}` };
+  if (proc.status !== 0) return { missing: `reference.py exited with status ${proc.status}` };
+  return JSON.parse(proc.stdout.toString());
+}
+
+/** Integer summaries (counts, index sums) must match exactly; float ones within CHECK_RTOL. */
+function checksAgree(a, b) {
+  const close = (x, y) => (Number.isInteger(x) && Number.isInteger(y) ? x === y : Math.abs(x - y) <= CHECK_RTOL * Math.max(1, Math.abs(y)));
+  return a.length === b.length && a.every((v, i) => close(v, b[i]));
+}
+
+const fmtMs = (v) => (v === undefined ? 'n/a' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+const fmtRatio = (v) => (v === undefined ? 'n/a' : v < 0.1 ? v.toFixed(3) : v.toFixed(2));
+
+function printTable(rows) {
+  const head = ['workload', 'detkit wasm ms', 'detkit cpu ms', 'torchvision ms', 'wasm/tv', 'cpu/tv', 'target wasm/tv'];
+  const cells = rows.map((r) => [
+    r.id,
+    fmtMs(r.wasm?.median_ms),
+    fmtMs(r.cpu?.median_ms),
+    fmtMs(r.torchvision?.median_ms),
+    fmtRatio(r.ratio.wasm),
+    fmtRatio(r.ratio.cpu),
+    r.skipped ? 'skipped' : r.target === undefined ? '' : `<= ${r.target.toFixed(1)}${r.ratio.wasm === undefined ? '' : r.ratio.wasm <= r.target ? ' met' : ' MISSED'}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  console.log(line(head));
+  console.log(widths.map((n) => '-'.repeat(n)).join('  '));
+  for (const c of cells) console.log(line(c));
+}
+
+async function main() {
+  const only = process.argv.slice(2).filter((a) => a !== '--');
+  const unknown = only.filter((id) => !WORKLOADS.some((w) => w.id === id));
+  if (unknown.length > 0) {
+    console.error(`unknown workload id(s): ${unknown.join(', ')}; known: ${WORKLOADS.map((w) => w.id).join(', ')}`);
+    process.exit(2);
+  }
+  const selected = only.length > 0 ? WORKLOADS.filter((w) => only.includes(w.id)) : WORKLOADS;
+
+  const packages = await loadPackages(selected);
+  const notes = [];
+  const runnable = selected.filter((w) => {
+    const missing = packages.get(w.package).missing;
+    if (missing) notes.push(`${w.id} skipped: ${missing}`);
+    return !missing;
+  });
+
+  const hostInputs = Object.fromEntries(runnable.map((w) => [w.id, w.inputs(mulberry32(w.seed))]));
+  const inputsDir = writeInputs(hostInputs);
+  try {
+    const detkit = {};
+    for (const backend of BACKENDS) {
+      log(`detkit on ${backend}:`);
+      detkit[backend] = await runBackend(backend, runnable, packages, hostInputs);
+    }
+    log(`torchvision (${PYTHON}, 1 thread):`);
+    const reference = runnable.length > 0 ? runReference(runnable.map((w) => w.id), inputsDir) : { results: {} };
+    if (reference.missing) notes.push(`torchvision reference missing: ${reference.missing}; ratios are n/a`);
+
+    const rows = selected.map((w) => {
+      const row = { id: w.id, title: w.title, package: w.package, target: w.target, ratio: {} };
+      if (!runnable.includes(w)) return { ...row, skipped: packages.get(w.package).missing };
+      for (const b of BACKENDS) row[b] = detkit[b][w.id];
+      row.torchvision = reference.results?.[w.id];
+      const tv = row.torchvision?.median_ms;
+      for (const b of BACKENDS) {
+        if (row[b]?.error) notes.push(`${w.id} on ${b} failed: ${row[b].error}`);
+        if (row[b]?.leakedTensors) notes.push(`${w.id} on ${b} leaked ${row[b].leakedTensors} tensor(s)`);
+        if (tv !== undefined && row[b]?.median_ms !== undefined) row.ratio[b] = row[b].median_ms / tv;
+      }
+      if (row.torchvision?.error) notes.push(`${w.id} torchvision failed: ${row.torchvision.error}`);
+      if (row.torchvision?.note) notes.push(`${w.id} torchvision: ${row.torchvision.note}`);
+      // Both sides must compute the same thing: compare the output summaries.
+      const expected = row.torchvision?.check ?? row.wasm?.check;
+      for (const b of BACKENDS) {
+        const got = row[b]?.check;
+        if (expected && got && !checksAgree(got, expected)) {
+          notes.push(`${w.id} on ${b}: output check ${JSON.stringify(got)} differs from ${row.torchvision?.check ? 'torchvision' : 'wasm'} ${JSON.stringify(expected)}`);
+        }
+      }
+      return row;
+    });
+
+    const refLine = reference.missing
+      ? `MISSING (${reference.missing})`
+      : `torchvision ${reference.torchvision}, torch ${reference.torch}, ${reference.threads} thread(s)`;
+    console.log(`\ndetkit: tfjs ${tf.version_core}, Node ${process.version}; reference: ${refLine}\n`);
+    printTable(rows);
+    if (notes.length > 0) console.log(`\n${notes.map((n) => `note: ${n}`).join('\n')}`);
+
+    const cpus = os.cpus();
+    const report = {
+      date: new Date().toISOString(),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpu: { model: cpus[0]?.model ?? 'unknown', cores: cpus.length },
+      tfjs: tf.version_core,
+      reference: reference.missing
+        ? { missing: reference.missing }
+        : { python: PYTHON, torch: reference.torch, torchvision: reference.torchvision, threads: reference.threads },
+      settings: { tinybench: BENCH_OPTIONS, reference: REFERENCE_SPEC },
+      workloads: rows,
+      notes,
+    };
+    const out = join(HERE, 'results', 'latest.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nwrote ${out}`);
+  } finally {
+    rmSync(inputsDir, { recursive: true, force: true });
+  }
+}
+
+await main();
