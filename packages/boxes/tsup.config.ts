@@ -1,10 +1,3 @@
-import { defineConfig } from 'tsup';
+import { detkitTsupConfig } from '@detkit/tsup-config';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-});
+export default detkitTsupConfig();

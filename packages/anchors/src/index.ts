@@ -1,0 +1,11 @@
+export {
+  generateAnchors,
+  cellAnchors,
+  FASTER_RCNN_VGG16_ANCHORS,
+  DEFAULT_ANCHOR_RATIOS,
+  type GenerateAnchorsOptions,
+  type CellAnchorsOptions,
+} from './generate-anchors';
+export { generateMultiLevelAnchors, type AnchorLevel, type MultiLevelAnchorsOptions, type MultiLevelAnchors } from './multi-level-anchors';
+export { anchorsInsideImage, type AnchorsInsideImageOptions } from './anchors-inside-image';
+export { ssdDefaultBoxes, ssdBoxesPerLocation, SSD300, SSDLITE320, type SsdDefaultBoxesConfig } from './ssd-default-boxes';
