@@ -15,7 +15,8 @@ export type DetkitErrorCode =
   | 'INVALID_VALUE'
   | 'INVALID_ARGUMENT'
   | 'BACKEND_UNAVAILABLE'
-  | 'UNSUPPORTED_PLATFORM';
+  | 'UNSUPPORTED_PLATFORM'
+  | 'DATA';
 
 /** Base class of every error detkit throws on purpose. */
 export class DetkitError extends Error {

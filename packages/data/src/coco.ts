@@ -1,0 +1,197 @@
+import { DataError, emptySkipReport, reportIssue, type SkipReport } from './errors';
+import { ObjectCollector, isFiniteNumber, joinPath, readOptions, type ReadOptions } from './internal';
+import type { DetectionDataset, DetectionSample } from './types';
+
+/** Options of {@link parseCoco}. */
+export interface ParseCocoOptions extends ReadOptions {
+  /** Folder (path or URL) that `images[].file_name` is relative to; becomes each sample's `image` prefix. Default ''. */
+  imageRoot?: string;
+}
+
+/** A COCO instances file read into samples. */
+export interface CocoDataset extends DetectionDataset {
+  /** COCO category id of each class index: label i is category `categoryIds[i]` (sorted ascending). */
+  readonly categoryIds: readonly number[];
+  /** What was skipped under `onInvalid: 'skip'` (all zero otherwise). */
+  readonly skipped: SkipReport;
+}
+
+/** The parts of a COCO instances file detkit reads and writes. */
+export interface CocoJson {
+  info?: Record<string, unknown>;
+  images: { id: number; file_name: string; width: number; height: number }[];
+  annotations: { id: number; image_id: number; category_id: number; bbox: [number, number, number, number]; area: number; iscrowd: 0 | 1 }[];
+  categories: { id: number; name: string; supercategory?: string }[];
+}
+
+function describe(kind: string, i: number, rec: unknown, keys: string[]): string {
+  const r = (typeof rec === 'object' && rec !== null ? rec : {}) as Record<string, unknown>;
+  const parts = keys.filter((k) => r[k] !== undefined).map((k) => `${k} ${JSON.stringify(r[k])}`);
+  return `${kind}[${i}]${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function isId(x: unknown): x is number {
+  return Number.isSafeInteger(x);
+}
+
+/**
+ * Reads a COCO instances file (the `images`, `annotations` and `categories` arrays) into one
+ * {@link DetectionSample} per image, in the file's image order.
+ *
+ * - Boxes: COCO `bbox` is `[x, y, w, h]` in absolute pixels; samples hold `[x, y, x + w, y + h]` (xyxy).
+ * - Labels: categories are sorted by id and numbered 0..K-1 (`categoryIds[label]` gives the COCO id
+ *   back), as torchvision's and detectron2's COCO mappers do.
+ * - `iscrowd` and `area` are kept per object (COCO evaluation needs both); `difficult` is 0.
+ * - Images without annotations are kept, with no objects.
+ *
+ * Bad data throws a {@link DataError} naming `options.file` and the record (`annotations[17] (id 42,
+ * image_id 7)`): a file that is not JSON or lacks the arrays (`'malformed-file'`), a record missing a
+ * field (`'malformed-record'`), duplicate image or category ids, an unknown `category_id`, a bbox with a
+ * NaN, a non-positive width or height (x2 <= x1), or one reaching beyond the image by more than
+ * `boxTolerance` pixels. With `onInvalid: 'skip'` such annotations (or images, with their annotations)
+ * are left out and counted in `skipped`; a malformed file always throws.
+ *
+ * @param json - The file's text, or the already parsed object.
+ */
+export function parseCoco(json: string | unknown, options: ParseCocoOptions = {}): CocoDataset {
+  const { file, onInvalid, boxTolerance } = readOptions('parseCoco', options);
+  const imageRoot = options.imageRoot ?? '';
+  const skipped = emptySkipReport();
+  const fail = (problem: string): never => {
+    throw new DataError({ file, record: '', kind: 'malformed-file', problem });
+  };
+  let doc: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      doc = JSON.parse(json);
+    } catch (cause) {
+      throw new DataError({ file, record: '', kind: 'malformed-file', problem: `is not valid JSON (${cause instanceof Error ? cause.message : String(cause)})` }, { cause });
+    }
+  }
+  if (!isRecord(doc)) fail('is not a COCO object (expected { images, annotations, categories })');
+  const d = doc as Record<string, unknown>;
+  if (!Array.isArray(d.images)) fail("has no 'images' array");
+  if (!Array.isArray(d.categories)) fail("has no 'categories' array");
+  if (d.annotations !== undefined && !Array.isArray(d.annotations)) fail("has an 'annotations' field that is not an array");
+  const images = d.images as unknown[];
+  const cats = d.categories as unknown[];
+  const anns = (d.annotations ?? []) as unknown[];
+
+  // Categories: malformed or duplicate ones are errors of the file (they define the label space).
+  const catById = new Map<number, string>();
+  cats.forEach((c, i) => {
+    const rec = describe('categories', i, c, ['id', 'name']);
+    if (!isRecord(c) || !isId(c.id) || typeof c.name !== 'string') {
+      throw new DataError({ file, record: rec, kind: 'malformed-record', problem: 'needs an integer id and a string name' });
+    }
+    if (catById.has(c.id)) throw new DataError({ file, record: rec, kind: 'duplicate-id', problem: `repeats category id ${c.id}` });
+    catById.set(c.id, c.name);
+  });
+  const categoryIds = [...catById.keys()].sort((a, b) => a - b);
+  const labelOf = new Map(categoryIds.map((id, i) => [id, i]));
+  const classes = categoryIds.map((id) => catById.get(id) as string);
+
+  // Images.
+  interface ImageEntry {
+    id: number;
+    fileName: string;
+    objects: ObjectCollector;
+  }
+  const byId = new Map<number, ImageEntry | null>(); // null: skipped image (its annotations go with it)
+  const order: ImageEntry[] = [];
+  images.forEach((img, i) => {
+    const rec = describe('images', i, img, ['id', 'file_name']);
+    const bad = (kind: 'malformed-record' | 'duplicate-id', problem: string) => {
+      reportIssue(onInvalid, skipped, { file, record: rec, kind, problem });
+      if (isRecord(img) && isId(img.id) && !byId.has(img.id)) byId.set(img.id, null);
+    };
+    if (!isRecord(img)) return bad('malformed-record', 'is not an object');
+    if (!isId(img.id)) return bad('malformed-record', `has id ${JSON.stringify(img.id)}, expected an integer`);
+    if (typeof img.file_name !== 'string' || img.file_name === '') return bad('malformed-record', 'has no file_name');
+    for (const key of ['width', 'height'] as const) {
+      const v = img[key];
+      if (!isFiniteNumber(v) || v <= 0) return bad('malformed-record', `has ${key} ${JSON.stringify(v)}, expected a positive number`);
+    }
+    if (byId.has(img.id)) return bad('duplicate-id', `repeats image id ${img.id}`);
+    const entry = { id: img.id, fileName: img.file_name, objects: new ObjectCollector(file, img.width as number, img.height as number, boxTolerance, onInvalid, skipped) };
+    byId.set(img.id, entry);
+    order.push(entry);
+  });
+
+  // Annotations.
+  anns.forEach((a, i) => {
+    const rec = describe('annotations', i, a, ['id', 'image_id']);
+    const bad = (kind: 'malformed-record' | 'unknown-category' | 'box-not-finite', problem: string) =>
+      reportIssue(onInvalid, skipped, { file, record: rec, kind, problem });
+    if (!isRecord(a)) return bad('malformed-record', 'is not an object');
+    if (!isId(a.image_id)) return bad('malformed-record', `has image_id ${JSON.stringify(a.image_id)}, expected an integer`);
+    const entry = byId.get(a.image_id);
+    if (entry === null) return; // its image was skipped and counted
+    if (entry === undefined) return bad('malformed-record', `refers to image_id ${a.image_id}, which is not in 'images'`);
+    const label = labelOf.get(a.category_id as number);
+    if (label === undefined) return bad('unknown-category', `has category_id ${JSON.stringify(a.category_id)}, which is not in 'categories'`);
+    const bb = a.bbox;
+    if (!Array.isArray(bb) || bb.length !== 4) return bad('malformed-record', `has bbox ${JSON.stringify(bb)}, expected [x, y, w, h]`);
+    if (!bb.every((v) => typeof v === 'number')) return bad('box-not-finite', `has bbox ${JSON.stringify(bb)} with a non-numeric coordinate`);
+    const [x, y, w, h] = bb as [number, number, number, number];
+    if (w < 0 || h < 0) {
+      return entry.objects.issue(rec, 'box-inverted', `has bbox [${bb.join(', ')}] with negative ${w < 0 ? 'width' : 'height'} (${w < 0 ? 'x2 < x1' : 'y2 < y1'})`);
+    }
+    const iscrowd = a.iscrowd === undefined ? 0 : a.iscrowd === 1 || a.iscrowd === true ? 1 : a.iscrowd === 0 || a.iscrowd === false ? 0 : -1;
+    if (iscrowd < 0) return bad('malformed-record', `has iscrowd ${JSON.stringify(a.iscrowd)}, expected 0 or 1`);
+    if (a.area !== undefined && (!isFiniteNumber(a.area) || a.area < 0)) return bad('malformed-record', `has area ${JSON.stringify(a.area)}, expected a number >= 0`);
+    entry.objects.add(rec, [x, y, x + w, y + h], label, { iscrowd, ...(a.area !== undefined ? { area: a.area as number } : {}) });
+  });
+
+  const samples: DetectionSample[] = order.map((e) => e.objects.sample(e.id, joinPath(imageRoot, e.fileName), true));
+  return { classes, categoryIds, samples, skipped };
+}
+
+/** Options of {@link toCoco}. */
+export interface ToCocoOptions {
+  /** The `file_name` written for each sample. Default: the sample's `image` when it is a string, else `${id}.png`. */
+  fileName?: (sample: DetectionSample, index: number) => string;
+  /** COCO category id of each class index. Default: index + 1 (COCO ids start at 1). */
+  categoryIds?: readonly number[];
+  /** Written as the file's `info` object. */
+  info?: Record<string, unknown>;
+}
+
+/**
+ * Writes samples as a COCO instances object (serialise it with `JSON.stringify`): boxes become `[x, y,
+ * w, h]`, labels become category ids, `area` is the sample's own when it has one, else w x h. Image
+ * ids are the sample ids when they are integers, else index + 1; annotation ids count from 1.
+ * {@link parseCoco} reads it back to the same samples (boxes equal as float32).
+ */
+export function toCoco(dataset: DetectionDataset, options: ToCocoOptions = {}): CocoJson {
+  const catIds = options.categoryIds ?? dataset.classes.map((_, i) => i + 1);
+  const fileName = options.fileName ?? ((s: DetectionSample) => (typeof s.image === 'string' ? s.image : `${s.id}.png`));
+  const out: CocoJson = {
+    ...(options.info ? { info: options.info } : {}),
+    images: [],
+    annotations: [],
+    categories: dataset.classes.map((name, i) => ({ id: catIds[i] as number, name })),
+  };
+  let annId = 1;
+  dataset.samples.forEach((s, index) => {
+    const imageId = isId(s.id) ? s.id : index + 1;
+    out.images.push({ id: imageId, file_name: fileName(s, index), width: s.width, height: s.height });
+    for (let j = 0; j < s.labels.length; j++) {
+      const x1 = s.boxes[4 * j] as number, y1 = s.boxes[4 * j + 1] as number;
+      const w = (s.boxes[4 * j + 2] as number) - x1, h = (s.boxes[4 * j + 3] as number) - y1;
+      out.annotations.push({
+        id: annId++,
+        image_id: imageId,
+        category_id: catIds[s.labels[j] as number] as number,
+        bbox: [x1, y1, w, h],
+        area: s.area ? (s.area[j] as number) : w * h,
+        iscrowd: s.iscrowd[j] ? 1 : 0,
+      });
+    }
+  });
+  return out;
+}

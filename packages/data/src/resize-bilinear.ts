@@ -1,0 +1,55 @@
+/**
+ * Bilinear resize of an interleaved RGB image with half-pixel centres: the sampling of
+ * `tf.image.resizeBilinear(img, size, false, true)` and of `torch.nn.functional.interpolate(...,
+ * mode='bilinear', align_corners=False)` without antialiasing. Source pixel coordinates are
+ * (x + 0.5) * w / nw - 0.5, clamped at 0 below, with the upper neighbour clamped to the last pixel.
+ *
+ * Runs on typed arrays: the input pipeline prepares a whole batch in one Float32Array and uploads it as
+ * one tensor, which is faster than per-image tensor ops on every backend.
+ *
+ * @param src - Uint8Array or Float32Array[h * w * 3].
+ * @returns Float32Array[nh * nw * 3], in the units of `src`.
+ */
+export function resizeBilinear(src: ArrayLike<number>, w: number, h: number, nw: number, nh: number): Float32Array {
+  const out = new Float32Array(nw * nh * 3);
+  const sx = w / nw, sy = h / nh;
+  const x0s = new Int32Array(nw), x1s = new Int32Array(nw), fxs = new Float32Array(nw);
+  for (let x = 0; x < nw; x++) {
+    const fx = Math.max(0, (x + 0.5) * sx - 0.5);
+    const x0 = Math.min(w - 1, Math.floor(fx));
+    x0s[x] = x0;
+    x1s[x] = Math.min(w - 1, x0 + 1);
+    fxs[x] = fx - x0;
+  }
+  for (let y = 0; y < nh; y++) {
+    const fy = Math.max(0, (y + 0.5) * sy - 0.5);
+    const y0 = Math.min(h - 1, Math.floor(fy));
+    const y1 = Math.min(h - 1, y0 + 1);
+    const dy = fy - y0;
+    const r0 = y0 * w * 3, r1 = y1 * w * 3;
+    for (let x = 0; x < nw; x++) {
+      const a = 3 * (x0s[x] as number), b = 3 * (x1s[x] as number), dx = fxs[x] as number;
+      const o = 3 * (y * nw + x);
+      for (let c = 0; c < 3; c++) {
+        const top = (src[r0 + a + c] as number) + ((src[r0 + b + c] as number) - (src[r0 + a + c] as number)) * dx;
+        const bottom = (src[r1 + a + c] as number) + ((src[r1 + b + c] as number) - (src[r1 + a + c] as number)) * dx;
+        out[o + c] = top + (bottom - top) * dy;
+      }
+    }
+  }
+  return out;
+}
+
+/** Mirrors an interleaved RGB image left to right. */
+export function flipHorizontal<T extends Uint8Array | Float32Array>(src: T, w: number, h: number): T {
+  const out = new (src.constructor as new (n: number) => T)(src.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = 3 * (y * w + x), j = 3 * (y * w + (w - 1 - x));
+      out[j] = src[i] as number;
+      out[j + 1] = src[i + 1] as number;
+      out[j + 2] = src[i + 2] as number;
+    }
+  }
+  return out;
+}
