@@ -105,6 +105,14 @@ describeEachBackend('edge cases', () => {
     expectClose(untouched.scores, [0.9, 0.8, 0.7]);
   });
 
+  it('int32 boxes are read as their float32 values', () => {
+    const a = tf.tensor2d([[0, 0, 10, 10]], [1, 4], 'int32');
+    const b = tf.tensor2d([[0, 0, 10, 5]], [1, 4], 'int32');
+    // IoU = 50 / 100.
+    expect(boxIou(a, b).dataSync()[0]).toBe(0.5);
+    tf.dispose([a, b]);
+  });
+
   it('clipBoxes clamps x to [0, width] and y to [0, height]', () => {
     // imageSize is [height, width] = [50, 100].
     expectClose(clipBoxes([[-5, -5, 120, 60]], [50, 100]), [[0, 0, 100, 50]]);

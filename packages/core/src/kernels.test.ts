@@ -86,6 +86,23 @@ for (const backend of ['cpu', 'wasm'] as const) describe(`typed-array kernels [$
     tf.dispose([a, scaled!, positive!]);
   });
 
+  it('see float32 values for an int32 tensor cast to float32 (tfjs-backend-cpu keeps the Int32Array)', () => {
+    const cast = tf.cast(tf.tensor1d([1, -2, 3], 'int32'), 'float32');
+    let seen: unknown;
+    const probe: TypedArrayKernel = {
+      kernelName: 'DetkitTestProbe',
+      inputNames: ['a'],
+      compute([a], _attrs, ctx) {
+        seen = a!.values;
+        return [ctx.outputFrom(Float32Array.from(a!.values), [a!.values.length])];
+      },
+    };
+    const [out] = runTypedArrayKernel(probe, [cast], {});
+    expect(seen).toBeInstanceOf(Float32Array);
+    expect(Array.from(out!.dataSync())).toEqual([1, -2, 3]);
+    tf.dispose([cast, out!]);
+  });
+
   it('handle empty tensors', () => {
     const [scaled, positive] = runTypedArrayKernel(scaleKernel, [tf.zeros([0, 3])], { scale: 2 });
     expect(scaled!.shape).toEqual([0, 3]);

@@ -132,8 +132,13 @@ function cpuBridge(backend: CpuLikeBackend): Bridge {
   });
   return {
     input(info) {
-      const values = backend.data.get(info.dataId).values as KernelArray;
-      return { shape: info.shape, dtype: asDtype(info.dtype), values };
+      const dtype = asDtype(info.dtype);
+      let values = backend.data.get(info.dataId).values as KernelArray;
+      // tfjs-backend-cpu's Cast between int32 and float32 may keep the source array (an int32 tensor cast
+      // to float32 still holds an Int32Array): hand kernels the array type their dtype promises.
+      if (dtype === 'float32' && !(values instanceof Float32Array)) values = Float32Array.from(values);
+      else if (dtype === 'int32' && !(values instanceof Int32Array)) values = Int32Array.from(values);
+      return { shape: info.shape, dtype, values };
     },
     context: {
       output(shape, dtype) {

@@ -1,0 +1,61 @@
+/** Helpers shared by the matchers (not exported from the package). */
+import { InvalidArgumentError, InvalidValueError, ShapeError, toTensor, type KernelArray, type TensorInput, type tf } from '@detkit/core';
+
+/**
+ * Converts and checks the shape of a match-quality matrix: float32, [M ground truth, N anchors] or a
+ * batch [B, M, N]. Returns `x` itself when it already is such a tensor; otherwise a tensor the caller owns
+ * (call inside `tf.tidy`). The values are checked (finite) by the kernels, in SIMD, before they write
+ * anything.
+ */
+export function qualityInput(op: string, x: TensorInput): tf.Tensor {
+  const t = toTensor(op, 'iou', x);
+  if (t.rank !== 2 && t.rank !== 3) throw new ShapeError(op, 'iou', '[M, N] (ground truth x anchors) or [B, M, N]', t.shape);
+  return t;
+}
+
+/** Batch size, boxes, anchors and the shape of the per-anchor outputs of a [M, N] or [B, M, N] matrix. */
+export function matrixShape(shape: readonly number[]): { batch: number; m: number; n: number; outShape: number[] } {
+  const batched = shape.length === 3;
+  const batch = batched ? (shape[0] as number) : 1;
+  const m = shape[shape.length - 2] as number;
+  const n = shape[shape.length - 1] as number;
+  return { batch, m, n, outShape: batched ? [batch, n] : [n] };
+}
+
+/**
+ * The error that `assertFinite` of `@detkit/core` throws, for a non-finite value at flat `index` of a
+ * tensor of `shape` (the row is the index along the first axis: a box, or an image of a batch).
+ */
+export function nonFinite(op: string, index: number, shape: readonly number[]): InvalidValueError {
+  const width = shape.slice(1).reduce((a, b) => a * b, 1);
+  return new InvalidValueError(op, 'iou', 'has a NaN or infinite value', Math.floor(index / width));
+}
+
+/** Checks that an options object was passed (a plain object, not null). */
+export function optionsObject<T extends object>(op: string, options: T | undefined): T {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(op, 'options', `must be an object, got ${String(options)}`);
+  }
+  return options;
+}
+
+/**
+ * Checks a threshold option: a finite number in [0, 1], or in (0, 1] with `positive` (a threshold that
+ * makes positives: at 0, an anchor overlapping nothing would be positive).
+ */
+export function threshold(op: string, argument: string, value: unknown, positive = false): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1 || (positive && value === 0)) {
+    throw new InvalidArgumentError(op, argument, `must be a number in ${positive ? '(0' : '[0'}, 1], got ${String(value)}`);
+  }
+  return value;
+}
+
+
+/**
+ * A float32 kernel input's values as a Float32Array. tfjs-backend-cpu's Cast from int32 to float32 shares
+ * the int32 data (no encoding loss), so a cast tensor can still hold an Int32Array there; a wasm kernel
+ * reading its bytes as float32 would see garbage.
+ */
+export function float32Values(values: KernelArray): Float32Array {
+  return values instanceof Float32Array ? values : Float32Array.from(values);
+}

@@ -1,0 +1,156 @@
+import { callWasmKernel, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { float32Values, matrixShape, nonFinite, optionsObject, qualityInput, threshold } from './internal';
+import { matchersWasm } from './wasm';
+import type { Matcher } from './max-iou-matcher';
+
+/** Options of {@link createSsdMatcher}. */
+export interface SsdMatcherOptions {
+  /** A prior whose best IoU is >= this is positive (matched to that box), in (0, 1]. Default 0.5 (Liu et al. 2016). */
+  threshold?: number;
+}
+
+/** SSD's matching threshold (Liu et al. 2016, section 2.2; torchvision `SSD(iou_thresh=0.5)`). */
+export const SSD_MATCH_THRESHOLD = 0.5;
+
+interface SsdAttrs {
+  threshold: number;
+  /** Whether to reject non-finite values (`valueChecksEnabled()` at the call). */
+  checkValues: boolean;
+}
+
+const OP = 'ssdMatcher';
+
+/**
+ * Gives every ground-truth box that overlaps some prior a prior of its own, greedily by IoU: repeatedly
+ * the (box, prior) pair with the highest IoU among unassigned boxes and unclaimed priors (lowest indices on
+ * ties) is assigned, as the original SSD's bipartite matching does. When the boxes' best priors are all
+ * different (the usual case) this is each box's best prior, as torchvision's SSDMatcher picks it; when two
+ * boxes share one, the one with the higher IoU keeps it and the other takes its next best. Writes the
+ * prior of box i to `assigned[i]` (-1 when it overlaps no unclaimed prior).
+ */
+function assignBestPriors(q: ArrayLike<number>, m: number, n: number, rowMax: Float32Array, rowArg: Int32Array, assigned: Int32Array): void {
+  assigned.fill(-1);
+  let conflict = false;
+  const owner = new Map<number, number>();
+  for (let i = 0; i < m; i++) {
+    if (!((rowMax[i] as number) > 0)) continue;
+    if (owner.has(rowArg[i] as number)) conflict = true;
+    owner.set(rowArg[i] as number, i);
+  }
+  if (!conflict) {
+    for (let i = 0; i < m; i++) if ((rowMax[i] as number) > 0) assigned[i] = rowArg[i] as number;
+    return;
+  }
+  const claimed = new Uint8Array(n);
+  const best = Float32Array.from(rowMax);
+  const arg = Int32Array.from(rowArg);
+  const pending = new Uint8Array(m).fill(1);
+  for (;;) {
+    let pick = -1;
+    for (let i = 0; i < m; i++) {
+      if (pending[i] && (best[i] as number) > 0 && (pick < 0 || (best[i] as number) > (best[pick] as number))) pick = i;
+    }
+    if (pick < 0) return;
+    const prior = arg[pick] as number;
+    assigned[pick] = prior;
+    claimed[prior] = 1;
+    pending[pick] = 0;
+    // Boxes that wanted the same prior look for their best among the unclaimed ones.
+    for (let i = 0; i < m; i++) {
+      if (!pending[i] || arg[i] !== prior) continue;
+      let b = 0;
+      let a = -1;
+      const row = i * n;
+      for (let j = 0; j < n; j++) {
+        const v = q[row + j] as number;
+        if (!claimed[j] && v > b) {
+          b = v;
+          a = j;
+        }
+      }
+      best[i] = b;
+      arg[i] = a;
+    }
+  }
+}
+
+/**
+ * SSD matching: the threshold half in one SIMD pass (`ssdMatch` in assembly/index.ts), which also
+ * returns each box's best prior; then each box is given a prior of its own ({@link assignBestPriors}).
+ */
+const ssdMatchKernel: TypedArrayKernel<SsdAttrs> = {
+  kernelName: 'DetkitMatchersSsd',
+  inputNames: ['iou'],
+  compute([iou], { threshold: t, checkValues }, ctx) {
+    const { batch, m, n, outShape } = matrixShape(iou!.shape);
+    const matches = new Int32Array(batch * n);
+    const labels = new Int32Array(batch * n);
+    if (m === 0) {
+      matches.fill(-1);
+    } else if (n > 0 && batch > 0) {
+      const rowMax = new Float32Array(batch * m);
+      const rowArg = new Int32Array(batch * m);
+      const bad = callWasmKernel(
+        matchersWasm,
+        ctx,
+        { inputs: [float32Values(iou!.values)], outputs: [matches, labels, rowMax, rowArg], scratchBytes: 4 * (n + 8) },
+        (wasm, p) => {
+          const at = checkValues ? wasm.firstNonFinite(p.inputs[0]!, batch * m * n) : -1;
+          if (at >= 0) return at;
+          for (let b = 0; b < batch; b++) {
+            const out = 4 * b * n, rows = 4 * b * m;
+            wasm.ssdMatch(p.inputs[0]! + 4 * b * m * n, m, n, t, p.outputs[0]! + out, p.outputs[1]! + out, p.outputs[2]! + rows, p.outputs[3]! + rows, p.scratch);
+          }
+          return -1;
+        },
+      );
+      if (bad >= 0) throw nonFinite(OP, bad, iou!.shape);
+      // A fresh view of the input: the call may have grown (and detached) backend memory.
+      const q = iou!.values;
+      const assigned = new Int32Array(m);
+      for (let b = 0; b < batch; b++) {
+        assignBestPriors(q.subarray(b * m * n, (b + 1) * m * n), m, n, rowMax.subarray(b * m, (b + 1) * m), rowArg.subarray(b * m, (b + 1) * m), assigned);
+        for (let i = 0; i < m; i++) {
+          const prior = assigned[i] as number;
+          if (prior < 0) continue;
+          matches[b * n + prior] = i;
+          labels[b * n + prior] = 1;
+        }
+      }
+    }
+    return [ctx.outputFrom(matches, outShape), ctx.outputFrom(labels, outShape)];
+  },
+};
+
+/**
+ * Creates SSD's matcher (Liu et al. 2016, section 2.2 "Matching strategy"); matches torchvision's
+ * `det_utils.SSDMatcher`: each ground-truth box first takes its best prior (default box), then every prior
+ * whose best IoU is >= `threshold` takes its best ground truth (the lowest index on ties). Labels are 1
+ * (positive) and 0 (negative); SSD ignores nothing (hard negative mining chooses among the negatives later).
+ *
+ * Differences from torchvision, on purpose:
+ * - When two boxes share the same best prior, neither is left without a prior: the one with the higher IoU
+ *   keeps it and the other takes its best unclaimed prior (the original SSD's bipartite matching).
+ *   torchvision's scatter lets the later box overwrite the earlier, which then has no prior at all
+ *   (ssd.pytorch issue #193).
+ * - A ground-truth box that overlaps no prior (IoU 0 everywhere) takes none; torchvision hands it prior 0.
+ * - No ground truth (M = 0) gives all priors negative; labels and matches are separate tensors.
+ *
+ * Runs as one fused kernel (`DetkitMatchersSsd`, WebAssembly SIMD) on cpu and wasm. Not differentiable.
+ *
+ * @example
+ * const match = createSsdMatcher({ threshold: 0.5 });
+ * const { matches, labels } = match(boxIou(gtBoxes, priors)); // Int32 [8732] each for SSD300
+ * // A batch: iou [B, M, N] (images padded with zero rows) gives [B, 8732] each.
+ */
+export function createSsdMatcher(options: SsdMatcherOptions = {}): Matcher {
+  const op = 'createSsdMatcher';
+  optionsObject(op, options);
+  const t = Math.fround(threshold(op, 'threshold', options.threshold ?? SSD_MATCH_THRESHOLD, true));
+  return ((iou: TensorInput) =>
+    tf.tidy(() => {
+      const q = qualityInput(OP, iou);
+      const [matches, labels] = runTypedArrayKernel(ssdMatchKernel, [q], { threshold: t, checkValues: valueChecksEnabled() }) as [tf.Tensor, tf.Tensor];
+      return { matches, labels };
+    })) as Matcher;
+}

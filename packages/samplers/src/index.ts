@@ -1,0 +1,14 @@
+export { createRng, type Rng, type RandomOptions } from './rng';
+export {
+  sampleBalanced,
+  RPN_SAMPLER_OPTIONS,
+  ROI_SAMPLER_OPTIONS,
+  type SampleBalancedOptions,
+  type SamplerBudget,
+  type SampleResult,
+} from './sample-balanced';
+export { mineHardNegatives, SSD_NEG_POS_RATIO, type MineHardNegativesOptions } from './mine-hard-negatives';
+export { sampleOhem, type SampleOhemOptions } from './sample-ohem';
+export { buildRpnTargets, type RpnTargetOptions, type RpnTargets } from './build-rpn-targets';
+export { buildRoiTargets, type RoiTargetOptions, type RoiTargets } from './build-roi-targets';
+export { buildSsdTargets, buildSsdTargetsBatch, type SsdTargetOptions, type SsdTargets, type SsdBatchTargets } from './build-ssd-targets';

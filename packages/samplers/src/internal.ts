@@ -1,0 +1,80 @@
+/** Helpers shared by the samplers and target builders (not exported from the package). */
+import {
+  InvalidArgumentError,
+  InvalidValueError,
+  ShapeError,
+  assertBoxesShape,
+  assertFinite,
+  assertValidBoxes,
+  peekValues,
+  toTensor,
+  valueChecksEnabled,
+  tf,
+  type TensorInput,
+} from '@detkit/core';
+
+/** Converts and checks labels: int32 of the given rank ([N], or [B, N] with `batched`). */
+export function labelsInput(op: string, argument: string, x: TensorInput, batched = false): tf.Tensor {
+  const t = toTensor(op, argument, x, 'int32');
+  if (batched ? t.rank !== 1 && t.rank !== 2 : t.rank !== 1) throw new ShapeError(op, argument, batched ? '[N] or [B, N]' : '[N]', t.shape);
+  return t;
+}
+
+/** Converts and checks per-element losses: finite float32 of exactly `shape`. */
+export function lossInput(op: string, argument: string, x: TensorInput, shape: readonly number[]): tf.Tensor {
+  const t = toTensor(op, argument, x);
+  if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(op, argument, `[${shape.join(', ')}] (the shape of labels)`, t.shape);
+  }
+  assertFinite(op, argument, t);
+  return t;
+}
+
+/** Checks that an options object was passed (a plain object, not null). */
+export function optionsObject<T extends object>(op: string, options: T | undefined): T {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(op, 'options', `must be an object, got ${String(options)}`);
+  }
+  return options;
+}
+
+/** Checks an integer option >= min. */
+export function integerOption(op: string, argument: string, value: unknown, min = 0): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new InvalidArgumentError(op, argument, `must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks a number option within [min, max]. */
+export function numberOption(op: string, argument: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new InvalidArgumentError(op, argument, `must be a number in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks ground-truth class ids: int32 [M] with every value >= 1 (0 is background). */
+export function classesInput(op: string, x: TensorInput, m: number): tf.Tensor1D {
+  const t = toTensor(op, 'gtClasses', x, 'int32');
+  if (t.rank !== 1 || t.shape[0] !== m) throw new ShapeError(op, 'gtClasses', `[${m}] (one per ground-truth box)`, t.shape);
+  if (valueChecksEnabled()) {
+    const v = peekValues(t);
+    for (let i = 0; i < v.length; i++) {
+      if (!((v[i] as number) >= 1)) throw new InvalidValueError(op, 'gtClasses', 'has a class id below 1 (0 is background)', i);
+    }
+  }
+  return t as tf.Tensor1D;
+}
+
+/**
+ * Converts and checks [N, 4] xyxy boxes: shape, finite, x2 >= x1, y2 >= y1 (errors name `op`). An empty
+ * list (`[]`, shape [0]) is taken as no boxes, [0, 4].
+ */
+export function boxesInput(op: string, argument: string, x: TensorInput): tf.Tensor2D {
+  let t = toTensor(op, argument, x);
+  if (t.rank === 1 && t.size === 0) t = tf.reshape(t, [0, 4]);
+  assertBoxesShape(op, argument, t);
+  assertValidBoxes(op, argument, t);
+  return t as tf.Tensor2D;
+}

@@ -1,0 +1,81 @@
+import { InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit/core';
+import { describeEachBackend, expectNoLeaks } from '@detkit/test-utils';
+import { describe, expect, it } from 'vitest';
+import { mineHardNegatives, SSD_NEG_POS_RATIO } from './index';
+
+function run(loss: unknown, labels: unknown, options?: Parameters<typeof mineHardNegatives>[2]) {
+  const out = mineHardNegatives(loss as number[], labels as number[], options);
+  const r = out.arraySync();
+  out.dispose();
+  return r;
+}
+
+describeEachBackend('mineHardNegatives', () => {
+  it('keeps the 3 hardest negatives per positive', () => {
+    expect(SSD_NEG_POS_RATIO).toBe(3);
+    // One positive (index 2, class 7): the three negatives with the highest loss are 0.9, 0.8 and 0.7
+    // (indices 4, 0, 6); the ignored element (index 5, loss 5) is never mined.
+    const loss = [0.8, 0.1, 3.0, 0.2, 0.9, 5.0, 0.7, 0.3];
+    const labels = [0, 0, 7, 0, 0, -1, 0, 0];
+    expect(run(loss, labels)).toEqual([0, -1, 7, -1, 0, -1, 0, -1]);
+  });
+
+  it('works per row of a batch [B, N]', () => {
+    // Row 0: 1 positive -> 3 negatives (0.9, 0.8, 0.6). Row 1: no positive -> none. Row 2: 2 positives
+    // -> 6 wanted, only 2 negatives, both kept.
+    const loss = [
+      [0.9, 0.1, 0.8, 0.6, 0.2, 0.0],
+      [0.9, 0.1, 0.8, 0.6, 0.2, 0.0],
+      [0.5, 0.4, 0.3, 0.2, 0.1, 0.0],
+    ];
+    const labels = [
+      [0, 0, 0, 0, 0, 1],
+      [0, 0, 0, 0, 0, 0],
+      [1, 0, 2, -1, 0, -1],
+    ];
+    expect(run(loss, labels)).toEqual([
+      [0, -1, 0, 0, -1, 1],
+      [-1, -1, -1, -1, -1, -1],
+      [1, 0, 2, -1, 0, -1],
+    ]);
+  });
+
+  it('minNegatives keeps negatives in images without positives; negPosRatio scales', () => {
+    const loss = [0.1, 0.5, 0.3, 0.4];
+    expect(run(loss, [0, 0, 0, 0], { minNegatives: 2 })).toEqual([-1, 0, -1, 0]);
+    expect(run(loss, [1, 0, 0, 0], { negPosRatio: 1 })).toEqual([1, 0, -1, -1]);
+    expect(run(loss, [1, 0, 0, 0], { negPosRatio: 1.5 })).toEqual([1, 0, -1, -1]); // floor(1.5)
+  });
+
+  it('takes equal losses in index order', () => {
+    // One positive, three to keep among five negatives of loss 1: the first three.
+    expect(run([1, 1, 9, 1, 1, 1], [0, 0, 1, 0, 0, 0])).toEqual([0, 0, 1, 0, -1, -1]);
+    // Ties straddling the cut: 2 above (0.9, 0.8), then one of the three 0.5s, the first.
+    expect(run([0.5, 0.9, 0.5, 0.8, 0.5, 0], [0, 0, 0, 0, 0, 1])).toEqual([0, 0, -1, 0, -1, 1]);
+  });
+
+  it('empty inputs are defined', () => {
+    expect(run([], [])).toEqual([]);
+    const loss = tf.zeros([2, 0]), labels = tf.zeros([2, 0], 'int32');
+    const out = mineHardNegatives(loss, labels);
+    expect(out.shape).toEqual([2, 0]);
+    tf.dispose([loss, labels, out]);
+  });
+
+  it('leaks no tensors', async () => {
+    const loss = tf.randomUniform([4, 100], 0, 1, 'float32', 1);
+    const labels = tf.cast(tf.greater(tf.randomUniform([4, 100], 0, 1, 'float32', 2), 0.9), 'int32');
+    await expectNoLeaks(() => mineHardNegatives(loss, labels));
+    tf.dispose([loss, labels]);
+  });
+});
+
+describe('mineHardNegatives input checks', () => {
+  it('rejects mismatched shapes, non-finite losses and bad options', () => {
+    expect(() => mineHardNegatives([0.1, 0.2], [0, 0, 1])).toThrow(ShapeError);
+    expect(() => mineHardNegatives([[[0.1]]], [[[0]]])).toThrow(ShapeError);
+    expect(() => mineHardNegatives([0.1, NaN], [0, 1])).toThrow(InvalidValueError);
+    expect(() => mineHardNegatives([0.1], [0], { negPosRatio: -1 })).toThrow(InvalidArgumentError);
+    expect(() => mineHardNegatives([0.1], [0], { minNegatives: 0.5 })).toThrow(/minNegatives/);
+  });
+});

@@ -1,0 +1,88 @@
+import { runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { integerOption, labelsInput, lossInput, numberOption } from './internal';
+import { selectTop } from './select-top';
+
+/** Options of {@link mineHardNegatives}. */
+export interface MineHardNegativesOptions {
+  /** Negatives kept per positive: floor(negPosRatio * positives). Default 3 (Liu et al. 2016). */
+  negPosRatio?: number;
+  /**
+   * Fewest negatives kept per image, for images with few or no positives (where the ratio alone keeps
+   * none). Default 0, as torchvision (whose ssd.py has the same idea commented out with a minimum of 3).
+   */
+  minNegatives?: number;
+}
+
+/** SSD's ratio of hard negatives to positives (Liu et al. 2016, section 2.2 "Hard negative mining"). */
+export const SSD_NEG_POS_RATIO = 3;
+
+interface MiningAttrs {
+  negPosRatio: number;
+  minNegatives: number;
+}
+
+const miningKernel: TypedArrayKernel<MiningAttrs> = {
+  kernelName: 'DetkitSamplersMineHardNegatives',
+  inputNames: ['loss', 'labels'],
+  compute([lossIn, labelsIn], { negPosRatio, minNegatives }, ctx) {
+    const loss = lossIn!.values;
+    const labels = labelsIn!.values;
+    const shape = labelsIn!.shape;
+    const n = shape.length === 2 ? (shape[1] as number) : (shape[0] as number);
+    const rows = n === 0 ? 0 : labels.length / n;
+    const out = new Int32Array(labels.length).fill(-1);
+    const negatives = new Int32Array(n);
+    const scratch = new Float32Array(n);
+    for (let r = 0; r < rows; r++) {
+      const base = r * n;
+      let positives = 0;
+      let count = 0;
+      for (let j = 0; j < n; j++) {
+        const l = labels[base + j] as number;
+        if (l > 0) {
+          positives++;
+          out[base + j] = l;
+        } else if (l === 0) {
+          negatives[count++] = base + j;
+        }
+      }
+      const k = Math.min(count, Math.max(Math.floor(negPosRatio * positives), minNegatives));
+      selectTop(negatives, count, loss, k, scratch, (index) => {
+        out[index] = 0;
+      });
+    }
+    return [ctx.outputFrom(out, shape)];
+  },
+};
+
+/**
+ * Hard negative mining (Liu et al. 2016, section 2.2); matches the mining in torchvision's
+ * `SSD.compute_loss`: per image, the negatives with the highest loss are kept, negPosRatio (3) per
+ * positive, the rest are left out. One quickselect pass per image (O(N) on average) instead of
+ * torchvision's two sorts.
+ *
+ * Differences from torchvision, on purpose: equal losses are taken in index order (torch's sort leaves
+ * their order unspecified); when an image has fewer negatives than the ratio asks for, all of them are
+ * kept and no positive is counted a second time (torchvision's ranking then reaches into the positives,
+ * whose loss it set to -inf, and adds them to the background term); `minNegatives` (default 0).
+ *
+ * Runs as one typed-array kernel (`DetkitSamplersMineHardNegatives`) on cpu and wasm; not differentiable (the
+ * selection is a constant of the loss, as in torchvision).
+ *
+ * @param lossPerPrior - Float32 [N] or [B, N]: each prior's classification loss (e.g. softmax
+ *   cross-entropy against its target class), finite.
+ * @param labels - Int32 [N] or [B, N], the shape of `lossPerPrior`: > 0 positive (1 or a class id),
+ *   0 negative, < 0 ignored (never mined).
+ * @returns Int32, the shape of `labels`: positives keep their label, mined negatives are 0, every other
+ *   element is -1 (left out of the loss).
+ */
+export function mineHardNegatives(lossPerPrior: TensorInput, labels: TensorInput, options: MineHardNegativesOptions = {}): tf.Tensor {
+  const op = 'mineHardNegatives';
+  const negPosRatio = numberOption(op, 'negPosRatio', options.negPosRatio ?? SSD_NEG_POS_RATIO, 0, Number.MAX_SAFE_INTEGER);
+  const minNegatives = integerOption(op, 'minNegatives', options.minNegatives ?? 0);
+  return tf.tidy(() => {
+    const l = labelsInput(op, 'labels', labels, true);
+    const loss = lossInput(op, 'lossPerPrior', lossPerPrior, l.shape);
+    return runTypedArrayKernel(miningKernel, [loss, l], { negPosRatio, minNegatives })[0] as tf.Tensor;
+  });
+}

@@ -1,0 +1,85 @@
+import { runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { labelsInput, lossInput, numberOption } from './internal';
+import { checkBudget, type SampleResult, type SamplerBudget } from './sample-balanced';
+import { selectTop } from './select-top';
+
+/** Options of {@link sampleOhem}. */
+export interface SampleOhemOptions extends SamplerBudget {
+  /**
+   * Upper bound on negatives per positive: at most floor(negPosUpperBound * max(1, positives taken))
+   * negatives. Default -1, no bound (mmdetection's `neg_pos_ub`).
+   */
+  negPosUpperBound?: number;
+}
+
+interface OhemAttrs {
+  batchSize: number;
+  positiveFraction: number;
+  negPosUpperBound: number;
+}
+
+const ohemKernel: TypedArrayKernel<OhemAttrs> = {
+  kernelName: 'DetkitSamplersOhem',
+  inputNames: ['loss', 'labels'],
+  compute([lossIn, labelsIn], { batchSize, positiveFraction, negPosUpperBound }, ctx) {
+    const loss = lossIn!.values;
+    const labels = labelsIn!.values;
+    const n = labels.length;
+    const positive = new Int32Array(n);
+    const negative = new Int32Array(n);
+    let np = 0, nn = 0;
+    for (let i = 0; i < n; i++) {
+      const l = labels[i] as number;
+      if (l > 0) positive[np++] = i;
+      else if (l === 0) negative[nn++] = i;
+    }
+    const out = new Int32Array(n).fill(-1);
+    const scratch = new Float32Array(n);
+    const expectedPositive = Math.floor(batchSize * positiveFraction);
+    let takenPositive = 0;
+    selectTop(positive, np, loss, expectedPositive, scratch, (i) => {
+      out[i] = labels[i] as number;
+      takenPositive++;
+    });
+    let expectedNegative = batchSize - takenPositive;
+    if (negPosUpperBound >= 0) expectedNegative = Math.min(expectedNegative, Math.floor(negPosUpperBound * Math.max(1, takenPositive)));
+    selectTop(negative, nn, loss, expectedNegative, scratch, (i) => {
+      out[i] = 0;
+    });
+    let s = 0;
+    for (let i = 0; i < n; i++) if ((out[i] as number) >= 0) s++;
+    const indices = new Int32Array(s);
+    for (let i = 0, k = 0; i < n; i++) if ((out[i] as number) >= 0) indices[k++] = i;
+    return [ctx.outputFrom(out, [n]), ctx.outputFrom(indices, [s])];
+  },
+};
+
+/**
+ * Online hard example mining over candidate RoIs (Shrivastava et al. 2016); mmdetection's `OHEMSampler`
+ * semantics: up to floor(batchSize * positiveFraction) positives, the ones with the highest loss when
+ * there are more; then batchSize minus the positives taken of the negatives, again the hardest first
+ * (optionally at most `negPosUpperBound` per positive). Nothing is random. Equal losses are taken in index
+ * order.
+ *
+ * The losses are the caller's: mmdetection runs the box head without gradient on every candidate and
+ * takes its classification loss against the candidate's label (background for negatives). detkit keeps
+ * the network out of the sampler: compute that loss (e.g. `crossEntropyLoss(logits, classLabels,
+ * { reduction: 'none' })` from `@detkit/losses`) and pass it here.
+ *
+ * Runs as one typed-array kernel (`DetkitSamplersOhem`) on cpu and wasm; not differentiable.
+ *
+ * @param lossPerRoi - Float32 [N]: each candidate's loss, finite.
+ * @param labels - Int32 [N]: > 0 positive (1 or a class id), 0 negative, < 0 ignored.
+ * @returns {@link SampleResult}: labels [N] with the left-out RoIs at -1, and the kept indices ascending.
+ */
+export function sampleOhem(lossPerRoi: TensorInput, labels: TensorInput, options: SampleOhemOptions): SampleResult {
+  const op = 'sampleOhem';
+  const budget = checkBudget(op, options);
+  const negPosUpperBound = numberOption(op, 'negPosUpperBound', options.negPosUpperBound ?? -1, -1, Number.MAX_SAFE_INTEGER);
+  return tf.tidy(() => {
+    const l = labelsInput(op, 'labels', labels);
+    const loss = lossInput(op, 'lossPerRoi', lossPerRoi, l.shape);
+    const [out, indices] = runTypedArrayKernel(ohemKernel, [loss, l], { ...budget, negPosUpperBound }) as [tf.Tensor1D, tf.Tensor1D];
+    return { labels: out, indices };
+  });
+}
