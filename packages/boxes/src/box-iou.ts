@@ -15,6 +15,8 @@ const DEFAULT_EPS = 1e-7;
 /** 4 / pi^2, CIoU's aspect-ratio consistency scale (Zheng et al. 2020). */
 const CIOU_V_SCALE = 4 / (Math.PI * Math.PI);
 
+const f32 = Math.fround;
+
 interface IouAttrs {
   kind: IouKind;
   eps: number;
@@ -24,6 +26,8 @@ interface IouAttrs {
  * Pairwise IoU family over typed arrays, one pass over the [N, M] matrix. Plain IoU runs in the SIMD wasm
  * kernel `boxIou` (float32, as torchvision). GIoU, DIoU and CIoU run here: the M boxes of `b` are held in
  * local Float64Arrays with their areas and aspect angles, so the inner loop touches one output row.
+ * Areas, intersection, union and hull are rounded to float32 as torchvision computes them, so the
+ * degenerate cases (a product that underflows to 0) agree with the float32 IoU kernel.
  */
 const pairwiseIouKernel: TypedArrayKernel<IouAttrs> = {
   kernelName: 'DetkitPairwiseIou',
@@ -48,26 +52,26 @@ const pairwiseIouKernel: TypedArrayKernel<IouAttrs> = {
       by1[j] = bv[4 * j + 1] as number;
       bx2[j] = bv[4 * j + 2] as number;
       by2[j] = bv[4 * j + 3] as number;
-      bArea[j] = (bx2[j]! - bx1[j]!) * (by2[j]! - by1[j]!);
+      bArea[j] = f32(f32(bx2[j]! - bx1[j]!) * f32(by2[j]! - by1[j]!));
       bAngle[j] = Math.atan2(bx2[j]! - bx1[j]!, by2[j]! - by1[j]!);
     }
     for (let i = 0; i < n; i++) {
       const ax1 = av[4 * i] as number, ay1 = av[4 * i + 1] as number, ax2 = av[4 * i + 2] as number, ay2 = av[4 * i + 3] as number;
-      const aArea = (ax2 - ax1) * (ay2 - ay1);
+      const aArea = f32(f32(ax2 - ax1) * f32(ay2 - ay1));
       const row = i * m;
       const aAngle = Math.atan2(ax2 - ax1, ay2 - ay1);
       const acx = (ax1 + ax2) / 2, acy = (ay1 + ay2) / 2;
       for (let j = 0; j < m; j++) {
-        const iw = Math.min(ax2, bx2[j]!) - Math.max(ax1, bx1[j]!);
-        const ih = Math.min(ay2, by2[j]!) - Math.max(ay1, by1[j]!);
-        const inter = iw > 0 && ih > 0 ? iw * ih : 0;
-        const union = aArea + bArea[j]! - inter;
+        const iw = f32(Math.min(ax2, bx2[j]!) - Math.max(ax1, bx1[j]!));
+        const ih = f32(Math.min(ay2, by2[j]!) - Math.max(ay1, by1[j]!));
+        const inter = iw > 0 && ih > 0 ? f32(iw * ih) : 0;
+        const union = f32(f32(aArea + bArea[j]!) - inter);
         const iou = union > 0 ? inter / union : 0;
         // Smallest enclosing box.
         const cw = Math.max(0, Math.max(ax2, bx2[j]!) - Math.min(ax1, bx1[j]!));
         const ch = Math.max(0, Math.max(ay2, by2[j]!) - Math.min(ay1, by1[j]!));
         if (kind === 'giou') {
-          const hull = cw * ch;
+          const hull = f32(f32(cw) * f32(ch));
           o[row + j] = iou - (hull > 0 ? (hull - union) / hull : 0);
           continue;
         }

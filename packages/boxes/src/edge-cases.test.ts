@@ -51,6 +51,17 @@ describeEachBackend('edge cases', () => {
     expect(boxIou(p, [[0, 0, 10, 10]]).dataSync()[0]).toBe(0);
   });
 
+  it('areas that underflow float32 count as zero in every IoU variant', () => {
+    // Found by fast-check: sides of 1.4e-45 (the smallest subnormal) square to 0 in float32, as in torch,
+    // but not in float64. IoU, GIoU, DIoU and CIoU must agree that the pair has no area.
+    const s = 1.401298464324817e-45;
+    const a = [[0, 0, s, s]];
+    for (const b of [a, [[0, 0, 0, 0]]]) {
+      expect(boxIou(a, b).dataSync()[0]).toBe(0);
+      expect(generalizedBoxIou(a, b).dataSync()[0]).toBe(0);
+    }
+  });
+
   it('suppresses at IoU > threshold, not >= (tfjs nonMaxSuppression differs)', () => {
     // Box 1 covers exactly half of box 0: IoU = 50 / 100 = 0.5, exact in float32.
     const boxes = [[0, 0, 10, 10], [0, 0, 10, 5]];
