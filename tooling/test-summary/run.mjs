@@ -21,6 +21,31 @@ function workspaceDirs() {
   });
 }
 
+/**
+ * The backend conformance suite's browser half (packages/backends/test/browser.test.ts) drives Debian's
+ * headless Chromium. When it is missing and this machine may install it (apt-get, as root or through
+ * passwordless sudo), install it; otherwise leave it to that test to fail with what to do. Opt out with
+ * DETKIT_SKIP_BROWSER=1, or point DETKIT_CHROMIUM at another build.
+ */
+function ensureChromium() {
+  if (process.env.DETKIT_SKIP_BROWSER === '1' || process.env.DETKIT_CHROMIUM) return;
+  if (existsSync('/usr/bin/chromium')) return;
+  const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+  if (process.platform !== 'linux' || !has('apt-get')) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const sudo = isRoot ? [] : spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0 ? ['sudo', '-n'] : null;
+  if (!sudo) return;
+  console.log('detkit test: installing chromium (apt-get) for the webgl / webgpu conformance tests');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (...args) => {
+    const [cmd, ...rest] = [...sudo, 'apt-get', ...args];
+    return spawnSync(cmd, rest, { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
+  };
+  if (!apt('install', '-y', '-qq', 'chromium')) apt('update', '-qq') && apt('install', '-y', '-qq', 'chromium');
+}
+
+ensureChromium();
+
 // Stale reports from an earlier run must not be counted (turbo restores cached ones).
 for (const dir of workspaceDirs()) rmSync(path.join(dir, 'test-results.json'), { force: true });
 

@@ -1,0 +1,67 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError } from '@detkit/core';
+import { describe, expect, it } from 'vitest';
+import { HelpShown, parseTrainArgs } from './cli';
+import { defaultConfig } from './config';
+import { parseDetectArgs } from './run-detect';
+
+const quiet = { writeOut: () => {}, writeErr: () => {} };
+
+describe('detkit-train arguments', () => {
+  it('no arguments: SSD on the built-in synthetic set, wasm, the SSD defaults', async () => {
+    const c = await parseTrainArgs([], quiet);
+    expect(c).toEqual(defaultConfig('ssd'));
+    expect(c).toMatchObject({ model: 'ssd', data: 'synthetic', backend: 'wasm', resume: false, progress: true });
+  });
+
+  it('flags set the fields; --model picks that model defaults', async () => {
+    const c = await parseTrainArgs(
+      ['--model', 'faster-rcnn', '-e', '3', '--batch-size', '4', '--lr', '0.01', '--optimizer', 'sgd', '--schedule', 'step', '--milestones', '2,3', '--backend', 'cpu', '--seed', '7', '-o', 'out/x', '--resume', '--no-progress', '--train-limit', '10', '--image-size', '96'],
+      quiet,
+    );
+    expect(c).toMatchObject({ model: 'faster-rcnn', epochs: 3, batchSize: 4, lr: 0.01, optimizer: 'sgd', schedule: 'step', milestones: [2, 3], backend: 'cpu', seed: 7, out: 'out/x', resume: true, progress: false, trainLimit: 10, imageSize: 96 });
+    expect(c.warmupSteps).toBe(defaultConfig('faster-rcnn').warmupSteps);
+  });
+
+  it('a config file sets fields and flags override it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'detkit-cli-'));
+    const file = path.join(dir, 'run.json');
+    await writeFile(file, JSON.stringify({ model: 'faster-rcnn', epochs: 9, lr: 0.005, modelOptions: { representationSize: 128 } }));
+    const c = await parseTrainArgs(['--config', file, '--epochs', '2'], quiet);
+    expect(c).toMatchObject({ model: 'faster-rcnn', epochs: 2, lr: 0.005, modelOptions: { representationSize: 128 }, batchSize: defaultConfig('faster-rcnn').batchSize });
+  });
+
+  it('bad input is an InvalidArgumentError naming the flag or field', async () => {
+    await expect(parseTrainArgs(['--backend', 'tpu'], quiet)).rejects.toThrow(/tpu/);
+    await expect(parseTrainArgs(['--epochs', 'many'], quiet)).rejects.toThrow(InvalidArgumentError);
+    await expect(parseTrainArgs(['--epochs', '0'], quiet)).rejects.toThrow(/'epochs' must be an integer >= 1/);
+    await expect(parseTrainArgs(['--lr', '-1'], quiet)).rejects.toThrow(/'lr'/);
+    await expect(parseTrainArgs(['--bogus'], quiet)).rejects.toThrow(/bogus/);
+    await expect(parseTrainArgs(['extra'], quiet)).rejects.toThrow(/too many arguments/);
+    await expect(parseTrainArgs(['--config', '/nonexistent/run.json'], quiet)).rejects.toThrow(/cannot read/);
+    const dir = await mkdtemp(path.join(tmpdir(), 'detkit-cli-'));
+    await writeFile(path.join(dir, 'bad.json'), JSON.stringify({ epochz: 3 }));
+    await expect(parseTrainArgs(['--config', path.join(dir, 'bad.json')], quiet)).rejects.toThrow(/'epochz' is not a configuration field/);
+  });
+
+  it('--help prints the flags and runs nothing', async () => {
+    let text = '';
+    await expect(parseTrainArgs(['--help'], { writeOut: (t) => (text += t), writeErr: () => {} })).rejects.toThrow(HelpShown);
+    expect(text).toMatch(/--resume/);
+    expect(text).toMatch(/--backend/);
+  });
+});
+
+describe('detkit-detect arguments', () => {
+  it('takes images and options with defaults', () => {
+    expect(parseDetectArgs(['a.png', 'b.jpg'], quiet)).toEqual({ images: ['a.png', 'b.jpg'], model: 'runs/latest', out: 'detections', score: 0.3, backend: 'wasm' });
+    expect(parseDetectArgs(['-m', 'runs/x', '--score', '0.5', '-o', 'o', 'a.png'], quiet)).toMatchObject({ model: 'runs/x', score: 0.5, out: 'o' });
+  });
+
+  it('needs at least one image and a score in [0, 1]', () => {
+    expect(() => parseDetectArgs([], quiet)).toThrow(InvalidArgumentError);
+    expect(() => parseDetectArgs(['--score', '2', 'a.png'], quiet)).toThrow(/score/);
+  });
+});

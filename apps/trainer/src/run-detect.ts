@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
+import { useBackend, type BackendName } from '@detkit/backends';
+import { InvalidArgumentError } from '@detkit/core';
+import { boxesToOriginal, createLoader, type DetectionSample } from '@detkit/data';
+import { loadImageFile } from '@detkit/data/node';
+import { loadDetector } from '@detkit/models';
+import { latestCheckpoint, readModel } from './checkpoint';
+import { HelpShown, type CliIo } from './cli';
+import { drawDetections } from './draw';
+
+/** Options of `detkit-detect`. */
+export interface DetectConfig {
+  /** A run folder (its `model/`, else its last checkpoint) or a folder holding model.json. */
+  model: string;
+  /** Image files (PNG or JPEG). */
+  images: string[];
+  /** Output folder: detections.json and one drawn PNG per image. */
+  out: string;
+  /** Detections below this score are left out. */
+  score: number;
+  backend: BackendName;
+}
+
+/** One image's detections in detections.json. */
+export interface ImageDetections {
+  file: string;
+  width: number;
+  height: number;
+  detections: { box: [number, number, number, number]; score: number; label: number; class: string }[];
+}
+
+function number(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new CommanderArgumentError(`'${value}' is not a number.`);
+  return n;
+}
+
+/** Parses `detkit-detect`'s arguments; bad input throws `InvalidArgumentError`, `--help` {@link HelpShown}. */
+export function parseDetectArgs(argv: readonly string[], io?: CliIo): DetectConfig {
+  const program = new Command('detkit-detect')
+    .description('Run a model saved by detkit-train on image files: boxes as JSON and drawn PNGs.')
+    .argument('<images...>', 'PNG or JPEG files')
+    .option('-m, --model <dir>', 'run folder or folder with model.json', 'runs/latest')
+    .option('-o, --out <dir>', 'output folder', 'detections')
+    .option('--score <t>', 'minimum score', number, 0.3)
+    .addOption(new Option('--backend <name>', 'where the math runs').choices(['wasm', 'cpu', 'gpu', 'auto']).default('wasm'))
+    .exitOverride();
+  if (io) program.configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr });
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') throw new HelpShown();
+      throw new InvalidArgumentError('detkit-detect', 'arguments', e.message.replace(/^error: /, ''));
+    }
+    throw e;
+  }
+  const o = program.opts<{ model: string; out: string; score: number; backend: BackendName }>();
+  if (!(o.score >= 0 && o.score <= 1)) throw new InvalidArgumentError('detkit-detect', 'score', `must be in [0, 1], got ${o.score}`);
+  return { model: o.model, out: o.out, score: o.score, backend: o.backend, images: program.args };
+}
+
+/** The folder holding model.json for `model` (see {@link DetectConfig.model}). */
+export async function resolveModelDir(model: string): Promise<string> {
+  if (existsSync(path.join(model, 'model.json'))) return model;
+  if (existsSync(path.join(model, 'model', 'model.json'))) return path.join(model, 'model');
+  const last = await latestCheckpoint(model);
+  if (last !== null) return last;
+  throw new InvalidArgumentError('detkit-detect', 'model', `no model.json in ${model}, ${path.join(model, 'model')} or its checkpoints`);
+}
+
+/** Runs a saved detector on image files; writes detections.json and drawn PNGs to `out`. */
+export async function runDetect(config: DetectConfig, log: (line: string) => void = (l) => console.log(l)): Promise<ImageDetections[]> {
+  await useBackend(config.backend);
+  const dir = await resolveModelDir(config.model);
+  const { artifacts, classes } = await readModel(dir);
+  const detector = await loadDetector(artifacts);
+  try {
+    const [h, w] = detector.config.imageSize;
+    await mkdir(config.out, { recursive: true });
+    const results: ImageDetections[] = [];
+    for (const file of config.images) {
+      const image = await loadImageFile(file);
+      const sample: DetectionSample = {
+        id: file,
+        image,
+        width: image.width,
+        height: image.height,
+        boxes: new Float32Array(0),
+        labels: new Int32Array(0),
+        iscrowd: new Uint8Array(0),
+        difficult: new Uint8Array(0),
+      };
+      const loader = createLoader({ source: [sample], imageSize: [h, w], batchSize: 1, shuffle: false });
+      for await (const batch of loader.epoch(0)) {
+        try {
+          const [found] = detector.detect(batch.images, { scoreThreshold: config.score });
+          const boxes = boxesToOriginal(found!.boxes, batch.meta[0]!);
+          const detections = Array.from(found!.scores, (score, i) => ({
+            box: Array.from(boxes.subarray(4 * i, 4 * i + 4)) as [number, number, number, number],
+            score,
+            label: found!.labels[i]!,
+            class: classes[found!.labels[i]!] ?? String(found!.labels[i]),
+          }));
+          results.push({ file, width: image.width, height: image.height, detections });
+          const drawn = drawDetections(image.data, image.width, image.height, { boxes, scores: found!.scores, labels: found!.labels }, { classes, minScore: config.score });
+          const png = path.join(config.out, `${path.basename(file).replace(/\.[^.]+$/, '')}.png`);
+          await writeFile(png, drawn.png());
+          log(`${file}: ${detections.length} detection(s) -> ${png}`);
+        } finally {
+          batch.dispose();
+        }
+      }
+    }
+    await writeFile(path.join(config.out, 'detections.json'), JSON.stringify(results, null, 2));
+    log(`wrote ${path.join(config.out, 'detections.json')}`);
+    return results;
+  } finally {
+    detector.dispose();
+  }
+}

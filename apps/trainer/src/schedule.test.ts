@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { niceTicks, smooth } from './plot';
+import { createSeededRng } from './rng';
+import { learningRate } from './schedule';
+
+describe('learning-rate schedules', () => {
+  it('warms up linearly (times the schedule), then follows cosine to 0', () => {
+    const s = { kind: 'cosine' as const, lr: 1, warmupSteps: 4 };
+    const cosine = (t: number) => 0.5 * (1 + Math.cos((Math.PI * t) / 100));
+    expect([0, 1, 2, 3].map((t) => learningRate(s, t, 100, 10))).toEqual([0.25 * cosine(0), 0.5 * cosine(1), 0.75 * cosine(2), cosine(3)]);
+    expect(learningRate(s, 50, 100, 10)).toBeCloseTo(0.5, 12);
+    expect(learningRate(s, 100, 100, 10)).toBeCloseTo(0, 12);
+  });
+
+  it("'step' divides by 10 at each milestone epoch; 'constant' stays", () => {
+    const s = { kind: 'step' as const, lr: 1, warmupSteps: 0, milestones: [2, 3] };
+    expect([0, 19, 20, 29, 30].map((t) => learningRate(s, t, 50, 10))).toEqual([1, 1, 0.1, 0.1, 0.1 ** 2]);
+    expect(learningRate({ kind: 'constant', lr: 0.3, warmupSteps: 0 }, 999, 10, 1)).toBe(0.3);
+  });
+});
+
+describe('the run RNG', () => {
+  it('is reproducible from its seed and continues exactly from a saved state', () => {
+    const a = createSeededRng(42);
+    const b = createSeededRng(42);
+    const first = Array.from({ length: 5 }, () => a());
+    expect(Array.from({ length: 5 }, () => b())).toEqual(first);
+    expect(first.every((u) => u >= 0 && u < 1)).toBe(true);
+    const saved = a.state();
+    const next = Array.from({ length: 5 }, () => a());
+    const c = createSeededRng(7);
+    c.restore(saved);
+    expect(Array.from({ length: 5 }, () => c())).toEqual(next);
+    expect(() => c.restore([1, 2, 3])).toThrow(/invalid RNG state/);
+  });
+});
+
+describe('plot helpers', () => {
+  it('ticks are round numbers covering the range; smoothing is a trailing mean', () => {
+    expect(niceTicks(0, 10, 5)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(niceTicks(0.13, 0.87, 4)).toEqual([0.2, 0.4, 0.6, 0.8]);
+    expect(smooth([[1, 2], [2, 4], [3, 6]], 2)).toEqual([[1, 2], [2, 3], [3, 5]]);
+  });
+});

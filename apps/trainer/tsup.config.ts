@@ -1,0 +1,4 @@
+import { detkitTsupConfig } from '@detkit/tsup-config';
+
+// Two executables (detkit-train, detkit-detect); the shared code lands in chunks.
+export default detkitTsupConfig({ entry: ['src/train.ts', 'src/detect.ts'], dts: false });

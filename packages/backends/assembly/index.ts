@@ -1,0 +1,323 @@
+// @detkit/backends' WebAssembly kernels (AssemblyScript, compiled by @detkit/wasm-build with SIMD): the
+// memory-bound halves of the training kernels tfjs-backend-wasm lacks. The arithmetic-heavy halves
+// (matrix products) run in tfjs-backend-wasm's own XNNPACK kernels; these kernels only move, gather and
+// scatter data around them, four float32 lanes at a time.
+//
+// Every function works on raw pointers into the memory the module imports (tfjs-backend-wasm's heap) and
+// allocates nothing. Tensors are NHWC float32; `c` is the channel count, the contiguous innermost axis.
+
+/** dst[0..n) += src[0..n), four lanes at a time. */
+@inline
+function addInto(dst: usize, src: usize, n: i32): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; k < n; k++) {
+    const o = <usize>k << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
+/** dst[0..n) += a[0..n) * b[0..n), four lanes at a time. */
+@inline
+function mulAddInto(dst: usize, a: usize, b: usize, n: i32): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), f32x4.mul(v128.load(a + o), v128.load(b + o))));
+  }
+  for (; k < n; k++) {
+    const o = <usize>k << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(a + o) * load<f32>(b + o));
+  }
+}
+
+/** dst[0..n) = src[0..n) (floats), four lanes at a time: runs are short (one pixel's channels). */
+@inline
+function copyRun(dst: usize, src: usize, n: i32): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const o = <usize>k << 2;
+    v128.store(dst + o, v128.load(src + o));
+  }
+  for (; k < n; k++) {
+    const o = <usize>k << 2;
+    store<f32>(dst + o, load<f32>(src + o));
+  }
+}
+
+/** dst[0..n) = 0 (floats), four lanes at a time. */
+@inline
+function zeroRun(dst: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= n; k += 4) v128.store(dst + (<usize>k << 2), zero);
+  for (; k < n; k++) store<f32>(dst + (<usize>k << 2), 0);
+}
+
+/**
+ * im2col for NHWC convolutions: x [n, h, w, c] to cols [n * oh * ow, kh * kw * c], row (b, y, x) holding
+ * the receptive field of output pixel (y, x) in (tap row, tap column, channel) order, zeros where the
+ * field falls in the padding. Input pixel of output (y, x), tap (i, j): (y * sh + i - pt, x * sw + j - pl).
+ */
+export function im2col(
+  x: usize, n: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, cols: usize,
+): void {
+  const run = <usize>c << 2;
+  let out = cols;
+  for (let b = 0; b < n; b++) {
+    const xb = x + <usize>b * <usize>h * <usize>w * run;
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        for (let i = 0; i < kh; i++) {
+          const yi = y * sh + i - pt;
+          if (yi < 0 || yi >= h) {
+            zeroRun(out, kw * c);
+            out += <usize>kw * run;
+            continue;
+          }
+          const row = xb + <usize>yi * <usize>w * run;
+          const x0 = xo * sw - pl;
+          if (x0 >= 0 && x0 + kw <= w) {
+            // The taps of this row are adjacent pixels: one contiguous run of kw * c floats.
+            copyRun(out, row + <usize>x0 * run, kw * c);
+            out += <usize>kw * run;
+            continue;
+          }
+          for (let j = 0; j < kw; j++) {
+            const xi = x0 + j;
+            if (xi < 0 || xi >= w) zeroRun(out, c);
+            else copyRun(out, row + <usize>xi * run, c);
+            out += run;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * im2col, transposed: colsT [kh * kw * c, n * oh * ow], column p holding output pixel p's receptive field
+ * (the transpose of {@link im2col}'s rows), zeros in the padding. The filter gradient is then one
+ * untransposed product colsT dy, whose packed operand is the small dy. Per tap, each output pixel's c
+ * channels are read contiguously and written to c rows, each advancing one float per pixel.
+ */
+export function im2colT(
+  x: usize, n: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, colsT: usize,
+): void {
+  const run = <usize>c << 2;
+  const pixels = <usize>n * <usize>oh * <usize>ow;
+  const rowBytes = pixels << 2;
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const tapRows = colsT + <usize>((i * kw + j) * c) * rowBytes;
+      let p: usize = 0;
+      for (let b = 0; b < n; b++) {
+        const xb = x + <usize>b * <usize>h * <usize>w * run;
+        for (let y = 0; y < oh; y++) {
+          const yi = y * sh + i - pt;
+          for (let xo = 0; xo < ow; xo++) {
+            const xi = xo * sw + j - pl;
+            let dst = tapRows + (p << 2);
+            if (yi < 0 || yi >= h || xi < 0 || xi >= w) {
+              for (let ch = 0; ch < c; ch++) {
+                store<f32>(dst, 0);
+                dst += rowBytes;
+              }
+            } else {
+              const src = xb + (<usize>yi * <usize>w + <usize>xi) * run;
+              for (let ch = 0; ch < c; ch++) {
+                store<f32>(dst, load<f32>(src + (<usize>ch << 2)));
+                dst += rowBytes;
+              }
+            }
+            p++;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * col2im, the adjoint of {@link im2col}: dx [n, h, w, c] = the sum, over every output pixel and tap, of
+ * the cols entry at that pixel and tap, added at the input pixel it was read from (padding dropped).
+ */
+export function col2im(
+  cols: usize, n: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, dx: usize,
+): void {
+  const run = <usize>c << 2;
+  memory.fill(dx, 0, <usize>n * <usize>h * <usize>w * run);
+  let src = cols;
+  for (let b = 0; b < n; b++) {
+    const db = dx + <usize>b * <usize>h * <usize>w * run;
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        for (let i = 0; i < kh; i++) {
+          const yi = y * sh + i - pt;
+          if (yi < 0 || yi >= h) {
+            src += <usize>kw * run;
+            continue;
+          }
+          const row = db + <usize>yi * <usize>w * run;
+          for (let j = 0; j < kw; j++) {
+            const xi = xo * sw + j - pl;
+            if (xi >= 0 && xi < w) addInto(row + <usize>xi * run, src, c);
+            src += run;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Filter gradient of a depthwise convolution with channel multiplier 1: dw [kh, kw, c] = the sum over
+ * output pixels of x[input pixel of the tap] * dy[pixel], per channel. x [n, h, w, c], dy [n, oh, ow, c].
+ */
+export function depthwiseFilterGrad(
+  x: usize, dy: usize, n: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, dw: usize,
+): void {
+  const run = <usize>c << 2;
+  memory.fill(dw, 0, <usize>kh * <usize>kw * run);
+  for (let b = 0; b < n; b++) {
+    const xb = x + <usize>b * <usize>h * <usize>w * run;
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        const g = dy + ((<usize>b * <usize>oh + <usize>y) * <usize>ow + <usize>xo) * run;
+        for (let i = 0; i < kh; i++) {
+          const yi = y * sh + i - pt;
+          if (yi < 0 || yi >= h) continue;
+          const row = xb + <usize>yi * <usize>w * run;
+          for (let j = 0; j < kw; j++) {
+            const xi = xo * sw + j - pl;
+            if (xi >= 0 && xi < w) mulAddInto(dw + (<usize>(i * kw + j)) * run, row + <usize>xi * run, g, c);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Input gradient of a depthwise convolution with channel multiplier 1: dx [n, h, w, c] = the sum, over
+ * output pixels and taps, of dy[pixel] * filter[tap] added at the input pixel of the tap. With
+ * `accumulate` nonzero the sum is added to dx's contents instead of overwriting them.
+ */
+export function depthwiseInputGrad(
+  dy: usize, filter: usize, n: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, dx: usize, accumulate: i32,
+): void {
+  const run = <usize>c << 2;
+  if (accumulate == 0) memory.fill(dx, 0, <usize>n * <usize>h * <usize>w * run);
+  for (let b = 0; b < n; b++) {
+    const db = dx + <usize>b * <usize>h * <usize>w * run;
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        const g = dy + ((<usize>b * <usize>oh + <usize>y) * <usize>ow + <usize>xo) * run;
+        for (let i = 0; i < kh; i++) {
+          const yi = y * sh + i - pt;
+          if (yi < 0 || yi >= h) continue;
+          const row = db + <usize>yi * <usize>w * run;
+          for (let j = 0; j < kw; j++) {
+            const xi = xo * sw + j - pl;
+            if (xi >= 0 && xi < w) mulAddInto(row + <usize>xi * run, g, filter + (<usize>(i * kw + j)) * run, c);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * out [numSegments, inner] = for each segment s, the sum of the rows i of x [rows, inner] with
+ * ids[i] == s; rows whose id is outside [0, numSegments) are dropped (as TensorFlow does).
+ */
+export function unsortedSegmentSum(x: usize, ids: usize, rows: i32, inner: i32, numSegments: i32, out: usize): void {
+  const run = <usize>inner << 2;
+  memory.fill(out, 0, <usize>numSegments * run);
+  for (let r = 0; r < rows; r++) {
+    const s = load<i32>(ids + (<usize>r << 2));
+    if (s < 0 || s >= numSegments) continue;
+    addInto(out + <usize>s * run, x + <usize>r * run, inner);
+  }
+}
+
+/**
+ * Max-pool gradient: for each output pixel and channel, dy goes to the first input pixel of the window
+ * holding the window's maximum (as tfjs-backend-cpu's MaxPoolGrad; padding never wins). Four channels
+ * per SIMD step track their maxima and positions; the scatter is per lane. x [n, h, w, c], dy and the
+ * window geometry as in im2col, dx [n, h, w, c].
+ */
+export function maxPoolGrad(
+  x: usize, dy: usize, n: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, dx: usize,
+): void {
+  const run = <usize>c << 2;
+  memory.fill(dx, 0, <usize>n * <usize>h * <usize>w * run);
+  const c4 = c & ~3;
+  const lanes = i32x4(0, 4, 8, 12);
+  for (let b = 0; b < n; b++) {
+    const base = <usize>b * <usize>h * <usize>w * run;
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        const g = dy + ((<usize>b * <usize>oh + <usize>y) * <usize>ow + <usize>xo) * run;
+        for (let ch = 0; ch < c4; ch += 4) {
+          let best = f32x4.splat(-Infinity);
+          let at = i32x4.splat(-1);
+          for (let i = 0; i < kh; i++) {
+            const yi = y * sh + i - pt;
+            if (yi < 0 || yi >= h) continue;
+            for (let j = 0; j < kw; j++) {
+              const xi = xo * sw + j - pl;
+              if (xi < 0 || xi >= w) continue;
+              const offset = base + (<usize>yi * <usize>w + <usize>xi) * run + (<usize>ch << 2);
+              const v = v128.load(x + offset);
+              const more = f32x4.gt(v, best);
+              best = v128.bitselect(v, best, more);
+              at = v128.bitselect(i32x4.add(i32x4.splat(<i32>offset), lanes), at, more);
+            }
+          }
+          const gv = v128.load(g + (<usize>ch << 2));
+          scatterLane(dx, i32x4.extract_lane(at, 0), f32x4.extract_lane(gv, 0));
+          scatterLane(dx, i32x4.extract_lane(at, 1), f32x4.extract_lane(gv, 1));
+          scatterLane(dx, i32x4.extract_lane(at, 2), f32x4.extract_lane(gv, 2));
+          scatterLane(dx, i32x4.extract_lane(at, 3), f32x4.extract_lane(gv, 3));
+        }
+        for (let ch = c4; ch < c; ch++) {
+          let best: f32 = -Infinity;
+          let at: i32 = -1;
+          for (let i = 0; i < kh; i++) {
+            const yi = y * sh + i - pt;
+            if (yi < 0 || yi >= h) continue;
+            for (let j = 0; j < kw; j++) {
+              const xi = xo * sw + j - pl;
+              if (xi < 0 || xi >= w) continue;
+              const offset = base + (<usize>yi * <usize>w + <usize>xi) * run + (<usize>ch << 2);
+              const v = load<f32>(x + offset);
+              if (v > best) {
+                best = v;
+                at = <i32>offset;
+              }
+            }
+          }
+          scatterLane(dx, at, load<f32>(g + (<usize>ch << 2)));
+        }
+      }
+    }
+  }
+}
+
+/** dx[byte offset] += value, unless the offset is -1 (no maximum in the window). */
+@inline
+function scatterLane(dx: usize, offset: i32, value: f32): void {
+  if (offset < 0) return;
+  const p = dx + <usize>offset;
+  store<f32>(p, load<f32>(p) + value);
+}

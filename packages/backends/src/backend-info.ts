@@ -1,0 +1,53 @@
+import { tf, wasmSimdSupported } from '@detkit/core';
+import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { loadedVersions } from './load-backend';
+
+/** What runs detkit's math now (see {@link backendInfo}). */
+export interface BackendInfo {
+  /** The active tfjs backend: 'wasm', 'cpu', 'tensorflow' (tfjs-node-gpu), 'webgl' or 'webgpu'. */
+  backend: string;
+  /** Where the backend's data lives: host memory ('cpu', 'wasm') or a device ('gpu'). */
+  device: 'cpu' | 'gpu';
+  /** On wasm, whether the WebAssembly SIMD build runs; null on other backends. */
+  simd: boolean | null;
+  /** Threads the backend computes with: tfjs-backend-wasm's thread count, 1 for cpu, null for GPUs. */
+  threads: number | null;
+  /** Versions of tfjs-core and of the active backend's package. */
+  versions: { tfjsCore: string; backend: string | null };
+  /** 'node' or 'browser'. */
+  platform: 'node' | 'browser';
+}
+
+function cachedFlag(name: string): boolean | undefined {
+  const value = tf.env().getFlags()[name];
+  return typeof value === 'boolean' ? value : undefined;
+}
+
+/**
+ * Reports the active backend, whether it runs WebAssembly SIMD, how many threads, and the versions of
+ * tfjs-core and the backend package. Synchronous: it reads what tfjs has already set up (call it after
+ * `useBackend`).
+ */
+export function backendInfo(): BackendInfo {
+  const backend = (tf.engine() as unknown as { backendName: string | null }).backendName ?? 'none';
+  const platform = typeof process !== 'undefined' && typeof process.versions?.node === 'string' ? 'node' : 'browser';
+  const info: BackendInfo = {
+    backend,
+    device: backend === 'cpu' || backend === 'wasm' || backend === 'none' ? 'cpu' : 'gpu',
+    simd: null,
+    threads: null,
+    versions: { tfjsCore: tf.version_core, backend: loadedVersions.get(backend) ?? null },
+    platform,
+  };
+  if (backend === 'wasm') {
+    info.simd = cachedFlag('WASM_HAS_SIMD_SUPPORT') ?? wasmSimdSupported();
+    info.threads = getThreadsCount();
+    info.versions.backend = version_wasm;
+  } else if (backend === 'cpu') {
+    info.threads = 1;
+    info.versions.backend = tf.version_core;
+  } else if (backend === 'webgpu') {
+    info.versions.backend = tf.version_core;
+  }
+  return info;
+}

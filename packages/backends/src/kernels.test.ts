@@ -1,0 +1,73 @@
+// detkit's wasm kernels called directly (tf.engine().runKernel) with attributes the op-level conformance
+// cases do not reach, each compared with tfjs-backend-cpu's kernel on the same inputs.
+import { tf } from '@detkit/core';
+import { expectClose } from '@detkit/test-utils';
+import { describe, expect, it } from 'vitest';
+import { useBackend } from './use-backend';
+
+type Inputs = Record<string, { shape: number[]; values: number[]; dtype?: 'float32' | 'int32' }>;
+
+function data(shape: number[], seed: number): { shape: number[]; values: number[] } {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { shape, values: Array.from({ length: n }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233) * 0.9) };
+}
+
+async function onBackend(backend: 'cpu' | 'wasm', kernel: string, inputs: Inputs, attrs: object): Promise<{ shape: number[]; values: number[] }> {
+  await useBackend(backend);
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const [name, t] of Object.entries(inputs)) tensors[name] = tf.tensor(t.values, t.shape, t.dtype ?? 'float32');
+  const out = tf.engine().runKernel(kernel, tensors, attrs as never) as tf.Tensor;
+  const result = { shape: [...out.shape], values: Array.from(await out.data()) };
+  tf.dispose([out, ...Object.values(tensors)]);
+  return result;
+}
+
+async function expectSameAsCpu(kernel: string, inputs: Inputs, attrs: object): Promise<void> {
+  const cpu = await onBackend('cpu', kernel, inputs, attrs);
+  const wasm = await onBackend('wasm', kernel, inputs, attrs);
+  expect(wasm.shape).toEqual(cpu.shape);
+  expectClose(wasm.values, cpu.values, { atol: 1e-4, rtol: 1e-4, what: kernel });
+}
+
+describe('wasm training kernels against tfjs-backend-cpu', () => {
+  it('Conv2DBackpropFilter, NCHW', () =>
+    expectSameAsCpu('Conv2DBackpropFilter', { x: data([2, 3, 7, 6], 1), dy: data([2, 4, 4, 3], 2) }, { strides: 2, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] }));
+
+  it('Conv2DBackpropInput, NCHW', () =>
+    expectSameAsCpu('Conv2DBackpropInput', { dy: data([2, 4, 4, 3], 3), filter: data([3, 3, 3, 4], 4) }, { strides: 2, pad: 'same', dataFormat: 'NCHW', inputShape: [2, 3, 7, 6] }));
+
+  it('Conv2DBackpropInput, 1x1 stride 1 (no col2im)', () =>
+    expectSameAsCpu('Conv2DBackpropInput', { dy: data([1, 5, 5, 6], 5), filter: data([1, 1, 3, 6], 6) }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 3] }));
+
+  it('DepthwiseConv2dNativeBackpropFilter, multiplier 3, explicit padding', () =>
+    expectSameAsCpu(
+      'DepthwiseConv2dNativeBackpropFilter',
+      { x: data([1, 6, 5, 2], 7), dy: data([1, 3, 4, 6], 8) },
+      { strides: [2, 1], dilations: 1, pad: [[0, 0], [1, 0], [0, 1], [0, 0]], filterShape: [3, 3, 2, 3] },
+    ));
+
+  it('DepthwiseConv2dNativeBackpropInput, multiplier 3', () =>
+    expectSameAsCpu('DepthwiseConv2dNativeBackpropInput', { dy: data([1, 5, 5, 6], 9), filter: data([3, 3, 2, 3], 10) }, { strides: 1, dilations: 1, pad: 'same', inputShape: [1, 5, 5, 2] }));
+
+  it('UnsortedSegmentSum drops ids outside [0, numSegments), rows of rank 2', () =>
+    expectSameAsCpu('UnsortedSegmentSum', { x: data([6, 3, 5], 11), segmentIds: { shape: [6], values: [0, 4, 2, -1, 2, 9], dtype: 'int32' } }, { numSegments: 5 }));
+
+  it('UnsortedSegmentSum of int32 data', () =>
+    expectSameAsCpu('UnsortedSegmentSum', { x: { shape: [4, 2], values: [1, 2, 3, 4, 5, 6, 7, 8], dtype: 'int32' }, segmentIds: { shape: [4], values: [1, 1, 0, 1], dtype: 'int32' } }, { numSegments: 2 }));
+
+  it('MaxPoolGrad with all-negative windows (stock wasm drops them)', () => {
+    const input = { shape: [1, 4, 4, 5], values: data([1, 4, 4, 5], 12).values.map((v) => v - 2) };
+    return expectSameAsCpu('MaxPoolGrad', { dy: data([1, 2, 2, 5], 13), input, output: data([1, 2, 2, 5], 14) }, { filterSize: 3, strides: 2, pad: 'same' });
+  });
+
+  it.each([
+    ['A^T B, one matrix each', [40, 30], [40, 50], true, false],
+    ['A B^T, one matrix each', [30, 40], [50, 40], false, true],
+    ['batched A against one B (stacked)', [3, 40, 30], [30, 50], false, false],
+    ['batched A^T against one B^T', [3, 30, 40], [50, 30], true, true],
+    ['one A against batched B (one call per batch)', [40, 30], [3, 30, 50], false, false],
+    ['batched against batched, rank 4', [2, 2, 40, 30], [2, 2, 50, 30], false, true],
+  ] as const)('BatchMatMul: %s', (_name, aShape, bShape, transposeA, transposeB) =>
+    expectSameAsCpu('BatchMatMul', { a: data([...aShape], 15), b: data([...bShape], 16) }, { transposeA, transposeB }),
+  );
+});

@@ -1,0 +1,166 @@
+import { BackendUnavailableError, setupBackend, tf } from '@detkit/core';
+import { importNodeGpu, loadWebgl, loadWebgpu, loadedVersions, NODE_GPU_PACKAGE } from './load-backend';
+import { registerCpuKernelFixes } from './cpu-kernel-fixes';
+import { registerGradientFixes } from './gradient-fixes';
+import { registerWasmTrainingKernels } from './register-wasm-training-kernels';
+
+/**
+ * Where detkit's math runs:
+ * - `'wasm'`: tfjs-backend-wasm (WebAssembly SIMD, one thread in Node), with detkit's training kernels
+ *   registered ({@link registerWasmTrainingKernels}). The default CPU backend.
+ * - `'cpu'`: tfjs-backend-cpu, plain JavaScript: the reference every other backend is tested against
+ *   (with {@link registerCpuKernelFixes}).
+ * - `'gpu'`: the platform's GPU backend. In Node, TensorFlow's CUDA build through `@tensorflow/tfjs-node-gpu`
+ *   (an optional peer dependency: install it yourself); in a browser, WebGPU when available, else WebGL.
+ * - `'webgl'`, `'webgpu'`: those browser backends by name.
+ * - `'auto'`: `'gpu'` when it loads, else `'wasm'`, else `'cpu'`.
+ */
+export type BackendName = 'wasm' | 'cpu' | 'gpu' | 'webgl' | 'webgpu' | 'auto';
+
+/** The names {@link useBackend} accepts. */
+export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu', 'gpu', 'webgl', 'webgpu', 'auto'];
+
+/** Options of {@link useBackend}. */
+export interface UseBackendOptions {
+  /**
+   * Where tfjs-backend-wasm's `.wasm` files are served from (a folder URL ending in `/`). Default: in
+   * Node, the installed package (found through its package.json, so pnpm's layout works); in a browser,
+   * tfjs's default, the folder of the page's script (copy `tfjs-backend-wasm*.wasm` next to your bundle).
+   */
+  wasmPaths?: string;
+  /**
+   * Imports `@tensorflow/tfjs-node-gpu` for `'gpu'` in Node. Default: a dynamic import of that package by
+   * name. Pass `() => import('@tensorflow/tfjs-node-gpu')` where a bundler must see the import.
+   */
+  loadNodeGpu?: () => Promise<unknown>;
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+/** The active backend's name, without making tfjs pick one when none is set yet. */
+function currentBackendName(): string | null {
+  return (tf.engine() as unknown as { backendName: string | null }).backendName ?? null;
+}
+
+async function restore(previous: string | null): Promise<void> {
+  if (previous !== null && currentBackendName() !== previous) await tf.setBackend(previous);
+}
+
+/** Activates the tfjs backend `tfjsName` (already registered), or throws naming `requested`. */
+async function activate(requested: BackendName, tfjsName: string, previous: string | null, why: string, hint: string): Promise<void> {
+  let ok = false;
+  let cause: unknown;
+  try {
+    ok = await tf.setBackend(tfjsName);
+  } catch (error) {
+    cause = error;
+  }
+  if (!ok) {
+    await restore(previous);
+    const reason = cause === undefined ? why : `${why} (${String(cause)})`;
+    throw new BackendUnavailableError(requested, reason, hint, cause === undefined ? undefined : { cause });
+  }
+  await tf.ready();
+}
+
+const GPU_HINT = `Install ${NODE_GPU_PACKAGE} (npm install ${NODE_GPU_PACKAGE}; it needs Linux x64 with CUDA 11.2 and cuDNN 8.1), or use 'wasm'.`;
+
+async function useNodeGpu(previous: string | null, options: UseBackendOptions): Promise<void> {
+  try {
+    await (options.loadNodeGpu ?? importNodeGpu)();
+  } catch (cause) {
+    await restore(previous);
+    const text = String((cause as Error)?.message ?? cause);
+    const missing = /ERR_MODULE_NOT_FOUND|MODULE_NOT_FOUND/.test(String((cause as { code?: string })?.code)) || /Cannot find (package|module)|Could not resolve/.test(text);
+    const reason = missing && new RegExp(`['"]${NODE_GPU_PACKAGE}['"]`).test(text) ? `${NODE_GPU_PACKAGE} is not installed` : `${NODE_GPU_PACKAGE} failed to load (${text.split('\n')[0]})`;
+    throw new BackendUnavailableError('gpu', reason, GPU_HINT, { cause });
+  }
+  if (tf.findBackendFactory('tensorflow') === null) {
+    await restore(previous);
+    throw new BackendUnavailableError('gpu', `${NODE_GPU_PACKAGE} loaded but registered no 'tensorflow' backend`, GPU_HINT);
+  }
+  await activate('gpu', 'tensorflow', previous, "TensorFlow's native backend failed to initialise", GPU_HINT);
+  const native = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
+  if (native.isUsingGpuDevice === false) {
+    await restore(previous);
+    throw new BackendUnavailableError('gpu', `${NODE_GPU_PACKAGE} loaded, but TensorFlow found no CUDA GPU (it would run on the CPU)`, 'Check the NVIDIA driver, CUDA 11.2 and cuDNN 8.1 installation, or use \'wasm\'.');
+  }
+  loadedVersions.set('tensorflow', NODE_GPU_PACKAGE);
+}
+
+async function useBrowserBackend(requested: BackendName, which: 'webgl' | 'webgpu', previous: string | null): Promise<void> {
+  try {
+    await (which === 'webgl' ? loadWebgl() : loadWebgpu());
+  } catch (cause) {
+    await restore(previous);
+    throw new BackendUnavailableError(requested, `@tensorflow/tfjs-backend-${which} failed to load (${String(cause)})`, `Reinstall @detkit/backends' dependency @tensorflow/tfjs-backend-${which}, or use 'wasm'.`, { cause });
+  }
+  if (which === 'webgpu' && (typeof navigator === 'undefined' || !(navigator as { gpu?: unknown }).gpu)) {
+    await restore(previous);
+    throw new BackendUnavailableError(requested, 'WebGPU is not available here (no navigator.gpu)', "Use a browser with WebGPU (Chrome 113+), or use 'webgl' or 'wasm'.");
+  }
+  const why = which === 'webgl' ? 'no WebGL context could be created here' : 'no WebGPU adapter could be obtained here';
+  const hint = which === 'webgl' ? "Run in a browser with WebGL 2 (Node has none), or use 'wasm'." : "Use a browser with WebGPU enabled, or use 'webgl' or 'wasm'.";
+  await activate(requested, which, previous, why, hint);
+}
+
+/**
+ * Makes `name` the active backend for every detkit and tfjs op that follows, and waits until it is
+ * ready. Tensors and variables made on the previous backend stay valid: tfjs moves each one's data to the
+ * new backend the first time it is used there, so a training loop can switch between steps and keep its
+ * weights and optimizer state (see {@link registerCpuKernelFixes} for the one cpu kernel that made such
+ * moves lose values).
+ *
+ * Throws {@link BackendUnavailableError} naming the backend, the cause and what to install when the
+ * backend cannot be used (an unknown name, `@tensorflow/tfjs-node-gpu` missing or failing to load, no
+ * WebGL or WebGPU here). The previously active backend then stays active.
+ *
+ * @returns What now runs the math ({@link backendInfo}'s `backend` is the tfjs name: 'wasm', 'cpu',
+ *   'tensorflow', 'webgl' or 'webgpu').
+ */
+export async function useBackend(name: BackendName, options: UseBackendOptions = {}): Promise<string> {
+  if (!BACKEND_NAMES.includes(name)) {
+    throw new BackendUnavailableError(String(name), 'unknown backend name', `Use one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}.`);
+  }
+  registerGradientFixes();
+  const previous = currentBackendName();
+  switch (name) {
+    case 'cpu':
+      registerCpuKernelFixes();
+      await setupBackend('cpu');
+      break;
+    case 'wasm':
+      registerWasmTrainingKernels();
+      await setupBackend('wasm', options.wasmPaths === undefined ? {} : { wasmPaths: options.wasmPaths });
+      break;
+    case 'webgl':
+    case 'webgpu':
+      await useBrowserBackend(name, name, previous);
+      break;
+    case 'gpu':
+      if (isNode()) {
+        await useNodeGpu(previous, options);
+      } else {
+        try {
+          await useBrowserBackend('gpu', 'webgpu', previous);
+        } catch {
+          await useBrowserBackend('gpu', 'webgl', previous);
+        }
+      }
+      break;
+    case 'auto':
+      try {
+        await useBackend('gpu', options);
+      } catch {
+        try {
+          await useBackend('wasm', options);
+        } catch {
+          await useBackend('cpu', options);
+        }
+      }
+      break;
+  }
+  return tf.getBackend();
+}

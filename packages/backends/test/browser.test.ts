@@ -1,0 +1,82 @@
+// The conformance suite on webgl and webgpu (and wasm) in headless Chromium, through SwiftShader: every
+// case against the cpu oracle in the same page. Needs /usr/bin/chromium (Debian: apt-get install -y
+// chromium) or DETKIT_CHROMIUM; without it this file fails. DETKIT_SKIP_BROWSER=1 opts out explicitly
+// (the tests then show as skipped).
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserReport } from './browser/report';
+import { bundleAndServe, type Served } from './browser/serve';
+import { ALL_CASES } from './conformance/index';
+
+const CHROMIUM = process.env.DETKIT_CHROMIUM ?? '/usr/bin/chromium';
+const OPTED_OUT = process.env.DETKIT_SKIP_BROWSER === '1';
+/** The flags that run WebGL and WebGPU on SwiftShader in a closed network (see the README). */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--enable-unsafe-swiftshader',
+  '--enable-unsafe-webgpu',
+  '--disable-gpu-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+/** Bundling, starting Chromium and running every case on three backends, in the worst case. */
+const BROWSER_TIMEOUT_MS = 240_000;
+const GPU_BACKENDS = ['webgl', 'webgpu', 'wasm'] as const;
+
+describe.skipIf(OPTED_OUT)('conformance in headless Chromium', () => {
+  let served: Served | undefined;
+  let browser: Browser | undefined;
+  let report: BrowserReport | undefined;
+  /** Why the page produced no report; every test fails with it (a throwing beforeAll would skip them). */
+  let setupError: string | undefined;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    try {
+      report = await runPage();
+    } catch (error) {
+      setupError = String((error as Error)?.stack ?? error);
+    }
+  }, BROWSER_TIMEOUT_MS + 60_000);
+
+  async function runPage(): Promise<BrowserReport> {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium), set DETKIT_CHROMIUM, or opt out with DETKIT_SKIP_BROWSER=1`);
+    }
+    served = await bundleAndServe();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    const page = await browser.newPage();
+    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    await page.goto(served.url);
+    await page.waitForFunction(() => (window as unknown as { __detkit?: unknown }).__detkit !== undefined, null, { timeout: BROWSER_TIMEOUT_MS, polling: 500 });
+    const result = await page.evaluate(() => (window as unknown as { __detkit: unknown }).__detkit);
+    if ((result as { fatal?: string }).fatal) throw new Error(`the page failed: ${(result as { fatal: string }).fatal}\n${logs.join('\n')}`);
+    return result as BrowserReport;
+  }
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  for (const backend of GPU_BACKENDS) {
+    describe(backend, () => {
+      it('starts in Chromium', () => {
+        expect(setupError).toBeUndefined();
+        expect(report?.backends[backend], logs.slice(-20).join('\n')).toMatchObject({ ok: true });
+      });
+      for (const c of ALL_CASES) {
+        it(c.name, () => {
+          expect(setupError).toBeUndefined();
+          expect(report?.problems[`${backend} ${c.name}`]).toEqual([]);
+        });
+      }
+    });
+  }
+});

@@ -1,0 +1,7 @@
+/** What the conformance page reports back to Node. */
+export interface BrowserReport {
+  /** Per backend: whether it started, and its backendInfo() (or the error). */
+  backends: Record<string, { ok: boolean; info: string }>;
+  /** Per `<backend> <case name>`: compareCaseResults' problems (empty: conformant). */
+  problems: Record<string, string[]>;
+}

@@ -1,0 +1,23 @@
+export { createRpnHead, type RpnHead, type RpnHeadOptions, type RpnHeadOutput } from './rpn-head';
+export {
+  proposalLayer,
+  PROPOSAL_PRESETS,
+  type ProposalLayerInputs,
+  type ProposalLayerOptions,
+  type ProposalOrder,
+  type Proposals,
+} from './proposal-layer';
+export { roiAlign, type RoiAlignOptions } from './roi-align';
+export { roiPool, type RoiPoolOptions } from './roi-pool';
+export { createBoxHead, type BoxHead, type BoxHeadOptions, type BoxHeadOutput } from './box-head';
+export { createSsdHead, type SsdHead, type SsdHeadOptions, type SsdHeadOutput } from './ssd-head';
+export {
+  postprocessDetections,
+  FASTER_RCNN_POSTPROCESS,
+  SSD_POSTPROCESS,
+  type DetectionInputs,
+  type Detections,
+  type PostprocessOptions,
+} from './postprocess-detections';
+export { saveHeadWeights, loadHeadWeights, type HeadWeights } from './head-weights';
+export type { HeadCommonOptions } from './weights';

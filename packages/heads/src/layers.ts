@@ -1,0 +1,101 @@
+/**
+ * The layers the heads are built from (not exported from the package): a stride-1 'same' convolution and
+ * a dense layer, each with its own gradient so that training works, and is fast, on the wasm backend.
+ *
+ * Why: tfjs-backend-wasm 4.22 registers Conv2D and Conv2DBackpropInput but not Conv2DBackpropFilter, so
+ * `tf.grad` with respect to a conv kernel throws on wasm; its Conv2DBackpropInput and its BatchMatMul with
+ * `transposeA` / `transposeB` (which tfjs's MatMul gradient uses) are unoptimised loops, 10-50x slower than
+ * its XNNPACK Conv2D and plain MatMul (measured: the gradient of a [128, 25088] x [25088, 1024] dense layer
+ * takes 23 s through tfjs's gradient and 0.8 s this way). So every gradient here is a plain `tf.conv2d` or a
+ * `tf.matMul` without transpose flags, with explicit transposes of the smaller operand. One code path on
+ * every backend, so the gradients agree across backends to float32 rounding.
+ */
+import { tf } from '@detkit/core';
+
+/** x · w without transpose flags (the fast path of every backend). */
+function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(a, b);
+}
+
+/** Kernel gradient of a stride-1 'same' conv: [k, k, Cin, Cout] from x [N, H, W, Cin] and dy [N, H, W, Cout]. */
+function kernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w, cin] = x.shape;
+    const cout = dy.shape[3];
+    const p = (k - 1) / 2;
+    const padded = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
+    // Channels first, once: each tap is then a slice and one plain matMul [Cin, NHW] x [NHW, Cout].
+    const channelsFirst = tf.transpose(padded, [3, 0, 1, 2]);
+    const dy2 = tf.reshape(dy, [n * h * w, cout]) as tf.Tensor2D;
+    const taps: tf.Tensor[] = [];
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        // dW[i, j] = sum over positions of x(shifted by (i, j)) ⊗ dy; each tap in its own scope.
+        taps.push(tf.tidy(() => {
+          const shifted = p > 0 ? tf.slice(channelsFirst, [0, 0, i, j], [cin, n, h, w]) : channelsFirst;
+          return matMul(tf.reshape(shifted, [cin, n * h * w]) as tf.Tensor2D, dy2);
+        }));
+      }
+    }
+    return tf.reshape(tf.stack(taps), [k, k, cin, cout]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Stride-1 convolution with 'same' zero padding (torch's `padding=(k - 1) / 2`) plus bias, NHWC.
+ * Differentiable with respect to `x`, `kernel` and `bias` on every backend: the input gradient is the
+ * convolution of dy with the kernel rotated by 180° and its channels swapped, the kernel gradient one
+ * matMul per tap.
+ *
+ * @param x - Tensor[N, H, W, Cin].
+ * @param kernel - Tensor[k, k, Cin, Cout], k odd.
+ * @param bias - Tensor[Cout].
+ * @returns Tensor[N, H, W, Cout].
+ */
+export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  const k = kernel.shape[0];
+  const conv = tf.customGrad((input, filter, save) => {
+    const xi = input as tf.Tensor4D;
+    const wi = filter as tf.Tensor4D;
+    (save as tf.GradSaveFunc)([xi, wi]);
+    const value = tf.conv2d(xi, wi, 1, 'same');
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const flipped = tf.tidy(() => tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D);
+      return [tf.conv2d(dy as tf.Tensor4D, flipped, 1, 'same'), kernelGradient(xs, dy as tf.Tensor4D, k)];
+    };
+    return { value, gradFunc };
+  });
+  return tf.add(conv(x, kernel), bias) as tf.Tensor4D;
+}
+
+/**
+ * `x · kernel + bias`: x [N, in], kernel [in, out] (torch.nn.Linear's weight transposed), bias [out].
+ * Gradients: dx = (kernel · dy^T)^T and dKernel = x^T · dy, plain matMuls (see the module comment).
+ */
+export function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  const product = tf.customGrad((input, weights, save) => {
+    const xi = input as tf.Tensor2D;
+    const wi = weights as tf.Tensor2D;
+    (save as tf.GradSaveFunc)([xi, wi]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const d = dy as tf.Tensor2D;
+      const dx = tf.tidy(() => tf.transpose(matMul(ws, tf.transpose(d))) as tf.Tensor2D);
+      const dw = tf.tidy(() => matMul(tf.transpose(xs), d));
+      return [dx, dw];
+    };
+    return { value: matMul(xi, wi), gradFunc };
+  });
+  return tf.add(product(x, kernel), bias) as tf.Tensor2D;
+}
+
+/**
+ * Per-level predictions [N, H, W, A * K] (channel a * K + k) to [N, H * W * A, K]: location-major, then
+ * anchor, then the K values. This is torchvision's `permute_and_flatten` ([N, A*K, H, W] → view
+ * [N, A, K, H, W] → permute [N, H, W, A, K] → [N, HWA, K]); in NHWC it is a plain reshape.
+ */
+export function flattenLevel(t: tf.Tensor4D, k: number): tf.Tensor3D {
+  const [n, h, w, c] = t.shape;
+  return tf.reshape(t, [n, (h * w * c) / k, k]);
+}

@@ -1,0 +1,107 @@
+// proposalLayer beyond the torchvision fixtures: its invariants on random inputs, the presets, per-image
+// anchors, and the empty cases (no anchors, nothing big enough, nothing asked for).
+import { boxIou } from '@detkit/boxes';
+import { tf } from '@detkit/core';
+import { describeEachBackend } from '@detkit/test-utils';
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import { PROPOSAL_PRESETS, proposalLayer } from './index';
+import { gridAnchors, seededValues } from './test-helpers';
+
+const A = 10 * 10 * 3;
+const anchors = gridAnchors(10, 10, 16, [48], [0.5, 1, 2]);
+
+function inputs(seed: number, n = 2) {
+  return {
+    objectness: tf.tensor(seededValues(n * A, seed).map((v) => 3 * v), [n, A]),
+    deltas: tf.tensor(seededValues(n * A * 4, seed + 1).map((v) => 0.6 * v), [n, A, 4]),
+    anchors: tf.tensor2d(anchors, [A, 4]),
+  };
+}
+
+describeEachBackend('proposalLayer', () => {
+  it('presets: the walk-through (12,000 -> 2,000 and 6,000 -> 300, NMS 0.7, min side 16) and torchvision', () => {
+    expect(PROPOSAL_PRESETS.train).toMatchObject({ preNmsTopN: 12000, postNmsTopN: 2000, nmsThreshold: 0.7, minSize: 16, order: 'filter-first' });
+    expect(PROPOSAL_PRESETS.test).toMatchObject({ preNmsTopN: 6000, postNmsTopN: 300, nmsThreshold: 0.7, minSize: 16, order: 'filter-first' });
+    expect(PROPOSAL_PRESETS.torchvisionTrain).toMatchObject({ preNmsTopN: 2000, postNmsTopN: 2000, minSize: 1e-3, order: 'topk-first' });
+    expect(PROPOSAL_PRESETS.torchvisionTest).toMatchObject({ preNmsTopN: 1000, postNmsTopN: 1000, minSize: 1e-3, order: 'topk-first' });
+  });
+
+  it('invariants: clipped, big enough, sorted by score, at most postNmsTopN, no same-level pair above the NMS threshold', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.constantFrom<'topk-first' | 'filter-first'>('topk-first', 'filter-first'),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 0, max: 120 }),
+        fc.double({ min: 0, max: 24, noNaN: true }),
+        fc.double({ min: 0.1, max: 0.9, noNaN: true }),
+        (seed, order, preNmsTopN, postNmsTopN, minSize, nmsThreshold) => {
+          tf.tidy(() => {
+            const sizes: [number, number][] = [[150, 160], [120, 90]];
+            const { boxes, scores } = proposalLayer({ ...inputs(seed), imageSizes: sizes }, { preNmsTopN, postNmsTopN, minSize, nmsThreshold, order });
+            expect(boxes).toHaveLength(2);
+            boxes.forEach((b, i) => {
+              const [h, w] = sizes[i]!;
+              const n = b.shape[0];
+              expect(n).toBeLessThanOrEqual(Math.min(postNmsTopN, preNmsTopN));
+              const v = b.arraySync();
+              for (const [x1, y1, x2, y2] of v) {
+                expect(x1).toBeGreaterThanOrEqual(0);
+                expect(y1).toBeGreaterThanOrEqual(0);
+                expect(x2).toBeLessThanOrEqual(w);
+                expect(y2).toBeLessThanOrEqual(h);
+                expect(Math.fround(x2! - x1!)).toBeGreaterThanOrEqual(Math.fround(minSize));
+                expect(Math.fround(y2! - y1!)).toBeGreaterThanOrEqual(Math.fround(minSize));
+              }
+              const s = Array.from(scores[i]!.dataSync());
+              for (let k = 1; k < s.length; k++) expect(s[k]).toBeLessThanOrEqual(s[k - 1]!);
+              if (n > 1) {
+                const iou = boxIou(b, b).arraySync();
+                for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) expect(iou[p]![q]).toBeLessThanOrEqual(nmsThreshold);
+              }
+            });
+          });
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  it('per-image anchors [N, A, 4] equal shared anchors when they are the same', () => {
+    tf.tidy(() => {
+      const x = inputs(7);
+      const shared = proposalLayer({ ...x, imageSizes: [160, 160] }, PROPOSAL_PRESETS.test);
+      const perImage = proposalLayer({ ...x, anchors: tf.stack([x.anchors, x.anchors]), imageSizes: [160, 160] }, PROPOSAL_PRESETS.test);
+      shared.boxes.forEach((b, i) => expect(perImage.boxes[i]!.arraySync()).toEqual(b.arraySync()));
+    });
+  });
+
+  it('empty cases: no anchors, nothing big enough, postNmsTopN 0, no images', () => {
+    tf.tidy(() => {
+      const none = proposalLayer({ objectness: tf.zeros([2, 0]), deltas: tf.zeros([2, 0, 4]), anchors: tf.zeros([0, 4]), imageSizes: [10, 10] });
+      expect(none.boxes.map((b) => b.shape)).toEqual([[0, 4], [0, 4]]);
+      expect(none.scores.map((s) => s.shape)).toEqual([[0], [0]]);
+      const small = proposalLayer({ ...inputs(3), imageSizes: [160, 160] }, { preNmsTopN: 100, postNmsTopN: 50, minSize: 500 });
+      expect(small.boxes.map((b) => b.shape)).toEqual([[0, 4], [0, 4]]);
+      const zero = proposalLayer({ ...inputs(3), imageSizes: [160, 160] }, { preNmsTopN: 100, postNmsTopN: 0 });
+      expect(zero.boxes.map((b) => b.shape)).toEqual([[0, 4], [0, 4]]);
+      const noImages = proposalLayer({ objectness: tf.zeros([0, A]), deltas: tf.zeros([0, A, 4]), anchors: tf.tensor2d(anchors, [A, 4]), imageSizes: [] as unknown as [number, number][] });
+      expect(noImages.boxes).toEqual([]);
+    });
+  });
+
+  it('proposals are constants: inside tf.grad the gradient to the deltas and the objectness is zero', () => {
+    tf.tidy(() => {
+      const x = inputs(5, 1);
+      const loss = (d: tf.Tensor, o: tf.Tensor) => {
+        const p = proposalLayer({ ...x, deltas: d, objectness: o, imageSizes: [160, 160] }, PROPOSAL_PRESETS.test);
+        return tf.add(tf.sum(p.boxes[0]!), tf.sum(p.scores[0]!));
+      };
+      const [gd, go] = tf.grads(loss)([x.deltas, x.objectness]);
+      expect(tf.max(tf.abs(gd!)).dataSync()[0]).toBe(0);
+      expect(tf.max(tf.abs(go!)).dataSync()[0]).toBe(0);
+      expect(gd!.shape).toEqual(x.deltas.shape);
+    });
+  });
+});

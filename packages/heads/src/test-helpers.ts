@@ -1,0 +1,84 @@
+// Helpers for this package's tests (not exported from the package, not part of the build).
+import { tf } from '@detkit/core';
+import { expect } from 'vitest';
+
+/** Deterministic float32 values in [-1, 1) (a small LCG), for inputs that must not depend on tfjs's RNG. */
+export function seededValues(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/**
+ * Checks tf's gradient of the scalar `loss()` with respect to each variable in `vars` against central
+ * finite differences (float32, step `eps`) at up to `perVariable` coordinates of each (evenly spread):
+ * |analytic - numeric| <= atol + rtol * |numeric|.
+ */
+export function expectGradientsMatchFiniteDifferences(
+  loss: () => tf.Scalar,
+  vars: tf.Variable[],
+  opts: { eps?: number; atol?: number; rtol?: number; perVariable?: number } = {},
+): void {
+  const { eps = 1e-3, atol = 5e-3, rtol = 2e-2, perVariable = 24 } = opts;
+  const { value, grads } = tf.variableGrads(loss, vars);
+  value.dispose();
+  const evaluate = () => tf.tidy(() => loss().dataSync()[0] as number);
+  let checked = 0;
+  for (const v of vars) {
+    const analytic = grads[v.name]!.dataSync();
+    const base = v.dataSync().slice() as Float32Array;
+    const step = Math.max(1, Math.floor(base.length / perVariable));
+    for (let i = 0; i < base.length; i += step) {
+      const probe = base.slice();
+      probe[i] = (base[i] as number) + eps;
+      tf.tidy(() => v.assign(tf.tensor(probe, v.shape)));
+      const up = evaluate();
+      probe[i] = (base[i] as number) - eps;
+      tf.tidy(() => v.assign(tf.tensor(probe, v.shape)));
+      const down = evaluate();
+      const numeric = (up - down) / (2 * eps);
+      const a = analytic[i] as number;
+      expect(Math.abs(a - numeric), `d loss / d ${v.name}[${i}]: analytic ${a}, numeric ${numeric}`).toBeLessThanOrEqual(atol + rtol * Math.abs(numeric));
+      checked++;
+    }
+    tf.tidy(() => v.assign(tf.tensor(base, v.shape)));
+  }
+  tf.dispose(Object.values(grads));
+  expect(checked).toBeGreaterThan(0);
+}
+
+/**
+ * Anchors in torchvision AnchorGenerator's order and values (what @detkit/anchors' generateAnchors gives):
+ * per location (row-major), the base anchors ratio-major then size, each base anchor
+ * round([-w, -h, w, h] / 2) with h = size * sqrt(ratio), w = size / sqrt(ratio), shifted by the cell's
+ * (x, y) * stride. xyxy, [gridH * gridW * ratios * sizes, 4].
+ */
+export function gridAnchors(gridH: number, gridW: number, stride: number, sizes: number[], ratios: number[]): Float32Array {
+  const base: number[][] = [];
+  for (const r of ratios) {
+    const hr = Math.fround(Math.sqrt(r));
+    const wr = Math.fround(1 / hr);
+    for (const s of sizes) {
+      const w = Math.fround(wr * s);
+      const h = Math.fround(hr * s);
+      base.push([-w / 2, -h / 2, w / 2, h / 2].map((v) => Math.round(v)));
+    }
+  }
+  const out = new Float32Array(gridH * gridW * base.length * 4);
+  let k = 0;
+  for (let y = 0; y < gridH; y++) {
+    for (let x = 0; x < gridW; x++) {
+      for (const [x1, y1, x2, y2] of base) {
+        out[k++] = x * stride + x1!;
+        out[k++] = y * stride + y1!;
+        out[k++] = x * stride + x2!;
+        out[k++] = y * stride + y2!;
+      }
+    }
+  }
+  return out;
+}

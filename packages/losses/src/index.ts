@@ -1,0 +1,9 @@
+export { smoothL1Loss, type SmoothL1LossOptions } from './smooth-l1-loss';
+export { crossEntropyLoss, IGNORE_INDEX, type CrossEntropyLossOptions } from './cross-entropy-loss';
+export { binaryCrossEntropyWithLogits, type BinaryCrossEntropyWithLogitsOptions } from './binary-cross-entropy-with-logits';
+export { sigmoidFocalLoss, type SigmoidFocalLossOptions } from './sigmoid-focal-loss';
+export { giouLoss, diouLoss, ciouLoss, type BoxIouLossOptions } from './box-iou-losses';
+export { rpnLoss, type RpnLossOptions, type RpnNormalization } from './rpn-loss';
+export { fastRcnnLoss, type FastRcnnLossOptions, type FastRcnnNormalization } from './fast-rcnn-loss';
+export { multiboxLoss, type MultiboxLossOptions } from './multibox-loss';
+export type { DetectionLoss, Reduction } from './internal';

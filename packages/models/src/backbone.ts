@@ -1,0 +1,253 @@
+import { InvalidArgumentError, ShapeError, tf } from '@detkit/core';
+import { componentSeed, positiveInteger, seedOption, uniquePrefix } from './variables';
+
+/** One feature map a backbone produces: its stride (input pixels per cell) and channel count. */
+export interface FeatureLevel {
+  /** Input pixels per feature cell, e.g. 8 for a map of 16 x 16 cells on a 128 x 128 image. */
+  readonly stride: number;
+  /** Channels C of the map. */
+  readonly channels: number;
+}
+
+/**
+ * What a detector needs of a backbone: a function from images to feature maps with declared strides and
+ * channels, and the trainable variables behind it. A user's own tfjs model satisfies it with a few lines:
+ *
+ * ```ts
+ * const backbone: Backbone = {
+ *   levels: [{ stride: 16, channels: 256 }],
+ *   variables: Object.fromEntries(myModel.trainableWeights.map((w) => [w.name, w.read() as tf.Variable])),
+ *   apply: (images) => [myModel.apply(images) as tf.Tensor4D],
+ *   dispose: () => myModel.dispose(),
+ * };
+ * ```
+ */
+export interface Backbone {
+  /** The maps {@link Backbone.apply} returns, in order (finest first for SSD). */
+  readonly levels: readonly FeatureLevel[];
+  /**
+   * The variables by a stable key (saved in checkpoints under `backbone/<key>`): the trainable ones, and
+   * non-trainable state such as batch-norm statistics (`trainable` false, left out of the optimizer).
+   */
+  readonly variables: Readonly<Record<string, tf.Variable>>;
+  /**
+   * Runs the backbone. Differentiable with respect to the trainable `variables`.
+   *
+   * @param images - Tensor[B, H, W, 3] float32 (normalised as the data pipeline makes them).
+   * @param options - `training: true` while training (batch norm then uses and tracks batch statistics).
+   * @returns One Tensor[B, ceil(H / stride), ceil(W / stride), channels] per level, NHWC.
+   */
+  apply(images: tf.Tensor4D, options?: { training?: boolean }): tf.Tensor4D[];
+  /** Frees the variables. */
+  dispose(): void;
+}
+
+/** Options of {@link createConvBackbone}. */
+export interface ConvBackboneOptions {
+  /**
+   * Output channels of each stage. Stage i starts with a 3x3 stride-2 convolution, so it has stride 2^(i+1).
+   * Default [16, 32, 64, 96, 128] (strides 2 to 32).
+   */
+  channels?: readonly number[];
+  /**
+   * 3x3 convolutions per stage (the first one strided). One number for all, or one per stage. Default 1 for
+   * the first two stages (where maps are largest and convolutions most costly) and 2 for the others.
+   */
+  convsPerStage?: number | readonly number[];
+  /** Strides of the stages whose outputs are returned, ascending, ending with the last stage's. Default the last three stages' ([8, 16, 32] for five stages). */
+  outputStrides?: readonly number[];
+  /**
+   * Batch normalisation after each convolution (Ioffe & Szegedy 2015): `true` (default) trains much faster
+   * from scratch; moving statistics (momentum 0.9) are used at inference.
+   */
+  batchNorm?: boolean;
+  /** Seed of the weight initialisation: the same seed gives the same weights on every backend. Default unseeded. */
+  seed?: number;
+  /** Prefix of the variables' tfjs names. Default `'backbone'` (then `backbone_1`, ...). */
+  name?: string;
+}
+
+/** The serialisable configuration of a {@link createConvBackbone} backbone. */
+export interface ConvBackboneConfig {
+  channels: number[];
+  convsPerStage: number[];
+  outputStrides: number[];
+  /** See {@link ConvBackboneOptions.batchNorm}. */
+  batchNorm: boolean;
+}
+
+/** Batch-norm momentum of the moving statistics (torch's 0.1 = 1 - 0.9). */
+export const BATCH_NORM_MOMENTUM = 0.9;
+/** Batch-norm epsilon (torch's default). */
+export const BATCH_NORM_EPSILON = 1e-5;
+
+interface ConvLayer {
+  kernel: tf.Variable<tf.Rank.R4>;
+  bias: tf.Variable<tf.Rank.R1>;
+  stride: number;
+  norm?: { gamma: tf.Variable<tf.Rank.R1>; movingMean: tf.Variable<tf.Rank.R1>; movingVariance: tf.Variable<tf.Rank.R1> };
+}
+
+/** A backbone made by {@link createConvBackbone}: a {@link Backbone} with its configuration. */
+export interface ConvBackbone extends Backbone {
+  readonly config: ConvBackboneConfig;
+}
+
+/** Column sums of a [M, C] matrix as [1, C]: a matrix product with ones, which every backend runs fast (a tfjs
+ * reduction over axis 0 transposes the whole matrix first, the slowest part of batch norm on wasm). */
+function columnSums(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(tf.ones([1, x.shape[0]]), x);
+}
+
+/**
+ * Training-mode batch norm of y [M, C] with its own gradient (column sums as matrix products, see
+ * {@link columnSums}); returns the normalised output and the batch mean and (biased) variance.
+ * Gradient (Ioffe & Szegedy 2015): dbeta = Σ dy, dgamma = Σ dy·x̂, dy_in = γ/(σ M) (M dy − dbeta − x̂ dgamma).
+ */
+function batchNormTraining(y: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D): { out: tf.Tensor2D; mean: tf.Tensor2D; variance: tf.Tensor2D } {
+  const m = y.shape[0];
+  const stats = tf.tidy(() => {
+    const mean = tf.div(columnSums(y), m) as tf.Tensor2D;
+    const centred = tf.sub(y, mean);
+    const variance = tf.div(columnSums(tf.square(centred) as tf.Tensor2D), m) as tf.Tensor2D;
+    return { mean, variance };
+  });
+  const norm = tf.customGrad((input, g, b, save) => {
+    const x = input as tf.Tensor2D;
+    const invStd = tf.rsqrt(tf.add(stats.variance, BATCH_NORM_EPSILON));
+    const xhat = tf.mul(tf.sub(x, stats.mean), invStd) as tf.Tensor2D;
+    (save as tf.GradSaveFunc)([xhat, invStd, g as tf.Tensor]);
+    const value = tf.add(tf.mul(xhat, g as tf.Tensor), b as tf.Tensor);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xh, inv, gm] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+      const d = dy as tf.Tensor2D;
+      const dbeta = columnSums(d);
+      const dgamma = columnSums(tf.mul(d, xh) as tf.Tensor2D);
+      const dx = tf.mul(tf.mul(gm, tf.div(inv, m)), tf.sub(tf.sub(tf.mul(d, m), dbeta), tf.mul(xh, dgamma)));
+      return [dx, tf.reshape(dgamma, [-1]), tf.reshape(dbeta, [-1])];
+    };
+    return { value, gradFunc };
+  });
+  return { out: norm(y, gamma, beta) as tf.Tensor2D, ...stats };
+}
+
+/**
+ * Batch norm (or just the bias) of one conv output. While training: batch statistics over N, H, W, and the
+ * moving statistics are updated (an assignment, not part of the gradient); at inference: the moving ones.
+ */
+function normalise(y: tf.Tensor4D, layer: ConvLayer, training: boolean): tf.Tensor4D {
+  const { norm, bias } = layer;
+  if (!norm) return tf.add(y, bias) as tf.Tensor4D;
+  if (!training) return tf.batchNorm(y, norm.movingMean, norm.movingVariance, bias, norm.gamma, BATCH_NORM_EPSILON) as tf.Tensor4D;
+  const c = y.shape[3];
+  const n = y.size / c;
+  const { out, mean, variance } = batchNormTraining(tf.reshape(y, [n, c]), norm.gamma, bias);
+  tf.tidy(() => {
+    const m = BATCH_NORM_MOMENTUM;
+    norm.movingMean.assign(tf.add(tf.mul(norm.movingMean, m), tf.mul(tf.reshape(mean, [c]), 1 - m)));
+    // The moving variance is unbiased (n / (n - 1)), as torch tracks it.
+    norm.movingVariance.assign(tf.add(tf.mul(norm.movingVariance, m), tf.mul(tf.reshape(variance, [c]), ((1 - m) * n) / Math.max(1, n - 1))));
+  });
+  tf.dispose([mean, variance]);
+  return tf.reshape(out, y.shape);
+}
+
+/** Default stage widths of {@link createConvBackbone}. */
+export const DEFAULT_BACKBONE_CHANNELS: readonly number[] = [16, 32, 64, 96, 128];
+
+/**
+ * A small VGG-like convolutional backbone that trains from scratch on a CPU: stages of 3x3 convolutions
+ * with ReLU, each starting with a stride-2 convolution ('same' padding), returning the stages at
+ * `outputStrides`, with batch normalisation by default. Weights are He-normal (Kaiming, fan-in, for ReLU),
+ * biases zero.
+ *
+ * With the defaults a 128 x 128 image gives maps of 16 x 16 x 64, 8 x 8 x 96 and 4 x 4 x 128.
+ */
+export function createConvBackbone(options: ConvBackboneOptions = {}): ConvBackbone {
+  const op = 'createConvBackbone';
+  const channels = [...(options.channels ?? DEFAULT_BACKBONE_CHANNELS)];
+  if (channels.length === 0) throw new InvalidArgumentError(op, 'channels', 'must list at least one stage');
+  channels.forEach((c, i) => positiveInteger(op, `channels[${i}]`, c));
+  const per = options.convsPerStage ?? channels.map((_, i) => (i < 2 ? 1 : 2));
+  const convsPerStage = typeof per === 'number' ? channels.map(() => per) : [...per];
+  if (convsPerStage.length !== channels.length) {
+    throw new InvalidArgumentError(op, 'convsPerStage', `must be one number or one per stage (${channels.length}), got ${JSON.stringify(per)}`);
+  }
+  convsPerStage.forEach((n, i) => positiveInteger(op, `convsPerStage[${i}]`, n));
+  const strides = channels.map((_, i) => 2 ** (i + 1));
+  const outputStrides = [...(options.outputStrides ?? strides.slice(-3))];
+  if (
+    outputStrides.length === 0 ||
+    outputStrides.some((s, i) => !strides.includes(s) || (i > 0 && s <= outputStrides[i - 1]!)) ||
+    outputStrides[outputStrides.length - 1] !== strides[strides.length - 1]
+  ) {
+    throw new InvalidArgumentError(
+      op,
+      'outputStrides',
+      `must be ascending strides of the stages (${strides.join(', ')}) ending with the last one, got ${JSON.stringify(outputStrides)}`,
+    );
+  }
+  const batchNorm = options.batchNorm ?? true;
+  const seed = seedOption(op, options.seed);
+  const prefix = uniquePrefix(op, 'backbone', options.name);
+
+  const variables: Record<string, tf.Variable> = {};
+  const layers: ConvLayer[][] = [];
+  let cin = 3;
+  let index = 0;
+  tf.tidy(() => {
+    channels.forEach((cout, s) => {
+      const stage: (typeof layers)[number] = [];
+      for (let j = 0; j < convsPerStage[s]!; j++) {
+        const key = `stage${s + 1}/conv${j + 1}`;
+        const std = Math.sqrt(2 / (9 * cin));
+        const kernel = tf.variable(tf.randomNormal([3, 3, cin, cout], 0, std, 'float32', componentSeed(seed, index++)), true, `${prefix}/${key}/kernel`) as tf.Variable<tf.Rank.R4>;
+        const bias = tf.variable(tf.zeros([cout]), true, `${prefix}/${key}/bias`) as tf.Variable<tf.Rank.R1>;
+        variables[`${key}/kernel`] = kernel;
+        variables[`${key}/bias`] = bias;
+        const layer: ConvLayer = { kernel, bias, stride: j === 0 ? 2 : 1 };
+        if (batchNorm) {
+          // The conv bias doubles as batch norm's beta (the norm's own shift would cancel it).
+          const gamma = tf.variable(tf.ones([cout]), true, `${prefix}/${key}/gamma`) as tf.Variable<tf.Rank.R1>;
+          const movingMean = tf.variable(tf.zeros([cout]), false, `${prefix}/${key}/moving_mean`) as tf.Variable<tf.Rank.R1>;
+          const movingVariance = tf.variable(tf.ones([cout]), false, `${prefix}/${key}/moving_variance`) as tf.Variable<tf.Rank.R1>;
+          variables[`${key}/gamma`] = gamma;
+          variables[`${key}/moving_mean`] = movingMean;
+          variables[`${key}/moving_variance`] = movingVariance;
+          layer.norm = { gamma, movingMean, movingVariance };
+        }
+        stage.push(layer);
+        cin = cout;
+      }
+      layers.push(stage);
+    });
+  });
+  const levels = outputStrides.map((stride) => ({ stride, channels: channels[strides.indexOf(stride)]! }));
+  const last = strides.indexOf(outputStrides[outputStrides.length - 1]!);
+
+  return {
+    config: { channels, convsPerStage, outputStrides, batchNorm },
+    levels,
+    variables,
+    apply(images: tf.Tensor4D, applyOptions: { training?: boolean } = {}): tf.Tensor4D[] {
+      const training = applyOptions.training ?? false;
+      if (!(images instanceof tf.Tensor) || images.rank !== 4 || images.shape[3] !== 3) {
+        throw new ShapeError('ConvBackbone.apply', 'images', '[B, H, W, 3]', images instanceof tf.Tensor ? images.shape : []);
+      }
+      return tf.tidy(() => {
+        const outputs: tf.Tensor4D[] = [];
+        let x: tf.Tensor4D = images;
+        for (let s = 0; s <= last; s++) {
+          for (const layer of layers[s]!) {
+            x = tf.relu(normalise(tf.conv2d(x, layer.kernel, layer.stride, 'same'), layer, training)) as tf.Tensor4D;
+          }
+          if (outputStrides.includes(strides[s]!)) outputs.push(x);
+        }
+        return outputs;
+      });
+    },
+    dispose() {
+      for (const v of Object.values(variables)) if (!v.isDisposed) v.dispose();
+    },
+  };
+}

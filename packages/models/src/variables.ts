@@ -1,0 +1,51 @@
+/** Creating named variables with unique tfjs names (not exported from the package). */
+import { InvalidArgumentError, tf } from '@detkit/core';
+
+/** True when some registered tfjs variable is named `${prefix}/...`. */
+function prefixTaken(prefix: string): boolean {
+  const start = `${prefix}/`;
+  return Object.keys(tf.engine().registeredVariables).some((n) => n.startsWith(start));
+}
+
+/**
+ * A free prefix for a component's variables: `name` when given (an error when taken), else `base`, `base_1`,
+ * `base_2`, ... (the heads' convention), so two detectors can live in one process.
+ */
+export function uniquePrefix(op: string, base: string, name: string | undefined): string {
+  if (name !== undefined) {
+    if (typeof name !== 'string' || name.length === 0 || name.includes('/')) {
+      throw new InvalidArgumentError(op, 'name', `must be a non-empty string without '/', got ${JSON.stringify(name)}`);
+    }
+    if (prefixTaken(name)) throw new InvalidArgumentError(op, 'name', `'${name}' is taken by other variables (dispose them, or pick another name)`);
+    return name;
+  }
+  let candidate = base;
+  for (let i = 1; prefixTaken(candidate); i++) candidate = `${base}_${i}`;
+  return candidate;
+}
+
+/** Checks an optional integer seed. */
+export function seedOption(op: string, seed: unknown): number | undefined {
+  if (seed === undefined) return undefined;
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) throw new InvalidArgumentError(op, 'seed', `must be an integer, got ${String(seed)}`);
+  return seed;
+}
+
+/** A positive integer option. */
+export function positiveInteger(op: string, argument: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError(op, argument, `must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The seed of a component's initialiser number `index`, from the detector's seed: never 0, because tfjs's
+ * random initialisers treat a seed of 0 as "no seed" (`seed ? seed : Math.random()` in tfjs-core 4.22) and
+ * would draw different weights on every run. @detkit/heads' `seed + i` hits that for seed 0, parameter 0;
+ * detkit's detectors pass heads seeds from here, which are >= 1.
+ */
+export function componentSeed(seed: number | undefined, index: number): number | undefined {
+  if (seed === undefined) return undefined;
+  return (((seed >>> 0) * 7919 + index) % 2147483647) + 1;
+}
