@@ -46,6 +46,26 @@ export function randomClasses(rand, n, numClasses) {
   return { data: out, shape: [n] };
 }
 
+/** `n` float32 samples of N(0, std^2) (Box-Muller, two per pair of draws). */
+export function normal(rand, n, std = 1) {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u = 1 - rand();
+    const v = rand();
+    const r = Math.sqrt(-2 * Math.log(u));
+    out[i] = r * Math.cos(2 * Math.PI * v) * std;
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v) * std;
+  }
+  return out;
+}
+
+/** `n` float32 values uniform in [lo, hi). */
+export function uniform(rand, n, lo, hi) {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + rand() * (hi - lo);
+  return out;
+}
+
 /**
  * RPN anchors with torchvision `AnchorGenerator` semantics: per ratio r, h = size * sqrt(r),
  * w = size / sqrt(r); cell anchors [-w, -h, w, h] / 2 rounded to integers, ratio-major then size; shifted
@@ -78,6 +98,42 @@ export function rpnAnchors({ grid = [50, 50], stride = 16, sizes = [128, 256, 51
     }
   }
   return { data: out, shape: [gh * gw * cell.length, 4] };
+}
+
+/**
+ * SSD300's 8,732 default boxes with torchvision `DefaultBoxGenerator` semantics, as ssd300_vgg16 configures
+ * it (feature maps 38, 19, 10, 5, 3, 1; aspect ratios [2], [2, 3], [2, 3], [2, 3], [2], [2]; scales
+ * 0.07 .. 1.05; steps 8 .. 300; clip=True): xyxy pixels of a 300x300 image, in its order (level, then
+ * row-major location, then width-height pair) and float32 arithmetic. float32 [8732, 4]. reference.py
+ * checks them against DefaultBoxGenerator itself.
+ */
+export function ssd300Priors() {
+  const f = Math.fround;
+  const maps = [38, 19, 10, 5, 3, 1];
+  const steps = [8, 16, 32, 64, 100, 300];
+  const ratios = [[2], [2, 3], [2, 3], [2, 3], [2], [2]];
+  const scales = [0.07, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05];
+  const size = 300;
+  const out = [];
+  maps.forEach((fk, k) => {
+    // torchvision computes the widths and heights in float64 and stores them as float32.
+    const sk = scales[k];
+    const sPrime = Math.sqrt(sk * scales[k + 1]);
+    const pairs = [[sk, sk], [sPrime, sPrime]];
+    for (const ar of ratios[k]) pairs.push([sk * Math.sqrt(ar), sk / Math.sqrt(ar)], [sk / Math.sqrt(ar), sk * Math.sqrt(ar)]);
+    const wh = pairs.map(([w, h]) => [Math.min(Math.max(f(w), 0), 1), Math.min(Math.max(f(h), 0), 1)]);
+    const xf = f(size / steps[k]);
+    for (let y = 0; y < fk; y++) {
+      for (let x = 0; x < fk; x++) {
+        const cx = f(f(x + 0.5) / xf), cy = f(f(y + 0.5) / xf);
+        for (const [w, h] of wh) {
+          const hw = f(0.5 * w), hh = f(0.5 * h);
+          out.push(f(f(cx - hw) * size), f(f(cy - hh) * size), f(f(cx + hw) * size), f(f(cy + hh) * size));
+        }
+      }
+    }
+  });
+  return { data: Float32Array.from(out), shape: [out.length / 4, 4] };
 }
 
 /**

@@ -1,15 +1,19 @@
 // `pnpm bench`: times each workload of workloads.mjs on detkit's wasm and cpu backends (tinybench), then
 // the same workloads on the same inputs in torchvision (reference.py, one thread), and prints the ratios.
 //
-//   node run.mjs            # every workload
-//   node run.mjs W1b W7a    # only these ids
+//   node run.mjs               # every workload
+//   node run.mjs W1b W5 W8     # only these ids, or groups of them (W5 = W5a, W5b, W5c; W8-trainer)
+//   node run.mjs --cpu-w8 W8   # also the cpu side of the training steps (seconds to minutes a step)
 //
-// DETKIT_BENCH_PYTHON overrides the reference interpreter (default /usr/bin/python3).
+// Each backend is activated as applications do, with @detkit/backends' useBackend (on wasm, that
+// registers detkit's training kernels). DETKIT_BENCH_PYTHON overrides the reference interpreter (default
+// /usr/bin/python3); DETKIT_BENCH_CPU_W8=1 is --cpu-w8.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { setupBackend, tf } from '@detkit/core';
 import { Bench } from 'tinybench';
 import { mulberry32, writeInputs } from './inputs.mjs';
@@ -32,10 +36,25 @@ function log(line) {
   process.stderr.write(`${line}\n`);
 }
 
+const loadAverage = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
+
+/** @detkit/backends' useBackend when it is built, else @detkit/core's setupBackend (no training kernels). */
+async function backendActivator(notes) {
+  try {
+    const { useBackend } = await import('@detkit/backends');
+    return (name) => useBackend(name);
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    notes.push("@detkit/backends is not built: backends set up with @detkit/core's setupBackend, without detkit's wasm training kernels");
+    return (name) => setupBackend(name);
+  }
+}
+
 /** Imports each workload's package once; a missing or unbuilt package skips its workloads. */
 async function loadPackages(workloads) {
-  const packages = new Map();
+  const packages = new Map([[null, { module: {} }]]);
   for (const name of new Set(workloads.map((w) => w.package))) {
+    if (name === null) continue;
     try {
       packages.set(name, { module: await import(name) });
     } catch (error) {
@@ -46,31 +65,45 @@ async function loadPackages(workloads) {
   return packages;
 }
 
-/** Times every workload on the active backend. Returns { [id]: { median_ms, runs, rme, check } | { error } }. */
-async function runBackend(backend, workloads, packages, hostInputs) {
-  await setupBackend(backend);
+/**
+ * Times every workload on `backend`. Returns { [id]: { median_ms, runs, rme, check, extras? } | { error }
+ * | { skipped } }.
+ */
+async function runBackend(backend, workloads, packages, hostInputs, { activate, flags }) {
+  await activate(backend);
   const results = {};
   for (const w of workloads) {
+    if (w.detkit === false) continue;
+    if (backend === 'cpu' && w.cpu && !(w.cpu.flag && flags.has(w.cpu.flag))) {
+      results[w.id] = { skipped: `${w.cpu.skip}${w.cpu.flag ? `; run with ${w.cpu.flag}` : ''}` };
+      log(`  detkit ${backend} ${w.id}: skipped (${results[w.id].skipped})`);
+      continue;
+    }
     const before = tf.memory().numTensors;
     const tensors = {};
     for (const [name, { data, shape }] of Object.entries(hostInputs[w.id])) {
       tensors[name] = tf.tensor(data, shape, data instanceof Int32Array ? 'int32' : 'float32');
     }
+    let prepared;
     try {
-      const call = w.setup(packages.get(w.package).module, tensors);
+      prepared = await w.setup(packages.get(w.package).module, tensors);
+      if (typeof prepared === 'function') prepared = { call: prepared };
+      const { call } = prepared;
       const out = call();
       const check = await w.check(out);
       tf.dispose(out);
-      const bench = new Bench({ ...BENCH_OPTIONS, name: `${w.id} ${backend}`, throws: true });
+      const bench = new Bench({ ...BENCH_OPTIONS, ...w.timing?.[backend], name: `${w.id} ${backend}`, throws: true });
       bench.add(w.id, () => tf.dispose(call()));
       bench.runSync();
       const r = bench.tasks[0].result;
       results[w.id] = { median_ms: r.latency.p50, runs: r.latency.samplesCount, rme: r.latency.rme, check };
+      if (prepared.extras) results[w.id].extras = prepared.extras(r.latency.p50);
       log(`  detkit ${backend} ${w.id}: ${r.latency.p50.toFixed(3)} ms (${r.latency.samplesCount} runs)`);
     } catch (error) {
       results[w.id] = { error: String(error?.message ?? error) };
       log(`  detkit ${backend} ${w.id}: failed: ${results[w.id].error}`);
     } finally {
+      prepared?.dispose?.();
       tf.dispose(Object.values(tensors));
     }
     const leaked = tf.memory().numTensors - before;
@@ -80,10 +113,11 @@ async function runBackend(backend, workloads, packages, hostInputs) {
 }
 
 /** Runs reference.py on the written inputs. Returns { torch, torchvision, threads, results } or { missing }. */
-function runReference(ids, inputsDir) {
+function runReference(workloads, inputsDir) {
   if (!existsSync(PYTHON)) return { missing: `${PYTHON} not found` };
+  const overrides = Object.fromEntries(workloads.filter((w) => w.reference).map((w) => [w.id, w.reference]));
   const proc = spawnSync(PYTHON, [join(HERE, 'reference.py')], {
-    input: JSON.stringify({ inputs_dir: inputsDir, workloads: ids, ...REFERENCE_SPEC }),
+    input: JSON.stringify({ inputs_dir: inputsDir, workloads: workloads.map((w) => w.id), ...REFERENCE_SPEC, overrides }),
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
     maxBuffer: 16 * 1024 * 1024,
@@ -107,8 +141,8 @@ function printTable(rows) {
   const head = ['workload', 'detkit wasm ms', 'detkit cpu ms', 'torchvision ms', 'wasm/tv', 'cpu/tv', 'target wasm/tv'];
   const cells = rows.map((r) => [
     r.id,
-    fmtMs(r.wasm?.median_ms),
-    fmtMs(r.cpu?.median_ms),
+    r.wasm?.skipped ? 'skipped' : r.wasm?.error ? 'failed' : fmtMs(r.wasm?.median_ms),
+    r.cpu?.skipped ? 'skipped' : r.cpu?.error ? 'failed' : fmtMs(r.cpu?.median_ms),
     fmtMs(r.torchvision?.median_ms),
     fmtRatio(r.ratio.wasm),
     fmtRatio(r.ratio.cpu),
@@ -122,16 +156,27 @@ function printTable(rows) {
 }
 
 async function main() {
-  const only = process.argv.slice(2).filter((a) => a !== '--');
-  const unknown = only.filter((id) => !WORKLOADS.some((w) => w.id === id));
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    options: { 'cpu-w8': { type: 'boolean', default: process.env.DETKIT_BENCH_CPU_W8 === '1' } },
+    allowPositionals: true,
+  });
+  const flags = new Set(values['cpu-w8'] ? ['--cpu-w8'] : []);
+  // An id, a group (W5 = W5a..c, W6 = W6-match + W6-loss), or an id without its letter (W7 = W7a, W7b).
+  const matches = (w, id) => w.id === id || w.group === id || (w.id.length === id.length + 1 && w.id.startsWith(id) && /[a-z]$/.test(w.id));
+  const unknown = positionals.filter((id) => !WORKLOADS.some((w) => matches(w, id)));
   if (unknown.length > 0) {
-    console.error(`unknown workload id(s): ${unknown.join(', ')}; known: ${WORKLOADS.map((w) => w.id).join(', ')}`);
+    const known = [...new Set(WORKLOADS.flatMap((w) => [w.group, w.id]).filter(Boolean))];
+    console.error(`unknown workload id(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
     process.exit(2);
   }
-  const selected = only.length > 0 ? WORKLOADS.filter((w) => only.includes(w.id)) : WORKLOADS;
+  const selected = positionals.length > 0 ? WORKLOADS.filter((w) => positionals.some((id) => matches(w, id))) : WORKLOADS;
 
+  const loadStart = loadAverage();
+  log(`load average (1, 5, 15 min): ${loadStart}`);
   const packages = await loadPackages(selected);
   const notes = [];
+  const activate = await backendActivator(notes);
   const runnable = selected.filter((w) => {
     const missing = packages.get(w.package).missing;
     if (missing) notes.push(`${w.id} skipped: ${missing}`);
@@ -144,10 +189,11 @@ async function main() {
     const detkit = {};
     for (const backend of BACKENDS) {
       log(`detkit on ${backend}:`);
-      detkit[backend] = await runBackend(backend, runnable, packages, hostInputs);
+      detkit[backend] = await runBackend(backend, runnable, packages, hostInputs, { activate, flags });
     }
     log(`torchvision (${PYTHON}, 1 thread):`);
-    const reference = runnable.length > 0 ? runReference(runnable.map((w) => w.id), inputsDir) : { results: {} };
+    const referenced = runnable.filter((w) => w.reference !== false);
+    const reference = referenced.length > 0 ? runReference(referenced, inputsDir) : { results: {} };
     if (reference.missing) notes.push(`torchvision reference missing: ${reference.missing}; ratios are n/a`);
 
     const rows = selected.map((w) => {
@@ -157,6 +203,8 @@ async function main() {
       row.torchvision = reference.results?.[w.id];
       const tv = row.torchvision?.median_ms;
       for (const b of BACKENDS) {
+        if (row[b]?.skipped) notes.push(`${w.id} on ${b} skipped: ${row[b].skipped}`);
+        if (row[b]?.extras) notes.push(`${w.id} on ${b}: ${Object.entries(row[b].extras).map(([k, v]) => `${fmtMs(v)} ${k}`).join(', ')}`);
         if (row[b]?.error) notes.push(`${w.id} on ${b} failed: ${row[b].error}`);
         if (row[b]?.leakedTensors) notes.push(`${w.id} on ${b} leaked ${row[b].leakedTensors} tensor(s)`);
         if (tv !== undefined && row[b]?.median_ms !== undefined) row.ratio[b] = row[b].median_ms / tv;
@@ -164,6 +212,8 @@ async function main() {
       if (row.torchvision?.error) notes.push(`${w.id} torchvision failed: ${row.torchvision.error}`);
       if (row.torchvision?.note) notes.push(`${w.id} torchvision: ${row.torchvision.note}`);
       // Both sides must compute the same thing: compare the output summaries.
+      if (w.reference === false) notes.push(`${w.id}: detkit only (no torchvision counterpart; see W8-tv for scale)`);
+      if (w.detkit === false) notes.push(`${w.id}: torchvision only, for scale (no ratio: a different model)`);
       const expected = row.torchvision?.check ?? row.wasm?.check;
       for (const b of BACKENDS) {
         const got = row[b]?.check;
@@ -177,8 +227,11 @@ async function main() {
     const refLine = reference.missing
       ? `MISSING (${reference.missing})`
       : `torchvision ${reference.torchvision}, torch ${reference.torch}, ${reference.threads} thread(s)`;
-    console.log(`\ndetkit: tfjs ${tf.version_core}, Node ${process.version}; reference: ${refLine}\n`);
+    const loadEnd = loadAverage();
+    console.log(`\ndetkit: tfjs ${tf.version_core}, Node ${process.version}; reference: ${refLine}`);
+    console.log(`${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores; load average (1, 5, 15 min) at start ${loadStart}, at end ${loadEnd}\n`);
     printTable(rows);
+    console.log(`\n${rows.map((r) => `${r.id}: ${r.title}`).join('\n')}`);
     if (notes.length > 0) console.log(`\n${notes.map((n) => `note: ${n}`).join('\n')}`);
 
     const cpus = os.cpus();
@@ -191,6 +244,7 @@ async function main() {
       reference: reference.missing
         ? { missing: reference.missing }
         : { python: PYTHON, torch: reference.torch, torchvision: reference.torchvision, threads: reference.threads },
+      loadAverage: { start: loadStart, end: loadEnd },
       settings: { tinybench: BENCH_OPTIONS, reference: REFERENCE_SPEC },
       workloads: rows,
       notes,

@@ -11,9 +11,8 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, tf } from '@detkit/core';
-import { saveDetector, type Detector, type DetectorConfig } from '@detkit/models';
+import { optimizerState, restoreOptimizerState, saveDetector, type Detector, type DetectorConfig } from '@detkit/models';
 import type { TrainConfig } from './config';
-import { optimizerState, restoreOptimizerState } from './optimizer';
 
 /** What a run needs, besides weights and optimizer slots, to continue exactly where it stopped. */
 export interface RunState {
@@ -22,7 +21,7 @@ export interface RunState {
   epoch: number;
   /** Optimizer steps completed. */
   step: number;
-  /** The run's RNG state after `step` steps. */
+  /** The run's RNG state after `step` steps (@detkit/samplers' `SeededRng.state()`). */
   rng: number[];
   /** Lines of metrics.jsonl written up to this checkpoint (a resumed run cuts the file back to them). */
   metricsLines: number;
@@ -94,13 +93,13 @@ export async function writeCheckpoint(out: string, detector: Detector<DetectorCo
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await writeModel(tmp, detector, state.classes);
-  const { named, owned } = await optimizerState(optimizer);
+  const saved = await optimizerState(optimizer);
   try {
-    const { data, specs } = await tf.io.encodeWeights(named);
+    const { data, specs } = await tf.io.encodeWeights(saved);
     await writeFile(path.join(tmp, 'optimizer.bin'), bufferOf(data));
     await writeFile(path.join(tmp, 'optimizer.json'), JSON.stringify({ weightSpecs: specs }));
   } finally {
-    tf.dispose(owned);
+    tf.dispose(saved.map((s) => s.tensor));
   }
   await writeFile(path.join(tmp, 'state.json'), JSON.stringify(state, null, 2));
   await rm(final, { recursive: true, force: true });

@@ -5,15 +5,15 @@ import { SingleBar } from 'cli-progress';
 import { useBackend } from '@detkit/backends';
 import { tf } from '@detkit/core';
 import { createLoader } from '@detkit/data';
-import { assignDetectorWeights, createFasterRcnn, createSsd, trainableVariables, type Detector, type DetectorConfig } from '@detkit/models';
+import { assignDetectorWeights, createFasterRcnn, createSsd, setLearningRate, trainableVariables, type Detector, type DetectorConfig } from '@detkit/models';
+import { createRng } from '@detkit/samplers';
 import { latestCheckpoint, readModel, readState, restoreOptimizer, writeCheckpoint, writeModel, type RunState } from './checkpoint';
 import type { TrainConfig } from './config';
 import { openData } from './dataset';
 import { drawDetections } from './draw';
 import { evaluateDetector, type Evaluation } from './evaluate';
-import { createOptimizer, setLearningRate } from './optimizer';
+import { createOptimizer } from './optimizer';
 import { linePlot, smooth } from './plot';
-import { createSeededRng } from './rng';
 import { learningRate } from './schedule';
 
 /** One line of metrics.jsonl for a training step. */
@@ -135,7 +135,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
   const detector = buildDetector(config, classes.length);
   const variables = trainableVariables(detector);
   const optimizer = createOptimizer(config.optimizer, config.lr, config.momentum);
-  const rng = createSeededRng(config.seed);
+  const rng = createRng(config.seed);
   let state: RunState = { version: 1, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes };
 
   if (config.resume) {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { niceTicks, smooth } from './plot';
-import { createSeededRng } from './rng';
 import { learningRate } from './schedule';
 
 describe('learning-rate schedules', () => {
@@ -16,22 +15,6 @@ describe('learning-rate schedules', () => {
     const s = { kind: 'step' as const, lr: 1, warmupSteps: 0, milestones: [2, 3] };
     expect([0, 19, 20, 29, 30].map((t) => learningRate(s, t, 50, 10))).toEqual([1, 1, 0.1, 0.1, 0.1 ** 2]);
     expect(learningRate({ kind: 'constant', lr: 0.3, warmupSteps: 0 }, 999, 10, 1)).toBe(0.3);
-  });
-});
-
-describe('the run RNG', () => {
-  it('is reproducible from its seed and continues exactly from a saved state', () => {
-    const a = createSeededRng(42);
-    const b = createSeededRng(42);
-    const first = Array.from({ length: 5 }, () => a());
-    expect(Array.from({ length: 5 }, () => b())).toEqual(first);
-    expect(first.every((u) => u >= 0 && u < 1)).toBe(true);
-    const saved = a.state();
-    const next = Array.from({ length: 5 }, () => a());
-    const c = createSeededRng(7);
-    c.restore(saved);
-    expect(Array.from({ length: 5 }, () => c())).toEqual(next);
-    expect(() => c.restore([1, 2, 3])).toThrow(/invalid RNG state/);
   });
 });
 

@@ -1,7 +1,7 @@
 export { useBackend, BACKEND_NAMES, type BackendName, type UseBackendOptions } from './use-backend';
 export { backendInfo, type BackendInfo } from './backend-info';
-export { registerCpuKernelFixes } from './cpu-kernel-fixes';
-export { registerGradientFixes } from './gradient-fixes';
+// Moved to @detkit/core (which applies them on import); re-exported here for existing callers.
+export { registerCpuKernelFixes, registerGradientFixes } from '@detkit/core';
 export { registerWasmTrainingKernels, ADDED_WASM_KERNELS, REPLACED_WASM_KERNELS } from './register-wasm-training-kernels';
 export {
   evaluateCase,

@@ -1,7 +1,5 @@
-import { BackendUnavailableError, setupBackend, tf } from '@detkit/core';
+import { BackendUnavailableError, registerCpuKernelFixes, registerGradientFixes, setupBackend, tf } from '@detkit/core';
 import { importNodeGpu, loadWebgl, loadWebgpu, loadedVersions, NODE_GPU_PACKAGE } from './load-backend';
-import { registerCpuKernelFixes } from './cpu-kernel-fixes';
-import { registerGradientFixes } from './gradient-fixes';
 import { registerWasmTrainingKernels } from './register-wasm-training-kernels';
 
 /**

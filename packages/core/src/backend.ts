@@ -1,3 +1,5 @@
+import type * as NodeModule from 'node:module';
+import type * as NodePath from 'node:path';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { BackendUnavailableError } from './errors';
 import { tf } from './tf';
@@ -21,10 +23,18 @@ function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
 
+/**
+ * Node built-ins, named by specifiers held in variables: browser bundlers (esbuild, Vite, webpack) leave a
+ * dynamic import of a variable alone, where a literal `import('node:path')` makes them try to resolve it
+ * (and tsup's es2022 build would strip the `node:` prefix from a literal).
+ */
+const NODE_MODULE = 'node:module';
+const NODE_PATH = 'node:path';
+
 /** The `dist/` folder of the installed tfjs-backend-wasm, as a path ending in `/` (Node only). */
 export async function nodeWasmDistPath(): Promise<string> {
-  const { createRequire } = await import(/* @vite-ignore */ 'node:module');
-  const path = await import(/* @vite-ignore */ 'node:path');
+  const { createRequire } = (await import(/* @vite-ignore */ NODE_MODULE)) as typeof NodeModule;
+  const path = (await import(/* @vite-ignore */ NODE_PATH)) as typeof NodePath;
   const require = createRequire(import.meta.url);
   const pkg = require.resolve('@tensorflow/tfjs-backend-wasm/package.json');
   return path.join(path.dirname(pkg), 'dist') + path.sep;

@@ -1,4 +1,7 @@
 export { tf } from './tf';
+export { detach } from './detach';
+export { registerGradientFixes } from './gradient-fixes';
+export { registerCpuKernelFixes, stockCpuKernel } from './cpu-kernel-fixes';
 export {
   DetkitError,
   ShapeError,

@@ -102,6 +102,37 @@ describeEachBackend('head weights', () => {
     [a, b, c].forEach((h) => h.dispose());
   });
 
+  it('every head: seeds 0 and -1 are deterministic (tfjs reads a seed of 0 as unseeded), different seeds differ', () => {
+    const makers: Array<(seed: number) => HeadWeights> = [
+      (seed) => createRpnHead({ inChannels: 3, midChannels: 4, numAnchors: 2, seed }),
+      (seed) => createBoxHead({ inChannels: 2, poolSize: 2, representationSize: 4, numClasses: 3, seed }),
+      (seed) => createSsdHead({ inChannels: [3, 3], numAnchors: [2, 2], numClasses: 3, seed }),
+    ];
+    const values = (head: HeadWeights) => Object.fromEntries(Object.entries(head.variables).map(([k, v]) => [k, Array.from(v.dataSync())]));
+    const random = (v: Record<string, number[]>) => Object.entries(v).filter(([, xs]) => xs.some((x) => x !== 0));
+    for (const make of makers) {
+      const heads = [0, 0, -1, -1, 1, 2 ** 32].map((seed) => make(seed));
+      const [zero, zeroAgain, minusOne, minusOneAgain, one, wrapped] = heads.map(values) as Record<string, number[]>[];
+      expect(zeroAgain).toEqual(zero);
+      expect(minusOneAgain).toEqual(minusOne);
+      // Only the low 32 bits of the seed count.
+      expect(wrapped).toEqual(zero);
+      for (const other of [minusOne!, one!]) {
+        for (const [key, xs] of random(zero!)) expect(other[key], key).not.toEqual(xs);
+      }
+      // Each parameter has its own stream: no parameter repeats another's draws, in one head or between
+      // seeds (with `seed + i`, parameter i + 1 of seed s drew what parameter i of seed s + 1 drew).
+      const firsts = [zero!, one!].flatMap((v) => random(v).map(([, xs]) => xs[0]));
+      expect(new Set(firsts).size).toBe(firsts.length);
+      heads.forEach((h) => h.dispose());
+    }
+  });
+
+  it('rejects a non-integer seed', () => {
+    expect(() => createRpnHead({ inChannels: 3, seed: 0.5 })).toThrow(InvalidArgumentError);
+    expect(() => createRpnHead({ inChannels: 3, seed: 0.5 })).toThrow(/'seed' must be an integer/);
+  });
+
   it('save -> load round trip through tf.io.withSaveHandler and tf.io.fromMemory', async () => {
     for (const make of [
       () => createRpnHead({ inChannels: 3, midChannels: 5, numAnchors: 2, objectnessLogits: 2 }),

@@ -5,6 +5,7 @@ import {
   ShapeError,
   assertFinite,
   assertValidBoxes,
+  detach,
   peekValues,
   toTensor,
   tf,
@@ -121,19 +122,14 @@ export function featureLevels(op: string, features: TensorInput | readonly Tenso
 }
 
 /**
- * Runs `compute` as a constant of `inputs` (torch's `.detach()`): inside `tf.customGrad`, so none of its
- * ops is recorded on a gradient tape, and the gradient with respect to every input is zero. For selection
- * steps (top-N, NMS, gathers by computed indices) that tfjs cannot differentiate through: a gather by int32
- * indices on a tape path makes tf.grad throw (and GatherV2's gradient needs UnsortedSegmentSum, which
- * tfjs-backend-wasm lacks).
+ * Runs `compute` on constants of `inputs` (@detkit/core's `detach`, torch's `.detach()`), so its result is
+ * a constant of the gradient tape: no tape path leads from the inputs to it, nothing downstream of it
+ * enters a backward pass through it, and no gradient flows back to the inputs. For selection steps (top-N,
+ * NMS, gathers by computed indices) that tfjs cannot differentiate through, and whose outputs feed further
+ * ops without gradients (@detkit/samplers' target kernels). Detaching shares the data: no copy, no download.
  */
 export function detached(inputs: readonly tf.Tensor[], compute: (...xs: tf.Tensor[]) => tf.Tensor): tf.Tensor {
-  const shapes = inputs.map((x) => [...x.shape]);
-  const op = tf.customGrad((...args) => {
-    const xs = args.slice(0, inputs.length) as tf.Tensor[];
-    return { value: compute(...xs), gradFunc: () => shapes.map((shape) => tf.zeros(shape)) };
-  });
-  return op(...inputs);
+  return compute(...inputs.map((x) => detach(x)));
 }
 
 /**

@@ -165,7 +165,7 @@ function checkOptions(op: string, options: PostprocessOptions) {
  * the top `detectionsPerImage`. With {@link FASTER_RCNN_POSTPROCESS} (the default) it matches torchvision
  * `RoIHeads.postprocess_detections`; with {@link SSD_POSTPROCESS}, `SSD.postprocess_detections`.
  *
- * For inference: the detections are constants (no gradient flows through them; zero inside `tf.grad`).
+ * For inference: the detections are constants, off the gradient tape (no gradient flows through them).
  * The selection is one fused kernel per image, NMS @detkit/boxes' batchedNms.
  *
  * @param inputs - See {@link DetectionInputs}.

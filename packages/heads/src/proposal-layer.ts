@@ -182,8 +182,12 @@ function checkOptions(op: string, options: ProposalLayerOptions) {
  * With `order: 'topk-first'` it matches torchvision `RegionProposalNetwork.filter_proposals` (after
  * `box_coder.decode`); with `'filter-first'` the walk-through's / py-faster-rcnn's proposal layer.
  *
- * The proposals are constants (torchvision detaches the deltas): inside `tf.grad` no gradient flows
- * through them to the deltas or the objectness (it is zero), and their selection is not recorded.
+ * The proposals are constants (torchvision decodes them from `pred_bbox_deltas.detach()`): they are off
+ * the gradient tape, so inside `tf.grad` / `tf.variableGrads` no gradient flows through them to the deltas
+ * or the objectness, and what is computed from them (e.g. @detkit/samplers' `buildRoiTargets`, whose
+ * kernels have no gradient) stays out of the backward pass. Detaching shares the data: nothing is copied
+ * or downloaded.
+ *
  * Runs as one fused kernel per image (decode, clip, size and score filters, top-N; torchvision's float32
  * arithmetic) and @detkit/boxes' NMS (batchedNms over levels) with `maxOutputSize` = `postNmsTopN`, which
  * stops once enough boxes are kept.

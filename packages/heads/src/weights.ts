@@ -45,8 +45,9 @@ export interface HeadCommonOptions {
    */
   name?: string;
   /**
-   * Seed of the initialisers: the same seed gives the same weights on every backend (parameter i uses
-   * seed + i, in the order of the head's `variables`). Default: unseeded (random), as torch.
+   * Seed of the initialisers, any integer (its low 32 bits are used; 0 included): the same seed gives
+   * the same weights on every backend, different seeds different weights. Every parameter draws from its
+   * own stream. Default: unseeded (random), as torch.
    */
   seed?: number;
 }
@@ -71,6 +72,18 @@ export function headName(op: string, base: string, name: unknown): string {
   return candidate;
 }
 
+/** Parameters a head may have with distinct seeds: far more than any head has. */
+const PARAMETER_SEED_STRIDE = 2 ** 20;
+
+/**
+ * The tfjs seed of parameter `index` of a head seeded with `seed`: (seed mod 2^32) * 2^20 + index + 1,
+ * an integer in [1, 2^52], distinct for every (seed, index < 2^20) pair. Never 0: tfjs's random
+ * initialisers read their seed as `seed ? seed : Math.random()` (tfjs-core 4.22), so 0 would be unseeded.
+ */
+export function parameterSeed(seed: number, index: number): number {
+  return (seed >>> 0) * PARAMETER_SEED_STRIDE + index + 1;
+}
+
 function initialValue(spec: ParamSpec, seed: number | undefined): tf.Tensor {
   const { shape, init } = spec;
   switch (init.kind) {
@@ -85,13 +98,13 @@ function initialValue(spec: ParamSpec, seed: number | undefined): tf.Tensor {
 
 /** Creates the trainable variables `${name}/${key}` of `specs`, initialised as each spec says. */
 export function createVariables(op: string, name: string, specs: readonly ParamSpec[], seed: number | undefined): Record<string, tf.Variable> {
-  if (seed !== undefined && (typeof seed !== 'number' || !Number.isFinite(seed))) {
-    throw new InvalidArgumentError(op, 'seed', `must be a finite number, got ${String(seed)}`);
+  if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed))) {
+    throw new InvalidArgumentError(op, 'seed', `must be an integer, got ${String(seed)}`);
   }
   const variables: Record<string, tf.Variable> = {};
   tf.tidy(() => {
     specs.forEach((spec, i) => {
-      variables[spec.key] = tf.variable(initialValue(spec, seed === undefined ? undefined : seed + i), true, `${name}/${spec.key}`, 'float32');
+      variables[spec.key] = tf.variable(initialValue(spec, seed === undefined ? undefined : parameterSeed(seed, i)), true, `${name}/${spec.key}`, 'float32');
     });
   });
   return variables;

@@ -86,17 +86,6 @@ export interface FasterRcnn extends Detector<FasterRcnnConfig> {
   readonly anchors: tf.Tensor2D;
 }
 
-/**
- * LOCAL SHIM (move into @detkit/heads' proposalLayer): its proposals are recorded on the gradient tape
- * (a customGrad with zero gradients), so every op downstream of them is taken into the backward pass, and
- * @detkit/samplers' gather kernels (buildRoiTargets), which register no gradient, make `tf.variableGrads`
- * throw "gradient function not found for DetkitSamplersGatherSampled". A copy made from the values is a
- * constant the tape does not know.
- */
-function detach<T extends tf.Tensor>(t: T): T {
-  return tf.tensor(t.dataSync(), t.shape, t.dtype) as T;
-}
-
 /** Default proposal settings of {@link createFasterRcnn}. */
 export const FASTER_RCNN_DEFAULT_PROPOSALS: { train: ProposalConfig; test: ProposalConfig } = {
   train: { preNmsTopN: 600, postNmsTopN: 128, nmsThreshold: 0.7, minSize: 1e-3 },
@@ -181,7 +170,7 @@ export function createFasterRcnn(options: FasterRcnnOptions): FasterRcnn {
     const [feature] = backbone.apply(images, { training: phase === 'train' }) as [tf.Tensor4D];
     const { objectness, deltas } = rpn.apply(feature);
     const props = proposalLayer({ objectness, deltas, anchors, imageSizes: imageSize }, proposalOptions(proposals[phase]));
-    return { feature, objectness, deltas, proposals: props.boxes.map(detach) };
+    return { feature, objectness, deltas, proposals: props.boxes };
   };
 
   /** RoIAlign over every image's boxes, then the box head. */

@@ -40,10 +40,9 @@ export function positiveInteger(op: string, argument: string, value: unknown): n
 }
 
 /**
- * The seed of a component's initialiser number `index`, from the detector's seed: never 0, because tfjs's
- * random initialisers treat a seed of 0 as "no seed" (`seed ? seed : Math.random()` in tfjs-core 4.22) and
- * would draw different weights on every run. @detkit/heads' `seed + i` hits that for seed 0, parameter 0;
- * detkit's detectors pass heads seeds from here, which are >= 1.
+ * The seed of a detector's component number `index` (a backbone conv, a head), from the detector's seed,
+ * so that components draw different weights. Never 0: the backbone passes it to tfjs's random initialisers,
+ * which treat a seed of 0 as "no seed" (`seed ? seed : Math.random()` in tfjs-core 4.22).
  */
 export function componentSeed(seed: number | undefined, index: number): number | undefined {
   if (seed === undefined) return undefined;

@@ -53,6 +53,10 @@ export interface RoiTargets {
  * target (torchvision encodes them against ground-truth box 0, or against a zero box when the image has
  * none: infinite values the loss never reads); the sample is drawn from `seed` / `rng`.
  *
+ * Not differentiated: every input is taken as a constant of the gradient tape (torchvision samples
+ * detached proposals), so proposals on the tape may go in, and every output, `proposals` included, is a
+ * constant: no gradient flows back through the targets.
+ *
  * @param proposals - Float32 [P, 4], xyxy pixels (the proposal layer's output).
  * @param gtBoxes - Float32 [M, 4], xyxy pixels; M may be 0 (all RoIs are then background).
  * @param gtClasses - Int32 [M]: each box's class id, >= 1 (0 is background).

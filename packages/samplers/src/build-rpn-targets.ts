@@ -65,7 +65,8 @@ function checkImageSize(op: string, options: RpnTargetOptions): { height: number
  * `seed` / `rng` (see `sampleBalanced`); optional `imageSize` ignores cross-boundary anchors.
  *
  * An image without ground truth is normal: every (inside) anchor is negative and the sample is all
- * negatives.
+ * negatives. Not differentiated: the inputs are taken as constants of the gradient tape, and the targets
+ * are constants.
  *
  * @param anchors - Float32 [N, 4], xyxy pixels (e.g. `generateAnchors` of `@detkit/anchors`).
  * @param gtBoxes - Float32 [M, 4], xyxy pixels; M may be 0.

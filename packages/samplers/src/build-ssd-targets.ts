@@ -58,6 +58,8 @@ function ssdMatcher(op: string, options: SsdTargetOptions) {
  *
  * Differences from torchvision, on purpose: the matcher's (see `createSsdMatcher` in `@detkit/matchers`:
  * two boxes sharing a best prior both keep one); zeros instead of unused values for background rows.
+ * Not differentiated: the inputs are taken as constants of the gradient tape, and the targets are
+ * constants.
  *
  * @param priors - Float32 [N, 4], xyxy pixels (SSD default boxes, e.g. `ssdDefaultBoxes` of `@detkit/anchors`).
  * @param gtBoxes - Float32 [M, 4], xyxy pixels; M may be 0 (every prior is then background).

@@ -1,4 +1,4 @@
-export { createRng, type Rng, type RandomOptions } from './rng';
+export { createRng, type Rng, type SeededRng, type RngState, type RandomOptions } from './rng';
 export {
   sampleBalanced,
   RPN_SAMPLER_OPTIONS,

@@ -1,4 +1,12 @@
-/** Helpers shared by the samplers and target builders (not exported from the package). */
+/**
+ * Helpers shared by the samplers and target builders (not exported from the package).
+ *
+ * The tensor converters return their input detached (@detkit/core's `detach`: the same data, off the
+ * gradient tape). Sampling and target building are not differentiated, as in torchvision, whose samplers
+ * read `.detach()`ed proposals and losses under `torch.no_grad()`; their kernels register no gradient, and
+ * detached inputs keep them out of a backward pass even when an input (a loss, proposals) is on the tape.
+ * Call the converters inside `tf.tidy`.
+ */
 import {
   InvalidArgumentError,
   InvalidValueError,
@@ -6,6 +14,7 @@ import {
   assertBoxesShape,
   assertFinite,
   assertValidBoxes,
+  detach,
   peekValues,
   toTensor,
   valueChecksEnabled,
@@ -13,21 +22,21 @@ import {
   type TensorInput,
 } from '@detkit/core';
 
-/** Converts and checks labels: int32 of the given rank ([N], or [B, N] with `batched`). */
+/** Converts and checks labels: int32 of the given rank ([N], or [B, N] with `batched`); detached. */
 export function labelsInput(op: string, argument: string, x: TensorInput, batched = false): tf.Tensor {
   const t = toTensor(op, argument, x, 'int32');
   if (batched ? t.rank !== 1 && t.rank !== 2 : t.rank !== 1) throw new ShapeError(op, argument, batched ? '[N] or [B, N]' : '[N]', t.shape);
-  return t;
+  return detach(t);
 }
 
-/** Converts and checks per-element losses: finite float32 of exactly `shape`. */
+/** Converts and checks per-element losses: finite float32 of exactly `shape`; detached. */
 export function lossInput(op: string, argument: string, x: TensorInput, shape: readonly number[]): tf.Tensor {
   const t = toTensor(op, argument, x);
   if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new ShapeError(op, argument, `[${shape.join(', ')}] (the shape of labels)`, t.shape);
   }
   assertFinite(op, argument, t);
-  return t;
+  return detach(t);
 }
 
 /** Checks that an options object was passed (a plain object, not null). */
@@ -54,7 +63,7 @@ export function numberOption(op: string, argument: string, value: unknown, min: 
   return value;
 }
 
-/** Checks ground-truth class ids: int32 [M] with every value >= 1 (0 is background). */
+/** Checks ground-truth class ids: int32 [M] with every value >= 1 (0 is background); detached. */
 export function classesInput(op: string, x: TensorInput, m: number): tf.Tensor1D {
   const t = toTensor(op, 'gtClasses', x, 'int32');
   if (t.rank !== 1 || t.shape[0] !== m) throw new ShapeError(op, 'gtClasses', `[${m}] (one per ground-truth box)`, t.shape);
@@ -64,17 +73,17 @@ export function classesInput(op: string, x: TensorInput, m: number): tf.Tensor1D
       if (!((v[i] as number) >= 1)) throw new InvalidValueError(op, 'gtClasses', 'has a class id below 1 (0 is background)', i);
     }
   }
-  return t as tf.Tensor1D;
+  return detach(t) as tf.Tensor1D;
 }
 
 /**
- * Converts and checks [N, 4] xyxy boxes: shape, finite, x2 >= x1, y2 >= y1 (errors name `op`). An empty
- * list (`[]`, shape [0]) is taken as no boxes, [0, 4].
+ * Converts and checks [N, 4] xyxy boxes: shape, finite, x2 >= x1, y2 >= y1 (errors name `op`); detached.
+ * An empty list (`[]`, shape [0]) is taken as no boxes, [0, 4].
  */
 export function boxesInput(op: string, argument: string, x: TensorInput): tf.Tensor2D {
   let t = toTensor(op, argument, x);
   if (t.rank === 1 && t.size === 0) t = tf.reshape(t, [0, 4]);
   assertBoxesShape(op, argument, t);
   assertValidBoxes(op, argument, t);
-  return t as tf.Tensor2D;
+  return detach(t) as tf.Tensor2D;
 }

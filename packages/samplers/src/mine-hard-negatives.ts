@@ -66,8 +66,9 @@ const miningKernel: TypedArrayKernel<MiningAttrs> = {
  * kept and no positive is counted a second time (torchvision's ranking then reaches into the positives,
  * whose loss it set to -inf, and adds them to the background term); `minNegatives` (default 0).
  *
- * Runs as one typed-array kernel (`DetkitSamplersMineHardNegatives`) on cpu and wasm; not differentiable (the
- * selection is a constant of the loss, as in torchvision).
+ * Runs as one typed-array kernel (`DetkitSamplersMineHardNegatives`) on cpu and wasm. Not differentiated:
+ * `lossPerPrior` is taken as a constant of the gradient tape (the selection is a constant of the loss, as
+ * in torchvision), so the loss being trained may go in.
  *
  * @param lossPerPrior - Float32 [N] or [B, N]: each prior's classification loss (e.g. softmax
  *   cross-entropy against its target class), finite.

@@ -17,12 +17,22 @@ function splitmix32(seed: number): () => number {
   };
 }
 
+/** sfc32's state: four 32-bit words (a, b, c, d), as unsigned integers. */
+export type RngState = [number, number, number, number];
+
+/** A generator of uint32 values with its state readable and settable. */
+interface Sfc32 {
+  next(): number;
+  get(): RngState;
+  set(state: RngState): void;
+}
+
 /**
  * sfc32, the Small Fast Chaotic generator of Chris Doty-Humphrey's PractRand (128-bit state, a counter
  * that guarantees a period of at least 2^32): 32-bit integer arithmetic only, so the same seed gives the
- * same stream on every JavaScript engine and every tfjs backend. Returns uint32 values.
+ * same stream on every JavaScript engine and every tfjs backend.
  */
-export function sfc32(seed: number): () => number {
+function sfc32Generator(seed: number): Sfc32 {
   const init = splitmix32(seed);
   let a = init(), b = init(), c = init(), d = init();
   const next = () => {
@@ -35,21 +45,75 @@ export function sfc32(seed: number): () => number {
     return t;
   };
   for (let i = 0; i < 12; i++) next(); // discard the first outputs, as the reference implementation does
-  return next;
+  return {
+    next,
+    get: () => [a >>> 0, b, c, d], // (`a` is kept as a signed int32 by the xor; same bits)
+    set: (state) => {
+      [a, b, c, d] = state;
+    },
+  };
+}
+
+/** The uint32 stream of {@link sfc32Generator} from `seed` (the samplers' kernels draw from it). */
+export function sfc32(seed: number): () => number {
+  return sfc32Generator(seed).next;
+}
+
+/**
+ * A seeded random number generator from {@link createRng}: call it for the next float in [0, 1) (32
+ * random bits). Its state can be read and restored, so a training checkpoint can carry it and a resumed
+ * run continues the exact stream.
+ */
+export interface SeededRng {
+  /** The next number in [0, 1), with 32 random bits. */
+  (): number;
+  /**
+   * A copy of the current state (four uint32 words, JSON-serialisable). Restoring it, into this generator
+   * or another, continues the stream from this point.
+   */
+  state(): RngState;
+  /**
+   * Continues from a state returned by {@link SeededRng.state} (of any generator from `createRng`).
+   *
+   * @param state - Four integers in [0, 2^32), e.g. read back from a checkpoint's JSON.
+   * @throws InvalidArgumentError (argument `state`) for anything else; the current state is then kept.
+   */
+  restore(state: readonly number[]): void;
+}
+
+function isWord(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < TWO_POW_32;
 }
 
 /**
  * Creates a seeded random number generator (sfc32) returning floats in [0, 1) with 32 random bits. Give
- * one to the samplers' `rng` option to draw a different, reproducible sample at every training step.
+ * one to the samplers' `rng` option to draw a different, reproducible sample at every training step;
+ * `state()` / `restore(state)` save and resume its stream exactly.
  *
  * @param seed - Any integer; only its low 32 bits are used.
+ * @example
+ * const rng = createRng(2026);
+ * const saved = rng.state(); // e.g. into a checkpoint: JSON.stringify(saved)
+ * const next = [rng(), rng()];
+ * const resumed = createRng(0);
+ * resumed.restore(saved);
+ * [resumed(), resumed()]; // equals next
  */
-export function createRng(seed: number): Rng {
+export function createRng(seed: number): SeededRng {
   if (typeof seed !== 'number' || !Number.isInteger(seed)) {
     throw new InvalidArgumentError('createRng', 'seed', `must be an integer, got ${String(seed)}`);
   }
-  const next = sfc32(seed);
-  return () => next() / TWO_POW_32;
+  const generator = sfc32Generator(seed);
+  const rng = (() => generator.next() / TWO_POW_32) as SeededRng;
+  rng.state = () => generator.get();
+  rng.restore = (state) => {
+    if (!Array.isArray(state) || state.length !== 4 || !state.every(isWord)) {
+      const shown = Array.isArray(state) ? `[${state.map(String).join(', ')}]` : String(state);
+      throw new InvalidArgumentError('SeededRng.restore', 'state', `must be four integers in [0, 2^32) from state(), got ${shown}`);
+    }
+    generator.set([state[0], state[1], state[2], state[3]] as RngState);
+  };
+  return rng;
 }
 
 /** Random choices of the samplers: where they come from. */
@@ -60,7 +124,7 @@ export interface RandomOptions {
    */
   seed?: number;
   /**
-   * Random source (e.g. {@link createRng}); each call takes one 32-bit draw from it as its seed, so a
+   * Random source (e.g. {@link createRng}, or any `() => number` in [0, 1)); each call takes one 32-bit draw from it as its seed, so a
    * seeded `rng` makes a whole training run reproducible. Default, when neither `seed` nor `rng` is given:
    * `Math.random` (not reproducible).
    */

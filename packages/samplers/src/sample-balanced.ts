@@ -101,7 +101,8 @@ export function checkBudget(op: string, options: SamplerBudget): SamplerBudget {
  * on torch's global generator; here the choice is a partial Fisher-Yates shuffle driven by sfc32 from
  * `seed` (or one draw of `rng`), so the same seed and labels give the same sample on every backend.
  *
- * Runs as one typed-array kernel (`DetkitSamplersBalanced`) on cpu and wasm; not differentiable.
+ * Runs as one typed-array kernel (`DetkitSamplersBalanced`) on cpu and wasm. Not differentiated: `labels`
+ * is taken as a constant of the gradient tape (labels computed from trainable tensors may go in).
  *
  * @param labels - Int32 [N] (other dtypes are cast): > 0 positive (1, or a class id), 0 negative,
  *   < 0 ignored (never sampled) — a matcher's `labels`.

@@ -66,7 +66,9 @@ const ohemKernel: TypedArrayKernel<OhemAttrs> = {
  * the network out of the sampler: compute that loss (e.g. `crossEntropyLoss(logits, classLabels,
  * { reduction: 'none' })` from `@detkit/losses`) and pass it here.
  *
- * Runs as one typed-array kernel (`DetkitSamplersOhem`) on cpu and wasm; not differentiable.
+ * Runs as one typed-array kernel (`DetkitSamplersOhem`) on cpu and wasm. Not differentiated: `lossPerRoi`
+ * is taken as a constant of the gradient tape, so a loss being trained may go in; the gradient reaches
+ * the RoIs the caller keeps with `indices`.
  *
  * @param lossPerRoi - Float32 [N]: each candidate's loss, finite.
  * @param labels - Int32 [N]: > 0 positive (1 or a class id), 0 negative, < 0 ignored.

@@ -1,4 +1,5 @@
-import { tf } from '@detkit/core';
+// Imports tfjs-core directly (not ./tf): tf.ts calls registerGradientFixes() while it sets tfjs up.
+import * as tf from '@tensorflow/tfjs-core';
 
 const FIXED = Symbol.for('detkit.backends.gradientFix');
 
@@ -31,7 +32,7 @@ function register(kernelName: string, derivatives: (dy: tf.Tensor, a: tf.Tensor,
  * tf.grads throws on `tf.maximum(x1a [N, 1], x1b [1, M])` (the pairwise IoU composition). Same formulas
  * as tfjs (ties go to `a` for maximum and minimum), reduced over the broadcast axes.
  *
- * Gradients are global (not per backend); `useBackend` calls this. Idempotent; returns the gradients it
+ * Gradients are global (not per backend); importing `@detkit/core` calls this (and `useBackend` again). Idempotent; returns the gradients it
  * registered now.
  */
 export function registerGradientFixes(): string[] {

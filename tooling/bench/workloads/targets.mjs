@@ -1,46 +1,6 @@
-// The target-building workloads of /work/shared/BENCHMARKS.md (W2, W4, the matching part of W6), detkit
-// side, in tooling/bench's workload format: append WORKLOADS to tooling/bench/workloads.mjs's list (and
-// reference.py's REFERENCE to its registry, and "@detkit/samplers": "workspace:*" to its dependencies).
-// `node bench/run.mjs` here times them on their own against reference.py.
-import { randomBoxes, randomClasses, rpnAnchors } from '../../../tooling/bench/inputs.mjs';
-
-/**
- * SSD300's 8,732 default boxes with torchvision `DefaultBoxGenerator` semantics (ssd300_vgg16: aspect
- * ratios [2], [2, 3], [2, 3], [2, 3], [2], [2]; scales 0.07 .. 1.05; steps 8 .. 300; clipped wh), as xyxy
- * pixels of a 300 x 300 image, float32 arithmetic in torchvision's order. reference.py compares them with
- * DefaultBoxGenerator itself.
- */
-export function ssd300Priors() {
-  const f = Math.fround;
-  const maps = [38, 19, 10, 5, 3, 1];
-  const steps = [8, 16, 32, 64, 100, 300];
-  const ratios = [[2], [2, 3], [2, 3], [2, 3], [2], [2]];
-  const scales = [0.07, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05].map(f);
-  const size = 300;
-  const out = [];
-  maps.forEach((fk, k) => {
-    const sk = scales[k];
-    const sPrime = f(Math.sqrt(f(scales[k] * scales[k + 1])));
-    const wh = [[sk, sk], [sPrime, sPrime]];
-    for (const ar of ratios[k]) {
-      const sq = f(Math.sqrt(ar));
-      const w = f(sk * sq), h = f(sk / sq);
-      wh.push([w, h], [h, w]);
-    }
-    const clipped = wh.map(([w, h]) => [Math.min(Math.max(w, 0), 1), Math.min(Math.max(h, 0), 1)]);
-    const xf = f(size / steps[k]);
-    for (let y = 0; y < fk; y++) {
-      for (let x = 0; x < fk; x++) {
-        const cx = f(f(x + 0.5) / xf), cy = f(f(y + 0.5) / xf);
-        for (const [w, h] of clipped) {
-          const hw = f(0.5 * w), hh = f(0.5 * h);
-          out.push(f(f(cx - hw) * size), f(f(cy - hh) * size), f(f(cx + hw) * size), f(f(cy + hh) * size));
-        }
-      }
-    }
-  });
-  return { data: Float32Array.from(out), shape: [out.length / 4, 4] };
-}
+// @detkit/samplers' standard workloads: target building for the RPN (W2), the RoI head (W4) and SSD's
+// matching (W6's first half).
+import { randomBoxes, randomClasses, rpnAnchors, ssd300Priors } from '../inputs.mjs';
 
 /** Half the proposals jittered around the ground truth (each side moved by up to 20% of the box size), half uniform. */
 function roiProposals(rand, gt, n) {
@@ -65,16 +25,11 @@ function classIds(rand, n, numClasses) {
   return c;
 }
 
-function sumPositive(values, keep) {
-  let s = 0;
-  for (let i = 0; i < values.length; i++) if (keep(i)) s += Math.abs(values[i]);
-  return s;
-}
-
 const W6_IMAGES = 32;
 const W6_GT = 5;
 
-export const WORKLOADS = [
+/** @type {import('../workloads.mjs').Workload[]} */
+export const TARGET_WORKLOADS = [
   {
     id: 'W2',
     title: 'RPN targets: 22,500 anchors x 20 GT, match 0.7/0.3 + highest-IoU rule, sample 256 at 0.5, encode',
@@ -83,12 +38,22 @@ export const WORKLOADS = [
     seed: 2,
     inputs: (rand) => ({ anchors: rpnAnchors(), gt: randomBoxes(rand, 20, { minSide: 40, maxSide: 400 }) }),
     setup: ({ buildRpnTargets }, t) => () => buildRpnTargets(t.anchors, t.gt, { seed: 7 }),
-    // Matched anchors (before sampling), sampled positives and negatives, and the sum of |regression
-    // targets| over the matched anchors: all independent of the random draw.
+    // The sampler draws with detkit's seeded RNG on one side and torch's global RNG on the other, so which
+    // anchors are sampled cannot agree. Compared instead, all independent of the draw: matched anchors
+    // (before sampling), sampled positives and negatives (counts), and the sum of |regression targets|
+    // over the matched anchors.
     check: async (out) => {
       const [matches, labels, targets] = await Promise.all([out.matches.data(), out.labels.data(), out.regressionTargets.data()]);
-      const matched = matches.filter((m) => m >= 0).length;
-      return [matched, labels.filter((l) => l === 1).length, labels.filter((l) => l === 0).length, sumPositive(targets, (i) => matches[i >> 2] >= 0)];
+      let matched = 0, positives = 0, negatives = 0, targetSum = 0;
+      for (let i = 0; i < matches.length; i++) {
+        if (matches[i] >= 0) {
+          matched++;
+          for (let k = 0; k < 4; k++) targetSum += Math.abs(targets[4 * i + k]);
+        }
+        if (labels[i] === 1) positives++;
+        else if (labels[i] === 0) negatives++;
+      }
+      return [matched, positives, negatives, targetSum];
     },
   },
   {
@@ -102,14 +67,16 @@ export const WORKLOADS = [
       return { proposals: roiProposals(rand, gt, 2000), gt, classes: classIds(rand, 20, 20) };
     },
     setup: ({ buildRoiTargets }, t) => () => buildRoiTargets(t.proposals, t.gt, t.classes, { seed: 7 }),
-    // Sampled RoIs and foreground RoIs (independent of the draw when both pools are large enough).
+    // Random sampling again (different RNGs): sampled RoIs and foreground RoIs, which do not depend on the
+    // draw when both pools are larger than their quota.
     check: async (out) => {
       const cls = await out.classLabels.data();
       return [cls.length, cls.filter((c) => c > 0).length];
     },
   },
   {
-    id: 'W6m',
+    id: 'W6-match',
+    group: 'W6',
     title: 'SSD300 matching: 8,732 priors, batch 32 x 5 GT, best prior per GT then 0.5, class and (10,10,5,5) targets',
     package: '@detkit/samplers',
     target: 1.0,

@@ -1,0 +1,154 @@
+// W8, one training step, in the two forms the project uses:
+//
+// - W8 (issue 5's, @detkit/backends): a small conv backbone + Faster R-CNN RPN head
+//   (packages/backends/bench/rpn-net.mjs) at 320x320, batch 2, SGD momentum, against the same network in
+//   torch (packages/backends/bench/reference.py's RpnNet and loss_fn, called from reference.py here).
+// - W8-trainer (BENCHMARKS.md's): one step of the reference trainer's default detectors, SSD (batch 16)
+//   and Faster R-CNN (batch 8) of @detkit/models at 128x128 on the synthetic set, Adam, as
+//   apps/trainer/bench/w8.mjs times it. detkit only: torchvision has no such model. BENCHMARKS.md's
+//   torchvision figure for W8 is a different network, fasterrcnn_mobilenet_v3_large_320_fpn (random
+//   weights) at batch 2 x 320x320: W8-tv times it for scale, with no ratio.
+//
+// On tfjs-backend-cpu the conv gradients are plain-JS loops: a training step takes seconds (6 to 10 s with
+// @detkit/core's cpu conv kernels, 2026-11-22) to minutes (stock tfjs), 13 to 28 times the wasm step, so the
+// cpu side of these runs only with `--cpu-w8`.
+import { tf } from '@detkit/core';
+import { createRpnNet, trainStep } from '../../../packages/backends/bench/rpn-net.mjs';
+import { randomBoxes, randomClasses, uniform } from '../inputs.mjs';
+
+const CPU_TRAINING = {
+  skip: 'a training step on tfjs-backend-cpu takes seconds to minutes (conv gradients in plain JS)',
+  flag: '--cpu-w8',
+};
+/** Few, long calls: one warm-up (XNNPACK operators, optimizer slots) plus the first, checked call. */
+const TRAINING_TIMING = { wasm: { iterations: 5, time: 0, warmupIterations: 1, warmupTime: 0 }, cpu: { iterations: 1, time: 0, warmup: false } };
+
+const W8_BATCH = 2;
+const W8_SIZE = 320;
+const W8_ANCHORS = 9;
+const W8_CELLS = W8_SIZE / 16;
+
+/** Σ over the network's parameters of their sizes. */
+const parameterCount = (vars) => vars.reduce((n, v) => n + v.size, 0);
+
+/** One trainer-default detector (apps/trainer/src/config.ts's defaultConfig) as a W8-trainer workload. */
+function trainerWorkload({ id, model, batch, lr, factory }) {
+  return {
+    id,
+    group: 'W8-trainer',
+    title: `one training step, ${model} (trainer defaults: ${batch} x 128 x 128, Adam), synthetic set`,
+    package: '@detkit/models',
+    seed: 0,
+    reference: false,
+    cpu: CPU_TRAINING,
+    timing: TRAINING_TIMING,
+    inputs: () => ({}),
+    setup: async (models) => {
+      const { createLoader, syntheticSource } = await import('@detkit/data');
+      const detector = models[factory]({ numClasses: 4, imageSize: 128, seed: 0 });
+      const loader = createLoader({ source: syntheticSource({ split: 'train' }), imageSize: 128, batchSize: batch, seed: 0 });
+      let data;
+      for await (const b of loader.epoch(0)) {
+        data = b;
+        break;
+      }
+      const optimizer = tf.train.adam(lr);
+      const vars = models.trainableVariables(detector);
+      const summary = [parameterCount(vars)];
+      let s = 1;
+      const rng = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
+      return {
+        call: () => {
+          const cost = optimizer.minimize(() => detector.loss(data.images, data.targets, { rng }).total, true, vars);
+          const loss = cost.dataSync()[0];
+          cost.dispose();
+          return { loss, summary };
+        },
+        extras: (median) => {
+          const times = [];
+          for (let i = 0; i < 3; i++) {
+            const t0 = performance.now();
+            tf.dispose(detector.detect(data.images));
+            times.push(performance.now() - t0);
+          }
+          times.sort((a, b) => a - b);
+          return { 'steps/s': 1000 / median, 'images/s': (1000 * batch) / median, 'inference ms (batch)': times[1] };
+        },
+        dispose: () => {
+          optimizer.dispose();
+          data.dispose();
+          detector.dispose();
+        },
+      };
+    },
+    // Trainable parameters: the same model on every backend.
+    check: async (out) => out.summary,
+  };
+}
+
+/** @type {import('../workloads.mjs').Workload[]} */
+export const TRAINING_WORKLOADS = [
+  {
+    id: 'W8',
+    title: `one training step, conv backbone + RPN head (rpn-net.mjs), ${W8_BATCH} x ${W8_SIZE} x ${W8_SIZE}, SGD momentum`,
+    package: '@detkit/backends',
+    target: 1.5,
+    seed: 8,
+    cpu: CPU_TRAINING,
+    timing: TRAINING_TIMING,
+    reference: { min_runs: 5, warmup_runs: 1 },
+    // NHWC images in [0, 1), 10% positive anchors, deltas in [-0.5, 0.5): reference.py transposes to NCHW.
+    inputs: (rand) => {
+      const labels = new Float32Array(W8_BATCH * W8_CELLS * W8_CELLS * W8_ANCHORS);
+      for (let i = 0; i < labels.length; i++) labels[i] = rand() < 0.1 ? 1 : 0;
+      return {
+        images: { data: uniform(rand, W8_BATCH * W8_SIZE * W8_SIZE * 3, 0, 1), shape: [W8_BATCH, W8_SIZE, W8_SIZE, 3] },
+        labels: { data: labels, shape: [W8_BATCH, W8_CELLS, W8_CELLS, W8_ANCHORS] },
+        targets: { data: uniform(rand, labels.length * 4, -0.5, 0.5), shape: [W8_BATCH, W8_CELLS, W8_CELLS, 4 * W8_ANCHORS] },
+      };
+    },
+    setup: (_backends, t) => {
+      const net = createRpnNet(tf);
+      const optimizer = tf.train.momentum(0.01, 0.9);
+      const targets = { labels: t.labels, targets: t.targets };
+      const labels = t.labels.dataSync();
+      const summary = [parameterCount(net.params), labels.length, labels.reduce((a, b) => a + b, 0)];
+      return {
+        call: () => ({ loss: trainStep(tf, net, optimizer, t.images, targets), summary }),
+        extras: (median) => ({ 'steps/s': 1000 / median }),
+        dispose: () => {
+          optimizer.dispose();
+          // tfjs 4.22's MomentumOptimizer.dispose() leaves its SGD base's -lr scalar (`c`) allocated.
+          optimizer.c?.dispose();
+          tf.dispose(net.params);
+        },
+      };
+    },
+    // The losses cannot agree: the weights start from different random draws (tfjs randomNormal, torch's
+    // default init), and tfjs's 'same' padding of a stride-2 conv on an even input pads bottom/right only
+    // where torch's padding=1 pads both sides. Compared instead: parameter count (the same architecture),
+    // anchors and positive anchors (the same targets).
+    check: async (out) => out.summary,
+  },
+  trainerWorkload({ id: 'W8-trainer-ssd', model: 'SSD', batch: 16, lr: 4e-3, factory: 'createSsd' }),
+  trainerWorkload({ id: 'W8-trainer-frcnn', model: 'Faster R-CNN', batch: 8, lr: 2e-3, factory: 'createFasterRcnn' }),
+  {
+    id: 'W8-tv',
+    group: 'W8-trainer',
+    title: 'torchvision fasterrcnn_mobilenet_v3_large_320_fpn (random weights), one training step, 2 x 320 x 320, SGD momentum',
+    package: null,
+    detkit: false,
+    seed: 81,
+    reference: { min_runs: 3, warmup_runs: 1 },
+    inputs: (rand) => {
+      const boxes = randomBoxes(rand, 2 * 5, { size: 320, minSide: 32, maxSide: 200 });
+      const labels = randomClasses(rand, 2 * 5, 90);
+      for (let i = 0; i < labels.data.length; i++) labels.data[i] += 1;
+      return {
+        images: { data: uniform(rand, 2 * 3 * 320 * 320, 0, 1), shape: [2, 3, 320, 320] },
+        boxes: { data: boxes.data, shape: [2, 5, 4] },
+        labels: { data: labels.data, shape: [2, 5] },
+      };
+    },
+  },
+];
