@@ -8,6 +8,7 @@ export {
   type Proposals,
 } from './proposal-layer';
 export { roiAlign, type RoiAlignOptions } from './roi-align';
+export { multiScaleRoiAlign, type MultiScaleRoiAlignOptions } from './multi-scale-roi-align';
 export { roiPool, type RoiPoolOptions } from './roi-pool';
 export { createBoxHead, type BoxHead, type BoxHeadOptions, type BoxHeadOutput } from './box-head';
 export { createSsdHead, type SsdHead, type SsdHeadOptions, type SsdHeadOutput } from './ssd-head';
