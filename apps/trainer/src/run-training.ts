@@ -5,7 +5,7 @@ import { SingleBar } from 'cli-progress';
 import { useBackend } from '@detkit/backends';
 import { tf } from '@detkit/core';
 import { createLoader } from '@detkit/data';
-import { assignDetectorWeights, createFasterRcnn, createSsd, setLearningRate, trainableVariables, type Detector, type DetectorConfig } from '@detkit/models';
+import { assignDetectorWeights, createFasterRcnn, disposeOptimizer, createSsd, setLearningRate, trainableVariables, type Detector, type DetectorConfig } from '@detkit/models';
 import { createRng } from '@detkit/samplers';
 import { latestCheckpoint, readModel, readState, restoreOptimizer, writeCheckpoint, writeModel, type RunState } from './checkpoint';
 import type { TrainConfig } from './config';
@@ -267,7 +267,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
   const modelDir = path.join(out, 'model');
   await mkdir(modelDir, { recursive: true });
   await writeModel(modelDir, detector, classes);
-  optimizer.dispose();
+  disposeOptimizer(optimizer);
   const finalMap = epochs[epochs.length - 1]?.map ?? (await lastEpochMap(lines));
   log(`done: VOC mAP@0.5 ${finalMap.toFixed(4)}; checkpoint ${checkpoint}; model ${modelDir}; metrics ${metricsFile}; plots ${path.join(out, 'loss.png')}`);
   return { out, epochs, finalMap, checkpoint, detector };

@@ -31,4 +31,4 @@ export {
   type DetectorTopology,
   type CreateDetectorOptions,
 } from './detector-weights';
-export { optimizerState, restoreOptimizerState, setLearningRate, type NamedTensor } from './optimizer-state';
+export { disposeOptimizer, optimizerState, restoreOptimizerState, setLearningRate, type NamedTensor } from './optimizer-state';

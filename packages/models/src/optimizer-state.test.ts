@@ -3,7 +3,7 @@
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { describeEachBackend, expectNoLeaks } from '@detkit/test-utils';
 import { expect, it } from 'vitest';
-import { optimizerState, restoreOptimizerState, setLearningRate, type NamedTensor } from './index';
+import { disposeOptimizer, optimizerState, restoreOptimizerState, setLearningRate, type NamedTensor } from './index';
 
 const INITIAL = [
   [0.3, -1.2, 2.5, 0.01],
@@ -148,6 +148,29 @@ describeEachBackend('optimizer state', () => {
       opt.dispose();
       tf.dispose(vars);
     }
+  });
+
+  it('disposeOptimizer frees every tensor an optimizer holds (tfjs 4.22 momentum dispose() leaks one)', () => {
+    for (const [kind, make] of kinds) {
+      const vars = makeVariables(INITIAL);
+      const before = tf.memory().numTensors;
+      const opt = make();
+      step(opt, vars);
+      step(opt, vars);
+      disposeOptimizer(opt);
+      expect(tf.memory().numTensors, kind).toBe(before);
+      tf.dispose(vars);
+    }
+    // The tfjs bug worked around: MomentumOptimizer.dispose() keeps SGDOptimizer's learning-rate scalar.
+    const vars = makeVariables(INITIAL);
+    const before = tf.memory().numTensors;
+    const momentum = tf.train.momentum(0.1, 0.9);
+    step(momentum, vars);
+    momentum.dispose();
+    expect(tf.memory().numTensors).toBe(before + 1);
+    tf.dispose((momentum as unknown as { c: tf.Tensor }).c);
+    tf.dispose(vars);
+    expect(() => disposeOptimizer(undefined as unknown as tf.Optimizer)).toThrow(/disposeOptimizer: 'optimizer'/);
   });
 
   it('bad arguments are InvalidArgumentErrors naming them', async () => {

@@ -106,3 +106,20 @@ export async function restoreOptimizerState(optimizer: tf.Optimizer, state: read
   tf.dispose(previous.map((e) => e.tensor));
   for (const { name, tensor } of extras) powers[name.slice(EXTRA_PREFIX.length) as (typeof BETA_POWERS)[number]]!.assign(tensor);
 }
+
+/**
+ * Disposes a tfjs optimizer and every tensor it holds. `optimizer.dispose()` alone leaks one tensor for
+ * `tf.train.momentum` in tfjs 4.22: `MomentumOptimizer.dispose()` frees its slots and momentum scalar but
+ * not the negated learning-rate scalar `c` that it inherits from `SGDOptimizer` (whose own `dispose()`
+ * frees it). For every other optimizer this is `optimizer.dispose()`.
+ *
+ * @param optimizer - A tfjs optimizer (`tf.train.sgd`, `momentum`, `adam`, ...); unusable afterwards.
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  const o = optimizerArgument('disposeOptimizer', optimizer);
+  const cached = (o as unknown as { c?: tf.Tensor }).c;
+  const hasOwnScalar = (o as unknown as { m?: tf.Tensor }).m !== undefined;
+  o.dispose();
+  // Momentum (and Nesterov) keep `m`; plain SGD's dispose() already freed `c`.
+  if (hasOwnScalar && cached !== undefined && !cached.isDisposed) cached.dispose();
+}
