@@ -1,12 +1,15 @@
 import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
-import { mineHardNegatives } from './hard-negatives';
+import { mineHardNegatives } from '@detkit/samplers';
 import { assertShapeEquals, floatInput, integerOption, labelsInput, numberOption, reductionOption, weightedSum, type DetectionLoss, type Reduction } from './internal';
 import { smoothL1Rows } from './smooth-l1-loss';
 import { softmaxCrossEntropyRows } from './softmax-xent';
 
 /** Options of {@link multiboxLoss}. */
 export interface MultiboxLossOptions {
-  /** Hard negatives kept per positive, per image. Default 3 (Liu et al. 2016: at most 3:1). */
+  /**
+   * Hard negatives kept per positive, per image: ceil(negPosRatio x positives), as torchvision. Default 3
+   * (Liu et al. 2016: at most 3:1).
+   */
   negPosRatio?: number;
   /** Hard negatives kept at least, per image, even without positives. Default 0, as torchvision. */
   minNegatives?: number;
@@ -26,10 +29,11 @@ export interface MultiboxLossOptions {
  * The SSD MultiBox loss (Liu et al. 2016, "SSD: Single Shot MultiBox Detector", eq. 1):
  * (L_conf + alpha L_loc) / N, where L_conf is the softmax cross-entropy over the positive priors and the
  * hard negatives (per image, the background priors with the highest classification loss, negPosRatio per
- * positive), L_loc the smooth L1 loss over the positives' encoded boxes, N the number of positives in
- * the batch. Matches torchvision's `SSD.compute_loss` (torchvision/models/detection/ssd.py) given its
- * matches: `classification` is its "classification" and `regression` its "bbox_regression"; with zero
- * positives both are 0 and the gradients 0 (not NaN).
+ * positive, mined by @detkit/samplers' `mineHardNegatives`), L_loc the smooth L1 loss over the
+ * positives' encoded boxes, N the number of positives in the batch. Matches torchvision's
+ * `SSD.compute_loss` (torchvision/models/detection/ssd.py) given its matches: `classification` is its
+ * "classification" and `regression` its "bbox_regression"; with zero positives both are 0 and the
+ * gradients 0 (not NaN).
  *
  * Batched: the whole [B, P, C] batch is one fused softmax cross-entropy (see the README's speed notes).
  *
@@ -74,8 +78,9 @@ export function multiboxLoss(
 
     const clsLoss = softmaxCrossEntropyRows(logits, y, -1); // [B, P]
     const positive = tf.step(tf.cast(y, 'float32')); // [B, P], 1 for labels > 0 (a fresh float32 array: see ownBacking)
-    const negative = mineHardNegatives(clsLoss, y, { negPosRatio, minNegatives });
-    const selected = tf.add(positive, negative);
+    // @detkit/samplers' mining (off the gradient tape): positives keep their label, mined negatives 0,
+    // the rest -1; the selected priors are those >= 0.
+    const selected = tf.cast(tf.greaterEqual(mineHardNegatives(clsLoss, y, { negPosRatio, minNegatives }), 0), 'float32');
     const regression = smoothL1Rows(deltas, targets, beta, positive, { targetGrad: false }); // [B, P]
     if (reduction === 'none') {
       const classification = tf.mul(clsLoss, selected);

@@ -11,7 +11,6 @@ export interface LossesWasm {
   smoothL1RowsGrad(pred: number, target: number, weights: number, dy: number, rows: number, width: number, beta: number, out: number): void;
   firstNonFinite(values: number, n: number): number;
   firstBadLabel(labels: number, n: number, classes: number, ignore: number): number;
-  hardNegativeMask(loss: number, labels: number, images: number, priors: number, negPosRatio: number, minNegatives: number, out: number, scratch: number): void;
 }
 
 export const lossesWasm = defineWasmModule<LossesWasm>(WASM_BASE64);

@@ -2,6 +2,7 @@ import { InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit
 import { describeEachBackend, expectNoLeaks } from '@detkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { mineHardNegatives, SSD_NEG_POS_RATIO } from './index';
+import { negativesWanted } from './mine-hard-negatives';
 
 function run(loss: unknown, labels: unknown, options?: Parameters<typeof mineHardNegatives>[2]) {
   const out = mineHardNegatives(loss as number[], labels as number[], options);
@@ -44,7 +45,12 @@ describeEachBackend('mineHardNegatives', () => {
     const loss = [0.1, 0.5, 0.3, 0.4];
     expect(run(loss, [0, 0, 0, 0], { minNegatives: 2 })).toEqual([-1, 0, -1, 0]);
     expect(run(loss, [1, 0, 0, 0], { negPosRatio: 1 })).toEqual([1, 0, -1, -1]);
-    expect(run(loss, [1, 0, 0, 0], { negPosRatio: 1.5 })).toEqual([1, 0, -1, -1]); // floor(1.5)
+    // ceil(1.5) = 2, as torchvision's `idx_rank < 1.5 * num_foreground` keeps ranks 0 and 1: 0.5 and 0.4.
+    expect(run(loss, [1, 0, 0, 0], { negPosRatio: 1.5 })).toEqual([1, 0, -1, 0]);
+    // 0.1 * 30 in float32 is exactly 3 (in float64 it is 3.0000000000000004, whose ceil would be 4).
+    expect(negativesWanted(0.1, 30)).toBe(3);
+    expect(negativesWanted(3, 7)).toBe(21);
+    expect(negativesWanted(0.5, 3)).toBe(2);
   });
 
   it('takes equal losses in index order', () => {

@@ -4,7 +4,11 @@ import { selectTop } from './select-top';
 
 /** Options of {@link mineHardNegatives}. */
 export interface MineHardNegativesOptions {
-  /** Negatives kept per positive: floor(negPosRatio * positives). Default 3 (Liu et al. 2016). */
+  /**
+   * Negatives kept per positive of the same image: ceil(negPosRatio * positives), the product taken in
+   * float32 as torchvision's `idx_rank < neg_to_pos_ratio * num_foreground` does. Default 3 (Liu et al.
+   * 2016).
+   */
   negPosRatio?: number;
   /**
    * Fewest negatives kept per image, for images with few or no positives (where the ratio alone keeps
@@ -19,6 +23,15 @@ export const SSD_NEG_POS_RATIO = 3;
 interface MiningAttrs {
   negPosRatio: number;
   minNegatives: number;
+}
+
+/**
+ * How many negatives `positives` positives ask for: the ranks r = 0, 1, ... with r < negPosRatio *
+ * positives, the comparison torchvision makes in float32 (`idx_rank < num_negative`), i.e.
+ * ceil(fround(fround(negPosRatio) * positives)). For an integer ratio this is exactly ratio * positives.
+ */
+export function negativesWanted(negPosRatio: number, positives: number): number {
+  return Math.ceil(Math.fround(Math.fround(negPosRatio) * Math.fround(positives)));
 }
 
 const miningKernel: TypedArrayKernel<MiningAttrs> = {
@@ -46,7 +59,7 @@ const miningKernel: TypedArrayKernel<MiningAttrs> = {
           negatives[count++] = base + j;
         }
       }
-      const k = Math.min(count, Math.max(Math.floor(negPosRatio * positives), minNegatives));
+      const k = Math.min(count, Math.max(negativesWanted(negPosRatio, positives), minNegatives));
       selectTop(negatives, count, loss, k, scratch, (index) => {
         out[index] = 0;
       });

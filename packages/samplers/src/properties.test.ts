@@ -37,7 +37,7 @@ describeEachBackend('sampler properties', () => {
     );
   });
 
-  it('mineHardNegatives keeps min(negatives, max(ratio x positives, minimum)) negatives, none easier than one it drops', () => {
+  it('mineHardNegatives keeps min(negatives, max(ceil(ratio x positives), minimum)) negatives, none easier than one it drops', () => {
     fc.assert(
       fc.property(
         labelArray.chain((labels) => fc.tuple(fc.constant(labels), fc.array(fc.constantFrom(0, 0.5, 1, 2.25, 3), { minLength: labels.length, maxLength: labels.length }))),
@@ -51,7 +51,7 @@ describeEachBackend('sampler properties', () => {
           const negatives = labels.flatMap((l, i) => (l === 0 ? [i] : []));
           const kept = negatives.filter((i) => got[i] === 0);
           const dropped = negatives.filter((i) => got[i] === -1);
-          expect(kept.length).toBe(Math.min(negatives.length, Math.max(Math.floor(negPosRatio * positives), minNegatives)));
+          expect(kept.length).toBe(Math.min(negatives.length, Math.max(Math.ceil(negPosRatio * positives), minNegatives)));
           if (kept.length && dropped.length) expect(Math.min(...kept.map((i) => loss[i]!))).toBeGreaterThanOrEqual(Math.max(...dropped.map((i) => loss[i]!)));
           labels.forEach((l, i) => {
             if (l !== 0) expect(got[i]).toBe(l > 0 ? l : -1);
