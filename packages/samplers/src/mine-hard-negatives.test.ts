@@ -2,7 +2,6 @@ import { InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit
 import { describeEachBackend, expectNoLeaks } from '@detkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { mineHardNegatives, SSD_NEG_POS_RATIO } from './index';
-import { negativesWanted } from './mine-hard-negatives';
 
 function run(loss: unknown, labels: unknown, options?: Parameters<typeof mineHardNegatives>[2]) {
   const out = mineHardNegatives(loss as number[], labels as number[], options);
@@ -47,10 +46,13 @@ describeEachBackend('mineHardNegatives', () => {
     expect(run(loss, [1, 0, 0, 0], { negPosRatio: 1 })).toEqual([1, 0, -1, -1]);
     // ceil(1.5) = 2, as torchvision's `idx_rank < 1.5 * num_foreground` keeps ranks 0 and 1: 0.5 and 0.4.
     expect(run(loss, [1, 0, 0, 0], { negPosRatio: 1.5 })).toEqual([1, 0, -1, 0]);
-    // 0.1 * 30 in float32 is exactly 3 (in float64 it is 3.0000000000000004, whose ceil would be 4).
-    expect(negativesWanted(0.1, 30)).toBe(3);
-    expect(negativesWanted(3, 7)).toBe(21);
-    expect(negativesWanted(0.5, 3)).toBe(2);
+    // 30 positives at ratio 0.1: 0.1 x 30 in float32 is exactly 3, as in torch (in float64 it is
+    // 3.0000000000000004, whose ceil would keep 4). The 3 hardest of 10 negatives (losses 0..9) stay.
+    const row = [...Array<number>(30).fill(1), ...Array<number>(10).fill(0)];
+    const kept = run([...Array<number>(30).fill(0), ...Array.from({ length: 10 }, (_, i) => i)], row, { negPosRatio: 0.1 }) as number[];
+    expect(kept.slice(30)).toEqual([-1, -1, -1, -1, -1, -1, -1, 0, 0, 0]);
+    // 3 positives at ratio 0.5: ceil(1.5) = 2.
+    expect(run([0, 0, 0, 0.3, 0.2, 0.1], [1, 1, 1, 0, 0, 0], { negPosRatio: 0.5 })).toEqual([1, 1, 1, 0, 0, -1]);
   });
 
   it('takes equal losses in index order', () => {

@@ -1,6 +1,6 @@
-import { runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { callWasmKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { integerOption, labelsInput, lossInput, numberOption } from './internal';
-import { selectTop } from './select-top';
+import { samplersWasm } from './wasm';
 
 /** Options of {@link mineHardNegatives}. */
 export interface MineHardNegativesOptions {
@@ -25,46 +25,21 @@ interface MiningAttrs {
   minNegatives: number;
 }
 
-/**
- * How many negatives `positives` positives ask for: the ranks r = 0, 1, ... with r < negPosRatio *
- * positives, the comparison torchvision makes in float32 (`idx_rank < num_negative`), i.e.
- * ceil(fround(fround(negPosRatio) * positives)). For an integer ratio this is exactly ratio * positives.
- */
-export function negativesWanted(negPosRatio: number, positives: number): number {
-  return Math.ceil(Math.fround(Math.fround(negPosRatio) * Math.fround(positives)));
-}
-
+/** The selection, per row, in the wasm module's `mineHardNegatives` (assembly/index.ts). */
 const miningKernel: TypedArrayKernel<MiningAttrs> = {
   kernelName: 'DetkitSamplersMineHardNegatives',
   inputNames: ['loss', 'labels'],
-  compute([lossIn, labelsIn], { negPosRatio, minNegatives }, ctx) {
-    const loss = lossIn!.values;
-    const labels = labelsIn!.values;
-    const shape = labelsIn!.shape;
-    const n = shape.length === 2 ? (shape[1] as number) : (shape[0] as number);
-    const rows = n === 0 ? 0 : labels.length / n;
-    const out = new Int32Array(labels.length).fill(-1);
-    const negatives = new Int32Array(n);
-    const scratch = new Float32Array(n);
-    for (let r = 0; r < rows; r++) {
-      const base = r * n;
-      let positives = 0;
-      let count = 0;
-      for (let j = 0; j < n; j++) {
-        const l = labels[base + j] as number;
-        if (l > 0) {
-          positives++;
-          out[base + j] = l;
-        } else if (l === 0) {
-          negatives[count++] = base + j;
-        }
-      }
-      const k = Math.min(count, Math.max(negativesWanted(negPosRatio, positives), minNegatives));
-      selectTop(negatives, count, loss, k, scratch, (index) => {
-        out[index] = 0;
-      });
+  compute([loss, labels], { negPosRatio, minNegatives }, ctx) {
+    const shape = labels!.shape;
+    const n = shape[shape.length - 1] as number;
+    const rows = n === 0 ? 0 : labels!.values.length / n;
+    const out = ctx.output(shape, 'int32');
+    if (rows * n > 0) {
+      callWasmKernel(samplersWasm, ctx, { inputs: [loss!.values, labels!.values], outputs: [out.values], scratchBytes: 4 * n }, (wasm, p) =>
+        wasm.mineHardNegatives(p.inputs[0]!, p.inputs[1]!, rows, n, negPosRatio, minNegatives, p.outputs[0]!, p.scratch),
+      );
     }
-    return [ctx.outputFrom(out, shape)];
+    return [out];
   },
 };
 
@@ -79,7 +54,8 @@ const miningKernel: TypedArrayKernel<MiningAttrs> = {
  * kept and no positive is counted a second time (torchvision's ranking then reaches into the positives,
  * whose loss it set to -inf, and adds them to the background term); `minNegatives` (default 0).
  *
- * Runs as one typed-array kernel (`DetkitSamplersMineHardNegatives`) on cpu and wasm. Not differentiated:
+ * Runs as one kernel (`DetkitSamplersMineHardNegatives`, WebAssembly, in tfjs-backend-wasm's heap without
+ * copies) on cpu and wasm. Not differentiated:
  * `lossPerPrior` is taken as a constant of the gradient tape (the selection is a constant of the loss, as
  * in torchvision), so the loss being trained may go in.
  *
