@@ -1,4 +1,4 @@
-import type { tf } from '@detkit/core';
+import type { DetkitError, tf } from '@detkit/core';
 
 /** Backends every package is tested on in Node. */
 export declare const NODE_BACKENDS: string[];
@@ -12,5 +12,7 @@ export declare function expectClose(
 ): void;
 /** Runs fn, disposes its tensors, asserts tf.memory().numTensors is back where it was. */
 export declare function expectNoLeaks(fn: () => unknown): Promise<void>;
+/** Runs fn, expects a DetkitError (any subclass) to be thrown, and returns it. */
+export declare function thrownDetkitError(fn: () => unknown): DetkitError;
 /** Reads a JSON fixture written by tooling/fixtures/generate.py. */
 export declare function readFixture(url: URL | string): unknown;

@@ -1,6 +1,6 @@
 // Shared test helpers. Plain JS (with JSDoc types) so packages use them without a build step.
 import { readFileSync } from 'node:fs';
-import { setupBackend, tf } from '@detkit/core';
+import { DetkitError, setupBackend, tf } from '@detkit/core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 
 /** Backends every package is tested on in Node (GPU-class ones run in the browser suite). */
@@ -95,6 +95,23 @@ function collectTensors(x, out = []) {
   else if (Array.isArray(x)) x.forEach((v) => collectTensors(v, out));
   else if (x && typeof x === 'object') Object.values(x).forEach((v) => collectTensors(v, out));
   return out;
+}
+
+/**
+ * Runs `fn`, expects it to throw a detkit error (any `DetkitError` subclass, checked with
+ * `DetkitError.isInstance`) and returns that error, for assertions on its class, `op` and `argument`.
+ * Fails the test when `fn` returns or throws anything else.
+ * @param {() => unknown} fn
+ * @returns {import('@detkit/core').DetkitError}
+ */
+export function thrownDetkitError(fn) {
+  try {
+    fn();
+  } catch (e) {
+    expect(DetkitError.isInstance(e), `not a DetkitError: ${String(e)}`).toBe(true);
+    return e;
+  }
+  throw new Error('expected a DetkitError, but nothing was thrown');
 }
 
 /**

@@ -1,22 +1,12 @@
 // Bad options and inputs get a typed error naming the argument, before any work is done.
-import { DetkitError, InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit/core';
-import { describeEachBackend } from '@detkit/test-utils';
+import { InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit/core';
+import { describeEachBackend, thrownDetkitError } from '@detkit/test-utils';
 import { expect, it } from 'vitest';
 import { anchorsInsideImage, cellAnchors, generateAnchors, generateMultiLevelAnchors, ssdBoxesPerLocation, ssdDefaultBoxes, SSD300, type GenerateAnchorsOptions } from './index';
 
-function thrown(fn: () => unknown): DetkitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(DetkitError.isInstance(e), `not a DetkitError: ${String(e)}`).toBe(true);
-    return e as DetkitError;
-  }
-  throw new Error('expected an error');
-}
-
 /** The argument named by the InvalidArgumentError that `fn` throws. */
 function badArgument(fn: () => unknown): string {
-  const e = thrown(fn);
+  const e = thrownDetkitError(fn);
   expect(e).toBeInstanceOf(InvalidArgumentError);
   expect(e.code).toBe('INVALID_ARGUMENT');
   return (e as InvalidArgumentError).argument;
@@ -41,7 +31,7 @@ describeEachBackend('typed errors', () => {
     expect(badArgument(() => generateAnchors({ ...ok, offset: -0.5 }))).toBe('offset');
     expect(badArgument(() => generateAnchors({ ...ok, round: 1 as unknown as boolean }))).toBe('round');
     expect(badArgument(() => generateAnchors(null as unknown as GenerateAnchorsOptions))).toBe('options');
-    expect(thrown(() => generateAnchors({ ...ok, offset: 8 })).message).toContain("generateAnchors: 'offset' must be a fraction of the stride");
+    expect(thrownDetkitError(() => generateAnchors({ ...ok, offset: 8 })).message).toContain("generateAnchors: 'offset' must be a fraction of the stride");
     expect(badArgument(() => cellAnchors({ scales: [8] }))).toBe('baseSize');
   });
 
@@ -57,14 +47,14 @@ describeEachBackend('typed errors', () => {
   });
 
   it('anchorsInsideImage: shapes, values and options', () => {
-    const e = thrown(() => anchorsInsideImage([[0, 0, 1]], [10, 10])) as ShapeError;
+    const e = thrownDetkitError(() => anchorsInsideImage([[0, 0, 1]], [10, 10])) as ShapeError;
     expect(e).toBeInstanceOf(ShapeError);
     expect(e.argument).toBe('anchors');
     expect(e.actual).toEqual([1, 3]);
-    const v = thrown(() => anchorsInsideImage([[0, 0, 1, 1], [0, NaN, 1, 1]], [10, 10])) as InvalidValueError;
+    const v = thrownDetkitError(() => anchorsInsideImage([[0, 0, 1, 1], [0, NaN, 1, 1]], [10, 10])) as InvalidValueError;
     expect(v).toBeInstanceOf(InvalidValueError);
     expect(v.index).toBe(1);
-    expect(thrown(() => anchorsInsideImage([[5, 0, 1, 1]], [10, 10])).message).toContain('x2 < x1');
+    expect(thrownDetkitError(() => anchorsInsideImage([[5, 0, 1, 1]], [10, 10])).message).toContain('x2 < x1');
     expect(badArgument(() => anchorsInsideImage([[0, 0, 1, 1]], [10, -1]))).toBe('imageSize');
     expect(badArgument(() => anchorsInsideImage([[0, 0, 1, 1]], [10, 10], { allowedBorder: NaN }))).toBe('allowedBorder');
     expect(badArgument(() => anchorsInsideImage('boxes' as unknown as number[][], [10, 10]))).toBe('anchors');
@@ -85,9 +75,9 @@ describeEachBackend('typed errors', () => {
 
   it('errors leave no tensors behind', () => {
     const before = tf.memory().numTensors;
-    thrown(() => anchorsInsideImage([[0, 0, 1, 1], [0, NaN, 1, 1]], [10, 10]));
-    thrown(() => anchorsInsideImage([[0, 0, 1]], [10, 10]));
-    thrown(() => generateAnchors({ ...ok, ratios: [] }));
+    thrownDetkitError(() => anchorsInsideImage([[0, 0, 1, 1], [0, NaN, 1, 1]], [10, 10]));
+    thrownDetkitError(() => anchorsInsideImage([[0, 0, 1]], [10, 10]));
+    thrownDetkitError(() => generateAnchors({ ...ok, ratios: [] }));
     expect(tf.memory().numTensors).toBe(before);
   });
 });

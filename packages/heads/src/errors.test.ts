@@ -1,19 +1,10 @@
 // Bad input gets a typed error naming the op, the argument and what was wrong, before any work is done.
-import { DetkitError, InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit/core';
-import { describeEachBackend } from '@detkit/test-utils';
+import { InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit/core';
+import { describeEachBackend, thrownDetkitError } from '@detkit/test-utils';
 import { expect, it } from 'vitest';
 import { SSD_POSTPROCESS, createBoxHead, createRpnHead, createSsdHead, postprocessDetections, proposalLayer, roiAlign, roiPool, type ProposalOrder } from './index';
 
-function thrown(fn: () => unknown): DetkitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(DetkitError.isInstance(e), `not a DetkitError: ${String(e)}`).toBe(true);
-    return e as DetkitError;
-  }
-  throw new Error('expected an error');
-}
-const argumentOf = (fn: () => unknown) => (thrown(fn) as ShapeError).argument;
+const argumentOf = (fn: () => unknown) => (thrownDetkitError(fn) as ShapeError).argument;
 
 const boxes = [[0, 0, 8, 8], [2, 2, 6, 6]];
 
@@ -21,22 +12,22 @@ describeEachBackend('typed errors', () => {
   it('roiAlign and roiPool: shapes, image indices, boxes and options', () => {
     const f = tf.zeros([2, 4, 4, 3]);
     for (const op of [roiAlign, roiPool]) {
-      const e = thrown(() => op(tf.zeros([4, 4, 3]), boxes, [0, 1])) as ShapeError;
+      const e = thrownDetkitError(() => op(tf.zeros([4, 4, 3]), boxes, [0, 1])) as ShapeError;
       expect(e).toBeInstanceOf(ShapeError);
       expect(e.argument).toBe('features');
       expect(e.expected).toBe('[B, H, W, C] (NHWC)');
       expect(e.message).toContain(`${op.name}: 'features' must have shape [B, H, W, C] (NHWC), got [4, 4, 3]`);
       expect(argumentOf(() => op(f, [[0, 0, 1, 1, 1]], [0]))).toBe('boxes');
       expect(argumentOf(() => op(f, boxes, [0]))).toBe('boxImageIndex');
-      const range = thrown(() => op(f, boxes, [0, 2])) as InvalidValueError;
+      const range = thrownDetkitError(() => op(f, boxes, [0, 2])) as InvalidValueError;
       expect(range).toBeInstanceOf(InvalidValueError);
       expect(range.argument).toBe('boxImageIndex');
       expect(range.index).toBe(1);
-      expect(thrown(() => op(f, boxes, [-1, 0]))).toBeInstanceOf(InvalidValueError);
-      const nan = thrown(() => op(f, [[0, 0, 8, 8], [0, NaN, 1, 1]], [0, 0])) as InvalidValueError;
+      expect(thrownDetkitError(() => op(f, boxes, [-1, 0]))).toBeInstanceOf(InvalidValueError);
+      const nan = thrownDetkitError(() => op(f, [[0, 0, 8, 8], [0, NaN, 1, 1]], [0, 0])) as InvalidValueError;
       expect(nan.argument).toBe('boxes');
       expect(nan.index).toBe(1);
-      expect(thrown(() => op(f, [[5, 0, 1, 1]], [0])).message).toContain('x2 < x1');
+      expect(thrownDetkitError(() => op(f, [[5, 0, 1, 1]], [0])).message).toContain('x2 < x1');
       expect(argumentOf(() => op(f, boxes, [0, 1], { outputSize: 0 }))).toBe('outputSize');
       expect(argumentOf(() => op(f, boxes, [0, 1], { outputSize: [7, 2.5] }))).toBe('outputSize');
       expect(argumentOf(() => op(f, boxes, [0, 1], { spatialScale: -1 }))).toBe('spatialScale');
@@ -64,7 +55,7 @@ describeEachBackend('typed errors', () => {
     const box = createBoxHead({ inChannels: 3, poolSize: 2, representationSize: 4, numClasses: 3 });
     const ssd = createSsdHead({ inChannels: [3, 2], numAnchors: [2, 2], numClasses: 3 });
     try {
-      const e = thrown(() => rpn.apply(tf.zeros([1, 4, 4, 5]))) as ShapeError;
+      const e = thrownDetkitError(() => rpn.apply(tf.zeros([1, 4, 4, 5]))) as ShapeError;
       expect(e.argument).toBe('features');
       expect(e.expected).toBe('[N, H, W, 3]');
       expect(argumentOf(() => rpn.apply([tf.zeros([1, 4, 4, 3]), tf.zeros([2, 2, 2, 3])]))).toBe('features[1]');
@@ -92,8 +83,8 @@ describeEachBackend('typed errors', () => {
     expect(argumentOf(() => proposalLayer(ok, { preNmsTopN: -1, postNmsTopN: 5 }))).toBe('preNmsTopN');
     expect(argumentOf(() => proposalLayer(ok, { ...opts, nmsThreshold: 1.5 }))).toBe('nmsThreshold');
     expect(argumentOf(() => proposalLayer(ok, { ...opts, order: 'sorted' as ProposalOrder }))).toBe('order');
-    expect((thrown(() => proposalLayer({ ...ok, deltas: [[[0, 0, 0, 0], [0, NaN, 0, 0]]] }, opts)) as InvalidValueError).argument).toBe('deltas');
-    expect(thrown(() => proposalLayer({ ...ok, anchors: [[0, 0, 10, 10], [5, 5, 2, 20]] }, opts))).toBeInstanceOf(InvalidValueError);
+    expect((thrownDetkitError(() => proposalLayer({ ...ok, deltas: [[[0, 0, 0, 0], [0, NaN, 0, 0]]] }, opts)) as InvalidValueError).argument).toBe('deltas');
+    expect(thrownDetkitError(() => proposalLayer({ ...ok, anchors: [[0, 0, 10, 10], [5, 5, 2, 20]] }, opts))).toBeInstanceOf(InvalidValueError);
   });
 
   it('postprocessDetections: shapes, image split and options', () => {
@@ -107,17 +98,17 @@ describeEachBackend('typed errors', () => {
     expect(argumentOf(() => postprocessDetections(ok, { scoreThreshold: 0.1, nmsThreshold: 0.5, detectionsPerImage: 1.5 }))).toBe('detectionsPerImage');
     expect(argumentOf(() => postprocessDetections(ok, { ...SSD_POSTPROCESS, weights: [10, 10, 0, 5] }))).toBe('weights');
     expect(argumentOf(() => postprocessDetections({ ...ok, classLogits: [[[1, 2, 3]]], boxDeltas: [[[0, 0, 0, 0]]], referenceBoxes: [[0, 0, 1, 1], [0, 0, 2, 2]] }))).toBe('referenceBoxes');
-    const e = thrown(() => postprocessDetections({ ...ok, classLogits: [[1, 2, NaN], [0, 0, 1]] })) as InvalidValueError;
+    const e = thrownDetkitError(() => postprocessDetections({ ...ok, classLogits: [[1, 2, NaN], [0, 0, 1]] })) as InvalidValueError;
     expect(e.argument).toBe('classLogits');
     expect(e.index).toBe(0);
   });
 
   it('errors leave no tensors behind', () => {
     const before = tf.memory().numTensors;
-    thrown(() => roiAlign([[[[1]]]], [[0, 0, 1, 1]], [3]));
-    thrown(() => roiPool([[[[1]]]], [[0, 0, 1, NaN]], [0]));
-    thrown(() => proposalLayer({ objectness: [[1]], deltas: [[[0, 0, 0, 0]]], anchors: [[0, 0, 1, 1]], imageSizes: [2, 2], anchorsPerLevel: [2] }, { preNmsTopN: 1, postNmsTopN: 1 }));
-    thrown(() => postprocessDetections({ classLogits: [[1, 2]], boxDeltas: [[0, 0, 0, 0, 0, 0, 0, 0]], referenceBoxes: [[0, 0, 1, 1]], imageSizes: [2, 2], boxesPerImage: [2] }));
+    thrownDetkitError(() => roiAlign([[[[1]]]], [[0, 0, 1, 1]], [3]));
+    thrownDetkitError(() => roiPool([[[[1]]]], [[0, 0, 1, NaN]], [0]));
+    thrownDetkitError(() => proposalLayer({ objectness: [[1]], deltas: [[[0, 0, 0, 0]]], anchors: [[0, 0, 1, 1]], imageSizes: [2, 2], anchorsPerLevel: [2] }, { preNmsTopN: 1, postNmsTopN: 1 }));
+    thrownDetkitError(() => postprocessDetections({ classLogits: [[1, 2]], boxDeltas: [[0, 0, 0, 0, 0, 0, 0, 0]], referenceBoxes: [[0, 0, 1, 1]], imageSizes: [2, 2], boxesPerImage: [2] }));
     expect(tf.memory().numTensors).toBe(before);
     expect(InvalidArgumentError).toBeDefined();
   });

@@ -1,8 +1,8 @@
 // multiScaleRoiAlign: parity with torchvision 0.14's MultiScaleRoIAlign (fixtures/multi-scale-roi-align.json,
 // NCHW there, NHWC here; values and the gradients with respect to every level, within 1e-5), FPN level
 // assignment worked by hand, empty boxes, typed errors and no tensor leaks, on every Node backend.
-import { DetkitError, InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit/core';
-import { describeEachBackend, expectClose, expectNoLeaks, readFixture } from '@detkit/test-utils';
+import { InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit/core';
+import { describeEachBackend, expectClose, expectNoLeaks, readFixture, thrownDetkitError } from '@detkit/test-utils';
 import { expect, it } from 'vitest';
 import { multiScaleRoiAlign, roiAlign } from './index';
 import { seededValues } from './test-helpers';
@@ -26,16 +26,6 @@ const fixture = readFixture(new URL('../fixtures/multi-scale-roi-align.json', im
 
 /** NCHW nested array -> NHWC tensor. */
 const nhwc = (x: number[][][][]) => tf.tidy(() => tf.transpose(tf.tensor4d(x), [0, 2, 3, 1]));
-
-function thrown(fn: () => unknown): DetkitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(DetkitError.isInstance(e), `not a DetkitError: ${String(e)}`).toBe(true);
-    return e as DetkitError;
-  }
-  throw new Error('expected an error');
-}
 
 it('fixtures come from torchvision 0.14 and hit every level', () => {
   expect(fixture.torchvision).toMatch(/^0\.14/);
@@ -124,30 +114,30 @@ describeEachBackend('multiScaleRoiAlign', () => {
     const boxes = [[0, 0, 8, 8], [2, 2, 6, 6]];
     const opts = { imageSizes: [32, 32] as [number, number] };
     tf.tidy(() => {
-      expect(thrown(() => multiScaleRoiAlign([], boxes, [0, 1], opts))).toBeInstanceOf(InvalidArgumentError);
-      const rank = thrown(() => multiScaleRoiAlign([maps[0]!, tf.zeros([4, 4, 3])], boxes, [0, 1], opts)) as ShapeError;
+      expect(thrownDetkitError(() => multiScaleRoiAlign([], boxes, [0, 1], opts))).toBeInstanceOf(InvalidArgumentError);
+      const rank = thrownDetkitError(() => multiScaleRoiAlign([maps[0]!, tf.zeros([4, 4, 3])], boxes, [0, 1], opts)) as ShapeError;
       expect(rank).toBeInstanceOf(ShapeError);
       expect(rank.argument).toBe('features[1]');
-      const channels = thrown(() => multiScaleRoiAlign([maps[0]!, tf.zeros([2, 4, 4, 5])], boxes, [0, 1], opts)) as ShapeError;
+      const channels = thrownDetkitError(() => multiScaleRoiAlign([maps[0]!, tf.zeros([2, 4, 4, 5])], boxes, [0, 1], opts)) as ShapeError;
       expect(channels).toBeInstanceOf(ShapeError);
       expect(channels.argument).toBe('features[1]');
       expect(channels.expected).toBe('[2, H, W, 3] (as features[0])');
-      expect((thrown(() => multiScaleRoiAlign([maps[0]!, tf.zeros([1, 4, 4, 3])], boxes, [0, 1], opts)) as ShapeError).argument).toBe('features[1]');
-      const gap = thrown(() => multiScaleRoiAlign([maps[0]!, tf.zeros([2, 2, 2, 3])], boxes, [0, 1], opts)) as InvalidArgumentError;
+      expect((thrownDetkitError(() => multiScaleRoiAlign([maps[0]!, tf.zeros([1, 4, 4, 3])], boxes, [0, 1], opts)) as ShapeError).argument).toBe('features[1]');
+      const gap = thrownDetkitError(() => multiScaleRoiAlign([maps[0]!, tf.zeros([2, 2, 2, 3])], boxes, [0, 1], opts)) as InvalidArgumentError;
       expect(gap).toBeInstanceOf(InvalidArgumentError);
       expect(gap.argument).toBe('features[1]');
-      expect((thrown(() => multiScaleRoiAlign(maps, [[0, 0, 8]], [0], opts)) as ShapeError).argument).toBe('boxes');
-      const nan = thrown(() => multiScaleRoiAlign(maps, [[0, 0, 8, 8], [0, 0, Infinity, 1]], [0, 1], opts)) as InvalidValueError;
+      expect((thrownDetkitError(() => multiScaleRoiAlign(maps, [[0, 0, 8]], [0], opts)) as ShapeError).argument).toBe('boxes');
+      const nan = thrownDetkitError(() => multiScaleRoiAlign(maps, [[0, 0, 8, 8], [0, 0, Infinity, 1]], [0, 1], opts)) as InvalidValueError;
       expect(nan).toBeInstanceOf(InvalidValueError);
       expect(nan.argument).toBe('boxes');
       expect(nan.index).toBe(1);
-      expect((thrown(() => multiScaleRoiAlign(maps, boxes, [0, 2], opts)) as InvalidValueError).argument).toBe('boxImageIndex');
-      expect((thrown(() => multiScaleRoiAlign(maps, boxes, [0, 1], {} as typeof opts)) as InvalidArgumentError).argument).toBe('imageSizes');
-      expect((thrown(() => multiScaleRoiAlign(maps, boxes, [0, 1], { imageSizes: [0, 0] })) as InvalidArgumentError).argument).toBe('imageSizes');
-      expect((thrown(() => multiScaleRoiAlign(maps, boxes, [0, 1], { ...opts, outputSize: 0 })) as InvalidArgumentError).argument).toBe('outputSize');
-      expect((thrown(() => multiScaleRoiAlign(maps, boxes, [0, 1], { ...opts, samplingRatio: 1.5 })) as InvalidArgumentError).argument).toBe('samplingRatio');
-      expect((thrown(() => multiScaleRoiAlign(maps, boxes, [0, 1], { ...opts, canonicalScale: -1 })) as InvalidArgumentError).argument).toBe('canonicalScale');
-      expect((thrown(() => multiScaleRoiAlign(maps, boxes, [0, 1], { ...opts, canonicalLevel: 0.5 })) as InvalidArgumentError).argument).toBe('canonicalLevel');
+      expect((thrownDetkitError(() => multiScaleRoiAlign(maps, boxes, [0, 2], opts)) as InvalidValueError).argument).toBe('boxImageIndex');
+      expect((thrownDetkitError(() => multiScaleRoiAlign(maps, boxes, [0, 1], {} as typeof opts)) as InvalidArgumentError).argument).toBe('imageSizes');
+      expect((thrownDetkitError(() => multiScaleRoiAlign(maps, boxes, [0, 1], { imageSizes: [0, 0] })) as InvalidArgumentError).argument).toBe('imageSizes');
+      expect((thrownDetkitError(() => multiScaleRoiAlign(maps, boxes, [0, 1], { ...opts, outputSize: 0 })) as InvalidArgumentError).argument).toBe('outputSize');
+      expect((thrownDetkitError(() => multiScaleRoiAlign(maps, boxes, [0, 1], { ...opts, samplingRatio: 1.5 })) as InvalidArgumentError).argument).toBe('samplingRatio');
+      expect((thrownDetkitError(() => multiScaleRoiAlign(maps, boxes, [0, 1], { ...opts, canonicalScale: -1 })) as InvalidArgumentError).argument).toBe('canonicalScale');
+      expect((thrownDetkitError(() => multiScaleRoiAlign(maps, boxes, [0, 1], { ...opts, canonicalLevel: 0.5 })) as InvalidArgumentError).argument).toBe('canonicalLevel');
     });
     tf.dispose(maps);
   });
