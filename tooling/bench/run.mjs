@@ -14,9 +14,9 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { setupBackend, tf } from '@detkit/core';
+import { createRandom, setupBackend, tf } from '@detkit/core';
 import { Bench } from 'tinybench';
-import { mulberry32, writeInputs } from './inputs.mjs';
+import { writeInputs } from './inputs.mjs';
 import { WORKLOADS } from './workloads.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -183,7 +183,7 @@ async function main() {
     return !missing;
   });
 
-  const hostInputs = Object.fromEntries(runnable.map((w) => [w.id, w.inputs(mulberry32(w.seed))]));
+  const hostInputs = Object.fromEntries(runnable.map((w) => [w.id, w.inputs(createRandom(w.seed))]));
   const inputsDir = writeInputs(hostInputs);
   try {
     const detkit = {};

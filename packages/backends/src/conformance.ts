@@ -5,7 +5,7 @@
  * backend). Packages add cases as plain objects; the suite runs every case on every present backend
  * (cpu and wasm in Node, webgl and webgpu in headless Chromium).
  */
-import { tf } from '@detkit/core';
+import { createRandom, tf } from '@detkit/core';
 
 /** A tensor given by its values, made afresh on each backend under test. */
 export interface HostTensor {
@@ -61,17 +61,6 @@ export interface CaseResult {
   error?: string;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function hashName(name: string): number {
   let h = 2166136261;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
@@ -80,7 +69,7 @@ function hashName(name: string): number {
 
 /** Fixed weights in [-1, 1) for output `i` of `c`, the same on every backend. */
 function lossWeights(c: ConformanceCase, i: number, size: number): Float32Array {
-  const rand = mulberry32(hashName(c.name) + i);
+  const rand = createRandom(hashName(c.name) + i);
   const w = new Float32Array(size);
   for (let k = 0; k < size; k++) w[k] = 2 * rand() - 1;
   return w;

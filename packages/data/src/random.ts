@@ -3,23 +3,10 @@
  * set) comes from here, so a seed reproduces it exactly on every JavaScript engine.
  */
 
-/** A source of uniform random numbers in [0, 1). */
-export type Random = () => number;
+import { createRandom, type Random } from '@detkit/core';
 
-/**
- * Mulberry32 (Tommy Ettinger's 32-bit generator): fast, 2^32 period, good enough for augmentation and
- * data generation (not for cryptography). Integer arithmetic only, so identical on every engine.
- */
-export function createRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** @detkit/core's seeded generator (mulberry32), re-exported: data code draws every random choice from it. */
+export { createRandom, type Random };
 
 /**
  * Mixes integers into one 32-bit seed (a murmur3-style finaliser over each part), so that streams

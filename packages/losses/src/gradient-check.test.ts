@@ -6,7 +6,7 @@
 // |f'''| <= 10 that is below 2e-4 + 2e-4, so |numeric - analytic| <= 1e-3 + 1e-2 |analytic| holds with
 // margin while a wrong gradient (a sign, a factor, a missing term) fails. Inputs stay away from the
 // kinks (|d| = beta, ties of min/max, a change in the mined negatives) by more than h.
-import { tf } from '@detkit/core';
+import { createRandom, tf } from '@detkit/core';
 import { describeEachBackend } from '@detkit/test-utils';
 import { expect, it } from 'vitest';
 import {
@@ -28,15 +28,8 @@ const RTOL = 1e-2;
 
 /** Seeded uniform floats in [lo, hi). */
 function uniform(seed: number, n: number, lo: number, hi: number): number[] {
-  let a = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out.push(lo + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo));
-  }
-  return out;
+  const random = createRandom(seed);
+  return Array.from({ length: n }, () => lo + random() * (hi - lo));
 }
 
 /**

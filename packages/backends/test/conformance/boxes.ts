@@ -2,9 +2,9 @@
 // on GPU backends), the op-composition path GPU backends use for the pairwise IoU family, and gradients
 // of the differentiable forms.
 import * as boxes from '@detkit/boxes';
-import type { tf } from '@detkit/core';
+import { createRandom, type tf } from '@detkit/core';
 import type { ConformanceCase } from '../../src/conformance';
-import { boxes as randomBoxes, mulberry32, uniform, values } from './inputs';
+import { boxes as randomBoxes, uniform, values } from './inputs';
 
 const A = randomBoxes(12, 101);
 const B = randomBoxes(7, 102);
@@ -13,7 +13,7 @@ const KINDS: boxes.IouKind[] = ['iou', 'giou', 'diou', 'ciou'];
 
 /** 60 boxes in clusters (so NMS suppresses), with distinct scores and 4 classes. */
 function clustered(seed: number) {
-  const rand = mulberry32(seed);
+  const rand = createRandom(seed);
   const b = new Float32Array(60 * 4);
   const s = new Float32Array(60);
   const c = new Int32Array(60);

@@ -1,20 +1,11 @@
-// Deterministic inputs for conformance cases (mulberry32), identical in Node and in the browser.
+// Deterministic inputs for conformance cases (@detkit/core's createRandom), identical in Node and in the
+// browser.
+import { createRandom } from '@detkit/core';
 import type { HostTensor } from '../../src/conformance';
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Uniform float32 values in [lo, hi). */
 export function uniform(shape: number[], seed: number, lo = -1, hi = 1): HostTensor {
-  const rand = mulberry32(seed);
+  const rand = createRandom(seed);
   const n = shape.reduce((s, d) => s * d, 1);
   const values = new Float32Array(n);
   for (let i = 0; i < n; i++) values[i] = lo + (hi - lo) * rand();
@@ -23,7 +14,7 @@ export function uniform(shape: number[], seed: number, lo = -1, hi = 1): HostTen
 
 /** Int32 values in [lo, hi). */
 export function ints(shape: number[], seed: number, lo: number, hi: number): HostTensor {
-  const rand = mulberry32(seed);
+  const rand = createRandom(seed);
   const n = shape.reduce((s, d) => s * d, 1);
   const values = new Int32Array(n);
   for (let i = 0; i < n; i++) values[i] = lo + Math.floor((hi - lo) * rand());
@@ -32,7 +23,7 @@ export function ints(shape: number[], seed: number, lo: number, hi: number): Hos
 
 /** [n, 4] xyxy boxes with corners in [0, size) and sides in [minSide, maxSide). */
 export function boxes(n: number, seed: number, size = 100, minSide = 5, maxSide = 40): HostTensor {
-  const rand = mulberry32(seed);
+  const rand = createRandom(seed);
   const values = new Float32Array(n * 4);
   for (let i = 0; i < n; i++) {
     const x1 = rand() * size, y1 = rand() * size;
