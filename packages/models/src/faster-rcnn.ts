@@ -1,11 +1,11 @@
 import { generateAnchors } from '@detkit/anchors';
 import { InvalidArgumentError, tf } from '@detkit/core';
-import { createBoxHead, createRpnHead, postprocessDetections, proposalLayer, roiAlign, type ProposalLayerOptions } from '@detkit/heads';
+import { createBoxHead, createRpnHead, proposalLayer, roiAlign, type ProposalLayerOptions } from '@detkit/heads';
 import { fastRcnnLoss, rpnLoss } from '@detkit/losses';
 import { buildRoiTargets, buildRpnTargets } from '@detkit/samplers';
 import type { Backbone, ConvBackboneConfig } from './backbone';
 import type { DetectOptions, Detector, DetectorLoss, DetectorLossOptions, ImageTargets } from './detector';
-import { imageSizeOption, prefixed, readDetections, resolveBackbone, targetTensors } from './internal';
+import { imageSizeOption, prefixed, resolveBackbone, runDetections, targetTensors } from './internal';
 import type { PostprocessConfig } from './ssd';
 import { componentSeed, positiveInteger, seedOption } from './variables';
 
@@ -224,21 +224,16 @@ export function createFasterRcnn(options: FasterRcnnOptions): FasterRcnn {
       });
     },
     detect(images: tf.Tensor4D, detectOptions: DetectOptions = {}) {
-      const raw = tf.tidy(() => {
-        const one = stageOne(images, 'test');
-        const two = stageTwo(one.feature, one.proposals);
-        return postprocessDetections(
-          { classLogits: two.classLogits, boxDeltas: two.boxDeltas, referenceBoxes: two.rois, imageSizes: imageSize, boxesPerImage: one.proposals.map((p) => p.shape[0]) },
-          {
-            ...postprocess,
-            scoreThreshold: detectOptions.scoreThreshold ?? postprocess.scoreThreshold,
-            detectionsPerImage: detectOptions.detectionsPerImage ?? postprocess.detectionsPerImage,
-          },
-        ).flatMap((d) => [d.boxes, d.scores, d.labels]);
-      });
-      const detections = [];
-      for (let i = 0; i < raw.length; i += 3) detections.push({ boxes: raw[i] as tf.Tensor2D, scores: raw[i + 1] as tf.Tensor1D, labels: raw[i + 2] as tf.Tensor1D });
-      return readDetections(detections);
+      return runDetections(
+        () => {
+          const one = stageOne(images, 'test');
+          const two = stageTwo(one.feature, one.proposals);
+          const boxesPerImage = one.proposals.map((p) => p.shape[0]);
+          return { classLogits: two.classLogits, boxDeltas: two.boxDeltas, referenceBoxes: two.rois, imageSizes: imageSize, boxesPerImage };
+        },
+        postprocess,
+        detectOptions,
+      );
     },
     dispose() {
       backbone.dispose();

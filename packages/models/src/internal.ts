@@ -1,9 +1,10 @@
 /** Helpers shared by the detectors (not exported from the package). */
 import { InvalidArgumentError, tf } from '@detkit/core';
-import type { Detections } from '@detkit/heads';
+import { postprocessDetections, type DetectionInputs } from '@detkit/heads';
 import type { Backbone } from './backbone';
 import { createConvBackbone, type ConvBackboneConfig } from './backbone';
-import type { DetectionResult, ImageTargets } from './detector';
+import type { DetectOptions, DetectionResult, ImageTargets } from './detector';
+import type { PostprocessConfig } from './ssd';
 
 /** `[height, width]` from one number or a pair of positive integers. */
 export function imageSizeOption(op: string, value: unknown): [number, number] {
@@ -34,14 +35,29 @@ export function targetTensors(t: ImageTargets): { boxes: tf.Tensor2D; classes: t
   };
 }
 
-/** Reads and disposes @detkit/heads' detections into plain arrays with 0-based labels. */
-export function readDetections(detections: Detections[]): DetectionResult[] {
-  const out = detections.map((d) => ({
-    boxes: d.boxes.dataSync() as Float32Array,
-    scores: d.scores.dataSync() as Float32Array,
-    labels: Int32Array.from(d.labels.dataSync(), (l) => l - 1),
-  }));
-  tf.dispose(detections.flatMap((d) => [d.boxes, d.scores, d.labels]));
+/**
+ * A detector's `detect`: runs `outputs` (the network's class logits, box deltas and reference boxes, made
+ * inside a tidy) through @detkit/heads' `postprocessDetections` with the detector's `postprocess` config,
+ * `detectOptions` overriding its score threshold and detections per image, and reads the detections into
+ * plain arrays with 0-based labels. No tensor outlives the call.
+ */
+export function runDetections(outputs: () => DetectionInputs, postprocess: PostprocessConfig, detectOptions: DetectOptions): DetectionResult[] {
+  const raw = tf.tidy(() =>
+    postprocessDetections(outputs(), {
+      ...postprocess,
+      scoreThreshold: detectOptions.scoreThreshold ?? postprocess.scoreThreshold,
+      detectionsPerImage: detectOptions.detectionsPerImage ?? postprocess.detectionsPerImage,
+    }).flatMap((d) => [d.boxes, d.scores, d.labels]),
+  );
+  const out: DetectionResult[] = [];
+  for (let i = 0; i < raw.length; i += 3) {
+    out.push({
+      boxes: raw[i]!.dataSync() as Float32Array,
+      scores: raw[i + 1]!.dataSync() as Float32Array,
+      labels: Int32Array.from(raw[i + 2]!.dataSync(), (l) => l - 1),
+    });
+  }
+  tf.dispose(raw);
   return out;
 }
 

@@ -1,11 +1,11 @@
 import { ssdBoxesPerLocation, ssdDefaultBoxes } from '@detkit/anchors';
 import { InvalidArgumentError, tf } from '@detkit/core';
-import { SSD_POSTPROCESS, createSsdHead, postprocessDetections } from '@detkit/heads';
+import { SSD_POSTPROCESS, createSsdHead } from '@detkit/heads';
 import { multiboxLoss } from '@detkit/losses';
 import { buildSsdTargetsBatch } from '@detkit/samplers';
 import type { Backbone, ConvBackboneConfig } from './backbone';
 import type { DetectOptions, Detector, DetectorLoss, ImageTargets } from './detector';
-import { imageSizeOption, prefixed, readDetections, resolveBackbone, targetTensors } from './internal';
+import { imageSizeOption, prefixed, resolveBackbone, runDetections, targetTensors } from './internal';
 import { componentSeed, positiveInteger, seedOption } from './variables';
 
 /** Post-processing of a detector's outputs (see @detkit/heads' `postprocessDetections`). */
@@ -167,20 +167,14 @@ export function createSsd(options: SsdOptions): Ssd {
       });
     },
     detect(images: tf.Tensor4D, detectOptions: DetectOptions = {}) {
-      const raw = tf.tidy(() => {
-        const { classLogits, boxDeltas } = forward(images, false);
-        return postprocessDetections(
-          { classLogits, boxDeltas, referenceBoxes: priors, imageSizes: imageSize },
-          {
-            ...postprocess,
-            scoreThreshold: detectOptions.scoreThreshold ?? postprocess.scoreThreshold,
-            detectionsPerImage: detectOptions.detectionsPerImage ?? postprocess.detectionsPerImage,
-          },
-        ).flatMap((d) => [d.boxes, d.scores, d.labels]);
-      });
-      const detections = [];
-      for (let i = 0; i < raw.length; i += 3) detections.push({ boxes: raw[i] as tf.Tensor2D, scores: raw[i + 1] as tf.Tensor1D, labels: raw[i + 2] as tf.Tensor1D });
-      return readDetections(detections);
+      return runDetections(
+        () => {
+          const { classLogits, boxDeltas } = forward(images, false);
+          return { classLogits, boxDeltas, referenceBoxes: priors, imageSizes: imageSize };
+        },
+        postprocess,
+        detectOptions,
+      );
     },
     dispose() {
       backbone.dispose();
