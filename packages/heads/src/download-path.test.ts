@@ -4,28 +4,14 @@
 // taken) and checks RoIAlign and RoIPool values and gradients against torchvision there, and that the
 // heads and the selection steps run and differentiate.
 import { hasTypedArrayPath, tf } from '@detkit/core';
-import { expectClose, readFixture } from '@detkit/test-utils';
+import { expectClose } from '@detkit/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROPOSAL_PRESETS, createRpnHead, postprocessDetections, proposalLayer, roiAlign, roiPool } from './index';
-import { gridAnchors, seededValues } from './test-helpers';
+import { gridAnchors, readRoiFixture, seededValues } from './test-helpers';
 
 const NAME = 'detkit-test-download';
 
-interface RoiCase {
-  fn: string;
-  name: string;
-  features: number[][][][];
-  boxes: number[][];
-  boxImageIndex: number[];
-  outputSize: [number, number];
-  spatialScale: number;
-  samplingRatio?: number;
-  aligned?: boolean;
-  upstream: number[][][][];
-  expected: number[][][][];
-  expectedGrad: number[][][][];
-}
-const fixture = readFixture(new URL('../fixtures/roi-ops.json', import.meta.url)) as { cases: RoiCase[] };
+const fixture = readRoiFixture();
 const nhwc = (x: number[][][][]) => tf.tidy(() => tf.transpose(tf.tensor4d(x), [0, 2, 3, 1]));
 
 describe('the download path of GPU-class backends (simulated)', () => {

@@ -2,25 +2,12 @@
 // features, for every case in fixtures/roi-ops.json, on every Node backend, within 1e-5. The fixtures are
 // NCHW (torchvision's layout); detkit's maps are NHWC, so inputs and results are transposed here.
 import { tf } from '@detkit/core';
-import { describeEachBackend, expectClose, readFixture } from '@detkit/test-utils';
+import { describeEachBackend, expectClose } from '@detkit/test-utils';
 import { expect, it } from 'vitest';
 import { roiAlign, roiPool } from './index';
+import { readRoiFixture } from './test-helpers';
 
-interface RoiCase {
-  fn: string;
-  name: string;
-  features: number[][][][];
-  boxes: number[][];
-  boxImageIndex: number[];
-  outputSize: [number, number];
-  spatialScale: number;
-  samplingRatio?: number;
-  aligned?: boolean;
-  upstream: number[][][][];
-  expected: number[][][][];
-  expectedGrad: number[][][][];
-}
-const fixture = readFixture(new URL('../fixtures/roi-ops.json', import.meta.url)) as { cases: RoiCase[]; torchvision: string };
+const fixture = readRoiFixture();
 
 /** NCHW nested array -> NHWC tensor. */
 const nhwc = (x: number[][][][], shape?: number[]) => tf.tidy(() => tf.transpose(tf.tensor4d(x, shape as [number, number, number, number]), [0, 2, 3, 1]));

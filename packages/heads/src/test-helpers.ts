@@ -1,5 +1,6 @@
 // Helpers for this package's tests (not exported from the package, not part of the build).
 import { tf } from '@detkit/core';
+import { readFixture } from '@detkit/test-utils';
 import { expect } from 'vitest';
 
 /** Deterministic float32 values in [-1, 1) (a small LCG), for inputs that must not depend on tfjs's RNG. */
@@ -81,4 +82,25 @@ export function gridAnchors(gridH: number, gridW: number, stride: number, sizes:
     }
   }
   return out;
+}
+
+/** One torchvision RoIAlign / RoIPool case of fixtures/roi-ops.json (tooling/fixtures/generate.py). */
+export interface RoiCase {
+  fn: string;
+  name: string;
+  features: number[][][][];
+  boxes: number[][];
+  boxImageIndex: number[];
+  outputSize: [number, number];
+  spatialScale: number;
+  samplingRatio?: number;
+  aligned?: boolean;
+  upstream: number[][][][];
+  expected: number[][][][];
+  expectedGrad: number[][][][];
+}
+
+/** fixtures/roi-ops.json: its cases and the torchvision version that wrote them. */
+export function readRoiFixture(): { cases: RoiCase[]; torchvision: string } {
+  return readFixture(new URL('../fixtures/roi-ops.json', import.meta.url)) as { cases: RoiCase[]; torchvision: string };
 }
