@@ -122,6 +122,42 @@ export function featureLevels(op: string, features: TensorInput | readonly Tenso
 }
 
 /**
+ * Runs a dense head (RPN, SSD) over feature levels, inside a tidy: checks each level is NHWC
+ * `[B, H, W, channels(i)]` with one batch size B across the levels (errors name `features[i]`, or
+ * `features` for a single map), takes `level(x, i)`'s two flattened outputs `[B, H * W * A, k]` per level
+ * and concatenates each over the levels, in level order (the anchors' order). Returns the two outputs and
+ * the anchors per level, H * W * `anchorsAt(i)`.
+ */
+export function applyOverLevels(
+  op: string,
+  levels: readonly TensorInput[],
+  channels: (i: number) => number,
+  anchorsAt: (i: number) => number,
+  level: (x: tf.Tensor4D, i: number) => [tf.Tensor3D, tf.Tensor3D],
+): { outputs: [tf.Tensor3D, tf.Tensor3D]; anchorsPerLevel: number[] } {
+  const anchorsPerLevel: number[] = [];
+  const outputs = tf.tidy(() => {
+    const first: tf.Tensor3D[] = [];
+    const second: tf.Tensor3D[] = [];
+    let batch = -1;
+    levels.forEach((input, i) => {
+      const argument = levels.length > 1 ? `features[${i}]` : 'features';
+      const x = featuresInput(op, argument, input);
+      if (x.shape[3] !== channels(i) || (batch >= 0 && x.shape[0] !== batch)) {
+        throw new ShapeError(op, argument, `[${batch >= 0 ? batch : 'N'}, H, W, ${channels(i)}]`, x.shape);
+      }
+      batch = x.shape[0];
+      const [a, b] = level(x, i);
+      first.push(a);
+      second.push(b);
+      anchorsPerLevel.push(x.shape[1] * x.shape[2] * anchorsAt(i));
+    });
+    return first.length === 1 ? [first[0]!, second[0]!] : [tf.concat(first, 1), tf.concat(second, 1)];
+  }) as [tf.Tensor3D, tf.Tensor3D];
+  return { outputs, anchorsPerLevel };
+}
+
+/**
  * Runs `compute` on constants of `inputs` (@detkit/core's `detach`, torch's `.detach()`), so its result is
  * a constant of the gradient tape: no tape path leads from the inputs to it, nothing downstream of it
  * enters a backward pass through it, and no gradient flows back to the inputs. For selection steps (top-N,

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, tf, type TensorInput } from '@detkit/core';
 import type { HeadWeights } from './head-weights';
-import { featureLevels, featuresInput, positiveInteger } from './internal';
+import { applyOverLevels, featureLevels, positiveInteger } from './internal';
 import { conv2dSame, flattenLevel } from './layers';
 import { createVariables, headName, headWeights, type HeadCommonOptions, type ParamSpec } from './weights';
 
@@ -90,28 +90,14 @@ export function createRpnHead(options: RpnHeadOptions): RpnHead {
 
   const apply = (features: TensorInput | readonly TensorInput[]): RpnHeadOutput => {
     const applyOp = 'RpnHead.apply';
-    const levels = featureLevels(applyOp, features);
-    const anchorsPerLevel: number[] = [];
-    const [objectness, deltas] = tf.tidy(() => {
-      const logits: tf.Tensor3D[] = [];
-      const regs: tf.Tensor3D[] = [];
-      let batch = -1;
-      levels.forEach((level, i) => {
-        const argument = levels.length > 1 ? `features[${i}]` : 'features';
-        const x = featuresInput(applyOp, argument, level);
-        if (x.shape[3] !== inChannels || (batch >= 0 && x.shape[0] !== batch)) {
-          throw new ShapeError(applyOp, argument, `[${batch >= 0 ? batch : 'N'}, H, W, ${inChannels}]`, x.shape);
-        }
-        batch = x.shape[0];
-        const t = tf.relu(conv2dSame(x, v['conv/kernel'] as tf.Variable<tf.Rank.R4>, v['conv/bias'] as tf.Variable<tf.Rank.R1>));
-        logits.push(flattenLevel(conv2dSame(t, v['cls_logits/kernel'] as tf.Variable<tf.Rank.R4>, v['cls_logits/bias'] as tf.Variable<tf.Rank.R1>), objectnessLogits));
-        regs.push(flattenLevel(conv2dSame(t, v['bbox_pred/kernel'] as tf.Variable<tf.Rank.R4>, v['bbox_pred/bias'] as tf.Variable<tf.Rank.R1>), 4));
-        anchorsPerLevel.push(x.shape[1] * x.shape[2] * numAnchors);
-      });
-      return logits.length === 1
-        ? [logits[0]!, regs[0]!]
-        : [tf.concat(logits, 1), tf.concat(regs, 1)];
+    const { outputs, anchorsPerLevel } = applyOverLevels(applyOp, featureLevels(applyOp, features), () => inChannels, () => numAnchors, (x) => {
+      const t = tf.relu(conv2dSame(x, v['conv/kernel'] as tf.Variable<tf.Rank.R4>, v['conv/bias'] as tf.Variable<tf.Rank.R1>));
+      return [
+        flattenLevel(conv2dSame(t, v['cls_logits/kernel'] as tf.Variable<tf.Rank.R4>, v['cls_logits/bias'] as tf.Variable<tf.Rank.R1>), objectnessLogits),
+        flattenLevel(conv2dSame(t, v['bbox_pred/kernel'] as tf.Variable<tf.Rank.R4>, v['bbox_pred/bias'] as tf.Variable<tf.Rank.R1>), 4),
+      ];
     });
+    const [objectness, deltas] = outputs;
     return { objectness, deltas, anchorsPerLevel };
   };
 

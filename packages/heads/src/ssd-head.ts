@@ -1,6 +1,6 @@
-import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, type TensorInput, type tf } from '@detkit/core';
 import type { HeadWeights } from './head-weights';
-import { featureLevels, featuresInput, positiveInteger } from './internal';
+import { applyOverLevels, featureLevels, positiveInteger } from './internal';
 import { conv2dSame, flattenLevel } from './layers';
 import { createVariables, headName, headWeights, xavierUniformInit, type HeadCommonOptions, type ParamSpec } from './weights';
 
@@ -92,24 +92,11 @@ export function createSsdHead(options: SsdHeadOptions): SsdHead {
     if (levels.length !== inChannels.length) {
       throw new InvalidArgumentError(applyOp, 'features', `must hold ${inChannels.length} feature level(s), got ${levels.length}`);
     }
-    const anchorsPerLevel: number[] = [];
-    const [classLogits, boxDeltas] = tf.tidy(() => {
-      const logits: tf.Tensor3D[] = [];
-      const regs: tf.Tensor3D[] = [];
-      let batch = -1;
-      levels.forEach((level, i) => {
-        const argument = levels.length > 1 ? `features[${i}]` : 'features';
-        const x = featuresInput(applyOp, argument, level);
-        if (x.shape[3] !== inChannels[i] || (batch >= 0 && x.shape[0] !== batch)) {
-          throw new ShapeError(applyOp, argument, `[${batch >= 0 ? batch : 'N'}, H, W, ${inChannels[i]}]`, x.shape);
-        }
-        batch = x.shape[0];
-        logits.push(flattenLevel(conv2dSame(x, k(`classification/${i}/kernel`), b(`classification/${i}/bias`)), numClasses));
-        regs.push(flattenLevel(conv2dSame(x, k(`regression/${i}/kernel`), b(`regression/${i}/bias`)), 4));
-        anchorsPerLevel.push(x.shape[1] * x.shape[2] * numAnchors[i]!);
-      });
-      return logits.length === 1 ? [logits[0]!, regs[0]!] : [tf.concat(logits, 1), tf.concat(regs, 1)];
-    });
+    const { outputs, anchorsPerLevel } = applyOverLevels(applyOp, levels, (i) => inChannels[i]!, (i) => numAnchors[i]!, (x, i) => [
+      flattenLevel(conv2dSame(x, k(`classification/${i}/kernel`), b(`classification/${i}/bias`)), numClasses),
+      flattenLevel(conv2dSame(x, k(`regression/${i}/kernel`), b(`regression/${i}/bias`)), 4),
+    ]);
+    const [classLogits, boxDeltas] = outputs;
     return { classLogits, boxDeltas, anchorsPerLevel };
   };
 
