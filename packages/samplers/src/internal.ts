@@ -87,3 +87,26 @@ export function boxesInput(op: string, argument: string, x: TensorInput): tf.Ten
   assertValidBoxes(op, argument, t);
   return detach(t) as tf.Tensor2D;
 }
+
+/** The indices of the positive (label > 0) and negative (label 0) elements, ascending, and their counts. */
+export function splitByLabel(labels: ArrayLike<number>): { positive: Int32Array; np: number; negative: Int32Array; nn: number } {
+  const n = labels.length;
+  const positive = new Int32Array(n);
+  const negative = new Int32Array(n);
+  let np = 0, nn = 0;
+  for (let i = 0; i < n; i++) {
+    const l = labels[i] as number;
+    if (l > 0) positive[np++] = i;
+    else if (l === 0) negative[nn++] = i;
+  }
+  return { positive, np, negative, nn };
+}
+
+/** The ascending indices of the sampled elements (labels >= 0) of a sampler's output labels. */
+export function sampledIndices(out: Int32Array): Int32Array {
+  let count = 0;
+  for (let i = 0; i < out.length; i++) if ((out[i] as number) >= 0) count++;
+  const indices = new Int32Array(count);
+  for (let i = 0, k = 0; i < out.length; i++) if ((out[i] as number) >= 0) indices[k++] = i;
+  return indices;
+}

@@ -1,5 +1,5 @@
 import { runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { integerOption, labelsInput, numberOption, optionsObject } from './internal';
+import { integerOption, labelsInput, numberOption, optionsObject, sampledIndices, splitByLabel } from './internal';
 import { drawSeed, sfc32, type RandomOptions } from './rng';
 
 /** How many elements a sampler keeps and what share of them may be positive. */
@@ -58,14 +58,7 @@ const balancedKernel: TypedArrayKernel<BalancedAttrs> = {
   compute([labelsIn], { batchSize, positiveFraction, seed }, ctx) {
     const labels = labelsIn!.values;
     const n = labels.length;
-    const positive = new Int32Array(n);
-    const negative = new Int32Array(n);
-    let np = 0, nn = 0;
-    for (let i = 0; i < n; i++) {
-      const l = labels[i] as number;
-      if (l > 0) positive[np++] = i;
-      else if (l === 0) negative[nn++] = i;
-    }
+    const { positive, np, negative, nn } = splitByLabel(labels);
     // torchvision: int(batch_size_per_image * positive_fraction), then the rest of the batch is negatives.
     const takePositive = Math.min(np, Math.floor(batchSize * positiveFraction));
     const takeNegative = Math.min(nn, batchSize - takePositive);
@@ -75,8 +68,7 @@ const balancedKernel: TypedArrayKernel<BalancedAttrs> = {
     const out = new Int32Array(n).fill(-1);
     for (let i = 0; i < takePositive; i++) out[positive[i] as number] = labels[positive[i] as number] as number;
     for (let i = 0; i < takeNegative; i++) out[negative[i] as number] = 0;
-    const indices = new Int32Array(takePositive + takeNegative);
-    for (let i = 0, s = 0; i < n; i++) if ((out[i] as number) >= 0) indices[s++] = i;
+    const indices = sampledIndices(out);
     return [ctx.outputFrom(out, [n]), ctx.outputFrom(indices, [indices.length])];
   },
 };

@@ -1,5 +1,5 @@
 import { runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { labelsInput, lossInput, numberOption } from './internal';
+import { labelsInput, lossInput, numberOption, sampledIndices, splitByLabel } from './internal';
 import { checkBudget, type SampleResult, type SamplerBudget } from './sample-balanced';
 import { selectTop } from './select-top';
 
@@ -25,14 +25,7 @@ const ohemKernel: TypedArrayKernel<OhemAttrs> = {
     const loss = lossIn!.values;
     const labels = labelsIn!.values;
     const n = labels.length;
-    const positive = new Int32Array(n);
-    const negative = new Int32Array(n);
-    let np = 0, nn = 0;
-    for (let i = 0; i < n; i++) {
-      const l = labels[i] as number;
-      if (l > 0) positive[np++] = i;
-      else if (l === 0) negative[nn++] = i;
-    }
+    const { positive, np, negative, nn } = splitByLabel(labels);
     const out = new Int32Array(n).fill(-1);
     const scratch = new Float32Array(n);
     const expectedPositive = Math.floor(batchSize * positiveFraction);
@@ -46,11 +39,8 @@ const ohemKernel: TypedArrayKernel<OhemAttrs> = {
     selectTop(negative, nn, loss, expectedNegative, scratch, (i) => {
       out[i] = 0;
     });
-    let s = 0;
-    for (let i = 0; i < n; i++) if ((out[i] as number) >= 0) s++;
-    const indices = new Int32Array(s);
-    for (let i = 0, k = 0; i < n; i++) if ((out[i] as number) >= 0) indices[k++] = i;
-    return [ctx.outputFrom(out, [n]), ctx.outputFrom(indices, [s])];
+    const indices = sampledIndices(out);
+    return [ctx.outputFrom(out, [n]), ctx.outputFrom(indices, [indices.length])];
   },
 };
 
