@@ -4,7 +4,7 @@
 import { tf } from '@detkit/core';
 import { describeEachBackend } from '@detkit/test-utils';
 import { it } from 'vitest';
-import { createBoxHead, createRpnHead, createSsdHead, roiAlign, roiPool, type HeadWeights } from './index';
+import { createBoxHead, createRpnHead, createSsdHead, multiScaleRoiAlign, roiAlign, roiPool, type HeadWeights } from './index';
 import { expectGradientsMatchFiniteDifferences, seededValues } from './test-helpers';
 
 const boxes = [[2, 3, 20, 17], [-4, 6, 9, 30], [10.5, 0.25, 31, 12.75], [0, 0, 32, 32]];
@@ -40,6 +40,17 @@ describeEachBackend('numerical gradient checks', () => {
       }
     }
     x.dispose();
+  });
+
+  it('multiScaleRoiAlign with respect to every level', () => {
+    // Levels of stride 4 and 8 of a 32 px image. With canonicalScale 16 at level 2, a box of side
+    // sqrt(area) s goes to level floor(2 + log2(s / 16)) clamped to [2, 3]: the first three boxes
+    // (s = 15.9, 17.7, 16.0) to the stride-4 map, [0, 0, 32, 32] (s = 32) to the stride-8 one.
+    const fine = tf.variable(tf.tensor(seededValues(2 * 8 * 8 * 3, 8), [2, 8, 8, 3]));
+    const coarse = tf.variable(tf.tensor(seededValues(2 * 4 * 4 * 3, 9), [2, 4, 4, 3]));
+    const opts = { imageSizes: [32, 32] as const, outputSize: [3, 2] as [number, number], canonicalScale: 16, canonicalLevel: 2 };
+    expectGradientsMatchFiniteDifferences(() => weightedSum(multiScaleRoiAlign([fine, coarse], boxes, imageIndex, opts), 10), [fine, coarse], { perVariable: 48 });
+    tf.dispose([fine, coarse]);
   });
 
   it('roiPool with respect to the features', () => {
