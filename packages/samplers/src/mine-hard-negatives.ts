@@ -34,7 +34,7 @@ const miningKernel: TypedArrayKernel<MiningAttrs> = {
     const n = shape[shape.length - 1] as number;
     const rows = n === 0 ? 0 : labels!.values.length / n;
     const out = ctx.output(shape, 'int32');
-    if (rows * n > 0) {
+    if (rows > 0) {
       callWasmKernel(samplersWasm, ctx, { inputs: [loss!.values, labels!.values], outputs: [out.values], scratchBytes: 4 * n }, (wasm, p) =>
         wasm.mineHardNegatives(p.inputs[0]!, p.inputs[1]!, rows, n, negPosRatio, minNegatives, p.outputs[0]!, p.scratch),
       );
@@ -45,19 +45,19 @@ const miningKernel: TypedArrayKernel<MiningAttrs> = {
 
 /**
  * Hard negative mining (Liu et al. 2016, section 2.2); matches the mining in torchvision's
- * `SSD.compute_loss`: per image, the negatives with the highest loss are kept, negPosRatio (3) per
- * positive, the rest are left out. One quickselect pass per image (O(N) on average) instead of
- * torchvision's two sorts.
+ * `SSD.compute_loss`: per image, the ceil(negPosRatio x positives) negatives with the highest loss are
+ * kept (negPosRatio 3 by default), the rest are left out. One quickselect pass per image (O(N) on
+ * average) instead of torchvision's two sorts.
  *
  * Differences from torchvision, on purpose: equal losses are taken in index order (torch's sort leaves
  * their order unspecified); when an image has fewer negatives than the ratio asks for, all of them are
  * kept and no positive is counted a second time (torchvision's ranking then reaches into the positives,
  * whose loss it set to -inf, and adds them to the background term); `minNegatives` (default 0).
  *
- * Runs as one kernel (`DetkitSamplersMineHardNegatives`, WebAssembly, in tfjs-backend-wasm's heap without
- * copies) on cpu and wasm. Not differentiated:
- * `lossPerPrior` is taken as a constant of the gradient tape (the selection is a constant of the loss, as
- * in torchvision), so the loss being trained may go in.
+ * Runs as one kernel (`DetkitSamplersMineHardNegatives`, WebAssembly, in tfjs-backend-wasm's heap
+ * without copies) on cpu and wasm. Not differentiated: `lossPerPrior` is taken as a constant of the
+ * gradient tape (the selection is a constant of the loss, as in torchvision), so the loss being trained
+ * may go in.
  *
  * @param lossPerPrior - Float32 [N] or [B, N]: each prior's classification loss (e.g. softmax
  *   cross-entropy against its target class), finite.
