@@ -62,6 +62,11 @@ describe('parseCoco', () => {
     ['category without a name', { ...good, categories: [{ id: 1 }] }, 'malformed-record', 'categories[0] (id 1)', 'string name'],
     ['duplicate category', { ...good, categories: [{ id: 1, name: 'a' }, { id: 1, name: 'b' }] }, 'duplicate-id', 'categories[1] (id 1, name "b")', 'repeats'],
     ['duplicate image', { ...good, images: [good.images[0], good.images[0]] }, 'duplicate-id', 'images[1] (id 7, file_name "a.png")', 'repeats image id 7'],
+    // Regression (issue 15 item 7): these three were accepted.
+    ['duplicate category name', { ...good, categories: [{ id: 1, name: 'dog' }, { id: 18, name: 'dog' }] }, 'duplicate-id', 'categories[1] (id 18, name "dog")', 'repeats category name "dog" (also category id 1)'],
+    ['duplicate annotation id', { ...good, annotations: [good.annotations[0], { ...good.annotations[1], id: 1 }] }, 'duplicate-id', 'annotations[1] (id 1, image_id 7)', 'repeats annotation id 1 (first at annotations[0])'],
+    ['non-integer image width', { ...good, images: [{ id: 1, file_name: 'x.png', width: 100.5, height: 5 }] }, 'malformed-record', 'images[0] (id 1, file_name "x.png")', 'width 100.5, expected a positive integer'],
+    ['non-integer annotation id', withAnn({ id: 1.5, image_id: 7, category_id: 1, bbox: [0, 0, 1, 1] }), 'malformed-record', 'annotations[0] (id 1.5, image_id 7)', 'has id 1.5'],
     ['image without size', { ...good, images: [{ id: 1, file_name: 'x.png', width: 0, height: 5 }] }, 'malformed-record', 'images[0] (id 1, file_name "x.png")', 'width 0'],
     ['unknown category', withAnn({ id: 9, image_id: 7, category_id: 5, bbox: [0, 0, 1, 1] }), 'unknown-category', 'annotations[0] (id 9, image_id 7)', 'category_id 5'],
     ['unknown image', withAnn({ id: 9, image_id: 70, category_id: 1, bbox: [0, 0, 1, 1] }), 'malformed-record', 'annotations[0] (id 9, image_id 70)', 'image_id 70'],

@@ -50,7 +50,8 @@ function isId(x: unknown): x is number {
  *
  * Bad data throws a {@link DataError} naming `options.file` and the record (`annotations[17] (id 42,
  * image_id 7)`): a file that is not JSON or lacks the arrays (`'malformed-file'`), a record missing a
- * field (`'malformed-record'`), duplicate image or category ids, an unknown `category_id`, a bbox with a
+ * field (`'malformed-record'`; an image's `width` and `height` must be positive integers), duplicate
+ * image, annotation or category ids or category names (`'duplicate-id'`), an unknown `category_id`, a bbox with a
  * NaN, a non-positive width or height (x2 <= x1), or one reaching beyond the image by more than
  * `boxTolerance` pixels. With `onInvalid: 'skip'` such annotations (or images, with their annotations)
  * are left out and counted in `skipped`; a malformed file always throws.
@@ -89,6 +90,9 @@ export function parseCoco(json: string | unknown, options: ParseCocoOptions = {}
       throw new DataError({ file, record: rec, kind: 'malformed-record', problem: 'needs an integer id and a string name' });
     }
     if (catById.has(c.id)) throw new DataError({ file, record: rec, kind: 'duplicate-id', problem: `repeats category id ${c.id}` });
+    // Two categories of one name would be one class under two labels: outputs could not be mapped back by name.
+    const same = [...catById].find(([, name]) => name === c.name);
+    if (same) throw new DataError({ file, record: rec, kind: 'duplicate-id', problem: `repeats category name ${JSON.stringify(c.name)} (also category id ${same[0]})` });
     catById.set(c.id, c.name);
   });
   const categoryIds = [...catById.keys()].sort((a, b) => a - b);
@@ -114,7 +118,7 @@ export function parseCoco(json: string | unknown, options: ParseCocoOptions = {}
     if (typeof img.file_name !== 'string' || img.file_name === '') return bad('malformed-record', 'has no file_name');
     for (const key of ['width', 'height'] as const) {
       const v = img[key];
-      if (!isFiniteNumber(v) || v <= 0) return bad('malformed-record', `has ${key} ${JSON.stringify(v)}, expected a positive number`);
+      if (!isId(v) || v <= 0) return bad('malformed-record', `has ${key} ${JSON.stringify(v)}, expected a positive integer (pixels)`);
     }
     if (byId.has(img.id)) return bad('duplicate-id', `repeats image id ${img.id}`);
     const entry = { id: img.id, fileName: img.file_name, objects: new ObjectCollector(file, img.width as number, img.height as number, boxTolerance, onInvalid, skipped) };
@@ -122,12 +126,19 @@ export function parseCoco(json: string | unknown, options: ParseCocoOptions = {}
     order.push(entry);
   });
 
-  // Annotations.
+  // Annotations. Ids are optional (a results file has none) but, when given, integers and unique.
+  const annIds = new Map<number, number>();
   anns.forEach((a, i) => {
     const rec = describe('annotations', i, a, ['id', 'image_id']);
-    const bad = (kind: 'malformed-record' | 'unknown-category' | 'box-not-finite', problem: string) =>
+    const bad = (kind: 'malformed-record' | 'duplicate-id' | 'unknown-category' | 'box-not-finite', problem: string) =>
       reportIssue(onInvalid, skipped, { file, record: rec, kind, problem });
     if (!isRecord(a)) return bad('malformed-record', 'is not an object');
+    if (a.id !== undefined) {
+      if (!isId(a.id)) return bad('malformed-record', `has id ${JSON.stringify(a.id)}, expected an integer`);
+      const first = annIds.get(a.id);
+      if (first !== undefined) return bad('duplicate-id', `repeats annotation id ${a.id} (first at annotations[${first}])`);
+      annIds.set(a.id, i);
+    }
     if (!isId(a.image_id)) return bad('malformed-record', `has image_id ${JSON.stringify(a.image_id)}, expected an integer`);
     const entry = byId.get(a.image_id);
     if (entry === null) return; // its image was skipped and counted

@@ -5,7 +5,7 @@ import { DetkitError } from '@detkit/core';
  * - `'malformed-file'`: the file is not valid JSON / XML, or lacks the structure its format requires.
  * - `'malformed-record'`: a record lacks a required field or has one of the wrong type (a non-numeric
  *   width, a bbox that is not 4 numbers, an annotation of an image that is not in the file).
- * - `'duplicate-id'`: two images or two categories share an id.
+ * - `'duplicate-id'`: two images, annotations or categories share an id, or two categories a name.
  * - `'unknown-category'`: an object's category id (COCO) or class name (VOC) is not in the class list.
  * - `'box-not-finite'`: a box coordinate is NaN or infinite.
  * - `'box-inverted'`: a box with x2 < x1 or y2 < y1, or of zero width or height (it would give NaN or
