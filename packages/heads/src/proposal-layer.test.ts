@@ -89,6 +89,17 @@ describeEachBackend('proposalLayer', () => {
     });
   });
 
+  it('weights: deltas encoded with weights (2, 2, 2, 2) decode to the boxes of half those deltas with the default (1, 1, 1, 1)', () => {
+    tf.tidy(() => {
+      const x = inputs(5);
+      const plain = proposalLayer({ ...x, imageSizes: [160, 160] }, PROPOSAL_PRESETS.torchvisionTest);
+      // decode divides by the weights: (2d) / 2 == d exactly in float32.
+      const doubled = proposalLayer({ ...x, deltas: tf.mul(x.deltas, 2), imageSizes: [160, 160] }, { ...PROPOSAL_PRESETS.torchvisionTest, weights: [2, 2, 2, 2] });
+      plain.boxes.forEach((b, i) => expect(doubled.boxes[i]!.arraySync()).toEqual(b.arraySync()));
+      expect(() => proposalLayer({ ...x, imageSizes: [160, 160] }, { ...PROPOSAL_PRESETS.test, weights: [1, 1, 0, 1] })).toThrow(/'weights' must be four finite numbers > 0/);
+    });
+  });
+
   it('empty cases: no anchors, nothing big enough, postNmsTopN 0, no images', () => {
     tf.tidy(() => {
       const none = proposalLayer({ objectness: tf.zeros([2, 0]), deltas: tf.zeros([2, 0, 4]), anchors: tf.zeros([0, 4]), imageSizes: [10, 10] });

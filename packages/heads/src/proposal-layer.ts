@@ -1,4 +1,4 @@
-import { DEFAULT_SCALE_CLAMP, RPN_BOX_CODER_WEIGHTS, batchedNms, nms } from '@detkit/boxes';
+import { DEFAULT_SCALE_CLAMP, RPN_BOX_CODER_WEIGHTS, batchedNms, nms, type BoxCoderWeights } from '@detkit/boxes';
 import { InvalidArgumentError, ShapeError, assertFinite, runTypedArrayKernel, tf, toTensor, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { boxesInput, detached, finiteInput, splitColumns, imageSizesOption, integerOption, nonNegativeNumber, numberInRange } from './internal';
 import { bigEnough, decodeClipInto, decodeParams } from './decode';
@@ -32,6 +32,11 @@ export interface ProposalLayerOptions {
   order?: ProposalOrder;
   /** Clamp on the decoded dw, dh (see @detkit/boxes' decodeBoxes). Default log(1000 / 16). */
   clamp?: number | false;
+  /**
+   * Box-coder weights the deltas were encoded with (the RPN targets' weights). Default
+   * `RPN_BOX_CODER_WEIGHTS` (1, 1, 1, 1), torchvision's RPN box coder.
+   */
+  weights?: BoxCoderWeights;
 }
 
 /**
@@ -45,7 +50,7 @@ export const PROPOSAL_PRESETS = {
   test: { preNmsTopN: 6_000, postNmsTopN: 300, nmsThreshold: 0.7, minSize: 16, scoreThreshold: 0, order: 'filter-first' },
   torchvisionTrain: { preNmsTopN: 2_000, postNmsTopN: 2_000, nmsThreshold: 0.7, minSize: 1e-3, scoreThreshold: 0, order: 'topk-first' },
   torchvisionTest: { preNmsTopN: 1_000, postNmsTopN: 1_000, nmsThreshold: 0.7, minSize: 1e-3, scoreThreshold: 0, order: 'topk-first' },
-} as const satisfies Record<string, Required<Omit<ProposalLayerOptions, 'clamp'>>>;
+} as const satisfies Record<string, Required<Omit<ProposalLayerOptions, 'clamp' | 'weights'>>>;
 
 /** What {@link proposalLayer} takes: the RPN head's predictions for a batch and the anchors. */
 export interface ProposalLayerInputs {
@@ -85,6 +90,7 @@ interface CandidateAttrs {
   scoreThreshold: number;
   filterFirst: boolean;
   clamp: number | false;
+  weights: BoxCoderWeights;
   height: number;
   width: number;
 }
@@ -110,7 +116,7 @@ const candidatesKernel: TypedArrayKernel<CandidateAttrs> = {
     else for (let i = 0, o = 2 * a.image * total; i < total; i++, o += 2) logits[i] = (raw[o + 1] as number) - (raw[o] as number);
     const dOffset = 4 * a.image * total;
     const aOffset = a.sharedAnchors ? 0 : dOffset;
-    const p = decodeParams(RPN_BOX_CODER_WEIGHTS, a.clamp);
+    const p = decodeParams(a.weights, a.clamp);
     const minSize = Math.fround(a.minSize);
     const threshold = Math.fround(a.scoreThreshold);
     const decoded = new Float32Array(4 * total);
@@ -164,6 +170,10 @@ function checkOptions(op: string, options: ProposalLayerOptions) {
   if (order !== 'topk-first' && order !== 'filter-first') throw new InvalidArgumentError(op, 'order', `must be 'topk-first' or 'filter-first', got ${String(order)}`);
   const clamp = options.clamp ?? DEFAULT_SCALE_CLAMP;
   if (clamp !== false && (typeof clamp !== 'number' || Number.isNaN(clamp))) throw new InvalidArgumentError(op, 'clamp', `must be a number or false, got ${String(clamp)}`);
+  const weights = options.weights ?? RPN_BOX_CODER_WEIGHTS;
+  if (!Array.isArray(weights) || weights.length !== 4 || !weights.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0)) {
+    throw new InvalidArgumentError(op, 'weights', `must be four finite numbers > 0, got ${JSON.stringify(weights)}`);
+  }
   return {
     preNmsTopN: integerOption(op, 'preNmsTopN', options.preNmsTopN, 0, true),
     postNmsTopN: integerOption(op, 'postNmsTopN', options.postNmsTopN, 0, true),
@@ -172,6 +182,7 @@ function checkOptions(op: string, options: ProposalLayerOptions) {
     scoreThreshold: numberInRange(op, 'scoreThreshold', options.scoreThreshold ?? 0, 0, 1),
     filterFirst: order === 'filter-first',
     clamp,
+    weights,
   };
 }
 
@@ -230,6 +241,7 @@ export function proposalLayer(inputs: ProposalLayerInputs, options: ProposalLaye
             scoreThreshold: o.scoreThreshold,
             filterFirst: o.filterFirst,
             clamp: o.clamp,
+            weights: o.weights,
             height: sizes[i]![0],
             width: sizes[i]![1],
           }) as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
