@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
-import { mineHardNegatives } from '@detkit/samplers';
+import { mineHardNegatives, SSD_NEG_POS_RATIO } from '@detkit/samplers';
 import { assertShapeEquals, floatInput, integerOption, labelsInput, numberOption, reductionOption, weightedSum, type DetectionLoss, type Reduction } from './internal';
 import { smoothL1Rows } from './smooth-l1-loss';
 import { softmaxCrossEntropyRows } from './softmax-xent';
@@ -7,8 +7,8 @@ import { softmaxCrossEntropyRows } from './softmax-xent';
 /** Options of {@link multiboxLoss}. */
 export interface MultiboxLossOptions {
   /**
-   * Hard negatives kept per positive, per image: ceil(negPosRatio x positives), as torchvision. Default 3
-   * (Liu et al. 2016: at most 3:1).
+   * Hard negatives kept per positive, per image: ceil(negPosRatio x positives), as torchvision. Default
+   * `SSD_NEG_POS_RATIO` of @detkit/samplers, 3 (Liu et al. 2016: at most 3:1).
    */
   negPosRatio?: number;
   /** Hard negatives kept at least, per image, even without positives. Default 0, as torchvision. */
@@ -59,7 +59,7 @@ export function multiboxLoss(
   options: MultiboxLossOptions = {},
 ): DetectionLoss {
   const op = 'multiboxLoss';
-  const negPosRatio = numberOption(op, 'negPosRatio', options.negPosRatio, 3, 0);
+  const negPosRatio = numberOption(op, 'negPosRatio', options.negPosRatio, SSD_NEG_POS_RATIO, 0);
   const minNegatives = integerOption(op, 'minNegatives', options.minNegatives, 0, 0);
   const alpha = numberOption(op, 'alpha', options.alpha, 1, 0);
   const beta = numberOption(op, 'beta', options.beta, 1, 0);

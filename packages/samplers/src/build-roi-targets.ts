@@ -1,6 +1,6 @@
 import { boxIou, ROI_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
 import { InvalidArgumentError, tf, type TensorInput } from '@detkit/core';
-import { createMaxIouMatcher, ROI_MATCHER_OPTIONS, type MaxIouMatcherOptions } from '@detkit/matchers';
+import { createMaxIouMatcher, ROI_MATCHER_OPTIONS, type Matcher, type MaxIouMatcherOptions } from '@detkit/matchers';
 import { boxesInput, classesInput, optionsObject } from './internal';
 import { drawSeed, type RandomOptions } from './rng';
 import { checkBudget, ROI_SAMPLER_OPTIONS, sampleBalanced, type SamplerBudget } from './sample-balanced';
@@ -9,10 +9,11 @@ import { sampledTargets } from './target-kernels';
 /** Options of {@link buildRoiTargets}. */
 export interface RoiTargetOptions extends RandomOptions {
   /**
-   * The matcher. Default {@link ROI_MATCHER_OPTIONS} (foreground at IoU >= 0.5, background below);
-   * py-faster-rcnn's background range [0.1, 0.5) is `{ ...ROI_MATCHER_OPTIONS, negativeMinIou: 0.1 }`.
+   * The matcher: its options, or a matcher made once with `createMaxIouMatcher`. Default
+   * {@link ROI_MATCHER_OPTIONS} (foreground at IoU >= 0.5, background below); py-faster-rcnn's background
+   * range [0.1, 0.5) is `{ ...ROI_MATCHER_OPTIONS, negativeMinIou: 0.1 }`.
    */
-  matcher?: MaxIouMatcherOptions;
+  matcher?: MaxIouMatcherOptions | Matcher;
   /**
    * The mini-batch. Default {@link ROI_SAMPLER_OPTIONS} (128 RoIs, up to 25% foreground); `false` keeps
    * every labelled proposal.
@@ -65,7 +66,7 @@ export interface RoiTargets {
 export function buildRoiTargets(proposals: TensorInput, gtBoxes: TensorInput, gtClasses: TensorInput, options: RoiTargetOptions = {}): RoiTargets {
   const op = 'buildRoiTargets';
   optionsObject(op, options);
-  const match = createMaxIouMatcher(options.matcher ?? ROI_MATCHER_OPTIONS);
+  const match = typeof options.matcher === 'function' ? options.matcher : createMaxIouMatcher(options.matcher ?? ROI_MATCHER_OPTIONS);
   const budget = options.sampler === false ? false : checkBudget(op, options.sampler ?? ROI_SAMPLER_OPTIONS);
   const seed = drawSeed(op, options);
   const weights = options.weights ?? ROI_BOX_CODER_WEIGHTS;

@@ -1,6 +1,6 @@
 import { boxIou, RPN_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
 import { InvalidArgumentError, tf, type TensorInput } from '@detkit/core';
-import { createMaxIouMatcher, RPN_MATCHER_OPTIONS, type MaxIouMatcherOptions } from '@detkit/matchers';
+import { createMaxIouMatcher, RPN_MATCHER_OPTIONS, type Matcher, type MaxIouMatcherOptions } from '@detkit/matchers';
 import { boxesInput, numberOption, optionsObject } from './internal';
 import { drawSeed, type RandomOptions } from './rng';
 import { checkBudget, RPN_SAMPLER_OPTIONS, sampleBalanced, type SamplerBudget } from './sample-balanced';
@@ -8,8 +8,12 @@ import { insideIndices, matchedTargets, scatterRows } from './target-kernels';
 
 /** Options of {@link buildRpnTargets}. */
 export interface RpnTargetOptions extends RandomOptions {
-  /** The matcher. Default {@link RPN_MATCHER_OPTIONS} (0.7 / 0.3 with the highest-IoU rule). */
-  matcher?: MaxIouMatcherOptions;
+  /**
+   * The matcher: its options, or a matcher made once with `createMaxIouMatcher` (what a training loop
+   * should pass, so that every step uses the same one). Default {@link RPN_MATCHER_OPTIONS} (0.7 / 0.3 with
+   * the highest-IoU rule).
+   */
+  matcher?: MaxIouMatcherOptions | Matcher;
   /**
    * The mini-batch. Default {@link RPN_SAMPLER_OPTIONS} (256 anchors, up to half positive); `false`
    * keeps every labelled anchor.
@@ -75,7 +79,7 @@ function checkImageSize(op: string, options: RpnTargetOptions): { height: number
 export function buildRpnTargets(anchors: TensorInput, gtBoxes: TensorInput, options: RpnTargetOptions = {}): RpnTargets {
   const op = 'buildRpnTargets';
   optionsObject(op, options);
-  const match = createMaxIouMatcher(options.matcher ?? RPN_MATCHER_OPTIONS);
+  const match = typeof options.matcher === 'function' ? options.matcher : createMaxIouMatcher(options.matcher ?? RPN_MATCHER_OPTIONS);
   const budget = options.sampler === false ? false : checkBudget(op, options.sampler ?? RPN_SAMPLER_OPTIONS);
   const seed = drawSeed(op, options);
   const weights = options.weights ?? RPN_BOX_CODER_WEIGHTS;

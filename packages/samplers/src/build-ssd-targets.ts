@@ -1,6 +1,6 @@
 import { boxIou, ROI_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
 import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
-import { createSsdMatcher, SSD_MATCH_THRESHOLD } from '@detkit/matchers';
+import { createSsdMatcher, SSD_MATCH_THRESHOLD, type Matcher } from '@detkit/matchers';
 import { boxesInput, classesInput, optionsObject } from './internal';
 import { matchedClasses, matchedTargets } from './target-kernels';
 
@@ -8,6 +8,11 @@ import { matchedClasses, matchedTargets } from './target-kernels';
 export interface SsdTargetOptions {
   /** IoU at which a prior is matched to its best box. Default 0.5 (`SSD_MATCH_THRESHOLD`). */
   threshold?: number;
+  /**
+   * A matcher made once with `createSsdMatcher`, used instead of making one per call (what a training
+   * loop should pass). Exclusive with `threshold`.
+   */
+  matcher?: Matcher;
   /**
    * Box coder weights of the regression targets. Default (10, 10, 5, 5): SSD's variances 0.1 and 0.2
    * (`ROI_BOX_CODER_WEIGHTS`, as torchvision's SSD uses).
@@ -45,6 +50,11 @@ export interface SsdBatchTargets {
 
 function ssdMatcher(op: string, options: SsdTargetOptions) {
   optionsObject(op, options);
+  if (options.matcher !== undefined) {
+    if (typeof options.matcher !== 'function') throw new InvalidArgumentError(op, 'matcher', `must be a matcher made by createSsdMatcher, got ${String(options.matcher)}`);
+    if (options.threshold !== undefined) throw new InvalidArgumentError(op, 'threshold', 'and matcher are exclusive: pass one of them');
+    return options.matcher;
+  }
   return createSsdMatcher({ threshold: options.threshold ?? SSD_MATCH_THRESHOLD });
 }
 

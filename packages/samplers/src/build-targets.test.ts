@@ -1,7 +1,7 @@
 // The target builders on hand-made cases (expected values derived in the comments), edge cases, typed
 // errors and leaks. torchvision parity is in fixtures.test.ts, the walk-through in walk-through.test.ts.
 import { InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit/core';
-import { PY_FASTER_RCNN_BG_THRESH_LO, ROI_MATCHER_OPTIONS } from '@detkit/matchers';
+import { createMaxIouMatcher, createSsdMatcher, PY_FASTER_RCNN_BG_THRESH_LO, ROI_MATCHER_OPTIONS, RPN_MATCHER_OPTIONS } from '@detkit/matchers';
 import { describeEachBackend, expectClose, expectNoLeaks } from '@detkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { buildRoiTargets, buildRpnTargets, buildSsdTargets, buildSsdTargetsBatch } from './index';
@@ -148,6 +148,30 @@ describeEachBackend('buildSsdTargets', () => {
     await expectNoLeaks(() => buildSsdTargetsBatch(priors, [[[0, 0, 10, 10]], []], [[1], []]));
     await expectNoLeaks(() => buildSsdTargetsBatch(priors, [], []));
     priors.dispose();
+  });
+});
+
+describeEachBackend('target builders with a matcher made once', () => {
+  it('give what their matcher options give, and the matcher is used (a stricter one changes the labels)', () => {
+    // Anchor 0 overlaps the box by 90 / 110 = 0.818, anchor 1 by 50 / 150 = 0.333, anchor 2 not at all.
+    const anchors = [[0, 0, 10, 10], [6, 0, 16, 10], [30, 30, 40, 40]];
+    const gt = [[1, 0, 11, 10]];
+    const made = buildRpnTargets(anchors, gt, { seed: 1, matcher: createMaxIouMatcher(RPN_MATCHER_OPTIONS) });
+    const fromOptions = buildRpnTargets(anchors, gt, { seed: 1, matcher: RPN_MATCHER_OPTIONS });
+    expect(arr(made.labels)).toEqual(arr(fromOptions.labels));
+    expect(arr(made.labels)).toEqual([1, -1, 0]); // 0.333 lies in the ignored band [0.3, 0.7)
+    // A matcher with low threshold 0.4 makes anchor 1 negative.
+    const strict = buildRpnTargets(anchors, gt, { seed: 1, matcher: createMaxIouMatcher({ ...RPN_MATCHER_OPTIONS, lowThreshold: 0.4 }) });
+    expect(arr(strict.labels)).toEqual([1, 0, 0]);
+    const roi = buildRoiTargets(anchors, gt, [2], { seed: 1, matcher: createMaxIouMatcher({ highThreshold: 0.8, lowThreshold: 0.3 }) });
+    // Foreground at >= 0.8: anchor 0 (0.818) and the appended box (1); anchor 1 (0.333) is ignored.
+    expect(arr(roi.classLabels)).toEqual([2, 0, 2]);
+    const priors = [[0, 0, 10, 10], [6, 0, 16, 10]];
+    const ssd = buildSsdTargetsBatch(priors, [gt], [[1]], { matcher: createSsdMatcher({ threshold: 0.3 }) });
+    expect(arr(ssd.labels)).toEqual([[1, 1]]); // 0.333 >= 0.3
+    expect(() => buildSsdTargets(priors, gt, [1], { matcher: createSsdMatcher({}), threshold: 0.5 })).toThrow(/'threshold' and matcher are exclusive/);
+    expect(() => buildSsdTargets(priors, gt, [1], { matcher: 0.5 as never })).toThrow(InvalidArgumentError);
+    tf.dispose([...Object.values(made), ...Object.values(fromOptions), ...Object.values(strict), ...Object.values(roi), ...Object.values(ssd)]);
   });
 });
 
