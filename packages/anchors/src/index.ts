@@ -8,4 +8,5 @@ export {
 } from './generate-anchors';
 export { generateMultiLevelAnchors, type AnchorLevel, type MultiLevelAnchorsOptions, type MultiLevelAnchors } from './multi-level-anchors';
 export { anchorsInsideImage, type AnchorsInsideImageOptions } from './anchors-inside-image';
-export { ssdDefaultBoxes, ssdBoxesPerLocation, SSD300, SSDLITE320, type SsdDefaultBoxesConfig } from './ssd-default-boxes';
+export { MAX_ANCHORS } from './internal';
+export { ssdDefaultBoxes, ssdBoxesPerLocation, SSD300, SSDLITE320, SSD_MIN_RATIO, SSD_MAX_RATIO, type SsdDefaultBoxesConfig } from './ssd-default-boxes';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, tf } from '@detkit/core';
-import { booleanOption, gridSize, imageSize as imageSizeOption, positive, positiveList } from './internal';
+import { anchorCount, booleanOption, finiteAnchors, gridSize, imageSize as imageSizeOption, positive, positiveList } from './internal';
 
 const { fround } = Math;
 
@@ -21,9 +21,9 @@ export interface SsdDefaultBoxesConfig {
    * as torchvision computes them (`[minRatio, maxRatio]` for a single level).
    */
   readonly scales?: readonly number[];
-  /** Smallest scale when `scales` is left out. Default 0.15 (torchvision). */
+  /** Smallest scale when `scales` is left out. Default {@link SSD_MIN_RATIO} (0.15, torchvision). */
   readonly minRatio?: number;
-  /** Largest scale when `scales` is left out. Default 0.9 (torchvision). */
+  /** Largest scale when `scales` is left out. Default {@link SSD_MAX_RATIO} (0.9, torchvision). */
   readonly maxRatio?: number;
   /**
    * Pixels per cell for each level: the centre of cell (x, y) is `((x + 0.5) · step / width, (y + 0.5) · step
@@ -36,6 +36,12 @@ export interface SsdDefaultBoxesConfig {
    */
   readonly clip?: boolean;
 }
+
+/** torchvision `DefaultBoxGenerator(min_ratio=0.15)`: the smallest default-box scale when none are given. */
+export const SSD_MIN_RATIO = 0.15;
+
+/** torchvision `DefaultBoxGenerator(max_ratio=0.9)`: the largest default-box scale (before the final 1.0). */
+export const SSD_MAX_RATIO = 0.9;
 
 function freezeConfig(config: SsdDefaultBoxesConfig): Readonly<SsdDefaultBoxesConfig> {
   for (const value of Object.values(config)) {
@@ -96,8 +102,8 @@ function resolveScales(op: string, config: SsdDefaultBoxesConfig, levels: number
     }
     return scales;
   }
-  const min = positive(op, 'minRatio', config.minRatio ?? 0.15);
-  const max = positive(op, 'maxRatio', config.maxRatio ?? 0.9);
+  const min = positive(op, 'minRatio', config.minRatio ?? SSD_MIN_RATIO);
+  const max = positive(op, 'maxRatio', config.maxRatio ?? SSD_MAX_RATIO);
   if (levels <= 1) return [min, max];
   const range = max - min;
   const scales = Array.from({ length: levels }, (_, k) => min + (range * k) / (levels - 1));
@@ -144,7 +150,7 @@ export function ssdDefaultBoxes(config: SsdDefaultBoxesConfig): tf.Tensor2D {
   const scales = resolveScales(op, config, levels);
   const clip = booleanOption(op, 'clip', config.clip, true);
 
-  const total = grids.reduce((n, [h, w], k) => n + h * w * (perLocation[k] as number), 0);
+  const total = anchorCount(op, 'featureMapSizes', grids.reduce((n, [h, w], k) => n + h * w * (perLocation[k] as number), 0));
   const out = new Float32Array(4 * total);
   const W = fround(width);
   const H = fround(height);
@@ -178,5 +184,5 @@ export function ssdDefaultBoxes(config: SsdDefaultBoxesConfig): tf.Tensor2D {
       }
     }
   });
-  return tf.tensor2d(out, [total, 4], 'float32');
+  return tf.tensor2d(finiteAnchors(op, 'config', out), [total, 4], 'float32');
 }
