@@ -1,6 +1,7 @@
 import { tf, wasmSimdSupported } from '@detkit/core';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadedVersions } from './load-backend';
+import { wasmIsThreaded } from './wasm-threads';
 
 /** What runs detkit's math now (see {@link backendInfo}). */
 export interface BackendInfo {
@@ -12,6 +13,11 @@ export interface BackendInfo {
   simd: boolean | null;
   /** Threads the backend computes with: tfjs-backend-wasm's thread count, 1 for cpu, null for GPUs. */
   threads: number | null;
+  /**
+   * On wasm, whether tfjs's threaded build runs (`tfjs-backend-wasm-threaded-simd.wasm`, shared memory,
+   * XNNPACK on a worker pool); null on other backends.
+   */
+  threaded: boolean | null;
   /** Versions of tfjs-core and of the active backend's package. */
   versions: { tfjsCore: string; backend: string | null };
   /** 'node' or 'browser'. */
@@ -36,12 +42,14 @@ export function backendInfo(): BackendInfo {
     device: backend === 'cpu' || backend === 'wasm' || backend === 'none' ? 'cpu' : 'gpu',
     simd: null,
     threads: null,
+    threaded: null,
     versions: { tfjsCore: tf.version_core, backend: loadedVersions.get(backend) ?? null },
     platform,
   };
   if (backend === 'wasm') {
     info.simd = cachedFlag('WASM_HAS_SIMD_SUPPORT') ?? wasmSimdSupported();
     info.threads = getThreadsCount();
+    info.threaded = wasmIsThreaded();
     info.versions.backend = version_wasm;
   } else if (backend === 'cpu') {
     info.threads = 1;

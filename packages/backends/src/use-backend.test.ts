@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { BackendUnavailableError, DetkitError, tf } from '@detkit/core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { backendInfo } from './backend-info';
@@ -76,16 +77,17 @@ describe('useBackend', () => {
 });
 
 describe('backendInfo', () => {
-  it('reports wasm with SIMD, one thread and versions', async () => {
+  it('reports wasm with SIMD, on every core by default (the threaded build from 2 cores), and versions', async () => {
     await useBackend('wasm');
     const info = backendInfo();
-    expect(info).toMatchObject({ backend: 'wasm', device: 'cpu', simd: true, threads: 1, platform: 'node' });
+    const cores = Math.min(8, availableParallelism());
+    expect(info).toMatchObject({ backend: 'wasm', device: 'cpu', simd: true, threads: cores, threaded: cores > 1, platform: 'node' });
     expect(info.versions.tfjsCore).toBe(tf.version_core);
     expect(info.versions.backend).toMatch(/^4\.22\./);
   });
 
   it('reports cpu', async () => {
     await useBackend('cpu');
-    expect(backendInfo()).toMatchObject({ backend: 'cpu', device: 'cpu', simd: null, threads: 1 });
+    expect(backendInfo()).toMatchObject({ backend: 'cpu', device: 'cpu', simd: null, threads: 1, threaded: null });
   });
 });

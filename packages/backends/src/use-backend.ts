@@ -1,11 +1,12 @@
 import { BackendUnavailableError, registerCpuKernelFixes, registerGradientFixes, setupBackend, tf } from '@detkit/core';
 import { importNodeGpu, loadWebgl, loadWebgpu, loadedVersions, NODE_GPU_PACKAGE } from './load-backend';
 import { registerWasmTrainingKernels } from './register-wasm-training-kernels';
+import { checkThreads, startWasm } from './wasm-threads';
 
 /**
  * Where detkit's math runs:
- * - `'wasm'`: tfjs-backend-wasm (WebAssembly SIMD, one thread in Node), with detkit's training kernels
- *   registered ({@link registerWasmTrainingKernels}). The default CPU backend.
+ * - `'wasm'`: tfjs-backend-wasm (WebAssembly SIMD; XNNPACK on `threads` threads, default every core), with
+ *   detkit's training kernels registered ({@link registerWasmTrainingKernels}). The default CPU backend.
  * - `'cpu'`: tfjs-backend-cpu, plain JavaScript: the reference every other backend is tested against
  *   (with {@link registerCpuKernelFixes}).
  * - `'gpu'`: the platform's GPU backend. In Node, TensorFlow's CUDA build through `@tensorflow/tfjs-node-gpu`
@@ -26,6 +27,16 @@ export interface UseBackendOptions {
    * tfjs's default, the folder of the page's script (copy `tfjs-backend-wasm*.wasm` next to your bundle).
    */
   wasmPaths?: string;
+  /**
+   * `'wasm'` (and `'auto'` when it picks wasm): the threads XNNPACK's convolutions and matrix products run
+   * on, an integer from 1 to 8. Default: every core (`os.availableParallelism()` in Node,
+   * `navigator.hardwareConcurrency` in a browser), at most 8. One thread runs tfjs's unthreaded SIMD build;
+   * more run its threaded SIMD build (in Node through detkit's start-up fixes; in a browser only on a
+   * cross-origin-isolated page). Results do not depend on the count: XNNPACK splits the outputs between
+   * threads, never a sum. Fixed when wasm first starts in a process: another count later throws
+   * `InvalidArgumentError`, as does a count that is not an integer from 1 to 8.
+   */
+  threads?: number;
   /**
    * Imports `@tensorflow/tfjs-node-gpu` for `'gpu'` in Node. Default: a dynamic import of that package by
    * name. Pass `() => import('@tensorflow/tfjs-node-gpu')` where a bundler must see the import.
@@ -122,6 +133,7 @@ export async function useBackend(name: BackendName, options: UseBackendOptions =
   if (!BACKEND_NAMES.includes(name)) {
     throw new BackendUnavailableError(String(name), 'unknown backend name', `Use one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}.`);
   }
+  if (options.threads !== undefined) checkThreads(options.threads);
   registerGradientFixes();
   const previous = currentBackendName();
   switch (name) {
@@ -131,7 +143,7 @@ export async function useBackend(name: BackendName, options: UseBackendOptions =
       break;
     case 'wasm':
       registerWasmTrainingKernels();
-      await setupBackend('wasm', options.wasmPaths === undefined ? {} : { wasmPaths: options.wasmPaths });
+      await startWasm(options);
       break;
     case 'webgl':
     case 'webgpu':

@@ -53,19 +53,16 @@ const instances = new WeakMap<object, BackendsWasm>();
 
 /**
  * detkit's kernel module instantiated in tfjs-backend-wasm's own memory, so kernels run on tensors in
- * place. The threaded build's shared memory is not supported (tfjs runs unthreaded in Node, and in
- * browsers without cross-origin isolation).
+ * place. With the threaded build (`useBackend('wasm', { threads })`) that memory is shared and the module's
+ * shared-memory variant is used (see @detkit/core's `defineWasmModule`); detkit's kernels run on the
+ * calling thread, between XNNPACK's parallel calls.
  */
 export function kernelsFor(backend: WasmBackend): BackendsWasm {
   let exports = instances.get(backend);
   if (exports === undefined) {
     const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory?.buffer instanceof SharedArrayBuffer;
-    if (!(memory instanceof WebAssembly.Memory) || shared) {
-      throw new DetkitError(
-        'UNSUPPORTED_PLATFORM',
-        "detkit's wasm training kernels need tfjs-backend-wasm's unthreaded build (its memory is shared or not reachable here)",
-      );
+    if (!(memory instanceof WebAssembly.Memory)) {
+      throw new DetkitError('UNSUPPORTED_PLATFORM', "detkit's wasm training kernels cannot reach tfjs-backend-wasm's memory here");
     }
     exports = backendsWasm.instantiate({ memory, malloc: () => 0, free: () => {} });
     instances.set(backend, exports);

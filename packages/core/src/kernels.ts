@@ -79,14 +79,14 @@ interface WasmLikeBackend extends KernelBackend {
 const heaps = new WeakMap<object, WasmHeap | null>();
 
 /**
- * tfjs-backend-wasm's heap as a {@link WasmHeap}, or undefined when its memory is not reachable or is
- * shared (the threaded build), which detkit's modules do not import.
+ * tfjs-backend-wasm's heap as a {@link WasmHeap}, or undefined when its memory is not reachable. The
+ * threaded build's shared memory is used as well ({@link defineWasmModule} compiles a shared-memory variant).
  */
 function tfjsHeap(backend: WasmLikeBackend): WasmHeap | undefined {
   let heap = heaps.get(backend);
   if (heap === undefined) {
     const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
-    const usable = memory instanceof WebAssembly.Memory && !(typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer);
+    const usable = memory instanceof WebAssembly.Memory;
     heap = usable
       ? {
           memory,

@@ -6,6 +6,11 @@
  * no data segments, so they can run directly in tfjs-backend-wasm's heap: on the wasm backend a kernel's
  * inputs and outputs are passed as pointers into tfjs's own memory and nothing is copied. On every other
  * backend the module runs in a private memory, with inputs copied in and outputs copied out.
+ *
+ * tfjs-backend-wasm's threaded build (`useBackend('wasm', { threads })` of @detkit/backends) has a shared
+ * memory. A module may only import a shared memory if it says so, so each module is also compiled in a
+ * variant whose memory import is marked shared ({@link sharedMemoryVariant}); the code is the same. detkit's
+ * kernels run on the calling thread only, while XNNPACK's worker threads are idle between tfjs kernels.
  */
 import { DetkitError } from './errors';
 import type { KernelArray, KernelContext } from './kernels';
@@ -41,29 +46,126 @@ function decodeBase64(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
+function readLeb(bytes: Uint8Array, at: number): [value: number, next: number] {
+  let value = 0;
+  let scale = 1;
+  let i = at;
+  for (;;) {
+    const b = bytes[i++]!;
+    value += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) return [value, i];
+    scale *= 128;
+  }
+}
+
+function writeLeb(value: number): number[] {
+  const out: number[] = [];
+  let v = value;
+  do {
+    const b = v % 128;
+    v = Math.floor(v / 128);
+    out.push(v > 0 ? b | 0x80 : b);
+  } while (v > 0);
+  return out;
+}
+
+/** The largest memory a wasm32 module can address, in 64 KiB pages (4 GiB). */
+const MAX_PAGES = 65536;
+
+/**
+ * The same module with its imported memory declared shared (limits flag 0x03, maximum kept or 4 GiB), so
+ * it can be instantiated against a `WebAssembly.Memory({ shared: true })` such as the threaded
+ * tfjs-backend-wasm's heap. Only the import section changes. Modules without a memory import come back
+ * unchanged.
+ */
+export function sharedMemoryVariant(bytes: Uint8Array): Uint8Array {
+  let at = 8; // magic and version
+  while (at < bytes.length) {
+    const id = bytes[at]!;
+    const [size, body] = readLeb(bytes, at + 1);
+    const end = body + size;
+    if (id === 2) {
+      const out: number[] = [];
+      let [count, i] = readLeb(bytes, body);
+      out.push(...writeLeb(count));
+      for (; count > 0; count--) {
+        const start = i;
+        for (let name = 0; name < 2; name++) {
+          const [length, next] = readLeb(bytes, i);
+          i = next + length;
+        }
+        const kind = bytes[i++]!;
+        out.push(...bytes.subarray(start, i));
+        if (kind === 2) {
+          const flags = bytes[i++]!;
+          const [min, afterMin] = readLeb(bytes, i);
+          let max = MAX_PAGES;
+          i = afterMin;
+          if (flags & 1) [max, i] = readLeb(bytes, i);
+          out.push(0x03, ...writeLeb(min), ...writeLeb(max));
+          continue;
+        }
+        const descStart = i;
+        if (kind === 0) i = readLeb(bytes, i)[1];
+        else if (kind === 1) {
+          const flags = bytes[i + 1]!;
+          i = readLeb(bytes, i + 2)[1];
+          if (flags & 1) i = readLeb(bytes, i)[1];
+        } else if (kind === 3) i += 2;
+        else if (kind === 4) i = readLeb(bytes, i + 1)[1];
+        else throw new DetkitError('UNSUPPORTED_PLATFORM', `unknown wasm import kind ${kind}`);
+        out.push(...bytes.subarray(descStart, i));
+      }
+      const result = new Uint8Array(bytes.length - (end - at) + 1 + writeLeb(out.length).length + out.length);
+      result.set(bytes.subarray(0, at));
+      let w = at;
+      result[w++] = 2;
+      for (const b of [...writeLeb(out.length), ...out]) result[w++] = b;
+      result.set(bytes.subarray(end), w);
+      return result;
+    }
+    at = end;
+  }
+  return bytes;
+}
+
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
 /**
  * Wraps a module's bytes (base64, as the generated `*.wasm.ts` files hold them). Compilation is lazy and
- * synchronous (the modules are a few KB, under browsers' limit for sync compiles on the main thread).
+ * synchronous (the modules are a few KB, under browsers' limit for sync compiles on the main thread). A
+ * shared memory gets the {@link sharedMemoryVariant} of the module.
  */
 export function defineWasmModule<Exports>(base64: string): WasmModule<Exports> {
-  let compiled: WebAssembly.Module | undefined;
+  const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
   const instances = new WeakMap<WebAssembly.Memory, Exports>();
+  const compile = (shared: boolean): WebAssembly.Module => {
+    const which = shared ? 'shared' : 'plain';
+    let module = compiled[which];
+    if (module === undefined) {
+      try {
+        const bytes = decodeBase64(base64);
+        module = new WebAssembly.Module((shared ? sharedMemoryVariant(bytes) : bytes) as BufferSource);
+      } catch (cause) {
+        throw new DetkitError(
+          'UNSUPPORTED_PLATFORM',
+          shared
+            ? 'detkit kernels on a shared memory need WebAssembly threads and fixed-width SIMD (Node 16.4+, current browsers with cross-origin isolation)'
+            : 'detkit kernels need WebAssembly with fixed-width SIMD (Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+)',
+          { cause },
+        );
+      }
+      compiled[which] = module;
+    }
+    return module;
+  };
   return {
     instantiate(heap) {
       let exports = instances.get(heap.memory);
       if (exports === undefined) {
-        if (compiled === undefined) {
-          try {
-            compiled = new WebAssembly.Module(decodeBase64(base64) as BufferSource);
-          } catch (cause) {
-            throw new DetkitError(
-              'UNSUPPORTED_PLATFORM',
-              'detkit kernels need WebAssembly with fixed-width SIMD (Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+)',
-              { cause },
-            );
-          }
-        }
-        exports = new WebAssembly.Instance(compiled, { env: { memory: heap.memory } }).exports as Exports;
+        exports = new WebAssembly.Instance(compile(isShared(heap.memory)), { env: { memory: heap.memory } }).exports as Exports;
         instances.set(heap.memory, exports);
       }
       return exports;

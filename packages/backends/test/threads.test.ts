@@ -1,0 +1,90 @@
+// useBackend('wasm', { threads }): tfjs-backend-wasm's threaded build started in Node. tfjs starts its
+// module once per process, so each thread count runs in a child process (test/threads/train.ts, bundled
+// with esbuild next to this package's node_modules so that its imports resolve as in an application).
+//
+// The promise checked: XNNPACK splits each convolution and matrix product between threads by output
+// tiles, so every output element is summed by one thread in the same order, and N threads train to the
+// same weights as one, bit for bit.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackendInfo } from '../src/index';
+
+interface ChildReport {
+  info: BackendInfo;
+  losses: number[];
+  weights: Record<string, number[]>;
+  iou: number[];
+  changeError: string | null;
+}
+
+const PACKAGE = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+let dir: string;
+let script: string;
+
+beforeAll(async () => {
+  const cache = path.join(PACKAGE, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  dir = mkdtempSync(path.join(cache, 'threads-test-'));
+  script = path.join(dir, 'train.mjs');
+  await build({
+    entryPoints: [path.join(PACKAGE, 'test', 'threads', 'train.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: script,
+    external: ['@tensorflow/*', '@detkit/core', '@detkit/boxes'],
+    logLevel: 'silent',
+  });
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs the child with `threads`; it must exit by itself (code 0) within the timeout. */
+function train(threads: number): ChildReport {
+  const child = spawnSync(process.execPath, [script, String(threads)], { cwd: PACKAGE, encoding: 'utf8', timeout: 90_000 });
+  expect(child.error, child.stderr).toBeUndefined();
+  expect(child.signal, 'the child did not exit by itself').toBeNull();
+  expect(child.status, child.stderr).toBe(0);
+  return JSON.parse(child.stdout) as ChildReport;
+}
+
+describe("useBackend('wasm', { threads }) in Node", () => {
+  let one: ChildReport;
+  let two: ChildReport;
+
+  beforeAll(() => {
+    one = train(1);
+    two = train(2);
+  }, 200_000);
+
+  it('threads: 1 runs the unthreaded SIMD build, threads: 2 the threaded SIMD build on 2 threads', () => {
+    expect(one.info).toMatchObject({ backend: 'wasm', simd: true, threads: 1, threaded: false });
+    expect(two.info).toMatchObject({ backend: 'wasm', simd: true, threads: 2, threaded: true });
+  });
+
+  it('2 threads train to the same weights as 1 after 3 momentum steps, bit for bit', () => {
+    expect(one.losses[2]).toBeLessThan(one.losses[0]!);
+    expect(two.losses).toEqual(one.losses);
+    for (const name of Object.keys(one.weights)) {
+      expect(two.weights[name], name).toEqual(one.weights[name]);
+    }
+  });
+
+  it("detkit's own kernels run in the threaded build's shared memory", () => {
+    // boxIou's kernel, hand-checked: box 0 [0,0,10,10] vs [1,1,9,12]: 8 x 9 = 72 / (100 + 88 - 72) = 72/116.
+    expect(two.iou[0]).toBeCloseTo(72 / 116, 6);
+    expect(two.iou).toEqual(one.iou);
+  });
+
+  it('another thread count once wasm runs is a typed error naming threads', () => {
+    expect(one.changeError).toMatch(/^threads: .*cannot change to 2: tfjs-backend-wasm already runs 1 thread/);
+    expect(two.changeError).toMatch(/^threads: .*cannot change to 1: tfjs-backend-wasm already runs 2 thread/);
+  });
+});

@@ -1,0 +1,47 @@
+// Child process of threads.test.ts (bundled by esbuild, run by plain Node): starts wasm with the thread
+// count given as argv[2], takes a few training steps of a small conv net that goes through every wasm
+// kernel detkit registers or relies on (XNNPACK conv and matrix products, detkit's conv, depthwise, max-pool
+// and matMul kernels, a @detkit/boxes kernel in tfjs's heap), and prints the weights as JSON on stdout.
+import { InvalidArgumentError, tf } from '@detkit/core';
+import { boxIou } from '@detkit/boxes';
+import { backendInfo, useBackend } from '../../src/index';
+
+const threads = Number(process.argv[2]);
+await useBackend('wasm', { threads });
+
+const x = tf.randomUniform([2, 24, 24, 3], 0, 1, 'float32', 1);
+const params = {
+  conv1: tf.variable(tf.randomNormal([3, 3, 3, 16], 0, 0.2, 'float32', 2)),
+  conv2: tf.variable(tf.randomNormal([3, 3, 16, 32], 0, 0.1, 'float32', 3)),
+  depthwise: tf.variable(tf.randomNormal([3, 3, 32, 1], 0, 0.2, 'float32', 4)),
+  dense: tf.variable(tf.randomNormal([32 * 6 * 6, 10], 0, 0.05, 'float32', 5)),
+};
+const optimizer = tf.train.momentum(0.05, 0.9);
+const losses: number[] = [];
+for (let step = 0; step < 3; step++) {
+  const cost = optimizer.minimize(() => {
+    const h1 = tf.relu(tf.conv2d(x as tf.Tensor4D, params.conv1 as tf.Variable<tf.Rank.R4>, 2, 'same'));
+    const h2 = tf.relu(tf.conv2d(h1, params.conv2 as tf.Variable<tf.Rank.R4>, 1, 'same'));
+    const h3 = tf.depthwiseConv2d(h2, params.depthwise as tf.Variable<tf.Rank.R4>, 1, 'same');
+    const pooled = tf.maxPool(h3, 2, 2, 'same');
+    const logits = tf.matMul(tf.reshape(pooled, [2, -1]), params.dense as tf.Variable<tf.Rank.R2>);
+    return tf.mean(tf.square(tf.sub(logits, 0.5)));
+  }, true)!;
+  losses.push(cost.dataSync()[0]!);
+  cost.dispose();
+}
+
+const boxes1 = tf.tensor2d([0, 0, 10, 10, 5, 5, 15, 20, 2, 3, 8, 9], [3, 4]);
+const boxes2 = tf.tensor2d([1, 1, 9, 12, 0, 4, 16, 16], [2, 4]);
+const iou = Array.from(boxIou(boxes1, boxes2).dataSync());
+
+let changeError: string | null = null;
+try {
+  await useBackend('wasm', { threads: threads === 1 ? 2 : 1 });
+} catch (error) {
+  changeError = error instanceof InvalidArgumentError ? `${error.argument}: ${error.message}` : `unexpected: ${String(error)}`;
+}
+
+const weights = Object.fromEntries(Object.entries(params).map(([name, v]) => [name, Array.from(v.dataSync())]));
+process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, changeError }));
+// No process.exit: the test checks that tfjs's worker threads let Node exit on its own.
