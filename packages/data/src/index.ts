@@ -1,11 +1,12 @@
 export { DataError, MAX_SKIP_EXAMPLES, emptySkipReport, type DataIssue, type DataIssueKind, type OnInvalid, type SkipReport } from './errors';
 export type { RgbImage, ImageSource, DetectionSample, DetectionDataset, SampleSource } from './types';
 export { createRandom, mixSeed, permutation, type Random } from './random';
-export { decodeImage, encodePng, imageFormat, MAX_IMAGE_MEGAPIXELS } from './decode-image';
+export { decodeImage, encodePng, applyOrientation, MAX_IMAGE_MEGAPIXELS, type DecodeImageOptions } from './decode-image';
+export { imageFormat, readImageHeader, type ImageHeader } from './image-header';
 export { fetchImage, type ImageLoader } from './load-image';
 export { DEFAULT_BOX_TOLERANCE, type ReadOptions } from './internal';
 export { parseCoco, toCoco, type ParseCocoOptions, type CocoDataset, type CocoJson, type ToCocoOptions } from './coco';
-export { parseVocXml, VOC_CLASSES, type ParseVocOptions, type VocRecord } from './voc';
+export { parseVocXml, vocClassNames, VOC_CLASSES, type ParseVocOptions, type VocRecord } from './voc';
 export {
   syntheticSample,
   syntheticSource,

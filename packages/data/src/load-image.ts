@@ -1,9 +1,12 @@
 import { DataError } from './errors';
-import { decodeImage } from './decode-image';
+import { decodeImage, type DecodeImageOptions } from './decode-image';
 import type { RgbImage } from './types';
 
-/** Reads the image at a path or URL. The loader calls it for samples whose `image` is a string. */
-export type ImageLoader = (source: string) => Promise<RgbImage>;
+/**
+ * Reads the image at a path or URL. The loader calls it for samples whose `image` is a string, passing
+ * the annotation's size as `options.expectedSize` (see {@link DecodeImageOptions} for what it decides).
+ */
+export type ImageLoader = (source: string, options?: DecodeImageOptions) => Promise<RgbImage>;
 
 /**
  * The default {@link ImageLoader}: `fetch(url)` then {@link decodeImage}. Works in browsers and for
@@ -12,7 +15,7 @@ export type ImageLoader = (source: string) => Promise<RgbImage>;
  * @throws {@link DataError} `'missing-image'` when the request fails or answers with an error status,
  *   `'bad-image'` when the bytes do not decode.
  */
-export async function fetchImage(url: string): Promise<RgbImage> {
+export async function fetchImage(url: string, options: DecodeImageOptions = {}): Promise<RgbImage> {
   let res: Response;
   try {
     res = await fetch(url);
@@ -21,5 +24,5 @@ export async function fetchImage(url: string): Promise<RgbImage> {
     throw new DataError({ file: url, record: '', kind: 'missing-image', problem: `could not be fetched: ${cause instanceof Error ? cause.message : String(cause)}${hint}` }, { cause });
   }
   if (!res.ok) throw new DataError({ file: url, record: '', kind: 'missing-image', problem: `could not be fetched: HTTP ${res.status}` });
-  return decodeImage(new Uint8Array(await res.arrayBuffer()), url);
+  return decodeImage(new Uint8Array(await res.arrayBuffer()), url, options);
 }

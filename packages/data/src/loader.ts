@@ -176,8 +176,9 @@ export function createLoader(options: LoaderOptions): Loader {
     try {
       const img = sample.image;
       let image: RgbImage;
-      if (typeof img === 'string') image = await loadImage(img);
-      else if (img instanceof Uint8Array) image = decodeImage(img, where);
+      const decodeOptions = { expectedSize: { width: sample.width, height: sample.height } };
+      if (typeof img === 'string') image = await loadImage(img, decodeOptions);
+      else if (img instanceof Uint8Array) image = decodeImage(img, where, decodeOptions);
       else image = img;
       if (image.width !== sample.width || image.height !== sample.height) {
         throw new DataError({

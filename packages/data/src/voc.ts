@@ -11,7 +11,10 @@ export const VOC_CLASSES: readonly string[] = [
 
 /** Options of {@link parseVocXml}. */
 export interface ParseVocOptions extends ReadOptions {
-  /** Class names; an object's label is the index of its `<name>`. Default {@link VOC_CLASSES}. */
+  /**
+   * Class names; an object's label is the index of its `<name>`. Default {@link VOC_CLASSES} (one file
+   * cannot tell the data set's classes; `readVoc` reads them from the whole split).
+   */
   classes?: readonly string[];
   /** Folder (path or URL) of the images (VOC's `JPEGImages`), prefixed to `<filename>`. Default ''. */
   imageRoot?: string;
@@ -40,6 +43,36 @@ function text(x: unknown): string | undefined {
   return undefined;
 }
 
+/** The `<annotation>` element of a VOC file; malformed XML or a missing element throws. */
+function parseAnnotation(xml: string, file: string): Record<string, unknown> {
+  const fail = (problem: string): never => {
+    throw new DataError({ file, record: '', kind: 'malformed-file', problem });
+  };
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) fail(`is not well-formed XML (line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg})`);
+  const doc = parser.parse(xml) as Record<string, unknown>;
+  const ann = doc.annotation as Record<string, unknown> | undefined;
+  if (typeof ann !== 'object' || ann === null) fail('has no <annotation> element');
+  return ann as Record<string, unknown>;
+}
+
+/**
+ * The class names (`<object><name>`) used in one VOC annotation, in file order with repeats; objects
+ * without a name are left out (the reader reports them). `readVoc` takes the sorted union of these
+ * over a split as its classes when none are given.
+ *
+ * @throws {@link DataError} `'malformed-file'` naming `file` when the XML does not parse or has no `<annotation>`.
+ */
+export function vocClassNames(xml: string, file = '<memory>'): string[] {
+  const list = (parseAnnotation(xml, file).object ?? []) as unknown[];
+  const names: string[] = [];
+  for (const o of list) {
+    const name = typeof o === 'object' && o !== null ? text((o as Record<string, unknown>).name) : undefined;
+    if (name) names.push(name);
+  }
+  return names;
+}
+
 /**
  * Reads one Pascal VOC annotation (`Annotations/<id>.xml`) into a {@link DetectionSample}.
  *
@@ -48,7 +81,7 @@ function text(x: unknown): string | undefined {
  *   these equals the devkit's IoU with its `+1` widths on the raw values, so VOC AP is unchanged.
  * - `<difficult>1</difficult>` sets the `difficult` flag (VOC evaluation ignores these objects);
  *   `truncated`, `occluded` and `pose` are not kept.
- * - The size comes from `<size><width>` and `<height>`.
+ * - The size comes from `<size><width>` and `<height>` (positive integers).
  *
  * The XML is parsed by `fast-xml-parser`. Bad data throws a {@link DataError} naming `options.file` and
  * the record (`object[2] (name "dog")`): XML that does not parse or has no `<annotation>`, `<filename>`
@@ -63,19 +96,14 @@ export function parseVocXml(xml: string, options: ParseVocOptions = {}): VocReco
   const fail = (problem: string): never => {
     throw new DataError({ file, record: '', kind: 'malformed-file', problem });
   };
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) fail(`is not well-formed XML (line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg})`);
-  const doc = parser.parse(xml) as Record<string, unknown>;
-  const ann = doc.annotation as Record<string, unknown> | undefined;
-  if (typeof ann !== 'object' || ann === null) fail('has no <annotation> element');
-  const a = ann as Record<string, unknown>;
+  const a = parseAnnotation(xml, file);
   const filename = text(a.filename);
   if (!filename) fail('has no <filename>');
   const size = a.size as Record<string, unknown> | undefined;
   const width = Number(text(size?.width));
   const height = Number(text(size?.height));
-  if (!(width > 0 && height > 0 && Number.isFinite(width) && Number.isFinite(height))) {
-    fail(`has no valid <size> (width ${JSON.stringify(size?.width)}, height ${JSON.stringify(size?.height)})`);
+  if (!(width > 0 && height > 0 && Number.isSafeInteger(width) && Number.isSafeInteger(height))) {
+    fail(`has no valid <size> (width ${JSON.stringify(size?.width)}, height ${JSON.stringify(size?.height)}; expected positive integers)`);
   }
   const objects = new ObjectCollector(file, width, height, boxTolerance, onInvalid, skipped);
   const list = (a.object ?? []) as unknown[];
@@ -85,7 +113,10 @@ export function parseVocXml(xml: string, options: ParseVocOptions = {}): VocReco
     const rec = `object[${i}]${name !== undefined ? ` (name ${JSON.stringify(name)})` : ''}`;
     if (name === undefined || name === '') return objects.issue(rec, 'malformed-record', 'has no <name>');
     const label = classes.indexOf(name);
-    if (label < 0) return objects.issue(rec, 'unknown-category', `has class ${JSON.stringify(name)}, which is not one of the ${classes.length} classes`);
+    if (label < 0) {
+      const list = classes.length <= 8 ? ` (${classes.map((c) => JSON.stringify(c)).join(', ')})` : '';
+      return objects.issue(rec, 'unknown-category', `has class ${JSON.stringify(name)}, which is not one of the ${classes.length} classes${list}`);
+    }
     const bb = obj.bndbox as Record<string, unknown> | undefined;
     if (typeof bb !== 'object' || bb === null) return objects.issue(rec, 'malformed-record', 'has no <bndbox>');
     const raw = ['xmin', 'ymin', 'xmax', 'ymax'].map((k) => text(bb[k]));

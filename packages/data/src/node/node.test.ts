@@ -106,10 +106,11 @@ describe('readVoc', () => {
     const rgba = new Uint8Array(16 * 8 * 4).fill(200);
     await writeFile(path.join(root, 'JPEGImages/000001.jpg'), jpeg.encode({ width: 16, height: 8, data: rgba }, 90).data);
     // 000002.jpg is missing.
-    const e = await rejection(readVoc(root));
+    const e = await rejection(readVoc(root, { classes: VOC_CLASSES }));
     expect(e.kind).toBe('unknown-category'); // zebra, found before the missing image
     expect(e.file).toBe(path.join(root, 'Annotations', '000002.xml'));
-    const ds = await readVoc(root, { onInvalid: 'skip' });
+    expect((await readVoc(root, { onInvalid: 'skip' })).classes).toEqual(['cat', 'dog', 'zebra']); // read from the data
+    const ds = await readVoc(root, { onInvalid: 'skip', classes: VOC_CLASSES });
     expect(ds.classes).toBe(VOC_CLASSES);
     expect(ds.samples.map((s) => s.id)).toEqual(['000001']);
     expect(ds.skipped.byKind).toEqual({ 'unknown-category': 1, 'missing-image': 1 });

@@ -2,14 +2,20 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError, emptySkipReport, mergeSkipReports, reportIssue, type OnInvalid, type SkipReport } from '../errors';
 import type { DetectionDataset, DetectionSample } from '../types';
-import { VOC_CLASSES, parseVocXml } from '../voc';
+import { parseVocXml, vocClassNames } from '../voc';
 import { forEachLimited } from './read-coco';
 
 /** Options of {@link readVoc}. */
 export interface ReadVocOptions {
   /** Image set: `ImageSets/Main/<split>.txt`; default `'trainval'`. */
   split?: string;
-  /** Class names; default the 20 {@link VOC_CLASSES}. */
+  /**
+   * Class names, label i = `classes[i]`; an object whose `<name>` is not among them is a
+   * {@link DataError} `'unknown-category'` naming its XML file. Default: read from the data, the sorted
+   * union of the names in the split's annotation files (for the 20 Pascal classes this is
+   * `VOC_CLASSES`' order, which is alphabetical). Read a second split with the first one's
+   * `classes`, so that labels mean the same in both.
+   */
   classes?: readonly string[];
   /** Check that every image file exists; default true. */
   checkImages?: boolean;
@@ -30,13 +36,14 @@ export interface VocDataset extends DetectionDataset {
  * {@link parseVocXml}), each image `<root>/JPEGImages/<filename>`. `root` is the year folder, e.g.
  * `VOCdevkit/VOC2007`.
  *
+ * Classes: `options.classes`, or the sorted union of the object names in the split's files.
+ *
  * A missing image set or annotation file, or (with `checkImages`) a missing image, is a
  * {@link DataError} naming the file; with `onInvalid: 'skip'` bad objects and missing images are
  * skipped and counted, while a missing or malformed annotation file still throws.
  */
 export async function readVoc(root: string, options: ReadVocOptions = {}): Promise<VocDataset> {
   const split = options.split ?? 'trainval';
-  const classes = options.classes ?? VOC_CLASSES;
   const onInvalid = options.onInvalid ?? 'throw';
   const listFile = path.join(root, 'ImageSets', 'Main', `${split}.txt`);
   const read = async (file: string) => {
@@ -48,11 +55,22 @@ export async function readVoc(root: string, options: ReadVocOptions = {}): Promi
   };
   // Lines are "<id>" (or "<id> <flag>" in the per-class lists); blank lines are ignored.
   const ids = (await read(listFile)).split(/\r?\n/).map((l) => l.trim().split(/\s+/)[0] ?? '').filter((id) => id !== '');
+  const annotationFile = (id: string) => path.join(root, 'Annotations', `${id}.xml`);
+  const texts: string[] = new Array(ids.length);
+  await forEachLimited(ids, 16, async (id, i) => {
+    texts[i] = await read(annotationFile(id));
+  });
+  let classes = options.classes;
+  if (classes === undefined) {
+    const names = new Set<string>();
+    texts.forEach((xml, i) => vocClassNames(xml, annotationFile(ids[i] as string)).forEach((n) => names.add(n)));
+    classes = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
   const samples: (DetectionSample | null)[] = new Array(ids.length).fill(null);
   const perFile: SkipReport[] = new Array(ids.length);
   await forEachLimited(ids, 16, async (id, i) => {
-    const file = path.join(root, 'Annotations', `${id}.xml`);
-    const rec = parseVocXml(await read(file), {
+    const file = annotationFile(id);
+    const rec = parseVocXml(texts[i] as string, {
       file,
       id,
       classes,
