@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { InvalidArgumentError } from '@detkit/core';
-import { defaultConfig, readConfigFile, validateConfig, type ModelName, type TrainConfig } from './config';
+import { BACKENDS, defaultConfig, parseDuration, readConfigFile, validateConfig, type ModelName, type TrainConfig } from './config';
 
 function integer(value: string): number {
   const n = Number(value);
@@ -19,31 +19,69 @@ function integerList(value: string): number[] {
   return value.split(',').filter((s) => s.trim() !== '').map(integer);
 }
 
+function duration(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (e) {
+    throw new CommanderArgumentError((e as Error).message);
+  }
+}
+
+function autoOr<T>(parse: (v: string) => T): (value: string) => T | 'auto' {
+  return (value) => (value === 'auto' ? 'auto' : parse(value));
+}
+
+function nameList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
 /** Flags of `detkit-train` and the {@link TrainConfig} field each sets. */
 function trainProgram(): Command {
   return new Command('detkit-train')
-    .description('Train an SSD or Faster R-CNN detector with detkit; evaluates each epoch and writes checkpoints, metrics, plots and drawn detections.')
+    .description('Train an SSD or Faster R-CNN detector with detkit; evaluates each epoch (COCO AP and VOC mAP) and writes checkpoints, metrics, plots and drawn detections.')
     .option('-c, --config <file>', 'JSON file with any configuration fields (flags override it)')
-    .addOption(new Option('-m, --model <name>', 'detector').choices(['ssd', 'faster-rcnn']))
-    .option('-d, --data <where>', "'synthetic' (built in), 'synthetic:hard', a COCO-layout folder or a VOC devkit folder")
-    .option('--image-size <px>', 'model input side in pixels', integer)
-    .option('-b, --batch-size <n>', 'images per step', integer)
-    .option('-e, --epochs <n>', 'epochs', integer)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd']))
-    .option('--lr <rate>', 'peak learning rate', number)
-    .option('--momentum <m>', 'momentum of sgd', number)
-    .addOption(new Option('--schedule <kind>', 'learning-rate schedule after warmup').choices(['cosine', 'step', 'constant']))
-    .option('--warmup-steps <n>', 'linear warmup steps', integer)
+    .addOption(new Option('-m, --model <name>', 'detector (default: ssd)').choices(['ssd', 'faster-rcnn']))
+    .option('-d, --data <where>', "'synthetic' (built in, the default), 'synthetic:hard', a COCO folder or a VOC devkit folder")
+    .option('--train-annotations <file>', 'COCO instances file of the training split (instead of --data)')
+    .option('--train-images <dir>', 'folder of the training images (default: found beside the annotations)')
+    .option('--val-annotations <file>', 'COCO instances file of the validation split')
+    .option('--val-images <dir>', 'folder of the validation images')
+    .option('--classes <names>', 'VOC class names in label order, e.g. cat,dog (default: the names found in the data)', nameList)
+    .option('--val-split <fraction>', 'hold out this fraction of the training images when the data has no validation split (default 0.1 then)', number)
+    .addOption(new Option('--on-invalid <what>', "a bad image or record: 'throw' stops naming it, 'skip' leaves it out and reports it (default throw)").choices(['throw', 'skip']))
+    .option('--image-size <px>', "model input side in pixels, or 'auto' (default: 128 on the synthetic set, from the images otherwise)", autoOr(integer))
+    .option('-b, --batch-size <n>', 'images per step (default 16 SSD / 8 Faster R-CNN)', integer)
+    .option('-e, --epochs <n>', "epochs, or 'auto' (default: 6 / 4 on the synthetic set, no limit with a time budget)", autoOr(integer))
+    .option('-t, --time <duration>', "training-time budget, e.g. 10m, 90s, 1h (default: 10m SSD / 15m Faster R-CNN on your data; none on the synthetic set); the learning-rate schedule is fitted to it", autoOr(duration))
+    .option('--max-steps <n>', 'stop after this many steps (default 0: no limit)', integer)
+    .addOption(new Option('--optimizer <name>', 'optimizer (default adam)').choices(['adam', 'sgd']))
+    .option('--lr <rate>', 'peak learning rate (default 4e-3 SSD / 2e-3 Faster R-CNN)', number)
+    .option('--momentum <m>', 'momentum of sgd (default 0.9)', number)
+    .option('--weight-decay <w>', 'decoupled weight decay (default 0)', number)
+    .addOption(new Option('--schedule <kind>', 'learning-rate schedule after warmup (default cosine)').choices(['cosine', 'step', 'constant']))
+    .option('--warmup-steps <n>', 'linear warmup steps (default 50 / 100)', integer)
     .option('--milestones <epochs>', "epochs at which the 'step' schedule divides the rate by 10, e.g. 4,6", integerList)
-    .option('--flip <p>', 'probability of a horizontal flip', number)
-    .addOption(new Option('--backend <name>', 'where the math runs').choices(['wasm', 'cpu', 'gpu', 'auto']))
-    .option('-s, --seed <n>', 'seed of initialisation, data order, augmentation and sampling', integer)
-    .option('-o, --out <dir>', 'output folder')
-    .option('-r, --resume', 'continue from the last checkpoint in the output folder')
+    .option('--flip <p>', 'probability of a horizontal flip (default 0.5)', number)
+    .addOption(new Option('--augment <recipe>', "training augmentation: ssd (photometric, zoom-out, IoU crop, flip), ssdlite (IoU crop, flip), flip, none; auto: ssd for SSD on your data, flip otherwise").choices(['auto', 'ssd', 'ssdlite', 'flip', 'none']))
+    .addOption(new Option('--backend <name>', 'where the math runs (default wasm)').choices([...BACKENDS]))
+    .option('--workers <n>', "threads that decode and augment images beside the training step, or 'auto' (1 for image files)", autoOr(integer))
+    .option('-s, --seed <n>', 'seed of initialisation, data order, augmentation and sampling (default 0)', integer)
+    .option('-o, --out <dir>', 'output folder (default runs/latest)')
+    .option('-r, --resume', 'continue the run in the output folder from its newest intact checkpoint')
+    .option('--overwrite', "clear another run's outputs from the output folder first (without it, such a folder is an error)")
     .option('--train-limit <n>', 'use only the first n training images (0: all)', integer)
     .option('--val-limit <n>', 'use only the first n validation images (0: all)', integer)
-    .option('--draw <n>', 'validation images drawn with detections after each evaluation', integer)
-    .option('--no-progress', 'no progress bar: one line per epoch');
+    .option('--draw <n>', 'validation images drawn with detections after each evaluation (default 8)', integer)
+    .option('--no-progress', 'no progress bar: one line per epoch')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ detkit-train                                         # SSD on the built-in synthetic set
+  $ detkit-train --data ~/data/coco-shapes --time 10m    # your COCO folder, the best model in ten minutes
+  $ detkit-train --model faster-rcnn --data VOCdevkit/VOC2007 -o runs/voc
+  $ detkit-train --train-annotations ann.json --train-images imgs/ --val-split 0.1`,
+    );
 }
 
 /** What the program does with its output streams (tests capture them). */

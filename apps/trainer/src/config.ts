@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { InvalidArgumentError } from '@detkit/core';
 import type { BackendName } from '@detkit/backends';
 import type { OptimizerName } from './optimizer';
@@ -7,65 +8,130 @@ import type { LrSchedule } from './schedule';
 /** The models the trainer builds. */
 export type ModelName = 'ssd' | 'faster-rcnn';
 
-/** Everything a training run is made of. Defaults: {@link defaultConfig}; a config file and flags override them. */
-export interface TrainConfig {
+/** Largest model input side the trainer accepts, in pixels (a 4096 x 4096 batch of 8 is 400 MB of float32 input alone). */
+export const MAX_IMAGE_SIZE = 4096;
+
+/** The backends `--backend` takes (see @detkit/backends' `useBackend`). */
+export const BACKENDS = ['wasm', 'cpu', 'gpu', 'webgpu', 'webgl', 'auto'] as const satisfies readonly BackendName[];
+
+/**
+ * Training-time augmentation: `'ssd'` is torchvision's SSD recipe (photometric distortion, zoom-out, IoU crop,
+ * flip; Liu et al. 2016 sec. 2.2), `'ssdlite'` its SSDlite recipe (IoU crop, flip), `'flip'` horizontal flips only,
+ * `'none'` nothing; `'auto'`: `'ssd'` for SSD on real data, `'flip'` otherwise.
+ */
+export type AugmentName = 'auto' | 'ssd' | 'ssdlite' | 'flip' | 'none';
+
+const positiveInt = z.number().int().min(1);
+const nonNegativeInt = z.number().int().min(0);
+
+/**
+ * The configuration schema: every field a config file or a flag may set, with its type and range. Unknown
+ * keys are errors naming the key (a misspelled field never silently falls back to its default).
+ */
+export const trainConfigSchema = z.strictObject({
   /** Which detector. */
-  model: ModelName;
+  model: z.enum(['ssd', 'faster-rcnn']),
   /**
-   * The data: `'synthetic'` (the built-in 'quick' set, rendered on demand), `'synthetic:hard'`, a folder in
-   * COCO layout (`annotations/instances_{train,val}.json`, images in `train/` and `val/`, as `@detkit/data`'s
-   * `writeSynthetic` writes it), or a Pascal VOC devkit folder (`ImageSets/Main/{train,val}.txt`).
+   * The data: `'synthetic'` (the built-in 'quick' set), `'synthetic:hard'`, a COCO folder (see the README's
+   * layouts), a Pascal VOC devkit folder, or `''` when `trainAnnotations` is given.
    */
-  data: string;
-  /** Model input side in pixels (square; images are letterboxed). */
-  imageSize: number;
-  batchSize: number;
-  epochs: number;
-  optimizer: OptimizerName;
+  data: z.string(),
+  /** COCO instances file of the training split; with it, `data` is ignored. */
+  trainAnnotations: z.string().min(1).nullable(),
+  /** Folder the training annotations' `file_name`s are relative to (default: found beside the file). */
+  trainImages: z.string().min(1).nullable(),
+  valAnnotations: z.string().min(1).nullable(),
+  valImages: z.string().min(1).nullable(),
+  /** VOC: the class names in label order (default: the names found in the training split, sorted). */
+  classes: z.array(z.string().min(1)).min(1).nullable(),
+  /** Fraction of the training images held out when the data has no validation split (default 0.1 then). */
+  valSplit: z.number().gt(0).lt(1).nullable(),
+  /** A bad image or record: `'throw'` stops the run naming it; `'skip'` leaves it out and reports it. */
+  onInvalid: z.enum(['throw', 'skip']),
+  /** Model input side in pixels (square; images are letterboxed); `'auto'`: from the data (see the README). */
+  imageSize: z.union([z.literal('auto'), z.number().int().min(16).max(MAX_IMAGE_SIZE)]),
+  batchSize: positiveInt,
+  /** Epochs; `'auto'`: 6 (SSD) / 4 (Faster R-CNN) on the synthetic set, else no epoch limit (the time budget ends the run). */
+  epochs: z.union([z.literal('auto'), positiveInt]),
+  /** Training-time budget in seconds (evaluation excluded), 0 for none; `'auto'`: none on the synthetic set, 600 (SSD) / 900 (Faster R-CNN) s on other data. The schedule is fitted to it. */
+  time: z.union([z.literal('auto'), z.number().min(0)]),
+  /** Stop after this many steps in all (0: no limit). */
+  maxSteps: nonNegativeInt,
+  optimizer: z.enum(['adam', 'sgd']),
   /** Peak learning rate. */
-  lr: number;
+  lr: z.number().gt(0).max(10),
   /** Momentum of `'sgd'`. */
-  momentum: number;
+  momentum: z.number().min(0).lt(1),
+  /** Decoupled weight decay per step (AdamW style, times the learning rate); 0 for none. */
+  weightDecay: z.number().min(0).lt(1),
   /** Learning-rate schedule after warmup. */
-  schedule: LrSchedule['kind'];
-  warmupSteps: number;
+  schedule: z.enum(['cosine', 'step', 'constant']),
+  warmupSteps: nonNegativeInt,
   /** `'step'` schedule: epochs at which the rate drops by 10x. */
-  milestones: number[];
+  milestones: z.array(positiveInt),
   /** Probability of a horizontal flip of each training image. */
-  flip: number;
-  backend: BackendName;
+  flip: z.number().min(0).max(1),
+  augment: z.enum(['auto', 'ssd', 'ssdlite', 'flip', 'none']),
+  backend: z.enum(BACKENDS),
+  /** Worker threads that decode and augment images (0: in the training thread); `'auto'`: 1 for image files, 0 for the synthetic set. */
+  workers: z.union([z.literal('auto'), nonNegativeInt]),
   /** Seed of weight initialisation, data order, augmentation and sampling. */
-  seed: number;
-  /** Output folder: checkpoints, metrics.jsonl, loss.png, detections/. */
-  out: string;
+  seed: z.number().int().min(0).max(2 ** 31 - 1),
+  /** Output folder: checkpoints, metrics.jsonl, plots, detections. */
+  out: z.string().min(1),
   /** Continue from the last checkpoint in `out`. */
-  resume: boolean;
+  resume: z.boolean(),
+  /** Clear the trainer's outputs of another run in `out` first (without it, a folder holding a run is an error); not with `resume`. */
+  overwrite: z.boolean(),
   /** Use only the first N training images (0 = all): quick runs and tests. */
-  trainLimit: number;
+  trainLimit: nonNegativeInt,
   /** Use only the first N validation images (0 = all). */
-  valLimit: number;
+  valLimit: nonNegativeInt,
   /** Validation images drawn with their detections after each evaluation. */
-  draw: number;
+  draw: nonNegativeInt,
   /** Show the progress bar (only on a terminal). */
-  progress: boolean;
-  /** Options passed to the model factory (`createSsd` / `createFasterRcnn` of @detkit/models), e.g. `{ "backbone": { "channels": [...] } }`. */
-  modelOptions: Record<string, unknown>;
+  progress: z.boolean(),
+  /** Options passed to the model factory (`createSsd` / `createFasterRcnn` of @detkit/models), after the data-derived defaults. */
+  modelOptions: z.record(z.string(), z.unknown()),
+});
+
+/** Everything a training run is made of. Defaults: {@link defaultConfig}; a config file and flags override them. */
+export interface TrainConfig extends z.infer<typeof trainConfigSchema> {
+  model: ModelName;
+  optimizer: OptimizerName;
+  schedule: LrSchedule['kind'];
+  backend: BackendName;
+  augment: AugmentName;
 }
 
 /** The defaults of each model: what `detkit-train` (SSD) and `detkit-train --model faster-rcnn` run. */
 export function defaultConfig(model: ModelName = 'ssd'): TrainConfig {
   const common = {
     data: 'synthetic',
-    imageSize: 128,
+    trainAnnotations: null,
+    trainImages: null,
+    valAnnotations: null,
+    valImages: null,
+    classes: null,
+    valSplit: null,
+    onInvalid: 'throw' as const,
+    imageSize: 'auto' as const,
+    epochs: 'auto' as const,
+    time: 'auto' as const,
+    maxSteps: 0,
     optimizer: 'adam' as const,
     momentum: 0.9,
+    weightDecay: 0,
     schedule: 'cosine' as const,
     milestones: [],
     flip: 0.5,
+    augment: 'auto' as const,
     backend: 'wasm' as const,
+    workers: 'auto' as const,
     seed: 0,
     out: 'runs/latest',
     resume: false,
+    overwrite: false,
     trainLimit: 0,
     valLimit: 0,
     draw: 8,
@@ -74,46 +140,42 @@ export function defaultConfig(model: ModelName = 'ssd'): TrainConfig {
   };
   // Measured on the synthetic 'quick' set on 2 shared cores (see the README): SSD passes VOC mAP@0.5 0.9 in
   // its 4th epoch, Faster R-CNN in its 2nd.
-  if (model === 'faster-rcnn') return { ...common, model, batchSize: 8, epochs: 4, lr: 2e-3, warmupSteps: 100 };
-  return { ...common, model, batchSize: 16, epochs: 6, lr: 4e-3, warmupSteps: 50 };
+  if (model === 'faster-rcnn') return { ...common, model, batchSize: 8, lr: 2e-3, warmupSteps: 100 };
+  return { ...common, model, batchSize: 16, lr: 4e-3, warmupSteps: 50 };
 }
 
-const KEYS = Object.keys(defaultConfig()) as (keyof TrainConfig)[];
+/** The configuration's field names. */
+export const CONFIG_KEYS = Object.keys(trainConfigSchema.shape) as (keyof TrainConfig)[];
 
-function fail(argument: string, problem: string): never {
-  throw new InvalidArgumentError('detkit-train', argument, problem);
+function describeIssue(issue: z.core.$ZodIssue): { field: string; problem: string } {
+  const field = issue.path.map(String).join('.') || 'config';
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '';
+    return { field: issue.path.length ? `${field}.${key}` : key, problem: `is not a configuration field (fields: ${CONFIG_KEYS.join(', ')})` };
+  }
+  return { field, problem: issue.message.replace(/^Invalid input: /, '') };
 }
 
-/** Checks a merged configuration; throws an `InvalidArgumentError` naming the first bad field. */
+/** Checks a merged configuration; throws an `InvalidArgumentError` naming the first bad field (its path for nested ones). */
 export function validateConfig(c: TrainConfig): TrainConfig {
-  for (const key of Object.keys(c)) if (!KEYS.includes(key as keyof TrainConfig)) fail(key, `is not a configuration field (fields: ${KEYS.join(', ')})`);
-  if (c.model !== 'ssd' && c.model !== 'faster-rcnn') fail('model', `must be 'ssd' or 'faster-rcnn', got ${JSON.stringify(c.model)}`);
-  const int = (k: keyof TrainConfig, min: number) => {
-    const v = c[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(k, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  };
-  int('imageSize', 16);
-  int('batchSize', 1);
-  int('epochs', 1);
-  int('warmupSteps', 0);
-  int('seed', 0);
-  int('trainLimit', 0);
-  int('valLimit', 0);
-  int('draw', 0);
-  if (!(typeof c.lr === 'number' && c.lr > 0 && Number.isFinite(c.lr))) fail('lr', `must be a positive number, got ${JSON.stringify(c.lr)}`);
-  if (!(typeof c.momentum === 'number' && c.momentum >= 0 && c.momentum < 1)) fail('momentum', `must be in [0, 1), got ${JSON.stringify(c.momentum)}`);
-  if (!(typeof c.flip === 'number' && c.flip >= 0 && c.flip <= 1)) fail('flip', `must be a probability in [0, 1], got ${JSON.stringify(c.flip)}`);
-  if (c.optimizer !== 'adam' && c.optimizer !== 'sgd') fail('optimizer', `must be 'adam' or 'sgd', got ${JSON.stringify(c.optimizer)}`);
-  if (!['cosine', 'step', 'constant'].includes(c.schedule)) fail('schedule', `must be 'cosine', 'step' or 'constant', got ${JSON.stringify(c.schedule)}`);
-  if (!Array.isArray(c.milestones) || !c.milestones.every((m) => Number.isInteger(m) && m > 0)) fail('milestones', `must be a list of positive epoch numbers, got ${JSON.stringify(c.milestones)}`);
-  if (!['wasm', 'cpu', 'gpu', 'auto', 'webgl', 'webgpu'].includes(c.backend)) fail('backend', `must be 'wasm', 'cpu', 'gpu' or 'auto', got ${JSON.stringify(c.backend)}`);
-  if (typeof c.data !== 'string' || c.data.length === 0) fail('data', 'must be a folder or "synthetic"');
-  if (typeof c.out !== 'string' || c.out.length === 0) fail('out', 'must be a folder');
-  if (c.modelOptions === null || typeof c.modelOptions !== 'object' || Array.isArray(c.modelOptions)) fail('modelOptions', 'must be an object');
-  return c;
+  const result = trainConfigSchema.safeParse(c);
+  if (!result.success) {
+    const issue = result.error.issues[0] as z.core.$ZodIssue;
+    const { field, problem } = describeIssue(issue);
+    throw new InvalidArgumentError('detkit-train', field, `${problem}, got ${JSON.stringify(valueAt(c, issue.path))}`);
+  }
+  const v = result.data as TrainConfig;
+  if (v.data === '' && v.trainAnnotations === null) throw new InvalidArgumentError('detkit-train', 'data', 'must be a folder or "synthetic" (or give --train-annotations)');
+  return v;
 }
 
-/** Reads a JSON configuration file (any subset of {@link TrainConfig}'s fields). */
+function valueAt(obj: unknown, keys: readonly PropertyKey[]): unknown {
+  let v: unknown = obj;
+  for (const k of keys) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+/** Reads a JSON configuration file (any subset of {@link TrainConfig}'s fields; checked when merged). */
 export async function readConfigFile(file: string): Promise<Partial<TrainConfig>> {
   let text: string;
   try {
@@ -128,4 +190,22 @@ export async function readConfigFile(file: string): Promise<Partial<TrainConfig>
   } catch (cause) {
     throw new InvalidArgumentError('detkit-train', 'config', `${file} is not a JSON object (${(cause as Error).message})`);
   }
+}
+
+/**
+ * Parses a duration: seconds as a number, or text like `600`, `90s`, `10m`, `1h30m`, `1.5h`.
+ * @returns seconds
+ */
+export function parseDuration(text: string): number {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
+  const re = /(\d+(?:\.\d+)?)\s*(h|m|s)/gy;
+  let total = 0;
+  let matched = 0;
+  for (const m of t.matchAll(re)) {
+    total += Number(m[1]) * ({ h: 3600, m: 60, s: 1 } as const)[m[2] as 'h' | 'm' | 's'];
+    matched += m[0].length;
+  }
+  if (matched !== t.length || t.length === 0) throw new Error(`'${text}' is not a duration (e.g. 600, 90s, 10m, 1h30m)`);
+  return total;
 }

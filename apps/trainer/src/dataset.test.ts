@@ -8,10 +8,10 @@ import { openData } from './dataset';
 
 describe('training data', () => {
   it("'synthetic' is the built-in quick set, limits cut it", async () => {
-    const d = await openData('synthetic', { train: 10, val: 0 });
+    const d = await openData({ data: 'synthetic', trainLimit: 10 });
     expect(d.classes).toEqual(['rectangle', 'ellipse', 'triangle', 'cross']);
     expect([d.train.length, d.val.length]).toEqual([10, 500]);
-    expect((await openData('synthetic:hard')).classes).toHaveLength(6);
+    expect((await openData({ data: 'synthetic:hard' })).classes).toHaveLength(6);
   });
 
   it('reads a COCO-layout folder (annotations/instances_{train,val}.json, images in train/ and val/)', async () => {
@@ -24,15 +24,40 @@ describe('training data', () => {
       const json = toCoco({ classes: ['rectangle', 'ellipse', 'triangle', 'cross'], samples });
       await writeFile(path.join(root, 'annotations', `instances_${split}.json`), JSON.stringify(json));
     }
-    const d = await openData(root);
+    const d = await openData({ data: root });
     expect([d.train.length, d.val.length]).toEqual([3, 3]);
+    expect(d.categoryIds).toEqual([1, 2, 3, 4]);
     expect(d.classes).toEqual(['rectangle', 'ellipse', 'triangle', 'cross']);
     const first = await d.train.get(0);
     expect(Array.from(first.labels)).toEqual(Array.from(syntheticSample(0).labels));
   });
 
+  it('gives the validation file the training labels by category id, and rejects a class only validation has', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'detkit-coco-'));
+    await mkdir(path.join(root, 'train', 'x'), { recursive: true });
+    await mkdir(path.join(root, 'valid'));
+    const samples = [0, 1].map((i) => syntheticSample(i));
+    // The labelling tools' export layout: {train,valid}/_annotations.coco.json with the images beside it.
+    await writeFile(path.join(root, 'train', '_annotations.coco.json'), JSON.stringify(toCoco({ classes: ['a', 'b', 'c', 'd'], samples }, { categoryIds: [5, 6, 7, 8], fileName: (s) => `${s.id}.png` })));
+    for (const s of samples) {
+      await writeFile(path.join(root, 'train', `${s.id}.png`), encodePng(s.image as RgbImage));
+      await writeFile(path.join(root, 'valid', `${s.id}.png`), encodePng(s.image as RgbImage));
+    }
+    // Validation lists only two of the categories: its own labels would be 0 and 1.
+    const valSamples = samples.map((s) => ({ ...s, labels: Int32Array.from(s.labels, () => 1), boxes: s.boxes }));
+    await writeFile(path.join(root, 'valid', '_annotations.coco.json'), JSON.stringify(toCoco({ classes: ['b', 'd'], samples: valSamples }, { categoryIds: [6, 8], fileName: (s) => `${s.id}.png` })));
+    const d = await openData({ data: root });
+    expect(d.classes).toEqual(['a', 'b', 'c', 'd']);
+    const v = await d.val.get(0);
+    expect(Array.from(v.labels).every((l) => l === 3)).toBe(true); // category 8 = 'd' = training label 3
+    await writeFile(path.join(root, 'valid', '_annotations.coco.json'), JSON.stringify(toCoco({ classes: ['b', 'zebra'], samples: valSamples }, { categoryIds: [6, 9], fileName: (s) => `${s.id}.png` })));
+    await expect(openData({ data: root })).rejects.toThrow(/'zebra', which the training split does not have/);
+  });
+
   it('anything else is an InvalidArgumentError naming the data', async () => {
-    await expect(openData('/nonexistent/folder')).rejects.toThrow(InvalidArgumentError);
-    await expect(openData('synthetic:medium')).rejects.toThrow(/'quick' or 'hard'/);
+    await expect(openData({ data: '/nonexistent/folder' })).rejects.toThrow(InvalidArgumentError);
+    await expect(openData({ data: await mkdtemp(path.join(tmpdir(), 'detkit-empty-')) })).rejects.toThrow(/not a data folder detkit knows/);
+    await expect(openData({ data: 'synthetic:medium' })).rejects.toThrow(/'quick' or 'hard'/);
+    await expect(openData({ data: '', trainAnnotations: '/nonexistent.json' })).rejects.toThrow(/'trainAnnotations'/);
   });
 });

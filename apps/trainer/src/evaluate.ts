@@ -1,9 +1,9 @@
 import { tf } from '@detkit/core';
-import { IMAGENET_NORMALIZATION, type Loader } from '@detkit/data';
-import { evaluateVoc, formatApTable } from '@detkit/eval';
+import { IMAGENET_NORMALIZATION, boxesToOriginal, type DetectionSample, type Loader } from '@detkit/data';
+import { evaluateCoco, evaluateVoc, formatApTable } from '@detkit/eval';
 import type { DetectionResult, Detector } from '@detkit/models';
 
-/** A validation image kept for drawing: its pixels (input size, RGB bytes), ground truth and detections. */
+/** A validation image kept for drawing: its pixels (input size, RGB bytes), ground truth and detections, in input pixels. */
 export interface DrawnImage {
   id: number | string;
   rgb: Uint8Array;
@@ -13,16 +13,41 @@ export interface DrawnImage {
   detections: DetectionResult;
 }
 
+/** The COCO summary numbers the trainer records (pycocotools' `stats`, by name; -1 where undefined). */
+export interface CocoSummary {
+  ap: number;
+  ap50: number;
+  ap75: number;
+  apSmall: number;
+  apMedium: number;
+  apLarge: number;
+  ar100: number;
+}
+
+/** One detection in a COCO results file (`loadRes` of pycocotools): bbox is [x, y, w, h] in original pixels. */
+export interface CocoResultRecord {
+  image_id: number | string;
+  category_id: number;
+  bbox: [number, number, number, number];
+  score: number;
+}
+
 /** The result of {@link evaluateDetector}. */
 export interface Evaluation {
-  /** VOC mAP at IoU 0.5 (all-point AP, VOC2010+). */
+  /** VOC mAP at IoU 0.5 (all-point AP, VOC2010+; difficult objects ignored). */
   map: number;
-  /** AP per class name. */
+  /** VOC AP per class name. */
   perClass: Record<string, number>;
-  /** The per-class table, ready to print. */
+  /** COCO AP, AP50, AP75, AP small / medium / large, AR@100 (pycocotools' algorithm, @detkit/eval). */
+  coco: CocoSummary;
+  /** COCO AP per class name. */
+  cocoPerClass: Record<string, number>;
+  /** The per-class table (VOC AP@0.5 and COCO AP / AP50), ready to print. */
   table: string;
   /** The first `keep` images, for drawing. */
   images: DrawnImage[];
+  /** The detections in original image pixels with the data set's category ids, as a COCO results file. */
+  results: CocoResultRecord[];
 }
 
 /** Normalised pixels back to RGB bytes (the loader's ImageNet normalisation undone). */
@@ -36,35 +61,87 @@ export function toRgbBytes(values: Float32Array | Int32Array | Uint8Array, count
   return out;
 }
 
+/** Options of {@link evaluateDetector}. */
+export interface EvaluateOptions {
+  /** Class names, label order. */
+  classes: readonly string[];
+  /** The data set's category id of each label (COCO); default label + 1. */
+  categoryIds?: readonly number[] | null;
+  /** Validation images kept for drawing. Default 0. */
+  keep?: number;
+}
+
 /**
- * Runs the detector over a validation loader (no shuffling, no flips) and computes VOC mAP@0.5 with
- * @detkit/eval, in model-input pixels (letterboxing is a uniform scale and shift, so IoUs, and the AP, are
- * those of the original images).
+ * Runs the detector over a validation loader (no shuffling, no augmentation), maps the detections back to each
+ * image's original pixels, and scores them against the samples' own annotations (crowd regions and areas
+ * included): VOC mAP@0.5 (all-point) and the COCO metrics, both with @detkit/eval.
  */
-export async function evaluateDetector(detector: Detector, loader: Loader, classes: readonly string[], keep = 0): Promise<Evaluation> {
-  const groundTruth: { boxes: Float32Array; labels: Int32Array; difficult: Uint8Array }[] = [];
-  const detections: DetectionResult[] = [];
+export async function evaluateDetector(detector: Detector, loader: Loader, samples: ReadonlyMap<number | string, DetectionSample>, options: EvaluateOptions): Promise<Evaluation> {
+  const { classes, keep = 0 } = options;
+  const categoryIds = options.categoryIds ?? classes.map((_, i) => i + 1);
+  const groundTruth: { boxes: Float32Array; labels: Int32Array; difficult: Uint8Array; iscrowd: Uint8Array; area?: Float32Array }[] = [];
+  const detections: { boxes: Float32Array; scores: Float32Array; labels: Int32Array }[] = [];
   const images: DrawnImage[] = [];
+  const results: CocoResultRecord[] = [];
   for await (const batch of loader.epoch(0)) {
     try {
       const found = detector.detect(batch.images);
       const [, h, w] = batch.images.shape;
       found.forEach((d, i) => {
-        const t = batch.targets[i]!;
-        groundTruth.push({ boxes: t.boxes, labels: t.labels, difficult: t.difficult });
-        detections.push(d);
+        const meta = batch.meta[i]!;
+        const sample = samples.get(meta.id);
+        if (sample === undefined) throw new Error(`evaluateDetector: no sample with id ${String(meta.id)}`);
+        const boxes = boxesToOriginal(d.boxes, meta);
+        groundTruth.push({ boxes: sample.boxes, labels: sample.labels, difficult: sample.difficult, iscrowd: sample.iscrowd, ...(sample.area ? { area: sample.area } : {}) });
+        detections.push({ boxes, scores: d.scores, labels: d.labels });
+        for (let k = 0; k < d.scores.length; k++) {
+          const x1 = boxes[4 * k] as number, y1 = boxes[4 * k + 1] as number;
+          results.push({
+            image_id: sample.id,
+            category_id: categoryIds[d.labels[k] as number] as number,
+            bbox: [round2(x1), round2(y1), round2((boxes[4 * k + 2] as number) - x1), round2((boxes[4 * k + 3] as number) - y1)],
+            score: Math.round((d.scores[k] as number) * 1e5) / 1e5,
+          });
+        }
         if (images.length < keep) {
+          const t = batch.targets[i]!;
           const pixels = tf.tidy(() => tf.slice(batch.images, [i, 0, 0, 0], [1, h, w, 3]).dataSync() as Float32Array);
-          images.push({ id: batch.meta[i]!.id, rgb: toRgbBytes(pixels, h * w * 3), width: w, height: h, groundTruth: { boxes: t.boxes, labels: t.labels }, detections: d });
+          images.push({ id: meta.id, rgb: toRgbBytes(pixels, h * w * 3), width: w, height: h, groundTruth: { boxes: t.boxes, labels: t.labels }, detections: d });
         }
       });
     } finally {
       batch.dispose();
     }
   }
-  const voc = evaluateVoc(groundTruth, detections, { iouThreshold: 0.5, method: 'all-point', classes: classes.map((_, i) => i), classNames: classes });
+  const classIds = classes.map((_, i) => i);
+  const voc = evaluateVoc(groundTruth, detections, { iouThreshold: 0.5, method: 'all-point', classes: classIds, classNames: classes });
+  const coco = evaluateCoco(groundTruth, detections, { classes: classIds, classNames: classes });
   const perClass: Record<string, number> = {};
   for (const c of voc.perClass) perClass[c.name] = c.ap;
-  const table = formatApTable(voc.perClass, { columns: ['ap', 'numPositives', 'numDetections', 'truePositives'] });
-  return { map: voc.map, perClass, table, images };
+  const cocoPerClass: Record<string, number> = {};
+  for (const c of coco.perClass) cocoPerClass[c.name] = c.ap;
+  const s = coco.stats;
+  // Column names starting with 'ap' print as APs and get a mean row (formatApTable's rule).
+  const rows = voc.perClass.map((c, k) => ({ name: c.name, ap50Voc: c.ap, apCoco: coco.perClass[k]?.ap ?? -1, ap50Coco: coco.perClass[k]?.ap50 ?? -1, objects: c.numPositives, detections: c.numDetections }));
+  const table = formatApTable(rows, { columns: ['ap50Voc', 'apCoco', 'ap50Coco', 'objects', 'detections'] });
+  return {
+    map: voc.map,
+    perClass,
+    coco: { ap: s.ap, ap50: s.ap50, ap75: s.ap75, apSmall: s.apSmall, apMedium: s.apMedium, apLarge: s.apLarge, ar100: s.ar100 },
+    cocoPerClass,
+    table,
+    images,
+    results,
+  };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/** The COCO summary as a one-row markdown table. */
+export function formatCocoTable(c: CocoSummary): string {
+  const cols = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR100'];
+  const vals = [c.ap, c.ap50, c.ap75, c.apSmall, c.apMedium, c.apLarge, c.ar100].map((v) => (v < 0 ? '-' : v.toFixed(3)));
+  return `| ${cols.join(' | ')} |\n| ${cols.map(() => '---:').join(' | ')} |\n| ${vals.join(' | ')} |`;
 }

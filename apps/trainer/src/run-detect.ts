@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { useBackend, type BackendName } from '@detkit/backends';
@@ -10,6 +10,8 @@ import { loadDetector } from '@detkit/models';
 import { latestCheckpoint, readModel } from './checkpoint';
 import { HelpShown, type CliIo } from './cli';
 import { drawDetections } from './draw';
+import { OutputWriteError } from './errors';
+import { ensureFolder, writeAtomic } from './run-folder';
 
 /** Options of `detkit-detect`. */
 export interface DetectConfig {
@@ -17,7 +19,7 @@ export interface DetectConfig {
   model: string;
   /** Image files (PNG or JPEG). */
   images: string[];
-  /** Output folder: detections.json and one drawn PNG per image. */
+  /** Output folder: detections.json and one drawn PNG per image (see {@link drawingNames}). */
   out: string;
   /** Detections below this score are left out. */
   score: number;
@@ -27,6 +29,8 @@ export interface DetectConfig {
 /** One image's detections in detections.json. */
 export interface ImageDetections {
   file: string;
+  /** The drawn PNG's file name in the output folder. */
+  drawing: string;
   width: number;
   height: number;
   detections: { box: [number, number, number, number]; score: number; label: number; class: string }[];
@@ -63,6 +67,28 @@ export function parseDetectArgs(argv: readonly string[], io?: CliIo): DetectConf
   return { model: o.model, out: o.out, score: o.score, backend: o.backend, images: program.args };
 }
 
+/**
+ * The file names of the drawn PNGs of `images`: `<name>.png` (the image's name without its extension);
+ * where two images would share one, each of them keeps its extension (`a.png.png`, `a.jpg.png`), and where
+ * that is still shared (the same name in two folders), `-2`, `-3`, ... are added in input order. No two
+ * images get the same name, so none overwrites another's drawing.
+ */
+export function drawingNames(images: readonly string[]): string[] {
+  const stem = (f: string) => path.basename(f).replace(/\.[^.]+$/, '');
+  const count = (names: string[]) => names.reduce((m, n) => m.set(n, (m.get(n) ?? 0) + 1), new Map<string, number>());
+  const stems = images.map(stem);
+  const stemCount = count(stems);
+  const names = images.map((f, i) => (stemCount.get(stems[i]!)! > 1 ? path.basename(f) : stems[i]!));
+  const nameCount = count(names);
+  const seen = new Map<string, number>();
+  return names.map((n) => {
+    if (nameCount.get(n)! === 1) return `${n}.png`;
+    const k = (seen.get(n) ?? 0) + 1;
+    seen.set(n, k);
+    return k === 1 ? `${n}.png` : `${n}-${k}.png`;
+  });
+}
+
 /** The folder holding model.json for `model` (see {@link DetectConfig.model}). */
 export async function resolveModelDir(model: string): Promise<string> {
   if (existsSync(path.join(model, 'model.json'))) return model;
@@ -72,17 +98,28 @@ export async function resolveModelDir(model: string): Promise<string> {
   throw new InvalidArgumentError('detkit-detect', 'model', `no model.json in ${model}, ${path.join(model, 'model')} or its checkpoints`);
 }
 
-/** Runs a saved detector on image files; writes detections.json and drawn PNGs to `out`. */
+/**
+ * Runs a saved detector on image files; writes one drawn PNG per image (named by {@link drawingNames}) and
+ * then detections.json to `out`. The model's files are verified first (a damaged one is a CheckpointError
+ * naming it). A detections.json already in `out` is removed before the first drawing is written, and the
+ * new one is written atomically after the last, so a run that fails partway (an unreadable image) leaves
+ * no detections.json rather than a previous run's beside new drawings.
+ *
+ * @throws InvalidArgumentError (exit status 2) when `out` is a file or cannot be created.
+ */
 export async function runDetect(config: DetectConfig, log: (line: string) => void = (l) => console.log(l)): Promise<ImageDetections[]> {
+  await ensureFolder('detkit-detect', 'out', config.out);
   await useBackend(config.backend);
   const dir = await resolveModelDir(config.model);
   const { artifacts, classes } = await readModel(dir);
   const detector = await loadDetector(artifacts);
   try {
     const [h, w] = detector.config.imageSize;
-    await mkdir(config.out, { recursive: true });
+    const drawings = drawingNames(config.images);
+    const jsonFile = path.join(config.out, 'detections.json');
+    await rm(jsonFile, { force: true });
     const results: ImageDetections[] = [];
-    for (const file of config.images) {
+    for (const [index, file] of config.images.entries()) {
       const image = await loadImageFile(file);
       const sample: DetectionSample = {
         id: file,
@@ -105,18 +142,20 @@ export async function runDetect(config: DetectConfig, log: (line: string) => voi
             label: found!.labels[i]!,
             class: classes[found!.labels[i]!] ?? String(found!.labels[i]),
           }));
-          results.push({ file, width: image.width, height: image.height, detections });
+          results.push({ file, drawing: drawings[index]!, width: image.width, height: image.height, detections });
           const drawn = drawDetections(image.data, image.width, image.height, { boxes, scores: found!.scores, labels: found!.labels }, { classes, minScore: config.score });
-          const png = path.join(config.out, `${path.basename(file).replace(/\.[^.]+$/, '')}.png`);
-          await writeFile(png, drawn.png());
+          const png = path.join(config.out, drawings[index]!);
+          await writeFile(png, drawn.png()).catch((cause: unknown) => {
+            throw new OutputWriteError(png, cause);
+          });
           log(`${file}: ${detections.length} detection(s) -> ${png}`);
         } finally {
           batch.dispose();
         }
       }
     }
-    await writeFile(path.join(config.out, 'detections.json'), JSON.stringify(results, null, 2));
-    log(`wrote ${path.join(config.out, 'detections.json')}`);
+    await writeAtomic(jsonFile, JSON.stringify(results, null, 2));
+    log(`wrote ${jsonFile}`);
     return results;
   } finally {
     detector.dispose();

@@ -4,17 +4,20 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { useBackend } from '@detkit/backends';
 import { tf } from '@detkit/core';
-import { createLoader } from '@detkit/data';
-import { assignDetectorWeights, createFasterRcnn, disposeOptimizer, createSsd, setLearningRate, trainableVariables, type Detector, type DetectorConfig } from '@detkit/models';
+import { createLoader, toCoco, type DetectionSample, type LoaderOptions } from '@detkit/data';
+import { loadImageFile } from '@detkit/data/node';
+import { createFasterRcnn, disposeOptimizer, createSsd, setLearningRate, trainableVariables, type Detector, type DetectorConfig } from '@detkit/models';
 import { createRng } from '@detkit/samplers';
-import { latestCheckpoint, readModel, readState, restoreOptimizer, writeCheckpoint, writeModel, type RunState } from './checkpoint';
+import { latestCheckpoint, writeCheckpoint, writeFinalModel, type RunState, type WriteProbe } from './checkpoint';
 import type { TrainConfig } from './config';
 import { openData } from './dataset';
 import { drawDetections } from './draw';
-import { evaluateDetector, type Evaluation } from './evaluate';
+import { evaluateDetector, formatCocoTable, type CocoSummary, type Evaluation } from './evaluate';
 import { createOptimizer } from './optimizer';
 import { linePlot, smooth } from './plot';
-import { learningRate } from './schedule';
+import { resolveRun, type ResolvedRun } from './recipe';
+import { openRunFolder, resumeRun } from './run-folder';
+import { scheduledRate } from './schedule';
 
 /** One line of metrics.jsonl for a training step. */
 export interface StepRecord {
@@ -37,7 +40,12 @@ export interface EpochRecord {
   parts: Record<string, number>;
   /** VOC mAP@0.5 on the validation split. */
   map: number;
+  /** VOC AP@0.5 per class name. */
   perClass: Record<string, number>;
+  /** COCO metrics on the validation split (pycocotools' algorithm; -1 where undefined). */
+  coco: CocoSummary;
+  /** COCO AP per class name. */
+  cocoPerClass: Record<string, number>;
   /** Training seconds of the run so far (evaluation excluded). */
   trainSeconds: number;
   evalSeconds: number;
@@ -53,6 +61,8 @@ export interface RunHooks {
   log?: (line: string) => void;
   onStep?: (record: StepRecord) => void | Promise<void>;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  /** Called after each file of a checkpoint or of model/ is written (the fault tests stop the process there). */
+  onWrite?: WriteProbe;
 }
 
 /** What a finished run reports. */
@@ -65,10 +75,17 @@ export interface RunSummary {
   detector: Detector<DetectorConfig>;
 }
 
-/** Builds the detector of a configuration, seeded. */
-export function buildDetector(config: TrainConfig, numClasses: number): Detector<DetectorConfig> {
-  const options = { ...config.modelOptions, numClasses, imageSize: config.imageSize, seed: config.seed };
+/** Builds the detector of a configuration (its `'auto'` fields resolved), seeded. */
+export function buildDetector(config: TrainConfig, run: Pick<ResolvedRun, 'imageSize' | 'modelOptions'>, numClasses: number): Detector<DetectorConfig> {
+  const options = { ...run.modelOptions, numClasses, imageSize: run.imageSize, seed: config.seed };
   return config.model === 'ssd' ? createSsd(options) : createFasterRcnn(options);
+}
+
+/** The loader options of an augmentation recipe (see `TrainConfig.augment`). */
+function augmentOptions(augment: ResolvedRun['augment'], flip: number): Partial<LoaderOptions> {
+  if (augment === 'none') return {};
+  if (augment === 'flip') return { flip };
+  return { flip, augment } as Partial<LoaderOptions>;
 }
 
 function formatParts(parts: Record<string, number>): string {
@@ -100,8 +117,13 @@ async function writePlots(out: string, lines: readonly string[]): Promise<void> 
     ...names.map((n) => ({ name: n, points: smooth(steps.map((s) => [s.step, s.parts[n] ?? NaN] as const), window) })),
   ];
   await writeFile(path.join(out, 'loss.png'), linePlot(series, { title: `training loss (moving average of ${window} steps)`, xLabel: 'step', logY: true }).png());
-  const map = [{ name: 'VOC mAP@0.5', points: epochs.map((e) => [e.epoch + 1, e.map] as const) }];
-  await writeFile(path.join(out, 'map.png'), linePlot(map, { title: 'validation mAP@0.5', xLabel: 'epoch', width: 600, height: 360 }).png());
+  const map = [
+    { name: 'VOC mAP@0.5', points: epochs.map((e) => [e.epoch + 1, e.map] as const) },
+    { name: 'COCO AP50', points: epochs.filter((e) => e.coco).map((e) => [e.epoch + 1, e.coco.ap50] as const) },
+    { name: 'COCO AP', points: epochs.filter((e) => e.coco).map((e) => [e.epoch + 1, e.coco.ap] as const) },
+    { name: 'COCO AR@100', points: epochs.filter((e) => e.coco).map((e) => [e.epoch + 1, e.coco.ar100] as const) },
+  ];
+  await writeFile(path.join(out, 'map.png'), linePlot(map, { title: 'validation AP', xLabel: 'epoch', width: 600, height: 360 }).png());
 }
 
 async function writeDrawings(out: string, evaluation: Evaluation, classes: readonly string[]): Promise<void> {
@@ -118,55 +140,94 @@ async function writeDrawings(out: string, evaluation: Evaluation, classes: reado
 }
 
 /**
- * Trains a detector as `config` says: opens the data, builds (or, with `resume`, restores) the detector,
- * optimizer and RNG, and runs the epochs. After each epoch: evaluation on the validation split (VOC mAP@0.5
- * and the per-class table), metrics.jsonl, loss.png / map.png, drawn detections and an atomic checkpoint.
- * `--backend gpu` without tfjs-node-gpu fails here, before any work, with @detkit/backends' error.
+ * Trains a detector as `config` says: opens the data, resolves the `'auto'` fields from it (image size, default
+ * boxes or anchors, augmentation, time budget; printed), builds (or, with `resume`, restores) the detector,
+ * optimizer and RNG, and trains until the epoch, time or step limit. After each epoch: evaluation on the
+ * validation split (VOC mAP@0.5 and the COCO metrics, per-class table), metrics.jsonl, plots, drawn detections,
+ * the validation detections as a COCO results file, and an atomic checkpoint.
+ * `--backend gpu` without a GPU fails here, before any work, with @detkit/backends' error.
  */
 export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Promise<RunSummary> {
   const log = hooks.log ?? ((line: string) => console.log(line));
   const backend = await useBackend(config.backend);
-  const data = await openData(config.data, { train: config.trainLimit, val: config.valLimit });
+  const data = await openData({
+    data: config.data,
+    ...(config.trainAnnotations !== null ? { trainAnnotations: config.trainAnnotations } : {}),
+    ...(config.trainImages !== null ? { trainImages: config.trainImages } : {}),
+    ...(config.valAnnotations !== null ? { valAnnotations: config.valAnnotations } : {}),
+    ...(config.valImages !== null ? { valImages: config.valImages } : {}),
+    ...(config.classes !== null ? { classes: config.classes } : {}),
+    ...(config.valSplit !== null ? { valSplit: config.valSplit } : {}),
+    seed: config.seed,
+    onInvalid: config.onInvalid,
+    trainLimit: config.trainLimit,
+    valLimit: config.valLimit,
+  });
   const classes = [...data.classes];
+  const run = await resolveRun(config, data.train, !data.fromFiles);
   const out = config.out;
-  await mkdir(out, { recursive: true });
+  // The run's folder: refuses one holding another run (unless --overwrite), removes a killed write's leftovers.
+  const folder = await openRunFolder(config, log);
   const metricsFile = path.join(out, 'metrics.jsonl');
 
-  const detector = buildDetector(config, classes.length);
+  const detector = buildDetector(config, run, classes.length);
   const variables = trainableVariables(detector);
   const optimizer = createOptimizer(config.optimizer, config.lr, config.momentum);
   const rng = createRng(config.seed);
-  let state: RunState = { version: 1, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes };
+  let state: RunState = { version: 2, runId: folder.runId, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes };
 
   if (config.resume) {
-    const dir = await latestCheckpoint(out);
-    if (dir === null) {
-      log(`no checkpoint in ${out}: starting from scratch`);
-    } else {
-      const saved = await readState(dir);
-      const { artifacts } = await readModel(dir);
-      assignDetectorWeights(detector, artifacts);
-      await restoreOptimizer(dir, optimizer);
-      rng.restore(saved.rng);
-      state = { ...saved, config };
-      const lines = await readMetricLines(metricsFile);
-      await writeFile(metricsFile, lines.slice(0, saved.metricsLines).map((l) => `${l}\n`).join(''));
-      log(`resumed from ${dir}: ${saved.epoch} epoch(s), ${saved.step} step(s) done`);
-    }
+    // The newest intact checkpoint of this folder's run, its configuration checked against this one's.
+    const saved = await resumeRun(folder, config, classes, { detector, optimizer, rng, metricsFile }, log);
+    if (saved !== null) state = { ...saved, config };
   } else {
     await writeFile(metricsFile, '');
   }
 
-  const train = createLoader({ source: data.train, imageSize: config.imageSize, batchSize: config.batchSize, flip: config.flip, seed: config.seed, dropLast: data.train.length >= config.batchSize });
-  const val = createLoader({ source: data.val, imageSize: config.imageSize, batchSize: Math.max(config.batchSize, 32), shuffle: false });
+  const loadImage = data.fromFiles ? { loadImage: loadImageFile } : {};
+  const train = createLoader({
+    source: data.train,
+    imageSize: run.imageSize,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    dropLast: data.train.length >= config.batchSize,
+    onInvalid: config.onInvalid,
+    ...augmentOptions(run.augment, config.flip),
+    ...loadImage,
+  });
+  const val = createLoader({ source: data.val, imageSize: run.imageSize, batchSize: Math.max(config.batchSize, 32), shuffle: false, onInvalid: config.onInvalid, ...loadImage });
+  const valSamples = new Map<number | string, DetectionSample>();
+  for (let i = 0; i < data.val.length; i++) {
+    const sample = await data.val.get(i);
+    valSamples.set(sample.id, sample);
+  }
   const stepsPerEpoch = train.batchesPerEpoch;
-  const totalSteps = stepsPerEpoch * config.epochs;
+  const plannedSteps = Math.min(run.epochs === null ? Infinity : stepsPerEpoch * run.epochs, run.maxSteps > 0 ? run.maxSteps : Infinity);
   const schedule = { kind: config.schedule, lr: config.lr, warmupSteps: config.warmupSteps, milestones: config.milestones };
   const params = variables.reduce((s, v) => s + v.size, 0);
-  log(`detkit-train: ${config.model} (${(params / 1e6).toFixed(2)}M parameters) on ${data.description} (${data.train.length} train / ${data.val.length} val images, ${classes.length} classes), ${config.imageSize} px, batch ${config.batchSize}, ${config.epochs} epochs x ${stepsPerEpoch} steps, ${config.optimizer} lr ${config.lr} ${config.schedule}, backend ${backend}, seed ${config.seed} -> ${out}`);
+  const limits = [run.epochs !== null ? `${run.epochs} epochs` : '', run.time > 0 ? `${run.time} s` : '', run.maxSteps > 0 ? `${run.maxSteps} steps` : ''].filter((x) => x).join(' or ');
+  log(
+    `detkit-train: ${config.model} (${(params / 1e6).toFixed(2)}M parameters) on ${data.description}: ${data.train.length} train / ${data.val.length} val images, ` +
+      `${classes.length} classes (${classes.join(', ')}); ${run.imageSize} px, batch ${config.batchSize}, ${stepsPerEpoch} steps per epoch, ${limits || 'no limit'}, ` +
+      `${config.optimizer} lr ${config.lr} ${config.schedule}, augment ${run.augment}, backend ${backend}, seed ${config.seed} -> ${out}`,
+  );
+  for (const note of run.notes) log(`  ${note}`);
+  if (data.skipped.count > 0) {
+    log(`  skipped ${data.skipped.count} bad record(s) or image(s) (--on-invalid skip), e.g.:`);
+    for (const e of data.skipped.examples.slice(0, 5)) log(`    ${e.file}: ${e.record}: ${e.problem}`);
+  }
+  // COCO image id of each validation sample: its own id for COCO data; for other data (VOC's file stems, the
+  // synthetic set) the ids of the val-annotations.json written here, so val-results.json scores against it.
+  const cocoImageIds = new Map<number | string, number | string>();
+  if (data.categoryIds === null) {
+    const samples = Array.from(valSamples.values());
+    const gt = toCoco({ classes, samples });
+    samples.forEach((s, i) => cocoImageIds.set(s.id, gt.images[i]!.id));
+    await writeFile(path.join(out, 'val-annotations.json'), JSON.stringify(gt));
+  }
 
   const epochs: EpochRecord[] = [];
-  let checkpoint = (await latestCheckpoint(out)) ?? '';
+  let checkpoint = (await latestCheckpoint(out, folder.runId)) ?? '';
   const lines = await readMetricLines(metricsFile);
   const recordLine = async (record: StepRecord | EpochRecord) => {
     const line = JSON.stringify(record);
@@ -176,11 +237,20 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
   const useBar = config.progress && process.stderr.isTTY === true;
   let averageStep = NaN;
   let evalSeconds = NaN;
+  const timeLeft = (trainSeconds: number) => (run.time > 0 ? run.time - trainSeconds : Infinity);
+  const finished = () => state.step >= plannedSteps || timeLeft(state.trainSeconds) <= 0 || (run.epochs !== null && state.epoch >= run.epochs);
+  // Where the run stands on its schedule: steps done of the planned steps, or seconds spent of the budget.
+  const progress = (trainSeconds: number) => {
+    const byTime = run.time > 0 ? trainSeconds / run.time : 0;
+    const bySteps = Number.isFinite(plannedSteps) ? state.step / plannedSteps : 0;
+    return byTime > bySteps ? { done: trainSeconds, total: run.time } : { done: state.step, total: Number.isFinite(plannedSteps) ? plannedSteps : 1 };
+  };
 
-  for (let epoch = state.epoch; epoch < config.epochs; epoch++) {
+  for (let epoch = state.epoch; !finished(); epoch++) {
+    const epochTotal = run.epochs ?? '?';
     const bar = useBar
       ? new SingleBar({
-          format: `epoch {epoch}/${config.epochs} [{bar}] {value}/{total} | {sps} steps/s | ETA epoch {eta_formatted}, run {run_eta} | loss {loss} ({parts})`,
+          format: `epoch {epoch}/${epochTotal} [{bar}] {value}/{total} | {sps} steps/s | ETA epoch {eta_formatted}, run {run_eta} | loss {loss} ({parts})`,
           barsize: 24,
           hideCursor: true,
           etaBuffer: 20,
@@ -192,12 +262,14 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     let lossSum = 0;
     let count = 0;
     const epochStart = performance.now();
+    const trainBefore = state.trainSeconds;
+    const elapsed = () => trainBefore + (performance.now() - epochStart) / 1000;
     let last = performance.now();
     for await (const batch of train.epoch(epoch)) {
       const parts: Record<string, number> = {};
       let loss: number;
       try {
-        const lr = learningRate(schedule, state.step, totalSteps, stepsPerEpoch);
+        const lr = scheduledRate(schedule, { step: state.step, epoch, ...progress(elapsed()) });
         setLearningRate(optimizer, lr);
         let kept: Record<string, tf.Scalar> = {};
         const cost = optimizer.minimize(
@@ -223,17 +295,18 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
         count++;
         for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v;
         averageStep = Number.isNaN(averageStep) ? seconds : 0.9 * averageStep + 0.1 * seconds;
-        const remaining = totalSteps - state.step;
-        const runEta = remaining * averageStep + (config.epochs - epoch) * (Number.isNaN(evalSeconds) ? 0 : evalSeconds);
+        const stepsLeft = Math.min(plannedSteps - state.step, timeLeft(elapsed()) / averageStep);
+        const runEta = stepsLeft * averageStep + (Number.isNaN(evalSeconds) ? 0 : evalSeconds * Math.max(1, stepsLeft / stepsPerEpoch));
         bar?.update(count, { sps: (1 / averageStep).toFixed(2), run_eta: formatDuration(runEta), loss: loss.toFixed(3), parts: formatParts(parts) });
       } finally {
         batch.dispose();
       }
+      if (state.step >= plannedSteps || timeLeft(elapsed()) <= 0) break;
     }
     bar?.stop();
-    const trainSeconds = state.trainSeconds + (performance.now() - epochStart) / 1000;
+    const trainSeconds = elapsed();
     const evalStart = performance.now();
-    const evaluation = await evaluateDetector(detector, val, classes, config.draw);
+    const evaluation = await evaluateDetector(detector, val, valSamples, { classes, categoryIds: data.categoryIds, keep: config.draw });
     evalSeconds = (performance.now() - evalStart) / 1000;
     const mean = (v: number) => (count > 0 ? v / count : NaN);
     const record: EpochRecord = {
@@ -244,6 +317,8 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
       parts: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, mean(v)])),
       map: evaluation.map,
       perClass: evaluation.perClass,
+      coco: evaluation.coco,
+      cocoPerClass: evaluation.cocoPerClass,
       trainSeconds,
       evalSeconds,
       stepsPerSecond: count / ((evalStart - epochStart) / 1000),
@@ -252,24 +327,32 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     };
     await recordLine(record);
     epochs.push(record);
+    const c = evaluation.coco;
     log(
-      `epoch ${epoch + 1}/${config.epochs}: loss ${record.loss.toFixed(3)} (${formatParts(record.parts)}), ${record.stepsPerSecond.toFixed(2)} steps/s, ` +
-        `VOC mAP@0.5 ${evaluation.map.toFixed(4)} (eval ${evalSeconds.toFixed(1)} s), trained ${formatDuration(trainSeconds)}, load ${record.load.toFixed(1)}`,
+      `epoch ${epoch + 1}${run.epochs !== null ? `/${run.epochs}` : ''}: loss ${record.loss.toFixed(3)} (${formatParts(record.parts)}), ${record.stepsPerSecond.toFixed(2)} steps/s, ` +
+        `COCO AP ${c.ap.toFixed(3)} AP50 ${c.ap50.toFixed(3)}, VOC mAP@0.5 ${evaluation.map.toFixed(4)} (eval ${evalSeconds.toFixed(1)} s), trained ${formatDuration(trainSeconds)}, load ${record.load.toFixed(1)}`,
     );
+    log(formatCocoTable(c));
     log(evaluation.table);
+    if (train.skipped.count + val.skipped.count > 0) log(`images skipped so far (--on-invalid skip): ${train.skipped.count} training, ${val.skipped.count} validation`);
     await writeDrawings(out, evaluation, classes);
+    const results = evaluation.results.map((r) => ({ ...r, image_id: cocoImageIds.get(r.image_id) ?? r.image_id }));
+    await writeFile(path.join(out, 'val-results.json'), JSON.stringify(results));
     await writePlots(out, lines);
     state = { ...state, epoch: epoch + 1, rng: rng.state(), metricsLines: lines.length, trainSeconds };
-    checkpoint = await writeCheckpoint(out, detector, optimizer, state);
+    checkpoint = await writeCheckpoint(out, detector, optimizer, state, hooks.onWrite);
     await hooks.onEpoch?.(record);
   }
   // The final model, also in tfjs format, where detkit-detect looks first.
-  const modelDir = path.join(out, 'model');
-  await mkdir(modelDir, { recursive: true });
-  await writeModel(modelDir, detector, classes);
+  const modelDir = await writeFinalModel(out, detector, { classes, runId: folder.runId, epoch: state.epoch, step: state.step }, hooks.onWrite);
   disposeOptimizer(optimizer);
-  const finalMap = epochs[epochs.length - 1]?.map ?? (await lastEpochMap(lines));
-  log(`done: VOC mAP@0.5 ${finalMap.toFixed(4)}; checkpoint ${checkpoint}; model ${modelDir}; metrics ${metricsFile}; plots ${path.join(out, 'loss.png')}`);
+  const last = epochs[epochs.length - 1];
+  const finalMap = last?.map ?? (await lastEpochMap(lines));
+  const finalCoco = last?.coco;
+  log(
+    `done: ${finalCoco ? `COCO AP ${finalCoco.ap.toFixed(4)} AP50 ${finalCoco.ap50.toFixed(4)}, ` : ''}VOC mAP@0.5 ${finalMap.toFixed(4)}; checkpoint ${checkpoint}; model ${modelDir}; ` +
+      `metrics ${metricsFile}; COCO results ${path.join(out, 'val-results.json')}; plots ${path.join(out, 'loss.png')}`,
+  );
   return { out, epochs, finalMap, checkpoint, detector };
 }
 

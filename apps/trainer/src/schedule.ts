@@ -15,17 +15,23 @@ export interface LrSchedule {
 }
 
 /**
- * The learning rate of `step` (0-based) in a run of `totalSteps` steps of `stepsPerEpoch` each.
+ * The learning rate at optimizer step `step` (0-based): linear warmup over the first `warmupSteps`, then the
+ * schedule at `done` of `total` (steps done of the steps planned, or training seconds spent of the time
+ * budget) or, for `'step'`, at `epoch`.
  */
-export function learningRate(schedule: LrSchedule, step: number, totalSteps: number, stepsPerEpoch: number): number {
-  const warm = schedule.warmupSteps > 0 ? Math.min(1, (step + 1) / schedule.warmupSteps) : 1;
+export function scheduledRate(schedule: LrSchedule, at: { step: number; done: number; total: number; epoch: number }): number {
+  const warm = schedule.warmupSteps > 0 ? Math.min(1, (at.step + 1) / schedule.warmupSteps) : 1;
   let factor = 1;
   if (schedule.kind === 'cosine') {
-    factor = 0.5 * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / Math.max(1, totalSteps)));
+    factor = 0.5 * (1 + Math.cos((Math.PI * Math.min(Math.max(0, at.done), at.total)) / Math.max(Number.MIN_VALUE, at.total)));
   } else if (schedule.kind === 'step') {
-    const epoch = Math.floor(step / Math.max(1, stepsPerEpoch));
-    const passed = (schedule.milestones ?? []).filter((m) => epoch >= m).length;
+    const passed = (schedule.milestones ?? []).filter((m) => at.epoch >= m).length;
     factor = (schedule.gamma ?? 0.1) ** passed;
   }
   return schedule.lr * warm * factor;
+}
+
+/** The learning rate of `step` (0-based) in a run of `totalSteps` steps of `stepsPerEpoch` each. */
+export function learningRate(schedule: LrSchedule, step: number, totalSteps: number, stepsPerEpoch: number): number {
+  return scheduledRate(schedule, { step, done: step, total: Math.max(1, totalSteps), epoch: Math.floor(step / Math.max(1, stepsPerEpoch)) });
 }

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from './config';
+import { autoAnchorSizes, autoAspectRatios, autoImageSize, autoSsdScales, dataStats, resolveRun } from './recipe';
+
+/** A source of `n` images `side` px wide whose boxes are squares of the given sides. */
+function source(side: number, boxSides: number[], aspect = 1) {
+  const sample = (i: number) => {
+    const s = boxSides[i % boxSides.length] as number;
+    return {
+      id: i,
+      image: '',
+      width: side,
+      height: side,
+      boxes: Float32Array.of(0, 0, s * Math.sqrt(aspect), s / Math.sqrt(aspect)),
+      labels: Int32Array.of(0),
+      iscrowd: Uint8Array.of(0),
+      difficult: Uint8Array.of(0),
+    };
+  };
+  return { length: 100, classes: ['a'], get: sample };
+}
+
+describe('the recipe chosen from the data', () => {
+  it('image size: the median longer side, capped, raised for tiny objects, a multiple of 32', () => {
+    expect(autoImageSize(256, 0.05)).toBe(256);
+    expect(autoImageSize(1024, 0.05)).toBe(320); // capped
+    expect(autoImageSize(100, 0.2)).toBe(128); // floor
+    expect(autoImageSize(200, 0.02)).toBe(320); // 2% of 200 px = 4 px objects: raised towards 8 / 0.02 = 400, capped
+  });
+
+  it('SSD scales span the 2%-98% object sizes geometrically; anchors likewise; ratios widen for elongated boxes', async () => {
+    const stats = await dataStats(source(256, [12, 24, 48, 96, 120]));
+    expect(stats.relativeSize[0]).toBeCloseTo(12 / 256, 6);
+    expect(stats.relativeSize[4]).toBeCloseTo(120 / 256, 6);
+    const scales = autoSsdScales(stats);
+    expect(scales).toHaveLength(4);
+    expect(scales[0]).toBeCloseTo((12 / 256) * 1.1, 2);
+    expect(scales[3]).toBeCloseTo(120 / 256, 2);
+    for (let k = 1; k < 4; k++) expect(scales[k]! / scales[k - 1]!).toBeCloseTo(scales[1]! / scales[0]!, 1);
+    expect(autoAnchorSizes(stats, 256)).toEqual([12, 26, 55, 120]);
+    expect(autoAspectRatios(stats)).toEqual([[2], [2], [2]]);
+    expect(autoAspectRatios(await dataStats(source(256, [40], 4)))).toEqual([[2, 3], [2, 3], [2, 3]]);
+  });
+
+  it('resolves auto fields: the synthetic defaults, or a time budget and the data-derived options; user options win', async () => {
+    const synthetic = await resolveRun(defaultConfig('ssd'), source(128, [20]), true);
+    expect(synthetic).toMatchObject({ imageSize: 128, epochs: 6, time: 0, augment: 'flip', workers: 0, modelOptions: {} });
+    const real = await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false);
+    expect(real).toMatchObject({ imageSize: 256, epochs: null, time: 600, augment: 'ssd', workers: 1 });
+    expect(real.modelOptions.scales).toHaveLength(4);
+    const frcnn = await resolveRun({ ...defaultConfig('faster-rcnn'), epochs: 3 }, source(256, [12, 120]), false);
+    expect(frcnn).toMatchObject({ epochs: 3, time: 0, augment: 'flip' });
+    expect(frcnn.modelOptions.anchorSizes).toHaveLength(4);
+    const user = await resolveRun({ ...defaultConfig('ssd'), imageSize: 96, modelOptions: { scales: [0.1, 0.2, 0.4, 0.8] } }, source(256, [12, 120]), false);
+    expect(user.imageSize).toBe(96);
+    expect(user.modelOptions.scales).toEqual([0.1, 0.2, 0.4, 0.8]);
+  });
+});

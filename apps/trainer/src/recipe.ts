@@ -1,0 +1,163 @@
+import type { SampleSource } from '@detkit/data';
+import type { AugmentName, TrainConfig } from './config';
+
+/** What a run trains with once the `'auto'` fields are resolved from the data: everything the log prints. */
+export interface ResolvedRun {
+  imageSize: number;
+  /** Epoch limit, or null for none (the time budget or the step limit ends the run). */
+  epochs: number | null;
+  /** Training-time budget in seconds, 0 for none. */
+  time: number;
+  maxSteps: number;
+  augment: Exclude<AugmentName, 'auto'>;
+  workers: number;
+  /** Options for `createSsd` / `createFasterRcnn`: the data-derived defaults, then the user's `modelOptions`. */
+  modelOptions: Record<string, unknown>;
+  /** One line per choice made from the data, for the log. */
+  notes: string[];
+}
+
+/** Size statistics of the training boxes, in original pixels, and of the images. */
+export interface DataStats {
+  images: number;
+  boxes: number;
+  /** Median of each image's longer side. */
+  medianLongSide: number;
+  /** Quantiles of sqrt(w * h) of the boxes relative to their image's longer side: q02, q10, q50, q90, q98. */
+  relativeSize: [number, number, number, number, number];
+  /** Quantiles of box aspect w / h: q05, q50, q95. */
+  aspect: [number, number, number];
+}
+
+/** The defaults on the built-in synthetic set, measured there (see the README). */
+const SYNTHETIC_EPOCHS = { ssd: 6, 'faster-rcnn': 4 } as const;
+/** Time budgets on other data: the bars of the trainer README (SSD 10 minutes, Faster R-CNN 15). */
+export const DEFAULT_TIME_BUDGET = { ssd: 600, 'faster-rcnn': 900 } as const;
+/** Largest automatic input size: beyond it a step on 2 CPU cores is too slow for a 10-minute budget. */
+export const MAX_AUTO_IMAGE_SIZE = 320;
+/** Smallest automatic input size. */
+export const MIN_AUTO_IMAGE_SIZE = 128;
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
+  return sorted[i] as number;
+}
+
+/** Reads the image and box sizes of (at most `limit` of) a source's samples. */
+export async function dataStats(source: SampleSource, limit = 5000): Promise<DataStats> {
+  const n = Math.min(source.length, limit);
+  const longSides = new Float64Array(n);
+  const rel: number[] = [];
+  const aspect: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = await source.get(Math.floor((i * source.length) / n));
+    const long = Math.max(s.width, s.height);
+    longSides[i] = long;
+    for (let j = 0; j < s.labels.length; j++) {
+      if (s.iscrowd[j] === 1) continue;
+      const w = (s.boxes[4 * j + 2] as number) - (s.boxes[4 * j] as number);
+      const h = (s.boxes[4 * j + 3] as number) - (s.boxes[4 * j + 1] as number);
+      if (!(w > 0 && h > 0)) continue;
+      rel.push(Math.sqrt(w * h) / long);
+      aspect.push(w / h);
+    }
+  }
+  const sort = (a: ArrayLike<number>) => Float64Array.from(a).sort();
+  const r = sort(rel);
+  const a = sort(aspect);
+  return {
+    images: n,
+    boxes: rel.length,
+    medianLongSide: quantile(sort(longSides), 0.5),
+    relativeSize: [quantile(r, 0.02), quantile(r, 0.1), quantile(r, 0.5), quantile(r, 0.9), quantile(r, 0.98)],
+    aspect: [quantile(a, 0.05), quantile(a, 0.5), quantile(a, 0.95)],
+  };
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * The input side for images whose median longer side is `medianLongSide`, with `q02` the 2% quantile of the
+ * boxes' relative size: the images' own size, capped at {@link MAX_AUTO_IMAGE_SIZE}, and raised when the
+ * smallest objects would fall under 8 pixels; a multiple of 32 (the backbones' largest stride).
+ */
+export function autoImageSize(medianLongSide: number, q02: number): number {
+  let size = Math.min(MAX_AUTO_IMAGE_SIZE, medianLongSide);
+  if (Number.isFinite(q02) && q02 > 0 && q02 * size < 8) size = Math.min(MAX_AUTO_IMAGE_SIZE, 8 / q02);
+  size = Math.max(MIN_AUTO_IMAGE_SIZE, size);
+  return Math.round(size / 32) * 32;
+}
+
+/**
+ * SSD default-box scales for three levels (four numbers: one per level plus one, see @detkit/anchors'
+ * `ssdDefaultBoxes`) covering the data's object sizes: geometric from the 2% to the 98% quantile of the
+ * boxes' size relative to the image, so the smallest and the largest objects each have default boxes of
+ * about their size (Liu et al. 2016 space the scales linearly over 0.2-0.9 for COCO-like sizes; these data
+ * sets are given by their boxes instead).
+ */
+export function autoSsdScales(stats: DataStats, levels = 3): number[] {
+  const lo = Math.max(0.02, Math.min(0.5, stats.relativeSize[0] * 1.1));
+  const hi = Math.min(1, Math.max(lo * 2, stats.relativeSize[4]));
+  // levels + 1 scales with s_k on [lo, hi]: the per-level boxes s_k and sqrt(s_k s_k+1) then span lo..hi.
+  return Array.from({ length: levels + 1 }, (_, k) => round3(lo * (hi / lo) ** (k / levels)));
+}
+
+/** Aspect ratios per level from the boxes' shapes: [2] when 90% of the boxes are within 1:2.5, else [2, 3]. */
+export function autoAspectRatios(stats: DataStats, levels = 3): number[][] {
+  const wide = stats.aspect[0] < 1 / 2.5 || stats.aspect[2] > 2.5;
+  return Array.from({ length: levels }, () => (wide ? [2, 3] : [2]));
+}
+
+/** Faster R-CNN anchor sizes in input pixels for its feature map: 3 sizes spanning the 2%-98% object sizes. */
+export function autoAnchorSizes(stats: DataStats, imageSize: number): number[] {
+  const lo = Math.max(4, stats.relativeSize[0] * imageSize);
+  const hi = Math.max(lo * 2, stats.relativeSize[4] * imageSize);
+  return [0, 1, 2, 3].map((k) => Math.round(lo * (hi / lo) ** (k / 3)));
+}
+
+/**
+ * Resolves the `'auto'` fields of a configuration from the training data. On the built-in synthetic set the
+ * models' tuned defaults stand (128 px, 6 / 4 epochs); on a user's data: the image size from the images,
+ * default boxes (SSD) or anchors (Faster R-CNN) covering the boxes' sizes and shapes, SSD's augmentation,
+ * and a time budget of 10 / 15 minutes with the schedule fitted to it. Options the user set win.
+ */
+export async function resolveRun(config: TrainConfig, train: SampleSource, synthetic: boolean): Promise<ResolvedRun> {
+  const notes: string[] = [];
+  const modelOptions: Record<string, unknown> = {};
+  let imageSize: number;
+  if (synthetic) {
+    imageSize = config.imageSize === 'auto' ? 128 : config.imageSize;
+  } else {
+    const stats = await dataStats(train);
+    const rs = stats.relativeSize;
+    notes.push(
+      `data: ${stats.images} images (median longer side ${stats.medianLongSide} px), ${stats.boxes} boxes of relative size ` +
+        `${rs.map((v) => v.toFixed(3)).join(' / ')} (2/10/50/90/98%), aspect w/h ${stats.aspect.map((v) => v.toFixed(2)).join(' / ')} (5/50/95%)`,
+    );
+    imageSize = config.imageSize === 'auto' ? autoImageSize(stats.medianLongSide, rs[0]) : config.imageSize;
+    if (config.imageSize === 'auto') notes.push(`image size ${imageSize} px (from the images; --image-size to change)`);
+    if (stats.boxes > 0) {
+      const user = config.modelOptions;
+      if (config.model === 'ssd') {
+        if (user.scales === undefined) {
+          modelOptions.scales = autoSsdScales(stats);
+          notes.push(`default-box scales ${JSON.stringify(modelOptions.scales)} (x ${imageSize} px: ${(modelOptions.scales as number[]).map((s) => Math.round(s * imageSize)).join(', ')} px)`);
+        }
+        if (user.aspectRatios === undefined) {
+          modelOptions.aspectRatios = autoAspectRatios(stats);
+          notes.push(`default-box aspect ratios ${JSON.stringify(modelOptions.aspectRatios)}`);
+        }
+      } else if (user.anchorSizes === undefined && user.anchors === undefined) {
+        modelOptions.anchorSizes = autoAnchorSizes(stats, imageSize);
+        notes.push(`anchor sizes ${JSON.stringify(modelOptions.anchorSizes)} px`);
+      }
+    }
+  }
+  const epochs = config.epochs === 'auto' ? (synthetic ? SYNTHETIC_EPOCHS[config.model] : null) : config.epochs;
+  const time = config.time === 'auto' ? (synthetic || config.epochs !== 'auto' || config.maxSteps > 0 ? 0 : DEFAULT_TIME_BUDGET[config.model]) : config.time;
+  if (!synthetic && config.time === 'auto' && time > 0) notes.push(`time budget ${time} s (--time to change, --epochs for an epoch count)`);
+  const augment = config.augment === 'auto' ? (config.model === 'ssd' && !synthetic ? 'ssd' : 'flip') : config.augment;
+  const workers = config.workers === 'auto' ? (synthetic ? 0 : 1) : config.workers;
+  return { imageSize, epochs, time, maxSteps: config.maxSteps, augment, workers, modelOptions: { ...modelOptions, ...config.modelOptions }, notes };
+}
