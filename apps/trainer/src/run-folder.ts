@@ -11,7 +11,7 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import writeFileAtomic from 'write-file-atomic';
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { InvalidArgumentError, type tf } from '@detkit/core';
 import type { Detector, DetectorConfig } from '@detkit/models';
 import type { SeededRng } from '@detkit/samplers';
 import { applyCheckpoint, CHECKPOINTS, listCheckpoints, readCheckpoint, removeStaleTemporaries, type LoadedCheckpoint, type RunState } from './checkpoint';
