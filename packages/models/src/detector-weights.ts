@@ -25,7 +25,9 @@ export interface CreateDetectorOptions {
 
 /**
  * Builds a detector from its serialisable configuration (`detector.config`, or the `config` of a saved
- * checkpoint's topology): the same architecture, fresh weights.
+ * checkpoint's topology): the same architecture and recipe, fresh weights. Configurations saved before the
+ * typed recipe (flat `anchorSizes`, `rpnBatchSize`, `negPosRatio`, ...) are read with the constants they
+ * were trained with.
  */
 export function createDetector(config: SsdConfig, options?: CreateDetectorOptions): Ssd;
 export function createDetector(config: FasterRcnnConfig, options?: CreateDetectorOptions): FasterRcnn;
@@ -38,8 +40,14 @@ export function createDetector(config: DetectorConfig, options: CreateDetectorOp
   }
   const backbone = config.backbone === 'custom' ? options.backbone : config.backbone;
   const common = { seed: options.seed, name: options.name, backbone };
-  if (config.kind === 'ssd') return createSsd({ ...config, ...common });
-  if (config.kind === 'faster-rcnn') return createFasterRcnn({ ...config, ...common });
+  if (config.kind === 'ssd') {
+    const { kind: _, ...fields } = config;
+    return createSsd({ ...fields, ...common });
+  }
+  if (config.kind === 'faster-rcnn') {
+    const { kind: _, ...fields } = config;
+    return createFasterRcnn({ ...fields, ...common });
+  }
   throw new InvalidArgumentError(op, 'config.kind', `must be 'ssd' or 'faster-rcnn', got ${JSON.stringify((config as { kind?: unknown }).kind)}`);
 }
 

@@ -1,3 +1,6 @@
+// Training needs tfjs-core's gradients: registered in browser bundles too (in Node @detkit/core already has them).
+import '@detkit/core/gradients';
+
 export {
   createConvBackbone,
   DEFAULT_BACKBONE_CHANNELS,
@@ -11,15 +14,33 @@ export {
 } from './backbone';
 export { trainableVariables } from './detector';
 export type { Detector, DetectorLoss, DetectorLossOptions, DetectOptions, DetectionResult, ImageTargets } from './detector';
-export { createSsd, SSD_DEFAULT_POSTPROCESS, type Ssd, type SsdConfig, type SsdOptions, type PostprocessConfig } from './ssd';
+export {
+  createSsd,
+  SSD_ASPECT_RATIOS,
+  SSD_SCALES,
+  type Ssd,
+  type SsdConfig,
+  type SsdOptions,
+  type SsdRecipe,
+  type SsdDefaultBoxesRecipe,
+} from './ssd';
+export { SSD_DEFAULT_POSTPROCESS, SSD_DETECTIONS_PER_IMAGE, FASTER_RCNN_DEFAULT_POSTPROCESS, type PostprocessConfig } from './postprocess';
+export { describeRecipe, recipeFields, type RecipeField } from './recipe';
 export {
   createFasterRcnn,
-  FASTER_RCNN_DEFAULT_PROPOSALS,
-  FASTER_RCNN_DEFAULT_POSTPROCESS,
+  FASTER_RCNN_ANCHOR_SIZES,
+  FASTER_RCNN_ANCHOR_OFFSET,
+  FASTER_RCNN_PROPOSAL_COUNTS,
+  FASTER_RCNN_ROI_BATCH_SIZE,
   type FasterRcnn,
   type FasterRcnnConfig,
   type FasterRcnnOptions,
-  type ProposalConfig,
+  type FasterRcnnRecipe,
+  type AnchorsRecipe,
+  type RpnRecipe,
+  type RoiHeadsRecipe,
+  type PerPhase,
+  type RecipeOptions,
 } from './faster-rcnn';
 export {
   createDetector,

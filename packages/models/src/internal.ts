@@ -1,10 +1,11 @@
 /** Helpers shared by the detectors (not exported from the package). */
+import type { BoxCoderWeights } from '@detkit/boxes';
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { postprocessDetections, type DetectionInputs } from '@detkit/heads';
 import type { Backbone } from './backbone';
 import { createConvBackbone, type ConvBackboneConfig } from './backbone';
 import type { DetectOptions, DetectionResult, ImageTargets } from './detector';
-import type { PostprocessConfig } from './ssd';
+import type { PostprocessConfig } from './postprocess';
 
 /** `[height, width]` from one number or a pair of positive integers. */
 export function imageSizeOption(op: string, value: unknown): [number, number] {
@@ -37,14 +38,15 @@ export function targetTensors(t: ImageTargets): { boxes: tf.Tensor2D; classes: t
 
 /**
  * A detector's `detect`: runs `outputs` (the network's class logits, box deltas and reference boxes, made
- * inside a tidy) through @detkit/heads' `postprocessDetections` with the detector's `postprocess` config,
- * `detectOptions` overriding its score threshold and detections per image, and reads the detections into
- * plain arrays with 0-based labels. No tensor outlives the call.
+ * inside a tidy) through @detkit/heads' `postprocessDetections` with the detector's `postprocess` config
+ * and box-coder `weights`, `detectOptions` overriding its score threshold and detections per image, and
+ * reads the detections into plain arrays with 0-based labels. No tensor outlives the call.
  */
-export function runDetections(outputs: () => DetectionInputs, postprocess: PostprocessConfig, detectOptions: DetectOptions): DetectionResult[] {
+export function runDetections(outputs: () => DetectionInputs, postprocess: PostprocessConfig, weights: BoxCoderWeights, detectOptions: DetectOptions): DetectionResult[] {
   const raw = tf.tidy(() =>
     postprocessDetections(outputs(), {
       ...postprocess,
+      weights,
       scoreThreshold: detectOptions.scoreThreshold ?? postprocess.scoreThreshold,
       detectionsPerImage: detectOptions.detectionsPerImage ?? postprocess.detectionsPerImage,
     }).flatMap((d) => [d.boxes, d.scores, d.labels]),
