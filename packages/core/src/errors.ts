@@ -45,15 +45,22 @@ export class ShapeError extends DetkitError {
   readonly argument: string;
   /** The expected shape pattern, e.g. `'[N, 4]'`. */
   readonly expected: string;
-  /** The shape that was passed. */
+  /** The shape that was passed (for a ragged array: the shape of its first row that differs). */
   readonly actual: readonly number[];
+  /** For a ragged array, the row (first-axis index) whose shape differs from row 0's; otherwise -1. */
+  readonly index: number;
 
-  constructor(op: string, argument: string, expected: string, actual: readonly number[]) {
-    super('SHAPE', `${op}: '${argument}' must have shape ${expected}, got [${actual.join(', ')}]`);
+  /**
+   * @param detail - replaces the `got [actual]` part of the message when given (e.g. for a ragged array,
+   *   `'a ragged array: row 1 has shape [2], row 0 has [4]'`), with `index` the offending row.
+   */
+  constructor(op: string, argument: string, expected: string, actual: readonly number[], detail?: { text: string; index: number }) {
+    super('SHAPE', `${op}: '${argument}' must have shape ${expected}, got ${detail ? detail.text : `[${actual.join(', ')}]`}`);
     this.name = 'ShapeError';
     this.argument = argument;
     this.expected = expected;
     this.actual = actual;
+    this.index = detail ? detail.index : -1;
   }
 }
 

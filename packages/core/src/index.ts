@@ -15,6 +15,7 @@ export { setupBackend, nodeWasmDistPath, type CoreBackendName, type SetupBackend
 export {
   runTypedArrayKernel,
   hasTypedArrayPath,
+  hasFusedKernel,
   peekValues,
   type TypedArrayKernel,
   type KernelInput,
@@ -30,9 +31,11 @@ export {
   assertFinite,
   assertValidBoxes,
   assertNumberInRange,
+  MAX_INPUT_MAGNITUDE,
   setValueChecks,
   valueChecksEnabled,
   type TensorInput,
+  type ToTensorOptions,
 } from './checks';
 export {
   defineWasmModule,
