@@ -16,3 +16,7 @@ export declare function expectNoLeaks(fn: () => unknown): Promise<void>;
 export declare function thrownDetkitError(fn: () => unknown): DetkitError;
 /** Reads a JSON fixture written by tooling/fixtures/generate.py. */
 export declare function readFixture(url: URL | string): unknown;
+/** SwiftShader's Vulkan driver manifest from Debian's chromium package. */
+export declare const SWIFTSHADER_VULKAN_ICD: string;
+/** Points Vulkan at SwiftShader for Dawn in this process (VK_ICD_FILENAMES, XDG_RUNTIME_DIR); throws when the driver is missing. Returns the manifest. */
+export declare function provideSoftwareVulkan(): string;

@@ -1,5 +1,7 @@
 // Shared test helpers. Plain JS (with JSDoc types) so packages use them without a build step.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { DetkitError, setupBackend, tf } from '@detkit/core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 
@@ -120,4 +122,33 @@ export function thrownDetkitError(fn) {
  */
 export function readFixture(url) {
   return JSON.parse(readFileSync(url, 'utf8'));
+}
+
+/** Debian's chromium package ships SwiftShader's Vulkan driver here (the test command installs chromium). */
+export const SWIFTSHADER_VULKAN_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/**
+ * Points the Vulkan loader at SwiftShader for Dawn (the npm package `webgpu`) in this test process, before
+ * the first `useBackend('webgpu')`: sets VK_ICD_FILENAMES (unless already set) and XDG_RUNTIME_DIR (a
+ * private folder when unset). Throws, saying what to install, when the driver file is missing, so webgpu
+ * tests fail instead of skipping. DETKIT_VULKAN_ICD names another driver manifest.
+ * @returns {string} the ICD manifest in use
+ */
+export function provideSoftwareVulkan() {
+  const icd = process.env.VK_ICD_FILENAMES ?? process.env.DETKIT_VULKAN_ICD ?? SWIFTSHADER_VULKAN_ICD;
+  for (const file of icd.split(':')) {
+    if (!existsSync(file)) {
+      throw new Error(
+        `the webgpu tests need a Vulkan driver Dawn accepts, and ${file} does not exist: install Debian's chromium ` +
+          `(apt-get install -y chromium, which ships SwiftShader's ${SWIFTSHADER_VULKAN_ICD}), or set DETKIT_VULKAN_ICD / VK_ICD_FILENAMES to a driver manifest`,
+      );
+    }
+  }
+  process.env.VK_ICD_FILENAMES = icd;
+  if (!process.env.XDG_RUNTIME_DIR) {
+    const dir = path.join(os.tmpdir(), `detkit-xdg-${process.pid}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  }
+  return icd;
 }

@@ -1,6 +1,8 @@
 import { tf, wasmSimdSupported } from '@detkit/core';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadedVersions } from './load-backend';
+import type { AdapterDescription } from './webgpu/adapter';
+import { webgpuAdapter } from './webgpu/start-webgpu';
 import { wasmIsThreaded } from './wasm-threads';
 
 /** What runs detkit's math now (see {@link backendInfo}). */
@@ -22,6 +24,12 @@ export interface BackendInfo {
   versions: { tfjsCore: string; backend: string | null };
   /** 'node' or 'browser'. */
   platform: 'node' | 'browser';
+  /**
+   * On webgpu, the adapter it runs on: vendor, architecture, device, description, whether it is a software
+   * (CPU) implementation such as SwiftShader, and whether it came from Dawn (Node) or the browser. Null on
+   * other backends.
+   */
+  adapter: AdapterDescription | null;
 }
 
 function cachedFlag(name: string): boolean | undefined {
@@ -45,6 +53,7 @@ export function backendInfo(): BackendInfo {
     threaded: null,
     versions: { tfjsCore: tf.version_core, backend: loadedVersions.get(backend) ?? null },
     platform,
+    adapter: null,
   };
   if (backend === 'wasm') {
     info.simd = cachedFlag('WASM_HAS_SIMD_SUPPORT') ?? wasmSimdSupported();
@@ -56,6 +65,7 @@ export function backendInfo(): BackendInfo {
     info.versions.backend = tf.version_core;
   } else if (backend === 'webgpu') {
     info.versions.backend = tf.version_core;
+    info.adapter = webgpuAdapter();
   }
   return info;
 }

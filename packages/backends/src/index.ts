@@ -3,6 +3,8 @@ export { backendInfo, type BackendInfo } from './backend-info';
 // Moved to @detkit/core (which applies them on import); re-exported here for existing callers.
 export { registerCpuKernelFixes, registerGradientFixes } from '@detkit/core';
 export { registerWasmTrainingKernels, ADDED_WASM_KERNELS, REPLACED_WASM_KERNELS } from './register-wasm-training-kernels';
+export { registerWebgpuKernels, ADDED_WEBGPU_KERNELS } from './webgpu/register-webgpu-kernels';
+export { isSoftwareAdapter, type AdapterDescription } from './webgpu/adapter';
 export {
   evaluateCase,
   compareCaseResults,

@@ -16,10 +16,13 @@ export async function loadWebgl(): Promise<void> {
   if (mod.version_webgl) loadedVersions.set('webgl', mod.version_webgl);
 }
 
-/** Imports tfjs-backend-webgpu, which registers the 'webgpu' backend. */
-export async function loadWebgpu(): Promise<void> {
+/**
+ * Imports tfjs-backend-webgpu (which registers the stock 'webgpu' factory when `navigator.gpu` exists)
+ * and returns the module, whose `WebGPUBackend` class detkit's own factory constructs.
+ */
+export async function loadWebgpu(): Promise<{ WebGPUBackend: unknown }> {
   // tfjs-backend-webgpu exports no version constant (it is released in lockstep with tfjs-core).
-  await import('@tensorflow/tfjs-backend-webgpu');
+  return (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as { WebGPUBackend: unknown };
 }
 
 /** Imports tfjs-node-gpu by a specifier held in a variable (opaque to bundlers). */

@@ -2,6 +2,7 @@ import { BackendUnavailableError, registerCpuKernelFixes, registerGradientFixes,
 import { importNodeGpu, loadWebgl, loadWebgpu, loadedVersions, NODE_GPU_PACKAGE } from './load-backend';
 import { registerWasmTrainingKernels } from './register-wasm-training-kernels';
 import { checkThreads, startWasm } from './wasm-threads';
+import { startWebgpu } from './webgpu/start-webgpu';
 
 /**
  * Where detkit's math runs:
@@ -9,9 +10,13 @@ import { checkThreads, startWasm } from './wasm-threads';
  *   detkit's training kernels registered ({@link registerWasmTrainingKernels}). The default CPU backend.
  * - `'cpu'`: tfjs-backend-cpu, plain JavaScript: the reference every other backend is tested against
  *   (with {@link registerCpuKernelFixes}).
- * - `'gpu'`: the platform's GPU backend. In Node, TensorFlow's CUDA build through `@tensorflow/tfjs-node-gpu`
- *   (an optional peer dependency: install it yourself); in a browser, WebGPU when available, else WebGL.
- * - `'webgl'`, `'webgpu'`: those browser backends by name.
+ * - `'gpu'`: the platform's GPU backend, on hardware only. In Node: TensorFlow's CUDA build through
+ *   `@tensorflow/tfjs-node-gpu` when it is installed and finds a GPU, else WebGPU through Dawn (the npm package
+ *   `webgpu`, an optional peer dependency) on a hardware adapter. In a browser: WebGPU on a hardware adapter,
+ *   else WebGL. A software adapter (SwiftShader, llvmpipe) only with `{ allowSoftwareAdapter: true }`.
+ * - `'webgpu'`: tfjs-backend-webgpu by name; in Node through Dawn. Takes a software adapter when it is the
+ *   only one ({@link backendInfo} says so in `adapter.software`).
+ * - `'webgl'`: tfjs-backend-webgl (browsers only).
  * - `'auto'`: `'gpu'` when it loads, else `'wasm'`, else `'cpu'`.
  */
 export type BackendName = 'wasm' | 'cpu' | 'gpu' | 'webgl' | 'webgpu' | 'auto';
@@ -42,6 +47,14 @@ export interface UseBackendOptions {
    * name. Pass `() => import('@tensorflow/tfjs-node-gpu')` where a bundler must see the import.
    */
   loadNodeGpu?: () => Promise<unknown>;
+  /**
+   * Lets `'gpu'` and `'auto'` use a software WebGPU adapter (SwiftShader, llvmpipe: the GPU API emulated
+   * on the CPU, slower than `'wasm'`) when no hardware adapter exists. Default false. `'webgpu'` asked for
+   * by name always may.
+   */
+  allowSoftwareAdapter?: boolean;
+  /** Dawn toggles passed to `create(flags)` of the `webgpu` package in Node, e.g. `['backend=vulkan']`. Default none. */
+  dawnFlags?: readonly string[];
 }
 
 function isNode(): boolean {
@@ -115,6 +128,50 @@ async function useBrowserBackend(requested: BackendName, which: 'webgl' | 'webgp
   await activate(requested, which, previous, why, hint);
 }
 
+/** Starts WebGPU on an adapter `options` accept (see {@link startWebgpu}) and activates it. */
+async function useWebgpu(requested: BackendName, previous: string | null, options: UseBackendOptions): Promise<void> {
+  try {
+    await startWebgpu(requested, { allowSoftwareAdapter: options.allowSoftwareAdapter ?? false, dawnFlags: options.dawnFlags });
+  } catch (error) {
+    await restore(previous);
+    throw error;
+  }
+  await activate(requested, 'webgpu', previous, 'the WebGPU device could not be created', "Check the GPU driver, or use 'wasm'.");
+}
+
+/**
+ * `'gpu'`: in Node tfjs-node-gpu, else WebGPU through Dawn; in a browser WebGPU, else WebGL. When none
+ * works, one error listing each attempt and why it failed.
+ */
+async function useGpu(previous: string | null, options: UseBackendOptions): Promise<void> {
+  const attempts: Array<[string, () => Promise<void>]> = isNode()
+    ? [
+        [NODE_GPU_PACKAGE, () => useNodeGpu(previous, options)],
+        ['WebGPU through Dawn', () => useWebgpu('gpu', previous, options)],
+      ]
+    : [
+        ['WebGPU', () => useWebgpu('gpu', previous, options)],
+        ['WebGL', () => useBrowserBackend('gpu', 'webgl', previous)],
+      ];
+  const failures: Array<{ what: string; error: BackendUnavailableError }> = [];
+  for (const [what, attempt] of attempts) {
+    try {
+      await attempt();
+      return;
+    } catch (error) {
+      if (!(error instanceof BackendUnavailableError)) throw error;
+      failures.push({ what, error });
+    }
+  }
+  const reasonOf = (e: BackendUnavailableError): string => {
+    const prefix = `backend '${e.backend}' is unavailable: `;
+    return e.message.slice(prefix.length, e.message.length - e.hint.length - 2);
+  };
+  const reasons = failures.map(({ what, error }, i) => `(${i + 1}) ${what}: ${reasonOf(error)}`);
+  const hints = failures.map(({ error }) => error.hint).join(' Or: ');
+  throw new BackendUnavailableError('gpu', `tried ${reasons.join('; ')}`, hints, { cause: failures[0]?.error });
+}
+
 /**
  * Makes `name` the active backend for every detkit and tfjs op that follows, and waits until it is
  * ready. Tensors and variables made on the previous backend stay valid: tfjs moves each one's data to the
@@ -146,19 +203,13 @@ export async function useBackend(name: BackendName, options: UseBackendOptions =
       await startWasm(options);
       break;
     case 'webgl':
-    case 'webgpu':
       await useBrowserBackend(name, name, previous);
       break;
+    case 'webgpu':
+      await useWebgpu('webgpu', previous, { ...options, allowSoftwareAdapter: true });
+      break;
     case 'gpu':
-      if (isNode()) {
-        await useNodeGpu(previous, options);
-      } else {
-        try {
-          await useBrowserBackend('gpu', 'webgpu', previous);
-        } catch {
-          await useBrowserBackend('gpu', 'webgl', previous);
-        }
-      }
+      await useGpu(previous, options);
       break;
     case 'auto':
       try {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ShapeError, callWasmKernel, hasTypedArrayPath, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { InvalidArgumentError, ShapeError, callWasmKernel, hasFusedKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { safeDiv, xyxyInput } from './internal';
 import { boxesWasm } from './wasm';
 
@@ -145,7 +145,7 @@ function pairwise(op: string, kind: IouKind, boxes1: TensorInput, boxes2: Tensor
   return tf.tidy(() => {
     const a = xyxyInput(op, 'boxes1', boxes1, { rank2: true });
     const b = xyxyInput(op, 'boxes2', boxes2, { rank2: true });
-    if (hasTypedArrayPath()) return runTypedArrayKernel(pairwiseIouKernel, [a, b], { kind, eps })[0] as tf.Tensor2D;
+    if (hasFusedKernel(pairwiseIouKernel)) return runTypedArrayKernel(pairwiseIouKernel, [a, b], { kind, eps })[0] as tf.Tensor2D;
     return iouFamilyOps(kind, a, b, true, eps) as tf.Tensor2D;
   });
 }
@@ -163,7 +163,7 @@ function aligned(op: string, kind: IouKind, boxes1: TensorInput, boxes2: TensorI
  * Pairwise intersection over union; matches `torchvision.ops.box_iou`.
  *
  * Deliberate difference: two zero-area boxes (union 0) give 0, where torchvision gives NaN (0 / 0).
- * On cpu and wasm this runs as one fused kernel (no gradient: use {@link alignedBoxIou} in losses).
+ * On cpu and wasm (and on webgpu with @detkit/backends' WGSL kernel) this runs as one fused kernel (no gradient: use {@link alignedBoxIou} in losses).
  *
  * @param boxes1 - Tensor[N, 4], float32, xyxy with x2 >= x1, y2 >= y1.
  * @param boxes2 - Tensor[M, 4], float32, xyxy.

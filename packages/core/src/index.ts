@@ -16,6 +16,7 @@ export {
   runTypedArrayKernel,
   hasTypedArrayPath,
   hasFusedKernel,
+  hasFusedKernel,
   peekValues,
   type TypedArrayKernel,
   type KernelInput,

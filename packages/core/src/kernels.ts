@@ -213,6 +213,15 @@ export function hasTypedArrayPath(): boolean {
 }
 
 /**
+ * True when {@link runTypedArrayKernel} runs `kernel` without a download on the active backend: on cpu and
+ * wasm, and where a backend kernel of the same name is registered (@detkit/backends' WGSL kernels on webgpu).
+ */
+export function hasFusedKernel(kernel: Pick<TypedArrayKernel, 'kernelName'>): boolean {
+  const backendName = tf.getBackend();
+  return (IN_PLACE_BACKENDS as readonly string[]).includes(backendName) || tf.getKernel(kernel.kernelName, backendName) !== undefined;
+}
+
+/**
  * Runs `kernel` on `inputs` (tensors, in `kernel.inputNames` order) with `attrs`, on the active backend.
  * On cpu and wasm the kernel is registered on first use and dispatched through tfjs's engine, so it shows
  * in `tf.profile` like any built-in kernel. Elsewhere it runs over downloaded copies (a sync read).
@@ -224,8 +233,11 @@ export function runTypedArrayKernel<Attrs extends object>(
   attrs: Attrs,
 ): tf.Tensor[] {
   const backendName = tf.getBackend();
-  if ((IN_PLACE_BACKENDS as readonly string[]).includes(backendName)) {
-    register(kernel as TypedArrayKernel<object>, backendName as InPlaceBackend);
+  const inPlace = (IN_PLACE_BACKENDS as readonly string[]).includes(backendName);
+  // A kernel registered for this backend under the same name (@detkit/backends' WGSL kernels on webgpu)
+  // runs through the engine, on the device, like the in-place ones.
+  if (inPlace || tf.getKernel(kernel.kernelName, backendName) !== undefined) {
+    if (inPlace) register(kernel as TypedArrayKernel<object>, backendName as InPlaceBackend);
     const named: Record<string, tf.Tensor> = {};
     kernel.inputNames.forEach((name, i) => {
       named[name] = inputs[i] as tf.Tensor;

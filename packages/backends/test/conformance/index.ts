@@ -3,6 +3,8 @@
 import type { ConformanceCase } from '../../src/conformance';
 import { BOXES_CASES } from './boxes';
 import { CORE_CASES } from './core';
+import { HEADS_CASES } from './heads';
+import { MATCHERS_CASES } from './matchers';
 import { TFJS_OP_CASES } from './tfjs-ops';
 
-export const ALL_CASES: ConformanceCase[] = [...TFJS_OP_CASES, ...CORE_CASES, ...BOXES_CASES];
+export const ALL_CASES: ConformanceCase[] = [...TFJS_OP_CASES, ...CORE_CASES, ...BOXES_CASES, ...MATCHERS_CASES, ...HEADS_CASES];

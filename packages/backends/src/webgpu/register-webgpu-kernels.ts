@@ -1,0 +1,165 @@
+/**
+ * detkit's kernels for tfjs-backend-webgpu: WGSL compute shaders (./programs.ts) registered under the names
+ * of the fused typed-array kernels of @detkit/boxes, @detkit/matchers and @detkit/heads, so that
+ * `runTypedArrayKernel` (@detkit/core) dispatches them on the device instead of downloading the inputs to
+ * the CPU. Registered by `useBackend('webgpu' | 'gpu')`.
+ */
+import { InvalidValueError, tf } from '@detkit/core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { firstNotIouProgram, maxIouMatchProgram, pairwiseIouProgram, roiAlignGradProgram, roiAlignProgram, rowMaxProgram, type WgslProgram } from './programs';
+
+const MARK = Symbol.for('detkit.webgpuKernel');
+
+/** The parts of tfjs-backend-webgpu's WebGPUBackend the kernels call. */
+interface WebgpuBackend {
+  runWebGPUProgram(program: WgslProgram, inputs: TensorInfo[], dtype: 'float32' | 'int32', uniforms?: Array<{ type: 'int32' | 'float32'; data: number[] }>, output?: TensorInfo): TensorInfo;
+  makeTensorInfo(shape: number[], dtype: string, values?: ArrayLike<number>): TensorInfo;
+  readSync(dataId: object): ArrayLike<number>;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+// Kernel names of the typed-array kernels these replace on webgpu (kept in step with their packages: the
+// conformance suite checks that each op dispatches the kernel named here).
+/** @detkit/boxes' pairwise IoU family (`boxIou`, `generalizedBoxIou`, `distanceBoxIou`, `completeBoxIou`). */
+export const PAIRWISE_IOU_KERNEL = 'DetkitPairwiseIou';
+/** @detkit/matchers' `createMaxIouMatcher`. */
+export const MAX_IOU_MATCH_KERNEL = 'DetkitMatchersMaxIou';
+/** @detkit/heads' `roiAlign` forward and backward. */
+export const ROI_ALIGN_KERNEL = 'DetkitRoiAlign';
+export const ROI_ALIGN_GRAD_KERNEL = 'DetkitRoiAlignGrad';
+
+/** Kernels detkit registers for tfjs-backend-webgpu 4.22 (WGSL). */
+export const ADDED_WEBGPU_KERNELS: readonly string[] = [PAIRWISE_IOU_KERNEL, MAX_IOU_MATCH_KERNEL, ROI_ALIGN_KERNEL, ROI_ALIGN_GRAD_KERNEL];
+
+const i32 = (...data: number[]) => ({ type: 'int32' as const, data });
+const f32 = (...data: number[]) => ({ type: 'float32' as const, data });
+
+/** A tensor of `shape` filled with `value`, on the webgpu backend (its Fill kernel). */
+function filled(backend: WebgpuBackend, shape: number[], value: number, dtype: 'float32' | 'int32'): TensorInfo {
+  const fill = tf.getKernel('Fill', 'webgpu')!;
+  return fill.kernelFunc({ inputs: {}, attrs: { shape, value, dtype }, backend: backend as never }) as TensorInfo;
+}
+
+const CIOU_V_SCALE = 4 / (Math.PI * Math.PI);
+const IOU_KINDS: Record<string, number> = { iou: 0, giou: 1, diou: 2, ciou: 3 };
+
+const pairwiseIou: KernelFunc = ({ inputs, attrs, backend }) => {
+  const b = backend as unknown as WebgpuBackend;
+  const { boxes1: a, boxes2: bb } = inputs as { boxes1: TensorInfo; boxes2: TensorInfo };
+  const { kind, eps } = attrs as unknown as { kind: string; eps: number };
+  const n = a.shape[0] as number;
+  const m = bb.shape[0] as number;
+  if (n === 0 || m === 0) return b.makeTensorInfo([n, m], 'float32', new Float32Array(0));
+  return b.runWebGPUProgram(pairwiseIouProgram(n, m), [a, bb], 'float32', [i32(IOU_KINDS[kind] ?? 0), f32(eps), f32(CIOU_V_SCALE), i32(n * m)]);
+};
+
+/** IOU_TOLERANCE of @detkit/matchers: how far above 1 an IoU may lie. */
+const IOU_TOLERANCE = 1e-5;
+
+const maxIouMatch: KernelFunc = ({ inputs, attrs, backend }) => {
+  const b = backend as unknown as WebgpuBackend;
+  const { iou } = inputs as { iou: TensorInfo };
+  const a = attrs as unknown as { high: number; low: number; negativeMin: number; lowQuality: boolean; minLowQuality: number; checkValues: boolean };
+  const batched = iou.shape.length === 3;
+  const batch = batched ? (iou.shape[0] as number) : 1;
+  const m = iou.shape[iou.shape.length - 2] as number;
+  const n = iou.shape[iou.shape.length - 1] as number;
+  const outShape = batched ? [batch, n] : [n];
+  if (batch * n === 0) return [b.makeTensorInfo(outShape, 'int32', new Int32Array(0)), b.makeTensorInfo(outShape, 'int32', new Int32Array(0))];
+  if (m === 0) return [filled(b, outShape, -1, 'int32'), filled(b, outShape, 0, 'int32')];
+  const size = batch * m * n;
+  if (a.checkValues) {
+    // One int comes back: the first value that is not an IoU (a sync point, but no download of the matrix).
+    const first = b.runWebGPUProgram(firstNotIouProgram(size), [iou], 'int32', [f32(IOU_TOLERANCE), i32(size)], filled(b, [1], size, 'int32'));
+    const at = b.readSync(first.dataId)[0] as number;
+    b.disposeData(first.dataId);
+    if (at < size) {
+      const width = m * n;
+      throw new InvalidValueError('createMaxIouMatcher', 'iou', 'has a value outside [0, 1] (NaN, infinite, negative or above 1: not an IoU)', Math.floor(at / (batched ? width : n)));
+    }
+  }
+  const rowMax = b.runWebGPUProgram(rowMaxProgram(batch, m), [iou], 'float32', [i32(n), i32(batch * m)]);
+  const q = { ...iou, shape: [batch, m, n] };
+  const run = (which: number) =>
+    b.runWebGPUProgram(maxIouMatchProgram(batch, n), [q, rowMax], 'int32', [
+      i32(m),
+      f32(a.high),
+      f32(a.low),
+      f32(a.negativeMin),
+      i32(a.lowQuality ? 1 : 0),
+      f32(a.minLowQuality),
+      i32(which),
+      i32(batch * n),
+    ]);
+  const matches = run(0);
+  const labels = run(1);
+  b.disposeData(rowMax.dataId);
+  return [
+    { ...matches, shape: outShape },
+    { ...labels, shape: outShape },
+  ];
+};
+
+interface RoiAlignAttrs {
+  pooledH: number;
+  pooledW: number;
+  spatialScale: number;
+  samplingRatio: number;
+  aligned: boolean;
+  featureShape?: [number, number, number, number];
+}
+
+function roiUniforms(featureShape: readonly number[], a: RoiAlignAttrs, threads: number) {
+  const [numImages, height, width, channels] = featureShape as [number, number, number, number];
+  return [i32(numImages), i32(height), i32(width), i32(channels), i32(a.pooledH), i32(a.pooledW), f32(a.spatialScale), i32(a.samplingRatio), i32(a.aligned ? 1 : 0), i32(threads)];
+}
+
+const roiAlign: KernelFunc = ({ inputs, attrs, backend }) => {
+  const b = backend as unknown as WebgpuBackend;
+  const { features, boxes, boxImageIndex } = inputs as { features: TensorInfo; boxes: TensorInfo; boxImageIndex: TensorInfo };
+  const a = attrs as unknown as RoiAlignAttrs;
+  const k = boxes.shape[0] as number;
+  const c = features.shape[3] as number;
+  const outShape = [k, a.pooledH, a.pooledW, c];
+  const total = k * a.pooledH * a.pooledW * c;
+  if (total === 0) return b.makeTensorInfo(outShape, 'float32', new Float32Array(0));
+  if (features.shape.some((d) => d === 0)) return filled(b, outShape, 0, 'float32');
+  return b.runWebGPUProgram(roiAlignProgram(k, a.pooledH, a.pooledW, c), [features, boxes, boxImageIndex], 'float32', roiUniforms(features.shape, a, total));
+};
+
+const roiAlignGrad: KernelFunc = ({ inputs, attrs, backend }) => {
+  const b = backend as unknown as WebgpuBackend;
+  const { dy, boxes, boxImageIndex } = inputs as { dy: TensorInfo; boxes: TensorInfo; boxImageIndex: TensorInfo };
+  const a = attrs as unknown as RoiAlignAttrs;
+  const featureShape = [...a.featureShape!];
+  const k = boxes.shape[0] as number;
+  const c = featureShape[3] as number;
+  if (featureShape.some((d) => d === 0)) return b.makeTensorInfo(featureShape, 'float32', new Float32Array(0));
+  const dx = filled(b, featureShape, 0, 'float32');
+  const total = k * a.pooledH * a.pooledW * c;
+  if (total === 0) return dx;
+  return b.runWebGPUProgram(roiAlignGradProgram(featureShape, k, a.pooledH, a.pooledW, c), [dy, boxes, boxImageIndex], 'float32', roiUniforms(featureShape, a, total), dx);
+};
+
+const CONFIGS: KernelConfig[] = [
+  { kernelName: PAIRWISE_IOU_KERNEL, backendName: 'webgpu', kernelFunc: pairwiseIou },
+  { kernelName: MAX_IOU_MATCH_KERNEL, backendName: 'webgpu', kernelFunc: maxIouMatch },
+  { kernelName: ROI_ALIGN_KERNEL, backendName: 'webgpu', kernelFunc: roiAlign },
+  { kernelName: ROI_ALIGN_GRAD_KERNEL, backendName: 'webgpu', kernelFunc: roiAlignGrad },
+];
+
+/**
+ * Registers detkit's webgpu kernels (see {@link ADDED_WEBGPU_KERNELS}). Idempotent: returns the names it
+ * registered this time.
+ */
+export function registerWebgpuKernels(): string[] {
+  const added: string[] = [];
+  for (const config of CONFIGS) {
+    const existing = tf.getKernel(config.kernelName, 'webgpu') as (KernelConfig & { [MARK]?: boolean }) | undefined;
+    if (existing?.[MARK]) continue;
+    if (existing !== undefined) tf.unregisterKernel(config.kernelName, 'webgpu');
+    tf.registerKernel({ ...config, [MARK]: true } as KernelConfig);
+    added.push(config.kernelName);
+  }
+  return added;
+}
