@@ -29,6 +29,8 @@ export interface StepRecord {
   parts: Record<string, number>;
   /** Steps per second over this step alone (wall clock, includes data loading). */
   stepsPerSecond: number;
+  /** Seconds this step waited for its batch (input pipeline not keeping up; 0 when the batch was ready). */
+  dataWait: number;
 }
 
 /** One line of metrics.jsonl after each epoch's evaluation. */
@@ -51,6 +53,8 @@ export interface EpochRecord {
   evalSeconds: number;
   /** Mean steps per second of the epoch. */
   stepsPerSecond: number;
+  /** Share of the epoch's training time the steps spent waiting for input (see `StepRecord.dataWait`). */
+  dataWaitFraction: number;
   /** 1-minute load average of the machine at the end of the epoch (other processes share the CPU). */
   load: number;
   backend: string;
@@ -261,11 +265,14 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     const sums: Record<string, number> = {};
     let lossSum = 0;
     let count = 0;
+    let waitSum = 0;
     const epochStart = performance.now();
     const trainBefore = state.trainSeconds;
     const elapsed = () => trainBefore + (performance.now() - epochStart) / 1000;
     let last = performance.now();
+    let waitFrom = performance.now();
     for await (const batch of train.epoch(epoch)) {
+      const dataWait = (performance.now() - waitFrom) / 1000;
       const parts: Record<string, number> = {};
       let loss: number;
       try {
@@ -288,10 +295,11 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
         const seconds = (now - last) / 1000;
         last = now;
         state = { ...state, step: state.step + 1 };
-        const record: StepRecord = { type: 'step', epoch, step: state.step, lr, loss, parts, stepsPerSecond: 1 / seconds };
+        const record: StepRecord = { type: 'step', epoch, step: state.step, lr, loss, parts, stepsPerSecond: 1 / seconds, dataWait };
         await recordLine(record);
         await hooks.onStep?.(record);
         lossSum += loss;
+        waitSum += dataWait;
         count++;
         for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v;
         averageStep = Number.isNaN(averageStep) ? seconds : 0.9 * averageStep + 0.1 * seconds;
@@ -302,6 +310,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
         batch.dispose();
       }
       if (state.step >= plannedSteps || timeLeft(elapsed()) <= 0) break;
+      waitFrom = performance.now();
     }
     bar?.stop();
     const trainSeconds = elapsed();
@@ -322,6 +331,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
       trainSeconds,
       evalSeconds,
       stepsPerSecond: count / ((evalStart - epochStart) / 1000),
+      dataWaitFraction: waitSum / Math.max(1e-9, trainSeconds - trainBefore),
       load: loadavg()[0] ?? 0,
       backend,
     };
@@ -329,7 +339,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     epochs.push(record);
     const c = evaluation.coco;
     log(
-      `epoch ${epoch + 1}${run.epochs !== null ? `/${run.epochs}` : ''}: loss ${record.loss.toFixed(3)} (${formatParts(record.parts)}), ${record.stepsPerSecond.toFixed(2)} steps/s, ` +
+      `epoch ${epoch + 1}${run.epochs !== null ? `/${run.epochs}` : ''}: loss ${record.loss.toFixed(3)} (${formatParts(record.parts)}), ${record.stepsPerSecond.toFixed(2)} steps/s (input wait ${(100 * record.dataWaitFraction).toFixed(1)}%), ` +
         `COCO AP ${c.ap.toFixed(3)} AP50 ${c.ap50.toFixed(3)}, VOC mAP@0.5 ${evaluation.map.toFixed(4)} (eval ${evalSeconds.toFixed(1)} s), trained ${formatDuration(trainSeconds)}, load ${record.load.toFixed(1)}`,
     );
     log(formatCocoTable(c));
