@@ -517,7 +517,7 @@ function isAlive(pid: number): boolean {
  * Removes the temporary folders (`.tmp-*-<pid>`) that a process killed while writing a checkpoint or
  * `model/` left in `out` and `out/checkpoints`; those of a live process are left alone. A folder that was
  * moved aside to be replaced (`.tmp-old-<name>-<pid>`) is moved back when `<name>` is missing. Returns
- * the paths removed or restored.
+ * what was done, one line per folder (`removed <path>`, `restored <path> from <temporary>`).
  */
 export async function removeStaleTemporaries(out: string): Promise<string[]> {
   const done: string[] = [];
@@ -529,10 +529,11 @@ export async function removeStaleTemporaries(out: string): Promise<string[]> {
       const full = path.join(dir, n);
       if (m?.[1] !== undefined && !existsSync(path.join(dir, m[2]!))) {
         await rename(full, path.join(dir, m[2]!));
+        done.push(`restored ${path.join(dir, m[2]!)} from ${full}`);
       } else {
         await rm(full, { recursive: true, force: true });
+        done.push(`removed ${full}`);
       }
-      done.push(full);
     }
   }
   return done;

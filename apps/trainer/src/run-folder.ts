@@ -123,7 +123,7 @@ export async function openRunFolder(config: TrainConfig, log: (line: string) => 
   const out = config.out;
   if (config.resume && config.overwrite) throw new InvalidArgumentError('detkit-train', 'overwrite', 'cannot be combined with --resume (one continues the run in the folder, the other clears it)');
   await ensureFolder('detkit-train', 'out', out);
-  for (const p of await removeStaleTemporaries(out)) log(`removed ${p}, left by a run killed while writing`);
+  for (const done of await removeStaleTemporaries(out)) log(`${done}, left by a run killed while writing`);
   for (const n of await readdir(out)) if (ATOMIC_LEFTOVER.test(n)) await rm(path.join(out, n), { force: true });
   const record = await readRunRecord(out, log);
   if (!config.resume) {
