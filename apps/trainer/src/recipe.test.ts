@@ -37,7 +37,8 @@ describe('the recipe chosen from the data', () => {
     expect(scales[0]).toBeCloseTo((12 / 256) * 1.1, 2);
     expect(scales[3]).toBeCloseTo(120 / 256, 2);
     for (let k = 1; k < 4; k++) expect(scales[k]! / scales[k - 1]!).toBeCloseTo(scales[1]! / scales[0]!, 1);
-    expect(autoAnchorSizes(stats, 256)).toEqual([12, 26, 55, 120]);
+    // 12 x 10^(k/3) for k = 0..3: 12, 25.9, 55.7, 120 px, rounded.
+    expect(autoAnchorSizes(stats, 256)).toEqual([12, 26, 56, 120]);
     expect(autoAspectRatios(stats)).toEqual([[2], [2], [2]]);
     expect(autoAspectRatios(await dataStats(source(256, [40], 4)))).toEqual([[2, 3], [2, 3], [2, 3]]);
   });
@@ -47,12 +48,12 @@ describe('the recipe chosen from the data', () => {
     expect(synthetic).toMatchObject({ imageSize: 128, epochs: 6, time: 0, augment: 'flip', workers: 0, modelOptions: {} });
     const real = await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false);
     expect(real).toMatchObject({ imageSize: 256, epochs: null, time: 600, augment: 'ssd', workers: 1 });
-    expect(real.modelOptions.scales).toHaveLength(4);
+    expect((real.modelOptions.defaultBoxes as { scales: number[] }).scales).toHaveLength(4);
     const frcnn = await resolveRun({ ...defaultConfig('faster-rcnn'), epochs: 3 }, source(256, [12, 120]), false);
     expect(frcnn).toMatchObject({ epochs: 3, time: 0, augment: 'flip' });
-    expect(frcnn.modelOptions.anchorSizes).toHaveLength(4);
-    const user = await resolveRun({ ...defaultConfig('ssd'), imageSize: 96, modelOptions: { scales: [0.1, 0.2, 0.4, 0.8] } }, source(256, [12, 120]), false);
+    expect((frcnn.modelOptions.anchors as { sizes: number[] }).sizes).toHaveLength(4);
+    const user = await resolveRun({ ...defaultConfig('ssd'), imageSize: 96, modelOptions: { defaultBoxes: { scales: [0.1, 0.2, 0.4, 0.8] } } }, source(256, [12, 120]), false);
     expect(user.imageSize).toBe(96);
-    expect(user.modelOptions.scales).toEqual([0.1, 0.2, 0.4, 0.8]);
+    expect(user.modelOptions.defaultBoxes).toEqual({ scales: [0.1, 0.2, 0.4, 0.8], aspectRatios: [[2], [2], [2]] });
   });
 });

@@ -139,18 +139,21 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
     if (config.imageSize === 'auto') notes.push(`image size ${imageSize} px (from the images; --image-size to change)`);
     if (stats.boxes > 0) {
       const user = config.modelOptions;
+      const group = (key: string) => (typeof user[key] === 'object' && user[key] !== null ? (user[key] as Record<string, unknown>) : {});
       if (config.model === 'ssd') {
-        if (user.scales === undefined) {
-          modelOptions.scales = autoSsdScales(stats);
-          notes.push(`default-box scales ${JSON.stringify(modelOptions.scales)} (x ${imageSize} px: ${(modelOptions.scales as number[]).map((s) => Math.round(s * imageSize)).join(', ')} px)`);
+        const boxes: Record<string, unknown> = {};
+        if (user.scales === undefined && group('defaultBoxes').scales === undefined) {
+          boxes.scales = autoSsdScales(stats);
+          notes.push(`default-box scales ${JSON.stringify(boxes.scales)} (x ${imageSize} px: ${(boxes.scales as number[]).map((v) => Math.round(v * imageSize)).join(', ')} px)`);
         }
-        if (user.aspectRatios === undefined) {
-          modelOptions.aspectRatios = autoAspectRatios(stats);
-          notes.push(`default-box aspect ratios ${JSON.stringify(modelOptions.aspectRatios)}`);
+        if (user.aspectRatios === undefined && group('defaultBoxes').aspectRatios === undefined) {
+          boxes.aspectRatios = autoAspectRatios(stats);
+          notes.push(`default-box aspect ratios ${JSON.stringify(boxes.aspectRatios)}`);
         }
-      } else if (user.anchorSizes === undefined && user.anchors === undefined) {
-        modelOptions.anchorSizes = autoAnchorSizes(stats, imageSize);
-        notes.push(`anchor sizes ${JSON.stringify(modelOptions.anchorSizes)} px`);
+        if (Object.keys(boxes).length > 0) modelOptions.defaultBoxes = boxes;
+      } else if (user.anchorSizes === undefined && group('anchors').sizes === undefined) {
+        modelOptions.anchors = { sizes: autoAnchorSizes(stats, imageSize) };
+        notes.push(`anchor sizes ${JSON.stringify((modelOptions.anchors as { sizes: number[] }).sizes)} px`);
       }
     }
   }
@@ -159,5 +162,11 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
   if (!synthetic && config.time === 'auto' && time > 0) notes.push(`time budget ${time} s (--time to change, --epochs for an epoch count)`);
   const augment = config.augment === 'auto' ? (config.model === 'ssd' && !synthetic ? 'ssd' : 'flip') : config.augment;
   const workers = config.workers === 'auto' ? (synthetic ? 0 : 1) : config.workers;
-  return { imageSize, epochs, time, maxSteps: config.maxSteps, augment, workers, modelOptions: { ...modelOptions, ...config.modelOptions }, notes };
+    // The user's modelOptions win; the recipe groups the data filled are merged one level deep.
+  const merged: Record<string, unknown> = { ...modelOptions, ...config.modelOptions };
+  for (const key of ['defaultBoxes', 'anchors']) {
+    const user = config.modelOptions[key];
+    if (modelOptions[key] !== undefined && typeof user === 'object' && user !== null) merged[key] = { ...(modelOptions[key] as object), ...user };
+  }
+  return { imageSize, epochs, time, maxSteps: config.maxSteps, augment, workers, modelOptions: merged, notes };
 }
