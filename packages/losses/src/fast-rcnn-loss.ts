@@ -13,6 +13,15 @@ import { softmaxCrossEntropyRows } from './softmax-xent';
  */
 export type FastRcnnNormalization = 'torchvision' | 'walk-through';
 
+/**
+ * Default weight of the regression term (lambda) and smooth L1 beta of each {@link FastRcnnNormalization}:
+ * torchvision's `fastrcnn_loss` (1, 1/9), the walk-through's `roi_loss` (10, 1).
+ */
+export const FAST_RCNN_LOSS_WEIGHTS: Readonly<Record<FastRcnnNormalization, Readonly<{ lambda: number; beta: number }>>> = Object.freeze({
+  torchvision: Object.freeze({ lambda: 1, beta: 1 / 9 }),
+  'walk-through': Object.freeze({ lambda: 10, beta: 1 }),
+});
+
 /** Options of {@link fastRcnnLoss}. */
 export interface FastRcnnLossOptions {
   /** Default `'torchvision'`. */
@@ -55,8 +64,8 @@ export function fastRcnnLoss(
   if (normalization !== 'torchvision' && normalization !== 'walk-through') {
     throw new InvalidArgumentError(op, 'normalization', `must be 'torchvision' or 'walk-through', got ${JSON.stringify(normalization)}`);
   }
-  const lambda = numberOption(op, 'lambda', options.lambda, normalization === 'walk-through' ? 10 : 1, 0);
-  const beta = numberOption(op, 'beta', options.beta, normalization === 'torchvision' ? 1 / 9 : 1, 0);
+  const lambda = numberOption(op, 'lambda', options.lambda, FAST_RCNN_LOSS_WEIGHTS[normalization].lambda, 0);
+  const beta = numberOption(op, 'beta', options.beta, FAST_RCNN_LOSS_WEIGHTS[normalization].beta, 0);
   const reduction = reductionOption(op, options.reduction, 'mean');
   return tf.tidy(() => {
     const logits = floatInput(op, 'classLogits', classLogits);

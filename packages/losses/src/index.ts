@@ -3,7 +3,7 @@ export { crossEntropyLoss, IGNORE_INDEX, type CrossEntropyLossOptions } from './
 export { binaryCrossEntropyWithLogits, type BinaryCrossEntropyWithLogitsOptions } from './binary-cross-entropy-with-logits';
 export { sigmoidFocalLoss, type SigmoidFocalLossOptions } from './sigmoid-focal-loss';
 export { giouLoss, diouLoss, ciouLoss, type BoxIouLossOptions } from './box-iou-losses';
-export { rpnLoss, type RpnLossOptions, type RpnNormalization } from './rpn-loss';
-export { fastRcnnLoss, type FastRcnnLossOptions, type FastRcnnNormalization } from './fast-rcnn-loss';
-export { multiboxLoss, type MultiboxLossOptions } from './multibox-loss';
+export { rpnLoss, RPN_LOSS_WEIGHTS, type RpnLossOptions, type RpnNormalization } from './rpn-loss';
+export { fastRcnnLoss, FAST_RCNN_LOSS_WEIGHTS, type FastRcnnLossOptions, type FastRcnnNormalization } from './fast-rcnn-loss';
+export { multiboxLoss, MULTIBOX_LOSS_WEIGHTS, type MultiboxLossOptions } from './multibox-loss';
 export type { DetectionLoss, Reduction } from './internal';

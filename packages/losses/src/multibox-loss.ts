@@ -4,6 +4,9 @@ import { assertShapeEquals, floatInput, integerOption, labelsInput, numberOption
 import { smoothL1Rows } from './smooth-l1-loss';
 import { softmaxCrossEntropyRows } from './softmax-xent';
 
+/** Default weight of the localisation term (alpha) and smooth L1 beta of the MultiBox loss: 1 and 1 (Liu et al. 2016; torchvision's SSD). */
+export const MULTIBOX_LOSS_WEIGHTS: Readonly<{ alpha: number; beta: number }> = Object.freeze({ alpha: 1, beta: 1 });
+
 /** Options of {@link multiboxLoss}. */
 export interface MultiboxLossOptions {
   /**
@@ -61,8 +64,8 @@ export function multiboxLoss(
   const op = 'multiboxLoss';
   const negPosRatio = numberOption(op, 'negPosRatio', options.negPosRatio, SSD_NEG_POS_RATIO, 0);
   const minNegatives = integerOption(op, 'minNegatives', options.minNegatives, 0, 0);
-  const alpha = numberOption(op, 'alpha', options.alpha, 1, 0);
-  const beta = numberOption(op, 'beta', options.beta, 1, 0);
+  const alpha = numberOption(op, 'alpha', options.alpha, MULTIBOX_LOSS_WEIGHTS.alpha, 0);
+  const beta = numberOption(op, 'beta', options.beta, MULTIBOX_LOSS_WEIGHTS.beta, 0);
   const reduction = reductionOption(op, options.reduction, 'mean');
   return tf.tidy(() => {
     const logits = floatInput(op, 'clsLogits', clsLogits);

@@ -44,6 +44,16 @@ export interface RpnLossOptions {
 const KERAS_FRCNN_EPS = 1e-4;
 
 /**
+ * Default weight of the regression term (lambda) and smooth L1 beta of each {@link RpnNormalization}:
+ * torchvision's `RegionProposalNetwork.compute_loss` (1, 1/9), the paper's eq. 1 (10, 1), keras-frcnn's (1, 1).
+ */
+export const RPN_LOSS_WEIGHTS: Readonly<Record<RpnNormalization, Readonly<{ lambda: number; beta: number }>>> = Object.freeze({
+  torchvision: Object.freeze({ lambda: 1, beta: 1 / 9 }),
+  paper: Object.freeze({ lambda: 10, beta: 1 }),
+  'keras-frcnn': Object.freeze({ lambda: 1, beta: 1 }),
+});
+
+/**
  * The RPN loss of Faster R-CNN (Ren et al. 2015, eq. 1): objectness log loss over the sampled anchors
  * plus lambda times smooth L1 over the positive anchors' deltas, normalised as `normalization` says.
  * With `'torchvision'` (the default) it matches torchvision's `RegionProposalNetwork.compute_loss`
@@ -66,8 +76,8 @@ export function rpnLoss(objectness: TensorInput, boxDeltas: TensorInput, labels:
   if (normalization !== 'torchvision' && normalization !== 'paper' && normalization !== 'keras-frcnn') {
     throw new InvalidArgumentError(op, 'normalization', `must be 'torchvision', 'paper' or 'keras-frcnn', got ${JSON.stringify(normalization)}`);
   }
-  const lambda = numberOption(op, 'lambda', options.lambda, normalization === 'paper' ? 10 : 1, 0);
-  const beta = numberOption(op, 'beta', options.beta, normalization === 'torchvision' ? 1 / 9 : 1, 0);
+  const lambda = numberOption(op, 'lambda', options.lambda, RPN_LOSS_WEIGHTS[normalization].lambda, 0);
+  const beta = numberOption(op, 'beta', options.beta, RPN_LOSS_WEIGHTS[normalization].beta, 0);
   const eps = numberOption(op, 'eps', options.eps, KERAS_FRCNN_EPS, Number.MIN_VALUE);
   const anchorsPerLocation = numberOption(op, 'anchorsPerLocation', options.anchorsPerLocation, 9, Number.MIN_VALUE);
   const nCls = options.nCls === undefined ? undefined : numberOption(op, 'nCls', options.nCls, 0, Number.MIN_VALUE);
