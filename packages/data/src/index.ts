@@ -1,5 +1,5 @@
 export { DataError, MAX_SKIP_EXAMPLES, emptySkipReport, type DataIssue, type DataIssueKind, type OnInvalid, type SkipReport } from './errors';
-export type { RgbImage, ImageSource, DetectionSample, DetectionDataset, SampleSource } from './types';
+export type { RgbImage, ImageSource, DetectionSample, DetectionDataset, SampleSource, SourceSpec } from './types';
 export { createRandom, mixSeed, permutation, type Random } from './random';
 export { decodeImage, encodePng, applyOrientation, MAX_IMAGE_MEGAPIXELS, type DecodeImageOptions } from './decode-image';
 export { imageFormat, readImageHeader, type ImageHeader } from './image-header';
@@ -36,6 +36,39 @@ export {
   type LoaderOptions,
   type Loader,
   type Batch,
+  type ImageMeta,
   type ImageTargets,
   type Normalization,
 } from './loader';
+export {
+  AUGMENT_PRESETS,
+  IOU_CROP_MAX_ROUNDS,
+  SSD_IOU_CROP_OPTIONS,
+  SSD_ZOOM_OUT_FILL,
+  resolveAugment,
+  sampleIouCrop,
+  samplePhotometric,
+  sampleZoomOut,
+  type AugmentOptions,
+  type AugmentPreset,
+  type IouCropOptions,
+  type IouCropResult,
+  type PhotometricDistortOptions,
+  type PhotometricParams,
+  type ResolvedAugment,
+  type ZoomOutOptions,
+  type ZoomOutParams,
+} from './ssd-augment';
+export {
+  createImageCache,
+  createInlineExecutor,
+  prepareBatch,
+  type BatchItem,
+  type BatchRequest,
+  type ImageCache,
+  type InlineExecutorOptions,
+  type LoaderExecutor,
+  type PrepareBatchDeps,
+  type PreparedBatch,
+} from './executor';
+export { prepareImage, type PrepareConfig } from './prepare';

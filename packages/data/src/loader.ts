@@ -1,18 +1,16 @@
 import { InvalidArgumentError, tf } from '@detkit/core';
-import { checkColorJitter, colorJitter, sampleColorJitter, type ColorJitterOptions } from './color-jitter';
-import { decodeImage } from './decode-image';
+import { checkColorJitter, type ColorJitterOptions } from './color-jitter';
 import { DataError, emptySkipReport, reportIssue, type OnInvalid, type SkipReport } from './errors';
-import { fetchImage, type ImageLoader } from './load-image';
-import { createRandom, mixSeed, permutation } from './random';
-import { flipHorizontal, resizeBilinear } from './resize-bilinear';
-import { boxesToInput, inputSize, planResize, type ResizeMode, type ResizePlan } from './resize-plan';
-import type { DetectionSample, RgbImage, SampleSource } from './types';
+import { createInlineExecutor, type BatchItem, type BatchRequest, type LoaderExecutor, type PreparedBatch } from './executor';
+import { type ImageLoader } from './load-image';
+import type { ImageMeta, Normalization, PrepareConfig } from './prepare';
+import { mixSeed, permutation } from './random';
+import { inputSize, type ResizeMode } from './resize-plan';
+import { resolveAugment, type AugmentOptions, type AugmentPreset } from './ssd-augment';
+import type { DetectionSample, SampleSource, SourceSpec } from './types';
 
-/** Per-channel mean and standard deviation, in [0, 1] pixel units. */
-export interface Normalization {
-  readonly mean: readonly [number, number, number];
-  readonly std: readonly [number, number, number];
-}
+export type { ImageMeta, ImageTargets, Normalization } from './prepare';
+import type { ImageTargets } from './prepare';
 
 /** ImageNet statistics, torchvision's defaults for detection backbones (`GeneralizedRCNNTransform`). */
 export const IMAGENET_NORMALIZATION: Normalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
@@ -31,7 +29,7 @@ export interface LoaderOptions {
   shuffle?: boolean;
   /** Seed of shuffling and augmentation; default 0. */
   seed?: number;
-  /** Probability of a horizontal flip per image (boxes flipped alike); default 0 (off). */
+  /** Probability of a horizontal flip per image (boxes flipped alike); default 0 (off), 0.5 with an `augment` preset other than 'none'. */
   flip?: number;
   /** Photometric jitter, torchvision `ColorJitter` semantics; default off. */
   jitter?: ColorJitterOptions;
@@ -47,20 +45,28 @@ export interface LoaderOptions {
   dropDifficult?: boolean;
   /** An image that is missing or does not decode: throw (default), or skip it and count it in `skipped`. */
   onInvalid?: OnInvalid;
-  /** Reads images given by path or URL; default {@link fetchImage}. In Node: `loadImageFile` from `@detkit/data/node`. */
+  /**
+   * Reads images given by path or URL; default `fetchImage`. In Node: `loadImageFile` from
+   * `@detkit/data/node`. Only for the default (in-thread) executor: a worker pool reads files itself.
+   */
   loadImage?: ImageLoader;
-}
-
-/** The targets of one image, in model-input pixels. */
-export interface ImageTargets {
-  /** Float32Array[N * 4], xyxy in input pixels. */
-  readonly boxes: Float32Array;
-  /** Int32Array[N], class indices. */
-  readonly labels: Int32Array;
-  /** Uint8Array[N]. */
-  readonly iscrowd: Uint8Array;
-  /** Uint8Array[N]. */
-  readonly difficult: Uint8Array;
+  /**
+   * SSD data augmentation, as torchvision's detection references: `'ssd'` (photometric distort,
+   * zoom-out with the mean as fill, IoU crop, and `flip` defaulting to 0.5), `'ssdlite'` (IoU crop,
+   * `flip` 0.5), `'none'` (default), or the pieces with their options. Applied to the original image
+   * before it is fitted to `imageSize`; boxes, labels and flags follow. See `AugmentOptions`.
+   */
+  augment?: AugmentPreset | AugmentOptions;
+  /**
+   * Where images are prepared: default an in-thread executor (`createInlineExecutor({ loadImage,
+   * cacheBytes })`); in Node, `createWorkerPool()` from `@detkit/data/node` prepares them in worker
+   * threads. The batches are the same, bit for bit.
+   */
+  executor?: LoaderExecutor;
+  /** Batches prepared ahead of the one being used; default the executor's concurrency + 1 (2 in-thread). */
+  prefetch?: number;
+  /** Byte budget of the default executor's decoded-image cache (images given by path); default 0. */
+  cacheBytes?: number;
 }
 
 /**
@@ -79,7 +85,7 @@ export interface Batch {
   /** Per image: the same boxes and labels, unpadded, with their flags. */
   readonly targets: readonly ImageTargets[];
   /** Per image: sample id and where it landed in the input (map predictions back with `boxesToOriginal`). */
-  readonly meta: readonly ({ readonly id: number | string } & ResizePlan)[];
+  readonly meta: readonly ImageMeta[];
   /** Disposes `images`, `boxes`, `labels` and `mask`. */
   dispose(): void;
 }
@@ -100,11 +106,6 @@ export interface Loader {
   epoch(epoch?: number): AsyncGenerator<Batch, void, undefined>;
 }
 
-interface Loaded {
-  sample: DetectionSample;
-  image: RgbImage;
-}
-
 function sourceOf(source: LoaderOptions['source']): SampleSource {
   if (Array.isArray(source)) {
     const arr = source as readonly DetectionSample[];
@@ -122,7 +123,9 @@ function checkOptions(o: LoaderOptions) {
   const size = inputSize(op, o.imageSize);
   const resize = o.resize ?? 'letterbox';
   if (resize !== 'letterbox' && resize !== 'stretch') throw new InvalidArgumentError(op, 'resize', `must be 'letterbox' or 'stretch', got ${JSON.stringify(resize)}`);
-  const flip = o.flip ?? 0;
+  const augment = resolveAugment(op, o.augment);
+  const preset = o.augment !== undefined && o.augment !== 'none';
+  const flip = o.flip ?? (preset ? 0.5 : 0);
   if (typeof flip !== 'number' || !(flip >= 0 && flip <= 1)) throw new InvalidArgumentError(op, 'flip', `must be a probability in [0, 1], got ${String(flip)}`);
   checkColorJitter(op, o.jitter ?? {});
   const norm = o.normalize === undefined ? IMAGENET_NORMALIZATION : o.normalize;
@@ -132,17 +135,37 @@ function checkOptions(o: LoaderOptions) {
   if (o.maxBoxes !== undefined && (!Number.isInteger(o.maxBoxes) || o.maxBoxes < 0)) throw new InvalidArgumentError(op, 'maxBoxes', `must be an integer >= 0, got ${String(o.maxBoxes)}`);
   const onInvalid = o.onInvalid ?? 'throw';
   if (onInvalid !== 'throw' && onInvalid !== 'skip') throw new InvalidArgumentError(op, 'onInvalid', `must be 'throw' or 'skip', got ${JSON.stringify(onInvalid)}`);
-  return { size, resize, flip, norm, onInvalid };
+  const seed = o.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError(op, 'seed', `must be an integer, got ${String(seed)}`);
+  if (o.executor !== undefined) {
+    if (typeof o.executor?.prepareBatch !== 'function') throw new InvalidArgumentError(op, 'executor', 'must be a LoaderExecutor (createInlineExecutor(), or createWorkerPool() from @detkit/data/node)');
+    if (!o.executor.inProcess && o.loadImage) {
+      throw new InvalidArgumentError(op, 'loadImage', 'cannot be used with a worker executor: workers read paths themselves (files, or http(s) URLs with fetch)');
+    }
+    if (o.cacheBytes !== undefined) throw new InvalidArgumentError(op, 'cacheBytes', "belongs to the executor when one is given (createWorkerPool({ cacheBytes }))");
+  }
+  if (o.cacheBytes !== undefined && !(Number.isSafeInteger(o.cacheBytes) && o.cacheBytes >= 0)) throw new InvalidArgumentError(op, 'cacheBytes', `must be an integer >= 0, got ${String(o.cacheBytes)}`);
+  const jitter: ColorJitterOptions | null = o.jitter && (o.jitter.brightness || o.jitter.contrast || o.jitter.saturation || o.jitter.hue) ? { ...o.jitter } : null;
+  const config: PrepareConfig = {
+    size,
+    resize,
+    seed,
+    flip,
+    jitter,
+    normalize: norm === false ? false : { mean: [...norm.mean], std: [...norm.std] },
+    dropCrowd: o.dropCrowd ?? true,
+    dropDifficult: o.dropDifficult ?? false,
+    augment,
+  };
+  return { config, onInvalid };
 }
-
-/** Seed tag of the augmentation stream, so it never coincides with the shuffling stream. */
-const AUGMENT_STREAM = 0x41554721;
 
 /**
  * The input pipeline: streams batches from a source, fitting each image to the model input
  * (letterbox or stretch, bilinear with half-pixel centres as `tf.image.resizeBilinear(..., false, true)`
- * and `torch.nn.functional.interpolate(..., align_corners=False)`, no antialiasing), with boxes transformed alike, a seeded horizontal flip, seeded photometric
- * jitter (torchvision `ColorJitter`), normalisation, and padding of boxes to a common count.
+ * and `torch.nn.functional.interpolate(..., align_corners=False)`, no antialiasing), with boxes
+ * transformed alike, optional SSD augmentation (`augment`), a seeded horizontal flip, seeded
+ * photometric jitter (torchvision `ColorJitter`), normalisation, and padding of boxes to a common count.
  *
  * ```ts
  * const loader = createLoader({ source: syntheticSource(), imageSize: 128, batchSize: 16, flip: 0.5 });
@@ -152,102 +175,58 @@ const AUGMENT_STREAM = 0x41554721;
  * }
  * ```
  *
- * Each image is checked when it is loaded: a missing or undecodable image, or one whose decoded size
- * differs from the annotation's, is a {@link DataError} naming the file and sample (or, with
+ * The images are prepared by an executor (in this thread by default, or in worker threads with
+ * `createWorkerPool` from `@detkit/data/node`), `prefetch` batches ahead; the batches do not depend on
+ * which. Each image is checked when it is loaded: a missing or undecodable image, or one whose decoded
+ * size differs from the annotation's, is a {@link DataError} naming the file and sample (or, with
  * `onInvalid: 'skip'`, left out of its batch and counted in `skipped`).
  */
 export function createLoader(options: LoaderOptions): Loader {
-  const { size, resize, flip, norm, onInvalid } = checkOptions(options);
+  const { config, onInvalid } = checkOptions(options);
   const source = sourceOf(options.source);
-  const { batchSize, dropLast = false, dropCrowd = true, dropDifficult = false } = options;
-  const seed = options.seed ?? 0;
+  const { batchSize, dropLast = false } = options;
   const shuffle = options.shuffle ?? true;
-  const jitter = options.jitter ?? {};
-  const jitterOn = Boolean(jitter.brightness || jitter.contrast || jitter.saturation || jitter.hue);
-  const loadImage = options.loadImage ?? fetchImage;
+  const executor =
+    options.executor ?? createInlineExecutor({ ...(options.loadImage ? { loadImage: options.loadImage } : {}), ...(options.cacheBytes ? { cacheBytes: options.cacheBytes } : {}) });
+  const prefetch = options.prefetch ?? executor.concurrency + 1;
+  if (!Number.isInteger(prefetch) || prefetch < 1) throw new InvalidArgumentError('createLoader', 'prefetch', `must be an integer >= 1, got ${String(prefetch)}`);
+  const spec: SourceSpec | undefined = !executor.inProcess ? source.spec : undefined;
   const skipped = emptySkipReport();
   const n = source.length;
   const batches = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
 
-  /** Loads sample `index`; a DataError under 'skip' is returned (reported in batch order later), not thrown. */
-  async function load(index: number): Promise<Loaded | DataError> {
-    const sample = await source.get(index);
-    const where = `sample ${JSON.stringify(sample.id)}`;
-    try {
-      const img = sample.image;
-      let image: RgbImage;
-      const decodeOptions = { expectedSize: { width: sample.width, height: sample.height } };
-      if (typeof img === 'string') image = await loadImage(img, decodeOptions);
-      else if (img instanceof Uint8Array) image = decodeImage(img, where, decodeOptions);
-      else image = img;
-      if (image.width !== sample.width || image.height !== sample.height) {
-        throw new DataError({
-          file: typeof img === 'string' ? img : where,
-          record: typeof img === 'string' ? where : '',
-          kind: 'bad-image',
-          problem: `is ${image.width} x ${image.height} pixels but its annotation says ${sample.width} x ${sample.height}`,
-        });
+  /** Sends batch `b` of an epoch to the executor; samples are made here unless the executor can make them. */
+  async function request(indices: number[], epoch: number): Promise<{ prepared: PreparedBatch; early: { position: number; error: DataError }[] }> {
+    const early: { position: number; error: DataError }[] = [];
+    const items: BatchItem[] = [];
+    const positions: number[] = [];
+    for (let k = 0; k < indices.length; k++) {
+      const index = indices[k] as number;
+      if (spec) {
+        items.push({ index });
+        positions.push(k);
+        continue;
       }
-      if (image.data.length !== image.width * image.height * 3) {
-        throw new DataError({ file: where, record: '', kind: 'bad-image', problem: `has ${image.data.length} bytes of pixels, expected ${image.width} x ${image.height} x 3` });
+      try {
+        items.push({ index, sample: await source.get(index) });
+        positions.push(k);
+      } catch (e) {
+        if (!(e instanceof DataError)) throw e;
+        early.push({ position: k, error: e });
       }
-      return { sample, image };
-    } catch (e) {
-      if (!(e instanceof DataError) || onInvalid !== 'skip') throw e;
-      return e.record ? e : new DataError({ file: e.file, record: where, kind: e.kind, problem: e.problem });
     }
+    const req: BatchRequest = { epoch, config, items, ...(spec ? { source: spec } : {}) };
+    const prepared = await executor.prepareBatch(req);
+    // Positions back to the batch's own order.
+    return {
+      prepared: { ...prepared, kept: prepared.kept.map((p) => positions[p] as number), issues: prepared.issues.map((i) => ({ position: positions[i.position] as number, issue: i.issue })) },
+      early,
+    };
   }
 
-  function assemble(items: Loaded[], indices: number[], epoch: number): Batch {
-    const targets: ImageTargets[] = [];
-    const meta: ({ id: number | string } & ResizePlan)[] = [];
-    const [H, W] = size;
-    // The batch is prepared in one Float32Array (flip, resize, jitter, normalise, pad) and uploaded as
-    // one tensor: faster than per-image tensor ops on every backend.
-    const pixels = new Float32Array(items.length * H * W * 3);
-    const mean = norm ? norm.mean : [0, 0, 0];
-    const scale = norm ? norm.std.map((s) => 1 / s) : [1, 1, 1];
-    items.forEach(({ sample, image }, k) => {
-      const random = createRandom(mixSeed(seed, epoch, indices[k] as number, AUGMENT_STREAM));
-      const flipped = flip > 0 && random() < flip;
-      const params = jitterOn ? sampleColorJitter(random, jitter) : null;
-      const plan = planResize(sample.width, sample.height, size, resize, flipped);
-      const [nh, nw] = plan.size;
-      // Flipping before resizing equals flipping after: half-pixel bilinear sampling is symmetric.
-      const src = flipped ? flipHorizontal(image.data, image.width, image.height) : image.data;
-      let rgb: ArrayLike<number> = nh === image.height && nw === image.width ? src : resizeBilinear(src, image.width, image.height, nw, nh);
-      let unit = 1 / 255;
-      if (params) {
-        rgb = tf.tidy(() => colorJitter(tf.div(tf.tensor3d(rgb as Float32Array | Uint8Array, [nh, nw, 3], 'float32'), 255), params).dataSync() as Float32Array);
-        unit = 1;
-      }
-      const [oy, ox] = plan.offset;
-      const base = k * H * W * 3;
-      for (let y = 0; y < nh; y++) {
-        let o = base + 3 * ((y + oy) * W + ox);
-        let i = 3 * y * nw;
-        for (let x = 0; x < nw; x++, o += 3, i += 3) {
-          pixels[o] = ((rgb[i] as number) * unit - (mean[0] as number)) * (scale[0] as number);
-          pixels[o + 1] = ((rgb[i + 1] as number) * unit - (mean[1] as number)) * (scale[1] as number);
-          pixels[o + 2] = ((rgb[i + 2] as number) * unit - (mean[2] as number)) * (scale[2] as number);
-        }
-      }
-      // Targets.
-      const keep: number[] = [];
-      for (let j = 0; j < sample.labels.length; j++) {
-        if ((dropCrowd && sample.iscrowd[j]) || (dropDifficult && sample.difficult[j])) continue;
-        keep.push(j);
-      }
-      const boxesIn = new Float32Array(keep.length * 4);
-      keep.forEach((j, m) => boxesIn.set(sample.boxes.subarray(4 * j, 4 * j + 4), 4 * m));
-      targets.push({
-        boxes: boxesToInput(boxesIn, plan),
-        labels: Int32Array.from(keep, (j) => sample.labels[j] as number),
-        iscrowd: Uint8Array.from(keep, (j) => sample.iscrowd[j] as number),
-        difficult: Uint8Array.from(keep, (j) => sample.difficult[j] as number),
-      });
-      meta.push({ id: sample.id, ...plan });
-    });
+  function tensors(prepared: PreparedBatch): Batch {
+    const [H, W] = config.size;
+    const { targets, meta } = prepared;
     const most = targets.reduce((m, t) => Math.max(m, t.labels.length), 0);
     const m = options.maxBoxes ?? most;
     if (most > m) {
@@ -264,7 +243,7 @@ export function createLoader(options: LoaderOptions): Loader {
       mask.fill(1, i * m, i * m + t.labels.length);
     });
     const batch = {
-      images: tf.tensor4d(pixels, [b, H, W, 3]),
+      images: tf.tensor4d(prepared.pixels, [b, H, W, 3]),
       boxes: tf.tensor3d(boxes, [b, m, 4]),
       labels: tf.tensor2d(labels, [b, m], 'int32'),
       mask: tf.tensor2d(mask, [b, m]),
@@ -279,31 +258,29 @@ export function createLoader(options: LoaderOptions): Loader {
 
   async function* epoch(e = 0): AsyncGenerator<Batch, void, undefined> {
     if (!Number.isSafeInteger(e) || e < 0) throw new InvalidArgumentError('Loader.epoch', 'epoch', `must be an integer >= 0, got ${e}`);
-    const order = shuffle ? permutation(n, mixSeed(seed, e)) : Int32Array.from({ length: n }, (_, i) => i);
+    const order = shuffle ? permutation(n, mixSeed(config.seed, e)) : Int32Array.from({ length: n }, (_, i) => i);
     const indicesOf = (b: number) => Array.from(order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize)));
-    const fetchBatch = (b: number) => {
-      const p = Promise.all(indicesOf(b).map(load));
-      p.catch(() => {}); // awaited below; this only keeps an abandoned prefetch from being an unhandled rejection
-      return p;
+    const pending: Promise<Awaited<ReturnType<typeof request>>>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (next < batches && pending.length < prefetch) {
+        const p = request(indicesOf(next++), e);
+        p.catch(() => {}); // awaited in order below; this only keeps an abandoned prefetch from being an unhandled rejection
+        pending.push(p);
+      }
     };
-    let next = batches > 0 ? fetchBatch(0) : null;
-    for (let b = 0; b < batches; b++) {
-      const loaded = await (next as Promise<(Loaded | DataError)[]>);
-      // Decode the next batch while this one is being used.
-      next = b + 1 < batches ? fetchBatch(b + 1) : null;
-      const indices = indicesOf(b);
-      const items: Loaded[] = [];
-      const kept: number[] = [];
-      loaded.forEach((l, k) => {
-        if (l instanceof DataError) {
-          reportIssue('skip', skipped, l);
-          return;
-        }
-        items.push(l);
-        kept.push(indices[k] as number);
-      });
-      if (items.length === 0) continue;
-      yield assemble(items, kept, e);
+    fill();
+    while (pending.length > 0) {
+      const { prepared, early } = await (pending.shift() as Promise<Awaited<ReturnType<typeof request>>>);
+      fill();
+      // Problems in batch order: the first one throws under 'throw', each is counted under 'skip'.
+      const problems = [...early.map((x) => ({ position: x.position, issue: x.error as DataError | { file: string; record: string; kind: DataError['kind']; problem: string } })), ...prepared.issues].sort((a, b) => a.position - b.position);
+      for (const { issue } of problems) {
+        if (onInvalid !== 'skip') throw issue instanceof DataError ? issue : new DataError(issue);
+        reportIssue('skip', skipped, { file: issue.file, record: issue.record, kind: issue.kind, problem: issue.problem });
+      }
+      if (prepared.targets.length === 0) continue;
+      yield tensors(prepared);
     }
   }
 

@@ -344,6 +344,7 @@ export function syntheticSource(options: SyntheticOptions = {}): SampleSource & 
     config,
     length,
     classes: config.classes,
+    spec: { kind: 'synthetic', options: { ...(options.preset ? { preset: options.preset } : {}), ...(options.config ? { config: { ...options.config } } : {}), seed, split, count: length } },
     get(index: number) {
       if (!(index >= 0 && index < length)) throw new InvalidArgumentError('syntheticSource', 'index', `must be in [0, ${length}), got ${index}`);
       return sampleOf(config, index, seed, split);

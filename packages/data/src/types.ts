@@ -1,3 +1,5 @@
+import type { SyntheticOptions } from './synthetic';
+
 /**
  * An 8-bit RGB image in memory: `data` holds height x width x 3 bytes, row-major, channels interleaved
  * (the layout of `tf.browser.fromPixels` without alpha).
@@ -64,4 +66,15 @@ export interface SampleSource {
   readonly classes: readonly string[];
   /** Sample `index`, 0 <= index < length. */
   get(index: number): DetectionSample | Promise<DetectionSample>;
+  /**
+   * How a worker thread can make the samples itself (the synthetic set: from its options and the
+   * index), so that a worker pool is sent indices, not pixels. Absent: samples are sent.
+   */
+  readonly spec?: SourceSpec;
 }
+
+/**
+ * How a worker can make a source's samples itself, instead of being sent them: the synthetic set
+ * renders sample i from (options, i). Sources without one send each sample (pixels included).
+ */
+export type SourceSpec = { readonly kind: 'synthetic'; readonly options: SyntheticOptions };
