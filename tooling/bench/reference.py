@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""torchvision side of `pnpm bench`: times the standard workloads on CPU, one thread.
+"""torchvision side of `pnpm bench`: times the standard workloads on CPU, one thread (DETKIT_BENCH_THREADS
+threads when set: run.mjs's thread comparison).
 
 Run by run.mjs with Debian's Python and torchvision 0.14 (`apt-get install -y python3-torchvision
 libopenblas0-pthread`). It reads a JSON spec from the file named in argv[1], or from stdin when there is
@@ -26,9 +27,10 @@ import sys
 import time
 from types import SimpleNamespace
 
-# Before torch loads: one BLAS/OpenMP thread, as tfjs-backend-wasm in Node.
+# Before torch loads: as many BLAS/OpenMP threads as torch threads (one unless DETKIT_BENCH_THREADS says).
+THREADS = int(os.environ.get("DETKIT_BENCH_THREADS", "1"))
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+    os.environ.setdefault(var, str(THREADS))
 
 try:
     import numpy as np
@@ -47,7 +49,7 @@ except ImportError as e:  # pragma: no cover - depends on the machine
     print(f"reference.py: cannot import torch/torchvision: {e}", file=sys.stderr)
     sys.exit(3)
 
-torch.set_num_threads(1)
+torch.set_num_threads(THREADS)
 try:
     torch.set_num_interop_threads(1)
 except RuntimeError:

@@ -4,10 +4,14 @@
 //   node run.mjs               # every workload
 //   node run.mjs W1b W5 W8     # only these ids, or groups of them (W5 = W5a, W5b, W5c; W8-trainer)
 //   node run.mjs --cpu-w8 W8   # also the cpu side of the training steps (seconds to minutes a step)
+//   node run.mjs --threads 1,2 W8 W8-trainer   # thread counts compared (default: 1 and every core)
 //
 // Each backend is activated as applications do, with @detkit/backends' useBackend (on wasm, that
-// registers detkit's training kernels). DETKIT_BENCH_PYTHON overrides the reference interpreter (default
-// /usr/bin/python3); DETKIT_BENCH_CPU_W8=1 is --cpu-w8.
+// registers detkit's training kernels). Every workload runs with one thread on both sides; the workloads
+// marked `threads` (the training steps) run again with each further count of --threads, detkit in a child
+// process (tfjs starts wasm once per process: `useBackend('wasm', { threads })`) and torchvision with
+// torch.set_num_threads(N) and OPENBLAS_NUM_THREADS=N. DETKIT_BENCH_PYTHON overrides the reference
+// interpreter (default /usr/bin/python3); DETKIT_BENCH_CPU_W8=1 is --cpu-w8.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -38,11 +42,20 @@ function log(line) {
 
 const loadAverage = () => os.loadavg().map((v) => v.toFixed(2)).join(' ');
 
-/** @detkit/backends' useBackend when it is built, else @detkit/core's setupBackend (no training kernels). */
-async function backendActivator(notes) {
+/** Set in the child processes that time the workloads on `N` wasm threads (see {@link runThreaded}). */
+const CHILD_THREADS = process.env.DETKIT_BENCH_CHILD_THREADS;
+
+/** Every core, as useBackend's default, at most tfjs-backend-wasm's 8. */
+const everyCore = () => Math.min(8, os.availableParallelism?.() ?? os.cpus().length);
+
+/**
+ * @detkit/backends' useBackend (wasm on `threads` threads) when it is built, else @detkit/core's
+ * setupBackend (no training kernels, one thread).
+ */
+async function backendActivator(notes, threads) {
   try {
     const { useBackend } = await import('@detkit/backends');
-    return (name) => useBackend(name);
+    return (name) => useBackend(name, name === 'wasm' ? { threads } : {});
   } catch (error) {
     if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
     notes.push("@detkit/backends is not built: backends set up with @detkit/core's setupBackend, without detkit's wasm training kernels");
@@ -113,19 +126,85 @@ async function runBackend(backend, workloads, packages, hostInputs, { activate, 
 }
 
 /** Runs reference.py on the written inputs. Returns { torch, torchvision, threads, results } or { missing }. */
-function runReference(workloads, inputsDir) {
+function runReference(workloads, inputsDir, threads = 1) {
   if (!existsSync(PYTHON)) return { missing: `${PYTHON} not found` };
   const overrides = Object.fromEntries(workloads.filter((w) => w.reference).map((w) => [w.id, w.reference]));
   const proc = spawnSync(PYTHON, [join(HERE, 'reference.py')], {
     input: JSON.stringify({ inputs_dir: inputsDir, workloads: workloads.map((w) => w.id), ...REFERENCE_SPEC, overrides }),
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+    env: { ...process.env, DETKIT_BENCH_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
     maxBuffer: 16 * 1024 * 1024,
   });
   if (proc.error) return { missing: `${PYTHON} could not start (${proc.error.message})` };
   if (proc.status === 3) return { missing: `torch/torchvision not importable by ${PYTHON}` };
   if (proc.status !== 0) return { missing: `reference.py exited with status ${proc.status}` };
   return JSON.parse(proc.stdout.toString());
+}
+
+/**
+ * Times `workloads` on wasm with `threads` threads in a child process (this script, in child mode), with
+ * the load average at its start and end. Returns { load: [start, end], results } or { error }.
+ */
+function runThreaded(workloads, threads) {
+  const proc = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...workloads.map((w) => w.id)], {
+    env: { ...process.env, DETKIT_BENCH_CHILD_THREADS: String(threads) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (proc.status !== 0) return { error: `the ${threads}-thread child exited with status ${proc.status}` };
+  return JSON.parse(proc.stdout.toString());
+}
+
+/** Steps timed per data-parallel run, after one warm-up step (as the in-process training steps). */
+const DATA_PARALLEL_STEPS = 5;
+
+/**
+ * Times the `threads.dataParallel` workloads as `replicas` data-parallel replicas (one worker thread and
+ * one wasm thread each): the median of DATA_PARALLEL_STEPS steps after a warm-up step, with the load
+ * average around the run. Returns { load: [start, end], results: { [id]: { median_ms, runs } | { error } } }.
+ */
+async function runDataParallel(workloads, replicas) {
+  const { startDataParallel } = await import('@detkit/backends');
+  const start = loadAverage();
+  const results = {};
+  log(`detkit data-parallel, ${replicas} replicas:`);
+  for (const w of workloads) {
+    let group;
+    try {
+      group = await startDataParallel({ module: w.threads.dataParallel.module, replicas, options: w.threads.dataParallel.options });
+      const shards = Array.from({ length: replicas }, () => null);
+      await group.step(shards);
+      const times = [];
+      for (let i = 0; i < DATA_PARALLEL_STEPS; i++) {
+        const t0 = performance.now();
+        await group.step(shards);
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      results[w.id] = { median_ms: times[Math.floor(times.length / 2)], runs: times.length };
+      log(`  detkit data-parallel ${w.id}: ${results[w.id].median_ms.toFixed(3)} ms (${times.length} steps)`);
+    } catch (error) {
+      results[w.id] = { error: String(error?.message ?? error) };
+      log(`  detkit data-parallel ${w.id}: failed: ${results[w.id].error}`);
+    } finally {
+      await group?.close();
+    }
+  }
+  return { load: [start, loadAverage()], results };
+}
+
+/** Child mode: the selected workloads on wasm only, `threads` threads; one JSON object on stdout. */
+async function childMain(selected, threads) {
+  const notes = [];
+  const packages = await loadPackages(selected);
+  const activate = await backendActivator(notes, threads);
+  const runnable = selected.filter((w) => !packages.get(w.package).missing && w.detkit !== false);
+  const hostInputs = Object.fromEntries(runnable.map((w) => [w.id, w.inputs(createRandom(w.seed))]));
+  const start = loadAverage();
+  log(`detkit on wasm, ${threads} threads (child process):`);
+  const results = await runBackend('wasm', runnable, packages, hostInputs, { activate, flags: new Set() });
+  const { backendInfo } = await import('@detkit/backends');
+  process.stdout.write(JSON.stringify({ load: [start, loadAverage()], info: backendInfo(), results, notes }));
 }
 
 /** Integer summaries (counts, index sums) must match exactly; float ones within CHECK_RTOL. */
@@ -155,12 +234,68 @@ function printTable(rows) {
   for (const c of cells) console.log(line(c));
 }
 
+/**
+ * The `threads` workloads at each thread count: detkit wasm and torchvision medians, their ratio, and each
+ * side's speed-up over its own 1-thread figure (the issue's bars: `target` for wasm / tv at the most
+ * threads, `threads.speedup` for detkit's speed-up), then the load average around each side's run.
+ */
+function printThreadTable(workloads, counts, threaded) {
+  const ms = (n, side, id) => threaded[n]?.[side]?.results?.[id]?.median_ms;
+  const extra = counts.slice(1);
+  const head = [
+    'workload',
+    ...counts.flatMap((n) => [`wasm ${n}t ms`, `tv ${n}t ms`, `wasm/tv ${n}t`]),
+    ...extra.flatMap((n) => [`dp ${n}r ms`, `wasm ${n}t/1t`, `dp ${n}r/1t`, `tv ${n}t/1t`]),
+    'bars',
+  ];
+  const cells = workloads.map((w) => {
+    const last = counts[counts.length - 1];
+    const bars = [];
+    const ratioLast = ms(last, 'wasm', w.id) / ms(last, 'torchvision', w.id);
+    if (w.target !== undefined && Number.isFinite(ratioLast)) bars.push(`wasm/tv ${last}t <= ${w.target}: ${ratioLast <= w.target ? 'met' : 'MISSED'}`);
+    const speedup = Math.max(ms(1, 'wasm', w.id) / ms(last, 'wasm', w.id) || 0, ms(1, 'wasm', w.id) / ms(last, 'dataParallel', w.id) || 0);
+    if (w.threads.speedup !== undefined && speedup > 0) bars.push(`${last} cores/1 >= ${w.threads.speedup}: ${speedup >= w.threads.speedup ? 'met' : 'MISSED'}`);
+    return [
+      w.id,
+      ...counts.flatMap((n) => [fmtMs(ms(n, 'wasm', w.id)), fmtMs(ms(n, 'torchvision', w.id)), fmtRatio(ms(n, 'wasm', w.id) / ms(n, 'torchvision', w.id) || undefined)]),
+      ...extra.flatMap((n) => [
+        fmtMs(ms(n, 'dataParallel', w.id)),
+        fmtRatio(ms(1, 'wasm', w.id) / ms(n, 'wasm', w.id) || undefined),
+        fmtRatio(ms(1, 'wasm', w.id) / ms(n, 'dataParallel', w.id) || undefined),
+        fmtRatio(ms(1, 'torchvision', w.id) / ms(n, 'torchvision', w.id) || undefined),
+      ]),
+      bars.join('; '),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c) => c.map((v, i) => (i === 0 || i === c.length - 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  console.log(`\nOn ${counts.join(' and ')} cores: wasm Nt = one process, XNNPACK on N threads; dp Nr = N data-parallel replicas (worker threads, one wasm thread each, DDP semantics); tv Nt = torch.set_num_threads(N); speed-ups over the same side's 1-thread time:`);
+  console.log(line(head));
+  console.log(widths.map((n) => '-'.repeat(n)).join('  '));
+  for (const c of cells) console.log(line(c));
+  for (const n of counts) {
+    for (const side of ['wasm', 'dataParallel', 'torchvision']) {
+      const load = threaded[n]?.[side]?.load;
+      if (load) console.log(`load average (1, 5, 15 min) around ${side} on ${n} thread(s): ${load[0]} -> ${load[1]}`);
+    }
+  }
+}
+
 async function main() {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
-    options: { 'cpu-w8': { type: 'boolean', default: process.env.DETKIT_BENCH_CPU_W8 === '1' } },
+    options: {
+      'cpu-w8': { type: 'boolean', default: process.env.DETKIT_BENCH_CPU_W8 === '1' },
+      threads: { type: 'string', default: `1,${everyCore()}` },
+    },
     allowPositionals: true,
   });
+  const counts = [...new Set(values.threads.split(',').map(Number))];
+  if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 8)) {
+    console.error(`--threads takes thread counts from 1 to 8 separated by commas, got '${values.threads}'`);
+    process.exit(2);
+  }
+  const extraCounts = counts.filter((n) => n !== 1);
   const flags = new Set(values['cpu-w8'] ? ['--cpu-w8'] : []);
   // An id, a group (W5 = W5a..c, W6 = W6-match + W6-loss), or an id without its letter (W7 = W7a, W7b).
   const matches = (w, id) => w.id === id || w.group === id || (w.id.length === id.length + 1 && w.id.startsWith(id) && /[a-z]$/.test(w.id));
@@ -171,12 +306,13 @@ async function main() {
     process.exit(2);
   }
   const selected = positionals.length > 0 ? WORKLOADS.filter((w) => positionals.some((id) => matches(w, id))) : WORKLOADS;
+  if (CHILD_THREADS !== undefined) return childMain(selected, Number(CHILD_THREADS));
 
   const loadStart = loadAverage();
   log(`load average (1, 5, 15 min): ${loadStart}`);
   const packages = await loadPackages(selected);
   const notes = [];
-  const activate = await backendActivator(notes);
+  const activate = await backendActivator(notes, 1);
   const runnable = selected.filter((w) => {
     const missing = packages.get(w.package).missing;
     if (missing) notes.push(`${w.id} skipped: ${missing}`);
@@ -187,14 +323,38 @@ async function main() {
   const inputsDir = writeInputs(hostInputs);
   try {
     const detkit = {};
+    // Per thread count: { wasm: { load, results }, torchvision: { load, results } } of the `threads` workloads.
+    const threaded = Object.fromEntries(counts.map((n) => [n, {}]));
+    const threadedWorkloads = runnable.filter((w) => w.threads);
     for (const backend of BACKENDS) {
-      log(`detkit on ${backend}:`);
+      log(`detkit on ${backend}${backend === 'wasm' ? ', 1 thread' : ''}:`);
+      const start = loadAverage();
       detkit[backend] = await runBackend(backend, runnable, packages, hostInputs, { activate, flags });
+      if (backend !== 'wasm') continue;
+      threaded[1].wasm = { load: [start, loadAverage()], results: detkit.wasm };
+      // Right after the 1-thread figures, so that both see the machine in about the same state.
+      const timed = threadedWorkloads.filter((w) => w.detkit !== false);
+      for (const n of timed.length > 0 ? extraCounts : []) {
+        threaded[n].wasm = runThreaded(timed, n);
+        if (threaded[n].wasm.error) notes.push(threaded[n].wasm.error);
+        const parallel = timed.filter((w) => w.threads.dataParallel);
+        if (parallel.length > 0) threaded[n].dataParallel = await runDataParallel(parallel, n);
+      }
     }
     log(`torchvision (${PYTHON}, 1 thread):`);
     const referenced = runnable.filter((w) => w.reference !== false);
+    const referenceStart = loadAverage();
     const reference = referenced.length > 0 ? runReference(referenced, inputsDir) : { results: {} };
     if (reference.missing) notes.push(`torchvision reference missing: ${reference.missing}; ratios are n/a`);
+    threaded[1].torchvision = { load: [referenceStart, loadAverage()], results: reference.results ?? {} };
+    const referencedThreaded = threadedWorkloads.filter((w) => w.reference !== false);
+    for (const n of reference.missing || referencedThreaded.length === 0 ? [] : extraCounts) {
+      log(`torchvision (${PYTHON}, ${n} threads):`);
+      const start = loadAverage();
+      const r = runReference(referencedThreaded, inputsDir, n);
+      threaded[n].torchvision = r.missing ? { error: r.missing } : { load: [start, loadAverage()], results: r.results, threads: r.threads };
+      if (r.missing) notes.push(`torchvision on ${n} threads: ${r.missing}`);
+    }
 
     const rows = selected.map((w) => {
       const row = { id: w.id, title: w.title, package: w.package, target: w.target, ratio: {} };
@@ -231,6 +391,7 @@ async function main() {
     console.log(`\ndetkit: tfjs ${tf.version_core}, Node ${process.version}; reference: ${refLine}`);
     console.log(`${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores; load average (1, 5, 15 min) at start ${loadStart}, at end ${loadEnd}\n`);
     printTable(rows);
+    if (threadedWorkloads.length > 0 && counts.length > 1) printThreadTable(threadedWorkloads, counts, threaded);
     console.log(`\n${rows.map((r) => `${r.id}: ${r.title}`).join('\n')}`);
     if (notes.length > 0) console.log(`\n${notes.map((n) => `note: ${n}`).join('\n')}`);
 
@@ -247,6 +408,7 @@ async function main() {
       loadAverage: { start: loadStart, end: loadEnd },
       settings: { tinybench: BENCH_OPTIONS, reference: REFERENCE_SPEC },
       workloads: rows,
+      threads: { counts, byCount: threaded },
       notes,
     };
     const out = join(HERE, 'results', 'latest.json');

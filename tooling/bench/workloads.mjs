@@ -34,6 +34,11 @@ import { TRAINING_WORKLOADS } from './workloads/training.mjs';
  * @property {false | { time_ms?: number, min_runs?: number, warmup_runs?: number }} [reference] - false:
  *   detkit only (no torchvision counterpart); else reference.py's timing options for this workload.
  * @property {false} [detkit] - false: torchvision only, shown for scale.
+ * @property {{ speedup?: number, dataParallel?: { module: URL, options: object } }} [threads] - Also timed
+ *   at each further thread count N of `--threads` (detkit wasm on N threads in a child process,
+ *   torchvision with N torch threads); `speedup`: the issue's bar for detkit's 1-thread time over its
+ *   N-core time; `dataParallel`: also timed as N data-parallel replicas (@detkit/backends'
+ *   startDataParallel with this replica module and options), one wasm thread each.
  */
 
 /** @type {Workload[]} */

@@ -1,5 +1,14 @@
 export { useBackend, BACKEND_NAMES, type BackendName, type UseBackendOptions } from './use-backend';
 export { backendInfo, type BackendInfo } from './backend-info';
+export {
+  startDataParallel,
+  runReplica,
+  type DataParallel,
+  type DataParallelOptions,
+  type DataParallelState,
+  type Replica,
+  type ReplicaContext,
+} from './data-parallel';
 // Moved to @detkit/core (which applies them on import); re-exported here for existing callers.
 export { registerCpuKernelFixes, registerGradientFixes } from '@detkit/core';
 export { registerWasmTrainingKernels, ADDED_WASM_KERNELS, REPLACED_WASM_KERNELS } from './register-wasm-training-kernels';

@@ -42,6 +42,7 @@ function trainerWorkload({ id, model, batch, lr, factory }) {
     reference: false,
     cpu: CPU_TRAINING,
     timing: TRAINING_TIMING,
+    threads: { speedup: 1.7, dataParallel: { module: new URL('../replica-trainer.mjs', import.meta.url), options: { factory, batch, lr } } },
     inputs: () => ({}),
     setup: async (models) => {
       const { createLoader, syntheticSource } = await import('@detkit/data');
@@ -94,6 +95,7 @@ export const TRAINING_WORKLOADS = [
     package: '@detkit/backends',
     target: 1.5,
     seed: 8,
+    threads: {},
     cpu: CPU_TRAINING,
     timing: TRAINING_TIMING,
     reference: { min_runs: 5, warmup_runs: 1 },

@@ -1,0 +1,147 @@
+// Per-kernel profile of one training step of the trainer's default detectors on wasm (tf.profile), with
+// each heavy kernel's GFLOP/s against the per-core ceiling measured here: XNNPACK's matrix product on a
+// large square problem, on the same threads, in the same process.
+//
+//   node profile.mjs [threads] [ssd|frcnn|w8 ...]     # default: every core; all three
+//
+// tf.profile times each kernel on wasm by wall clock around its synchronous call, so the shares add up
+// to about the step. FLOPs are counted from the shapes tf.profile reports (2 per multiply-add).
+import os from 'node:os';
+import { backendInfo, useBackend } from '@detkit/backends';
+import { tf } from '@detkit/core';
+import { createRpnNet, trainStep } from '../../packages/backends/bench/rpn-net.mjs';
+
+const threads = Number(process.argv[2] ?? Math.min(8, os.availableParallelism()));
+const which = process.argv.length > 3 ? process.argv.slice(3) : ['ssd', 'frcnn', 'w8'];
+await useBackend('wasm', { threads });
+const info = backendInfo();
+console.log(`wasm: ${info.threads} thread(s), threaded build: ${info.threaded}, SIMD: ${info.simd}; load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+
+const prod = (shape) => shape.reduce((a, b) => a * b, 1);
+
+/** Multiply-adds x 2 of a kernel, from its input and output shapes; undefined for the light kernels. */
+function flops(k) {
+  const [a, b] = k.inputShapes;
+  const out = k.outputShapes[0];
+  switch (k.name) {
+    case 'Conv2D':
+    case 'FusedConv2D':
+      return 2 * prod(out) * b[0] * b[1] * b[2];
+    case 'Conv2DBackpropInput': // dy, filter -> dx
+      return 2 * prod(a) * b[0] * b[1] * b[2];
+    case 'Conv2DBackpropFilter': // x, dy -> filter
+      return 2 * prod(b) * out[0] * out[1] * out[2];
+    case 'DepthwiseConv2dNative':
+    case 'FusedDepthwiseConv2D':
+      return 2 * prod(out) * b[0] * b[1];
+    case 'BatchMatMul':
+    case '_FusedMatMul': {
+      const k2 = out.length === a.length ? a[a.length - 1] === out[out.length - 2] && a[a.length - 2] !== out[out.length - 2] ? a[a.length - 2] : a[a.length - 1] : a[a.length - 1];
+      return 2 * prod(out) * k2;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** XNNPACK's GFLOP/s on a 1024^3 matrix product (the best of 5): the ceiling of a well-shaped GEMM. */
+function ceiling() {
+  const a = tf.randomNormal([1024, 1024]);
+  const b = tf.randomNormal([1024, 1024]);
+  let best = Infinity;
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    const ms = performance.now() - t0;
+    if (i > 0) best = Math.min(best, ms);
+    c.dispose();
+  }
+  tf.dispose([a, b]);
+  return (2 * 1024 ** 3) / best / 1e6;
+}
+
+async function setupTrainer(kind) {
+  const { createLoader, syntheticSource } = await import('@detkit/data');
+  const models = await import('@detkit/models');
+  const batch = kind === 'ssd' ? 16 : 8;
+  const detector = kind === 'ssd' ? models.createSsd({ numClasses: 4, imageSize: 128, seed: 0 }) : models.createFasterRcnn({ numClasses: 4, imageSize: 128, seed: 0 });
+  const loader = createLoader({ source: syntheticSource({ split: 'train' }), imageSize: 128, batchSize: batch, seed: 0 });
+  let data;
+  for await (const b of loader.epoch(0)) {
+    data = b;
+    break;
+  }
+  const optimizer = tf.train.adam(1e-3);
+  const vars = models.trainableVariables(detector);
+  let s = 1;
+  const rng = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+  return {
+    title: `${kind === 'ssd' ? 'SSD' : 'Faster R-CNN'}, trainer defaults (${batch} x 128 x 128, Adam)`,
+    step: () => {
+      const cost = optimizer.minimize(() => detector.loss(data.images, data.targets, { rng }).total, true, vars);
+      cost.dataSync();
+      cost.dispose();
+    },
+    dispose: () => {
+      optimizer.dispose();
+      data.dispose();
+      detector.dispose();
+    },
+  };
+}
+
+function setupW8() {
+  const net = createRpnNet(tf);
+  const optimizer = tf.train.momentum(0.01, 0.9);
+  const images = tf.randomUniform([2, 320, 320, 3]);
+  const labels = tf.cast(tf.greater(tf.randomUniform([2, 20, 20, 9]), 0.9), 'float32');
+  const targets = tf.randomUniform([2, 20, 20, 36], -0.5, 0.5);
+  return {
+    title: 'W8 (rpn-net.mjs, 2 x 320 x 320, SGD momentum)',
+    step: () => trainStep(tf, net, optimizer, images, { labels, targets }),
+    dispose: () => {
+      optimizer.dispose();
+      optimizer.c?.dispose();
+      tf.dispose([...net.params, images, labels, targets]);
+    },
+  };
+}
+
+const peak = ceiling();
+console.log(`ceiling: XNNPACK 1024 x 1024 x 1024 matMul on ${info.threads} thread(s): ${peak.toFixed(1)} GFLOP/s (${(peak / info.threads).toFixed(1)} per thread)\n`);
+
+for (const kind of which) {
+  const job = kind === 'w8' ? setupW8() : await setupTrainer(kind);
+  for (let i = 0; i < 2; i++) job.step(); // warm-up: XNNPACK operators, optimizer slots
+  const t0 = performance.now();
+  job.step();
+  const wall = performance.now() - t0;
+  const profile = await tf.profile(() => job.step());
+  const byName = new Map();
+  for (const k of profile.kernels) {
+    const e = byName.get(k.name) ?? { ms: 0, calls: 0, flops: 0, counted: true };
+    e.ms += k.kernelTimeMs;
+    e.calls += 1;
+    const f = flops(k);
+    if (f === undefined) e.counted = false;
+    else e.flops += f;
+    byName.set(k.name, e);
+  }
+  const total = [...byName.values()].reduce((a, e) => a + e.ms, 0);
+  console.log(`${job.title}: step ${wall.toFixed(0)} ms unprofiled; kernels ${total.toFixed(0)} ms in ${profile.kernels.length} calls; load ${os.loadavg()[0].toFixed(2)}`);
+  console.log('| kernel | calls | ms | share | GFLOP | GFLOP/s | of ceiling |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [name, e] of [...byName].sort((x, y) => y[1].ms - x[1].ms).slice(0, 14)) {
+    const gflop = e.counted ? e.flops / 1e9 : undefined;
+    const rate = gflop === undefined ? undefined : gflop / (e.ms / 1000);
+    console.log(`| ${name} | ${e.calls} | ${e.ms.toFixed(1)} | ${((100 * e.ms) / total).toFixed(1)}% | ${gflop?.toFixed(2) ?? ''} | ${rate?.toFixed(1) ?? ''} | ${rate === undefined ? '' : `${((100 * rate) / peak).toFixed(0)}%`} |`);
+  }
+  if (process.env.DETKIT_PROFILE_CALLS) {
+    for (const k of [...profile.kernels].sort((x, y) => y.kernelTimeMs - x.kernelTimeMs).slice(0, Number(process.env.DETKIT_PROFILE_CALLS))) {
+      console.log(`  ${k.name} ${k.kernelTimeMs.toFixed(1)} ms in ${JSON.stringify(k.inputShapes)} out ${JSON.stringify(k.outputShapes)}`);
+    }
+  }
+  console.log('');
+  job.dispose();
+}
