@@ -2,7 +2,7 @@ import { DEFAULT_ANCHOR_RATIOS, generateAnchors } from '@detkit/anchors';
 import { ROI_BOX_CODER_WEIGHTS, RPN_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { createBoxHead, createRpnHead, PROPOSAL_PRESETS, proposalLayer, roiAlign, type ProposalLayerOptions } from '@detkit/heads';
-import { fastRcnnLoss, rpnLoss } from '@detkit/losses';
+import { FAST_RCNN_LOSS_WEIGHTS, fastRcnnLoss, RPN_LOSS_WEIGHTS, rpnLoss, type FastRcnnNormalization, type RpnNormalization } from '@detkit/losses';
 import { createMaxIouMatcher, ROI_MATCHER_OPTIONS, RPN_MATCHER_OPTIONS, type MaxIouMatcherOptions } from '@detkit/matchers';
 import { buildRoiTargets, buildRpnTargets, ROI_SAMPLER_OPTIONS, RPN_SAMPLER_OPTIONS, type SamplerBudget } from '@detkit/samplers';
 import type { Backbone, ConvBackboneConfig } from './backbone';
@@ -10,7 +10,7 @@ import type { DetectOptions, Detector, DetectorLoss, DetectorLossOptions, ImageT
 import { upgradeLegacyOptions } from './legacy-options';
 import { imageSizeOption, prefixed, resolveBackbone, runDetections, targetTensors } from './internal';
 import { FASTER_RCNN_DEFAULT_POSTPROCESS, postprocessGroup, type PostprocessConfig } from './postprocess';
-import { booleanValue, boxCoderWeights, field, integerFrom, numberIn, positiveList, rejectUnknownKeys, resolveGroup, underPath, type Group } from './recipe-fields';
+import { booleanValue, boxCoderWeights, field, integerFrom, numberIn, oneOf, positiveList, rejectUnknownKeys, resolveGroup, underPath, type Group } from './recipe-fields';
 import { componentSeed, positiveInteger, seedOption } from './variables';
 
 /** @deprecated The proposal settings of one phase in the options' old `proposals: { train, test }`. */
@@ -55,6 +55,8 @@ export interface RpnRecipe {
   scoreThreshold: number;
   /** Box-coder weights (wx, wy, ww, wh) of the RPN's targets and of decoding its proposals. */
   boxCoderWeights: BoxCoderWeights;
+  /** @detkit/losses' `rpnLoss`: its normalisation, the regression term's weight `lambda` and smooth L1 `beta`. */
+  loss: { normalization: RpnNormalization; lambda: number; beta: number };
 }
 
 /** The box head's (RoI heads') training constants. */
@@ -68,6 +70,8 @@ export interface RoiHeadsRecipe {
   sampler: SamplerBudget;
   /** Box-coder weights of the RoI targets and of decoding the detections. */
   boxCoderWeights: BoxCoderWeights;
+  /** @detkit/losses' `fastRcnnLoss`: its normalisation, the regression term's weight `lambda` and smooth L1 `beta`. */
+  loss: { normalization: FastRcnnNormalization; lambda: number; beta: number };
 }
 
 /**
@@ -193,6 +197,19 @@ const perPhase = (d: Readonly<PerPhase>, what: string, tv: string): Group => ({
   testing: field(integerFrom(1), `${what} at test time`, `${d.testing} (FASTER_RCNN_PROPOSAL_COUNTS)`, `${tv}_test`),
 });
 
+/** A loss group: the normalisation and, by default, its weights from the losses' table `constant`. */
+const lossGroup = (normalizations: string[], constant: string, tv: string): Group => ({
+  normalization: field(oneOf(normalizations), `how the loss is normalised (${normalizations.map((n) => `'${n}'`).join(', ')})`, "'torchvision'", tv),
+  lambda: field(numberIn(0, Number.MAX_VALUE), 'weight of the regression term', `the normalisation's (${constant}; torchvision 1)`, '-'),
+  beta: field(numberIn(0, Number.MAX_VALUE), 'smooth L1 beta of the regression term', `the normalisation's (${constant}; torchvision 1/9)`, '-'),
+});
+
+/** The weights of the normalisation `given` (when it is one of `table`'s), else of torchvision's. */
+function lossDefaults<N extends string>(table: Readonly<Record<N, Readonly<{ lambda: number; beta: number }>>>, given: unknown) {
+  const normalization = (typeof given === 'string' && given in table ? given : 'torchvision') as N;
+  return { normalization: 'torchvision', ...table[normalization] };
+}
+
 /** The recipe's fields, defaults and torchvision names (for checking, `describeRecipe` and the README). */
 export const FASTER_RCNN_RECIPE: Group = {
   anchors: {
@@ -209,17 +226,19 @@ export const FASTER_RCNN_RECIPE: Group = {
     minSize: field(numberIn(0, Number.MAX_VALUE), 'proposals with a side below this (pixels) are dropped', `${TORCHVISION_RPN.minSize} (PROPOSAL_PRESETS.torchvisionTrain)`, 'RegionProposalNetwork min_size (1e-3)'),
     scoreThreshold: field(numberIn(0, 1), 'proposals need objectness probability >= this', `${TORCHVISION_RPN.scoreThreshold} (PROPOSAL_PRESETS.torchvisionTrain)`, 'rpn_score_thresh'),
     boxCoderWeights: field(boxCoderWeights, 'box-coder weights of anchor targets and proposals', `[${RPN_BOX_CODER_WEIGHTS.join(', ')}] (RPN_BOX_CODER_WEIGHTS)`, 'RPN: BoxCoder(weights=(1, 1, 1, 1))'),
+    loss: lossGroup(Object.keys(RPN_LOSS_WEIGHTS), 'RPN_LOSS_WEIGHTS', "'torchvision': RegionProposalNetwork.compute_loss (1, 1/9)"),
   },
   roiHeads: {
     matcher: matcherGroup(ROI_MATCHER_OPTIONS, 'ROI_MATCHER_OPTIONS', { high: 'box_fg_iou_thresh', low: 'box_bg_iou_thresh' }, false),
     sampler: samplerGroup({ ...ROI_SAMPLER_OPTIONS, batchSize: FASTER_RCNN_ROI_BATCH_SIZE }, 'ROI_SAMPLER_OPTIONS', 'box', 'FASTER_RCNN_ROI_BATCH_SIZE; torchvision 512'),
     boxCoderWeights: field(boxCoderWeights, 'box-coder weights of RoI targets and detections', `[${ROI_BOX_CODER_WEIGHTS.join(', ')}] (ROI_BOX_CODER_WEIGHTS)`, 'bbox_reg_weights'),
+    loss: lossGroup(Object.keys(FAST_RCNN_LOSS_WEIGHTS), 'FAST_RCNN_LOSS_WEIGHTS', "'torchvision': fastrcnn_loss (1, 1/9)"),
   },
   postprocess: postprocessGroup('faster-rcnn'),
 };
 
-/** The recipe's defaults: the packages' named constants. */
-const FASTER_RCNN_RECIPE_DEFAULTS = {
+/** The recipe's defaults: the packages' named constants (the losses' weights follow the normalisations given). */
+const recipeDefaults = (rpnNormalization: unknown, roiNormalization: unknown) => ({
   anchors: { sizes: FASTER_RCNN_ANCHOR_SIZES, aspectRatios: DEFAULT_ANCHOR_RATIOS, offset: FASTER_RCNN_ANCHOR_OFFSET },
   rpn: {
     matcher: RPN_MATCHER_OPTIONS,
@@ -229,14 +248,16 @@ const FASTER_RCNN_RECIPE_DEFAULTS = {
     minSize: TORCHVISION_RPN.minSize,
     scoreThreshold: TORCHVISION_RPN.scoreThreshold,
     boxCoderWeights: RPN_BOX_CODER_WEIGHTS,
+    loss: lossDefaults(RPN_LOSS_WEIGHTS, rpnNormalization),
   },
   roiHeads: {
     matcher: ROI_MATCHER_OPTIONS,
     sampler: { ...ROI_SAMPLER_OPTIONS, batchSize: FASTER_RCNN_ROI_BATCH_SIZE },
     boxCoderWeights: ROI_BOX_CODER_WEIGHTS,
+    loss: lossDefaults(FAST_RCNN_LOSS_WEIGHTS, roiNormalization),
   },
   postprocess: FASTER_RCNN_DEFAULT_POSTPROCESS,
-};
+});
 
 const ARCHITECTURE_KEYS = ['numClasses', 'imageSize', 'backbone', 'rpnChannels', 'poolSize', 'representationSize', 'seed', 'name'] as const;
 
@@ -266,7 +287,8 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
   const seed = seedOption(op, options.seed);
   rejectUnknownKeys(op, '', options, [...ARCHITECTURE_KEYS, ...Object.keys(FASTER_RCNN_RECIPE)]);
   const { anchors: a, rpn: r, roiHeads: h, postprocess: p } = options;
-  const recipe = resolveGroup(op, FASTER_RCNN_RECIPE, FASTER_RCNN_RECIPE_DEFAULTS, { anchors: a, rpn: r, roiHeads: h, postprocess: p }, '') as unknown as FasterRcnnRecipe;
+  const defaults = recipeDefaults(r?.loss?.normalization, h?.loss?.normalization);
+  const recipe = resolveGroup(op, FASTER_RCNN_RECIPE, defaults, { anchors: a, rpn: r, roiHeads: h, postprocess: p }, '') as unknown as FasterRcnnRecipe;
   // Made once: every training step matches with the same matchers.
   const rpnMatcher = underPath(op, 'rpn.matcher', () => createMaxIouMatcher(recipe.rpn.matcher));
   const roiMatcher = underPath(op, 'roiHeads.matcher', () => createMaxIouMatcher(recipe.roiHeads.matcher));
@@ -321,6 +343,8 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
     order: 'topk-first',
   });
   const proposalPhases = { training: proposalOptions('training'), testing: proposalOptions('testing') };
+  // The paper's normalisation divides by the anchor locations: anchors / anchors per location.
+  const rpnLossOptions = { ...rpnRecipe.loss, anchorsPerLocation: numAnchors };
 
   /** Backbone and RPN; proposals per image (constants). */
   const stageOne = (images: tf.Tensor4D, phase: keyof PerPhase) => {
@@ -359,6 +383,7 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
           one.deltas,
           tf.stack(rpnTargets.map((t) => t.labels)),
           tf.stack(rpnTargets.map((t) => t.regressionTargets)),
+          rpnLossOptions,
         );
         // RoI heads: proposals + ground truth, matched and sampled.
         const roi = gt.map((g, i) =>
@@ -370,6 +395,7 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
           two.boxDeltas,
           tf.concat(roi.map((r) => r.classLabels)),
           tf.concat(roi.map((r) => r.regressionTargets)),
+          roiHeads.loss,
         );
         const parts = {
           rpn_objectness: rpnParts.classification as tf.Scalar,

@@ -129,6 +129,14 @@ export function integerFrom(min: number): Field['check'] {
   };
 }
 
+/** One of `values`. */
+export function oneOf(values: readonly string[]): Field['check'] {
+  return (op, path, v) => {
+    if (typeof v !== 'string' || !values.includes(v)) throw new InvalidArgumentError(op, path, `must be one of ${values.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+}
+
 export const booleanValue: Field['check'] = (op, path, v) => {
   if (typeof v !== 'boolean') throw new InvalidArgumentError(op, path, `must be true or false, got ${JSON.stringify(v)}`);
   return v;

@@ -6,6 +6,7 @@ import { useBackend } from '@detkit/backends';
 import { ROI_BOX_CODER_WEIGHTS, RPN_BOX_CODER_WEIGHTS } from '@detkit/boxes';
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { FASTER_RCNN_POSTPROCESS, PROPOSAL_PRESETS, SSD_POSTPROCESS } from '@detkit/heads';
+import { FAST_RCNN_LOSS_WEIGHTS, MULTIBOX_LOSS_WEIGHTS, RPN_LOSS_WEIGHTS } from '@detkit/losses';
 import { ROI_MATCHER_OPTIONS, RPN_MATCHER_OPTIONS, SSD_MATCH_THRESHOLD } from '@detkit/matchers';
 import { ROI_SAMPLER_OPTIONS, RPN_SAMPLER_OPTIONS, SSD_NEG_POS_RATIO } from '@detkit/samplers';
 import { expectNoLeaks } from '@detkit/test-utils';
@@ -59,7 +60,7 @@ function withField<T extends object>(base: T, path: string, value: unknown): T {
   return out as T;
 }
 
-/** What a detector computes: its reference boxes, its loss parts with a fixed rng, and its detections. */
+/** What a detector computes: its reference boxes, its loss and loss parts with a fixed rng, and its detections. */
 function observe(detector: Detector): string {
   const { images, targets } = batch();
   let s = 9;
@@ -68,7 +69,7 @@ function observe(detector: Detector): string {
   const reference = 'priors' in detector ? (detector.priors as tf.Tensor) : (detector as unknown as { anchors: tf.Tensor }).anchors;
   const out = JSON.stringify({
     reference: Array.from(reference.dataSync()),
-    loss: Object.fromEntries(Object.entries(loss.parts).map(([k, v]) => [k, v.dataSync()[0]])),
+    loss: { total: loss.total.dataSync()[0], ...Object.fromEntries(Object.entries(loss.parts).map(([k, v]) => [k, v.dataSync()[0]])) },
     detections: detector.detect(images).map((d) => [Array.from(d.boxes), Array.from(d.scores), Array.from(d.labels)]),
   });
   tf.dispose([images, loss.total, ...Object.values(loss.parts)]);
@@ -106,6 +107,8 @@ const SSD_CASES: [path: string, value: unknown, base?: SsdOptions][] = [
   ['defaultBoxes.clip', false, { ...tinySsd, defaultBoxes: { scales: [0.4, 0.8, 1.2, 1.5] } }],
   ['matcher.threshold', 0.3],
   ['loss.negPosRatio', 1],
+  ['loss.alpha', 2],
+  ['loss.beta', 0.5],
   ['boxCoderWeights', [5, 5, 2, 2]],
   ['postprocess.scoreThreshold', 0.4],
   ['postprocess.nmsThreshold', 0.1],
@@ -133,6 +136,12 @@ const FRCNN_CASES: [path: string, value: unknown, base?: FasterRcnnOptions][] = 
   ['rpn.minSize', 20],
   ['rpn.scoreThreshold', 0.55],
   ['rpn.boxCoderWeights', [2, 2, 3, 3]],
+  ['rpn.loss.normalization', 'paper'],
+  ['rpn.loss.lambda', 2],
+  ['rpn.loss.beta', 0.5],
+  ['roiHeads.loss.normalization', 'walk-through'],
+  ['roiHeads.loss.lambda', 2],
+  ['roiHeads.loss.beta', 0.5],
   ['roiHeads.matcher.highThreshold', 0.7],
   ['roiHeads.matcher.lowThreshold', 0.1],
   ['roiHeads.matcher.negativeMinIou', 0.1],
@@ -155,7 +164,7 @@ describe('the typed recipe', () => {
     const ssd = createSsd(tinySsd);
     expect(ssd.config.defaultBoxes).toEqual({ aspectRatios: [SSD_ASPECT_RATIOS, SSD_ASPECT_RATIOS, SSD_ASPECT_RATIOS], scales: SSD_SCALES, steps: [8, 16, 32], clip: true });
     expect(ssd.config.matcher).toEqual({ threshold: SSD_MATCH_THRESHOLD });
-    expect(ssd.config.loss).toEqual({ negPosRatio: SSD_NEG_POS_RATIO });
+    expect(ssd.config.loss).toEqual({ negPosRatio: SSD_NEG_POS_RATIO, ...MULTIBOX_LOSS_WEIGHTS });
     expect(ssd.config.boxCoderWeights).toEqual(ROI_BOX_CODER_WEIGHTS);
     expect(ssd.config.postprocess).toEqual({ ...SSD_POSTPROCESS, detectionsPerImage: SSD_DETECTIONS_PER_IMAGE });
     ssd.dispose();
@@ -170,8 +179,19 @@ describe('the typed recipe', () => {
       minSize: PROPOSAL_PRESETS.torchvisionTrain.minSize,
       scoreThreshold: PROPOSAL_PRESETS.torchvisionTrain.scoreThreshold,
       boxCoderWeights: RPN_BOX_CODER_WEIGHTS,
+      loss: { normalization: 'torchvision', ...RPN_LOSS_WEIGHTS.torchvision },
     });
-    expect(roiHeads).toEqual({ matcher: ROI_MATCHER_OPTIONS, sampler: { ...ROI_SAMPLER_OPTIONS, batchSize: FASTER_RCNN_ROI_BATCH_SIZE }, boxCoderWeights: ROI_BOX_CODER_WEIGHTS });
+    expect(roiHeads).toEqual({
+      matcher: ROI_MATCHER_OPTIONS,
+      sampler: { ...ROI_SAMPLER_OPTIONS, batchSize: FASTER_RCNN_ROI_BATCH_SIZE },
+      boxCoderWeights: ROI_BOX_CODER_WEIGHTS,
+      loss: { normalization: 'torchvision', ...FAST_RCNN_LOSS_WEIGHTS.torchvision },
+    });
+    // Another normalisation brings its own weights, unless they are given.
+    const paper = createFasterRcnn({ ...tinyFrcnn, rpn: { loss: { normalization: 'paper' } }, roiHeads: { loss: { normalization: 'walk-through', beta: 0.5 } } });
+    expect(paper.config.rpn.loss).toEqual({ normalization: 'paper', ...RPN_LOSS_WEIGHTS.paper });
+    expect(paper.config.roiHeads.loss).toEqual({ normalization: 'walk-through', lambda: FAST_RCNN_LOSS_WEIGHTS['walk-through'].lambda, beta: 0.5 });
+    paper.dispose();
     // One Faster R-CNN post-processing default: @detkit/heads' (its unlimited topkCandidates is left out).
     const { topkCandidates, ...heads } = FASTER_RCNN_POSTPROCESS;
     expect(topkCandidates).toBe(Infinity);

@@ -2,7 +2,7 @@ import { SSD_MAX_RATIO, SSD_MIN_RATIO, ssdBoxesPerLocation, ssdDefaultBoxes } fr
 import { ROI_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { createSsdHead } from '@detkit/heads';
-import { multiboxLoss } from '@detkit/losses';
+import { MULTIBOX_LOSS_WEIGHTS, multiboxLoss } from '@detkit/losses';
 import { createSsdMatcher, SSD_MATCH_THRESHOLD } from '@detkit/matchers';
 import { buildSsdTargetsBatch, SSD_NEG_POS_RATIO } from '@detkit/samplers';
 import type { Backbone, ConvBackboneConfig } from './backbone';
@@ -41,8 +41,11 @@ export interface SsdRecipe {
   defaultBoxes: SsdDefaultBoxesRecipe;
   /** @detkit/matchers' `createSsdMatcher`: a prior is positive at IoU >= `threshold` with its best box. */
   matcher: { threshold: number };
-  /** @detkit/losses' `multiboxLoss`: `negPosRatio` hard negatives per positive. */
-  loss: { negPosRatio: number };
+  /**
+   * @detkit/losses' `multiboxLoss`: `negPosRatio` hard negatives per positive, `alpha` the weight of the
+   * localisation term, `beta` its smooth L1 beta.
+   */
+  loss: { negPosRatio: number; alpha: number; beta: number };
   /** Box-coder weights (wx, wy, ww, wh) of the regression targets and of decoding: SSD's variances 0.1 / 0.2. */
   boxCoderWeights: BoxCoderWeights;
   /** Inference post-processing. */
@@ -83,7 +86,7 @@ export interface SsdOptions {
   defaultBoxes?: Partial<Omit<SsdDefaultBoxesRecipe, 'aspectRatios'>> & { aspectRatios?: number[][] | number[] };
   /** Default `{ threshold: SSD_MATCH_THRESHOLD }` (0.5, Liu et al. 2016). */
   matcher?: Partial<SsdRecipe['matcher']>;
-  /** Default `{ negPosRatio: SSD_NEG_POS_RATIO }` (3, Liu et al. 2016). */
+  /** Default `{ negPosRatio: SSD_NEG_POS_RATIO, ...MULTIBOX_LOSS_WEIGHTS }` (3, alpha 1, beta 1: Liu et al. 2016). */
   loss?: Partial<SsdRecipe['loss']>;
   /** Default `ROI_BOX_CODER_WEIGHTS` (10, 10, 5, 5), as torchvision's SSD. */
   boxCoderWeights?: BoxCoderWeights;
@@ -146,6 +149,8 @@ export const SSD_RECIPE: Group = {
   },
   loss: {
     negPosRatio: field(numberIn(0, Number.MAX_SAFE_INTEGER), 'hard negatives kept per positive', `${SSD_NEG_POS_RATIO} (SSD_NEG_POS_RATIO)`, 'SSD(positive_fraction=0.25): (1 - f) / f'),
+    alpha: field(numberIn(0, Number.MAX_VALUE), 'weight of the localisation term', `${MULTIBOX_LOSS_WEIGHTS.alpha} (MULTIBOX_LOSS_WEIGHTS)`, '- (SSD.compute_loss: 1)'),
+    beta: field(numberIn(0, Number.MAX_VALUE), 'smooth L1 beta of the localisation term', `${MULTIBOX_LOSS_WEIGHTS.beta} (MULTIBOX_LOSS_WEIGHTS)`, '- (SSD.compute_loss: smooth_l1_loss, beta 1)'),
   },
   boxCoderWeights: field(boxCoderWeights, 'box-coder weights of targets and decoding (variances 0.1, 0.2)', `[${ROI_BOX_CODER_WEIGHTS.join(', ')}] (ROI_BOX_CODER_WEIGHTS)`, 'SSD: BoxCoder(weights=(10, 10, 5, 5))'),
   postprocess: postprocessGroup('ssd'),
@@ -167,7 +172,7 @@ function resolveSsdRecipe(op: string, options: SsdOptions, strides: readonly num
       clip: true,
     },
     matcher: { threshold: SSD_MATCH_THRESHOLD },
-    loss: { negPosRatio: SSD_NEG_POS_RATIO },
+    loss: { negPosRatio: SSD_NEG_POS_RATIO, ...MULTIBOX_LOSS_WEIGHTS },
     boxCoderWeights: ROI_BOX_CODER_WEIGHTS,
     postprocess: SSD_DEFAULT_POSTPROCESS,
   };
@@ -243,7 +248,7 @@ export function createSsd(given: SsdOptions): Ssd {
   const config: SsdConfig = { kind: 'ssd', numClasses, imageSize, backbone: backboneConfig, ...recipe };
   // Made once: every training step matches with the same matcher.
   const matcher = createSsdMatcher(recipe.matcher);
-  const { negPosRatio } = recipe.loss;
+  const lossOptions = recipe.loss;
   const weights = recipe.boxCoderWeights;
 
   const forward = (images: tf.Tensor4D, training: boolean) => {
@@ -266,7 +271,7 @@ export function createSsd(given: SsdOptions): Ssd {
         const { classLogits, boxDeltas } = forward(images, true);
         const gt = targets.map(targetTensors);
         const t = buildSsdTargetsBatch(priors, gt.map((g) => g.boxes), gt.map((g) => g.classes), { matcher, weights });
-        const l = multiboxLoss(classLogits, boxDeltas, t.classLabels, t.regressionTargets, { negPosRatio });
+        const l = multiboxLoss(classLogits, boxDeltas, t.classLabels, t.regressionTargets, lossOptions);
         return { total: l.total as tf.Scalar, parts: { classification: l.classification as tf.Scalar, regression: l.regression as tf.Scalar } };
       });
     },
