@@ -178,6 +178,7 @@ async function writeFolder(
     await probe?.({ stage, dir: final, file: MANIFEST });
     try {
       if (existsSync(final)) {
+        await rm(old, { recursive: true, force: true });
         await rename(final, old);
         await rename(tmp, final);
         await rm(old, { recursive: true, force: true });
