@@ -199,9 +199,9 @@ const perPhase = (d: Readonly<PerPhase>, what: string, tv: string): Group => ({
 
 /** A loss group: the normalisation and, by default, its weights from the losses' table `constant`. */
 const lossGroup = (normalizations: string[], constant: string, tv: string): Group => ({
-  normalization: field(oneOf(normalizations), `how the loss is normalised (${normalizations.map((n) => `'${n}'`).join(', ')})`, "'torchvision'", tv),
-  lambda: field(numberIn(0, Number.MAX_VALUE), 'weight of the regression term', `the normalisation's (${constant}; torchvision 1)`, '-'),
-  beta: field(numberIn(0, Number.MAX_VALUE), 'smooth L1 beta of the regression term', `the normalisation's (${constant}; torchvision 1/9)`, '-'),
+  normalization: field(oneOf(normalizations), `how the loss is normalised (${normalizations.map((n) => `'${n}'`).join(', ')})`, "'torchvision'", `${tv} ('torchvision')`),
+  lambda: field(numberIn(0, Number.MAX_VALUE), 'weight of the regression term', `the normalisation's (${constant}; torchvision 1)`, `${tv}: 1`),
+  beta: field(numberIn(0, Number.MAX_VALUE), 'smooth L1 beta of the regression term', `the normalisation's (${constant}; torchvision 1/9)`, `${tv}: smooth_l1_loss(beta=1/9)`),
 });
 
 /** The weights of the normalisation `given` (when it is one of `table`'s), else of torchvision's. */
@@ -226,13 +226,13 @@ export const FASTER_RCNN_RECIPE: Group = {
     minSize: field(numberIn(0, Number.MAX_VALUE), 'proposals with a side below this (pixels) are dropped', `${TORCHVISION_RPN.minSize} (PROPOSAL_PRESETS.torchvisionTrain)`, 'RegionProposalNetwork min_size (1e-3)'),
     scoreThreshold: field(numberIn(0, 1), 'proposals need objectness probability >= this', `${TORCHVISION_RPN.scoreThreshold} (PROPOSAL_PRESETS.torchvisionTrain)`, 'rpn_score_thresh'),
     boxCoderWeights: field(boxCoderWeights, 'box-coder weights of anchor targets and proposals', `[${RPN_BOX_CODER_WEIGHTS.join(', ')}] (RPN_BOX_CODER_WEIGHTS)`, 'RPN: BoxCoder(weights=(1, 1, 1, 1))'),
-    loss: lossGroup(Object.keys(RPN_LOSS_WEIGHTS), 'RPN_LOSS_WEIGHTS', "'torchvision': RegionProposalNetwork.compute_loss (1, 1/9)"),
+    loss: lossGroup(Object.keys(RPN_LOSS_WEIGHTS), 'RPN_LOSS_WEIGHTS', 'RegionProposalNetwork.compute_loss'),
   },
   roiHeads: {
     matcher: matcherGroup(ROI_MATCHER_OPTIONS, 'ROI_MATCHER_OPTIONS', { high: 'box_fg_iou_thresh', low: 'box_bg_iou_thresh' }, false),
     sampler: samplerGroup({ ...ROI_SAMPLER_OPTIONS, batchSize: FASTER_RCNN_ROI_BATCH_SIZE }, 'ROI_SAMPLER_OPTIONS', 'box', 'FASTER_RCNN_ROI_BATCH_SIZE; torchvision 512'),
     boxCoderWeights: field(boxCoderWeights, 'box-coder weights of RoI targets and detections', `[${ROI_BOX_CODER_WEIGHTS.join(', ')}] (ROI_BOX_CODER_WEIGHTS)`, 'bbox_reg_weights'),
-    loss: lossGroup(Object.keys(FAST_RCNN_LOSS_WEIGHTS), 'FAST_RCNN_LOSS_WEIGHTS', "'torchvision': fastrcnn_loss (1, 1/9)"),
+    loss: lossGroup(Object.keys(FAST_RCNN_LOSS_WEIGHTS), 'FAST_RCNN_LOSS_WEIGHTS', 'fastrcnn_loss'),
   },
   postprocess: postprocessGroup('faster-rcnn'),
 };

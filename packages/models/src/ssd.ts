@@ -149,8 +149,8 @@ export const SSD_RECIPE: Group = {
   },
   loss: {
     negPosRatio: field(numberIn(0, Number.MAX_SAFE_INTEGER), 'hard negatives kept per positive', `${SSD_NEG_POS_RATIO} (SSD_NEG_POS_RATIO)`, 'SSD(positive_fraction=0.25): (1 - f) / f'),
-    alpha: field(numberIn(0, Number.MAX_VALUE), 'weight of the localisation term', `${MULTIBOX_LOSS_WEIGHTS.alpha} (MULTIBOX_LOSS_WEIGHTS)`, '- (SSD.compute_loss: 1)'),
-    beta: field(numberIn(0, Number.MAX_VALUE), 'smooth L1 beta of the localisation term', `${MULTIBOX_LOSS_WEIGHTS.beta} (MULTIBOX_LOSS_WEIGHTS)`, '- (SSD.compute_loss: smooth_l1_loss, beta 1)'),
+    alpha: field(numberIn(0, Number.MAX_VALUE), 'weight of the localisation term', `${MULTIBOX_LOSS_WEIGHTS.alpha} (MULTIBOX_LOSS_WEIGHTS)`, 'SSD.compute_loss: 1'),
+    beta: field(numberIn(0, Number.MAX_VALUE), 'smooth L1 beta of the localisation term', `${MULTIBOX_LOSS_WEIGHTS.beta} (MULTIBOX_LOSS_WEIGHTS)`, 'SSD.compute_loss: smooth_l1_loss(beta=1)'),
   },
   boxCoderWeights: field(boxCoderWeights, 'box-coder weights of targets and decoding (variances 0.1, 0.2)', `[${ROI_BOX_CODER_WEIGHTS.join(', ')}] (ROI_BOX_CODER_WEIGHTS)`, 'SSD: BoxCoder(weights=(10, 10, 5, 5))'),
   postprocess: postprocessGroup('ssd'),
