@@ -3,13 +3,14 @@
 // builders also call when given options instead of a matcher: the first test shows the count sees those).
 import { useBackend } from '@detkit/backends';
 import { tf } from '@detkit/core';
+import type * as Matchers from '@detkit/matchers';
 import { buildRpnTargets, buildSsdTargets } from '@detkit/samplers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFasterRcnn, createSsd } from './index';
 
 const made = vi.hoisted(() => ({ maxIou: 0, ssd: 0 }));
 vi.mock('@detkit/matchers', async (importOriginal) => {
-  const original = await importOriginal<typeof import('@detkit/matchers')>();
+  const original = await importOriginal<typeof Matchers>();
   return {
     ...original,
     createMaxIouMatcher: (...args: Parameters<typeof original.createMaxIouMatcher>) => (made.maxIou++, original.createMaxIouMatcher(...args)),
