@@ -1,5 +1,5 @@
 import { InvalidArgumentError, InvalidValueError, ShapeError, peekValues, tf, valueChecksEnabled, type TensorInput } from '@detkit/core';
-import { finiteInput, xyxyInput } from './internal';
+import { assertFiniteResult, finiteInput, xyxyInput } from './internal';
 
 /**
  * Default clamp on the decoded log-scale deltas dw, dh: log(1000 / 16). A box may grow at most 1000/16 =
@@ -25,13 +25,21 @@ export interface EncodeBoxesOptions {
   weights?: BoxCoderWeights;
 }
 
+/**
+ * Largest `clamp` {@link decodeBoxes} accepts: 50. exp(50) = 5.2e21 times a width within the input limit
+ * (2e15, from @detkit/core's MAX_INPUT_MAGNITUDE) stays inside float32; the default is log(62.5) = 4.1.
+ */
+export const MAX_SCALE_CLAMP = 50;
+
 /** Options of {@link decodeBoxes}. */
 export interface DecodeBoxesOptions {
   /** Default {@link RPN_BOX_CODER_WEIGHTS} (1, 1, 1, 1). */
   weights?: BoxCoderWeights;
   /**
-   * Upper clamp on dw and dh (after dividing by the weights). Default {@link DEFAULT_SCALE_CLAMP};
-   * `false` disables it.
+   * Upper clamp on dw and dh (after dividing by the weights), a number in [0, {@link MAX_SCALE_CLAMP}]
+   * (a negative clamp would shrink every box; torchvision does not check). Default
+   * {@link DEFAULT_SCALE_CLAMP}; `false` disables it, and a decoded box that then overflows float32 is an
+   * `InvalidValueError` naming `deltas` and the row (with value checks on).
    */
   clamp?: number | false;
 }
@@ -71,6 +79,8 @@ function geometry(boxes: tf.Tensor): { w: tf.Tensor; h: tf.Tensor; cx: tf.Tensor
  * @param targets - Tensor[N, 4], float32, xyxy: the boxes to encode (matched ground truth). Positive sizes.
  * @param anchors - Tensor[N, 4], float32, xyxy: the reference boxes, one per target. Positive sizes.
  * @returns Tensor[N, 4], float32, deltas (dx, dy, dw, dh). Differentiable.
+ * @throws InvalidValueError naming `anchors` and the row when a delta overflows float32 (an anchor far
+ *   smaller than its distance to the target; with value checks on).
  */
 export function encodeBoxes(targets: TensorInput, anchors: TensorInput, options: EncodeBoxesOptions = {}): tf.Tensor2D {
   const op = 'encodeBoxes';
@@ -87,7 +97,9 @@ export function encodeBoxes(targets: TensorInput, anchors: TensorInput, options:
     const dy = tf.div(tf.mul(wy, tf.sub(g.cy, e.cy)), e.h);
     const dw = tf.mul(ww, tf.log(tf.div(g.w, e.w)));
     const dh = tf.mul(wh, tf.log(tf.div(g.h, e.h)));
-    return tf.concat([dx, dy, dw, dh], 1) as tf.Tensor2D;
+    const out = tf.concat([dx, dy, dw, dh], 1) as tf.Tensor2D;
+    assertFiniteResult(op, 'anchors', out, 'is too small for its target: the encoding overflows float32');
+    return out;
   });
 }
 
@@ -104,8 +116,8 @@ export function decodeBoxes(deltas: TensorInput, anchors: TensorInput, options: 
   const op = 'decodeBoxes';
   const [wx, wy, ww, wh] = checkWeights(op, options.weights ?? RPN_BOX_CODER_WEIGHTS);
   const clamp = options.clamp ?? DEFAULT_SCALE_CLAMP;
-  if (clamp !== false && (typeof clamp !== 'number' || Number.isNaN(clamp))) {
-    throw new InvalidArgumentError(op, 'clamp', `must be a number or false, got ${String(clamp)}`);
+  if (clamp !== false && (typeof clamp !== 'number' || !(clamp >= 0 && clamp <= MAX_SCALE_CLAMP))) {
+    throw new InvalidArgumentError(op, 'clamp', `must be a number in [0, ${MAX_SCALE_CLAMP}] (MAX_SCALE_CLAMP) or false, got ${String(clamp)}`);
   }
   return tf.tidy(() => {
     const d = finiteInput(op, 'deltas', deltas, 2, '[N, 4K]');
@@ -131,6 +143,9 @@ export function decodeBoxes(deltas: TensorInput, anchors: TensorInput, options: 
     const halfW = tf.mul(0.5, tf.mul(tf.exp(dw), e.w));
     const halfH = tf.mul(0.5, tf.mul(tf.exp(dh), e.h));
     const boxes = tf.stack([tf.sub(cx, halfW), tf.sub(cy, halfH), tf.add(cx, halfW), tf.add(cy, halfH)], 2);
-    return tf.reshape(boxes, [n, k4]) as tf.Tensor2D;
+    const out = tf.reshape(boxes, [n, k4]) as tf.Tensor2D;
+    // Only an unclamped exp() can leave float32 for inputs within MAX_INPUT_MAGNITUDE.
+    if (clamp === false) assertFiniteResult(op, 'deltas', out, 'decodes to a box beyond float32 range (dw or dh too large with clamp: false)');
+    return out;
   });
 }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ShapeError, callWasmKernel, hasFusedKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { safeDiv, xyxyInput } from './internal';
+import { safeAtan2, safeDiv, xyxyInput } from './internal';
 import { boxesWasm } from './wasm';
 
 /** The members of the IoU family. */
@@ -53,13 +53,13 @@ const pairwiseIouKernel: TypedArrayKernel<IouAttrs> = {
       bx2[j] = bv[4 * j + 2] as number;
       by2[j] = bv[4 * j + 3] as number;
       bArea[j] = f32(f32(bx2[j]! - bx1[j]!) * f32(by2[j]! - by1[j]!));
-      bAngle[j] = Math.atan2(bx2[j]! - bx1[j]!, by2[j]! - by1[j]!);
+      bAngle[j] = Math.atan2(bx2[j]! - bx1[j]!, Math.abs(by2[j]! - by1[j]!)); // abs: a height of -0 (y1 = 0, y2 = -0) would give pi
     }
     for (let i = 0; i < n; i++) {
       const ax1 = av[4 * i] as number, ay1 = av[4 * i + 1] as number, ax2 = av[4 * i + 2] as number, ay2 = av[4 * i + 3] as number;
       const aArea = f32(f32(ax2 - ax1) * f32(ay2 - ay1));
       const row = i * m;
-      const aAngle = Math.atan2(ax2 - ax1, ay2 - ay1);
+      const aAngle = Math.atan2(ax2 - ax1, Math.abs(ay2 - ay1));
       const acx = (ax1 + ax2) / 2, acy = (ay1 + ay2) / 2;
       for (let j = 0; j < m; j++) {
         const iw = f32(Math.min(ax2, bx2[j]!) - Math.max(ax1, bx1[j]!));
@@ -127,8 +127,9 @@ function iouFamilyOps(kind: IouKind, a: tf.Tensor, b: tf.Tensor, pairwise: boole
   const diag = tf.add(tf.add(tf.square(cw), tf.square(ch)), eps);
   const diou = tf.sub(iou, tf.div(tf.add(tf.square(dx), tf.square(dy)), diag));
   if (kind === 'diou') return diou;
-  // atan2(w, h) equals torchvision's atan(w / h) for h > 0, and is 0 rather than NaN for a 0 x 0 box.
-  const v = tf.mul(CIOU_V_SCALE, tf.square(tf.sub(tf.atan2(aw, ah), tf.atan2(bw, bh))));
+  // atan2(w, h) equals torchvision's atan(w / h) for h > 0, and is 0 rather than NaN for a 0 x 0 box;
+  // |h| because a height of -0 (y1 = 0, y2 = -0 passes the y2 >= y1 check) would give atan2(0, -0) = pi.
+  const v = tf.mul(CIOU_V_SCALE, tf.square(tf.sub(safeAtan2(aw, tf.abs(ah)) as tf.Tensor, safeAtan2(bw, tf.abs(bh)) as tf.Tensor)));
   const alpha = stopGradient(tf.div(v, tf.add(tf.sub(1, iou), tf.add(v, eps)))) as tf.Tensor;
   return tf.sub(diou, tf.mul(alpha, v));
 }
@@ -213,7 +214,10 @@ export function completeBoxIou(boxes1: TensorInput, boxes2: TensorInput, options
 
 /**
  * IoU of aligned pairs: element i compares boxes1[i] with boxes2[i] (the diagonal of {@link boxIou}).
- * Differentiable: the form losses use.
+ * Differentiable: the form losses use. The aligned family keeps its gradients finite everywhere: a union
+ * (or GIoU's enclosing area) of at most 1e-18 counts as empty, giving 0 where the pairwise kernels divide
+ * (a box with sides of 1e-9 pixels), and CIoU's aspect angles have a closed-form gradient that is 0 at a
+ * 0 x 0 box.
  *
  * @param boxes1 - Tensor[N, 4], float32, xyxy.
  * @param boxes2 - Tensor[N, 4], float32, xyxy.
@@ -241,7 +245,8 @@ export function alignedCompleteBoxIou(boxes1: TensorInput, boxes2: TensorInput, 
   return aligned('alignedCompleteBoxIou', 'ciou', boxes1, boxes2, checkEps('alignedCompleteBoxIou', options));
 }
 
-/** @internal The op-composition path, exported for the backend conformance tests. */
+/** @internal The op-composition path, exported for the backend conformance tests; checks its boxes as {@link boxIou}. */
 export function pairwiseIouOps(kind: IouKind, boxes1: tf.Tensor2D, boxes2: tf.Tensor2D, eps = kind === 'diou' || kind === 'ciou' ? DEFAULT_EPS : 0): tf.Tensor2D {
-  return tf.tidy(() => iouFamilyOps(kind, boxes1, boxes2, true, eps) as tf.Tensor2D);
+  const op = 'pairwiseIouOps';
+  return tf.tidy(() => iouFamilyOps(kind, xyxyInput(op, 'boxes1', boxes1, { rank2: true }), xyxyInput(op, 'boxes2', boxes2, { rank2: true }), true, eps) as tf.Tensor2D);
 }

@@ -10,7 +10,7 @@ import { columns, stackColumns, xyxyInput } from './internal';
  */
 export function clipBoxes(boxes: TensorInput, imageSize: readonly [number, number]): tf.Tensor {
   const op = 'clipBoxes';
-  const [height, width] = imageSize ?? [];
+  const [height, width] = Array.isArray(imageSize) ? imageSize : [];
   if (!Array.isArray(imageSize) || imageSize.length !== 2 || !(height! >= 0) || !(width! >= 0) || !Number.isFinite(height) || !Number.isFinite(width)) {
     throw new InvalidArgumentError(op, 'imageSize', `must be [height, width] with finite sizes >= 0, got ${JSON.stringify(imageSize)}`);
   }

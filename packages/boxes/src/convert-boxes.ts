@@ -81,7 +81,7 @@ export function convertBoxes(boxes: TensorInput, from: BoxFormat, to: BoxFormat)
   assertFormat(op, 'from', from);
   assertFormat(op, 'to', to);
   return tf.tidy(() => {
-    const t = toTensor(op, 'boxes', boxes);
+    const t = toTensor(op, 'boxes', boxes, 'float32', { emptyShape: [0, 4] });
     if (t.rank < 1 || t.shape[t.rank - 1] !== 4) throw new ShapeError(op, 'boxes', '[..., 4]', t.shape);
     assertFinite(op, 'boxes', tf.reshape(t, [-1, 4]));
     assertSizes(op, 'boxes', t, from);

@@ -19,6 +19,7 @@ export {
   encodeBoxes,
   decodeBoxes,
   DEFAULT_SCALE_CLAMP,
+  MAX_SCALE_CLAMP,
   RPN_BOX_CODER_WEIGHTS,
   ROI_BOX_CODER_WEIGHTS,
   type BoxCoderWeights,
