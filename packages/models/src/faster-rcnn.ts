@@ -329,7 +329,8 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
     rpnChannels,
     poolSize,
     representationSize,
-    ...recipe,
+    // A copy: the detector runs on `recipe`, fixed here; changing `config` later changes nothing.
+    ...structuredClone(recipe),
   };
   const roiOptions = { outputSize: poolSize, spatialScale: 1 / level.stride, samplingRatio: 2, aligned: true };
   const { rpn: rpnRecipe, roiHeads } = recipe;

@@ -245,7 +245,8 @@ export function createSsd(given: SsdOptions): Ssd {
     name: options.name === undefined ? undefined : `${options.name}_head`,
   });
   const variables = { ...prefixed('backbone', backbone.variables), ...prefixed('head', head.variables) };
-  const config: SsdConfig = { kind: 'ssd', numClasses, imageSize, backbone: backboneConfig, ...recipe };
+  // A copy: the detector runs on `recipe`, fixed here; changing `config` later changes nothing.
+  const config: SsdConfig = { kind: 'ssd', numClasses, imageSize, backbone: backboneConfig, ...structuredClone(recipe) };
   // Made once: every training step matches with the same matcher.
   const matcher = createSsdMatcher(recipe.matcher);
   const lossOptions = recipe.loss;
