@@ -1,11 +1,11 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { freemem, loadavg } from 'node:os';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { useBackend } from '@detkit/backends';
 import { tf } from '@detkit/core';
 import { createLoader, toCoco, type DetectionSample, type LoaderOptions } from '@detkit/data';
-import { loadImageFile } from '@detkit/data/node';
+import { createWorkerPool, loadImageFile, type WorkerPool } from '@detkit/data/node';
 import { createFasterRcnn, disposeOptimizer, createSsd, setLearningRate, trainableVariables, type Detector, type DetectorConfig } from '@detkit/models';
 import { createRng } from '@detkit/samplers';
 import { latestCheckpoint, writeCheckpoint, writeFinalModel, type RunState, type WriteProbe } from './checkpoint';
@@ -89,7 +89,7 @@ export function buildDetector(config: TrainConfig, run: Pick<ResolvedRun, 'image
 function augmentOptions(augment: ResolvedRun['augment'], flip: number): Partial<LoaderOptions> {
   if (augment === 'none') return {};
   if (augment === 'flip') return { flip };
-  return { flip, augment } as Partial<LoaderOptions>;
+  return { flip, augment };
 }
 
 function formatParts(parts: Record<string, number>): string {
@@ -188,7 +188,12 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     await writeFile(metricsFile, '');
   }
 
-  const loadImage = data.fromFiles ? { loadImage: loadImageFile } : {};
+  // Images are decoded, augmented and resized beside the step: in `workers` threads (image files), or in the
+  // training thread one batch ahead. Decoded images are cached while they fit (a third of the free memory, at
+  // most 4 GiB), so later epochs skip reading and decoding.
+  const cacheBytes = data.fromFiles ? Math.floor(Math.min(4 * 2 ** 30, freemem() / 3)) : 0;
+  const pool: WorkerPool | null = run.workers > 0 && data.fromFiles ? createWorkerPool({ threads: run.workers, cacheBytes }) : null;
+  const input: Partial<LoaderOptions> = pool !== null ? { executor: pool } : data.fromFiles ? { loadImage: loadImageFile, cacheBytes } : {};
   const train = createLoader({
     source: data.train,
     imageSize: run.imageSize,
@@ -197,173 +202,178 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     dropLast: data.train.length >= config.batchSize,
     onInvalid: config.onInvalid,
     ...augmentOptions(run.augment, config.flip),
-    ...loadImage,
+    ...input,
   });
-  const val = createLoader({ source: data.val, imageSize: run.imageSize, batchSize: Math.max(config.batchSize, 32), shuffle: false, onInvalid: config.onInvalid, ...loadImage });
-  const valSamples = new Map<number | string, DetectionSample>();
-  for (let i = 0; i < data.val.length; i++) {
-    const sample = await data.val.get(i);
-    valSamples.set(sample.id, sample);
-  }
-  const stepsPerEpoch = train.batchesPerEpoch;
-  const plannedSteps = Math.min(run.epochs === null ? Infinity : stepsPerEpoch * run.epochs, run.maxSteps > 0 ? run.maxSteps : Infinity);
-  const schedule = { kind: config.schedule, lr: config.lr, warmupSteps: config.warmupSteps, milestones: config.milestones };
-  const params = variables.reduce((s, v) => s + v.size, 0);
-  const limits = [run.epochs !== null ? `${run.epochs} epochs` : '', run.time > 0 ? `${run.time} s` : '', run.maxSteps > 0 ? `${run.maxSteps} steps` : ''].filter((x) => x).join(' or ');
-  log(
-    `detkit-train: ${config.model} (${(params / 1e6).toFixed(2)}M parameters) on ${data.description}: ${data.train.length} train / ${data.val.length} val images, ` +
-      `${classes.length} classes (${classes.join(', ')}); ${run.imageSize} px, batch ${config.batchSize}, ${stepsPerEpoch} steps per epoch, ${limits || 'no limit'}, ` +
-      `${config.optimizer} lr ${config.lr} ${config.schedule}, augment ${run.augment}, backend ${backend}, seed ${config.seed} -> ${out}`,
-  );
-  for (const note of run.notes) log(`  ${note}`);
-  if (data.skipped.count > 0) {
-    log(`  skipped ${data.skipped.count} bad record(s) or image(s) (--on-invalid skip), e.g.:`);
-    for (const e of data.skipped.examples.slice(0, 5)) log(`    ${e.file}: ${e.record}: ${e.problem}`);
-  }
-  // COCO image id of each validation sample: its own id for COCO data; for other data (VOC's file stems, the
-  // synthetic set) the ids of the val-annotations.json written here, so val-results.json scores against it.
-  const cocoImageIds = new Map<number | string, number | string>();
-  if (data.categoryIds === null) {
-    const samples = Array.from(valSamples.values());
-    const gt = toCoco({ classes, samples });
-    samples.forEach((s, i) => cocoImageIds.set(s.id, gt.images[i]!.id));
-    await writeFile(path.join(out, 'val-annotations.json'), JSON.stringify(gt));
-  }
-
-  const epochs: EpochRecord[] = [];
-  let checkpoint = (await latestCheckpoint(out, folder.runId)) ?? '';
-  const lines = await readMetricLines(metricsFile);
-  const recordLine = async (record: StepRecord | EpochRecord) => {
-    const line = JSON.stringify(record);
-    lines.push(line);
-    await appendFile(metricsFile, `${line}\n`);
-  };
-  const useBar = config.progress && process.stderr.isTTY === true;
-  let averageStep = NaN;
-  let evalSeconds = NaN;
-  const timeLeft = (trainSeconds: number) => (run.time > 0 ? run.time - trainSeconds : Infinity);
-  const finished = () => state.step >= plannedSteps || timeLeft(state.trainSeconds) <= 0 || (run.epochs !== null && state.epoch >= run.epochs);
-  // Where the run stands on its schedule: steps done of the planned steps, or seconds spent of the budget.
-  const progress = (trainSeconds: number) => {
-    const byTime = run.time > 0 ? trainSeconds / run.time : 0;
-    const bySteps = Number.isFinite(plannedSteps) ? state.step / plannedSteps : 0;
-    return byTime > bySteps ? { done: trainSeconds, total: run.time } : { done: state.step, total: Number.isFinite(plannedSteps) ? plannedSteps : 1 };
-  };
-
-  for (let epoch = state.epoch; !finished(); epoch++) {
-    const epochTotal = run.epochs ?? '?';
-    const bar = useBar
-      ? new SingleBar({
-          format: `epoch {epoch}/${epochTotal} [{bar}] {value}/{total} | {sps} steps/s | ETA epoch {eta_formatted}, run {run_eta} | loss {loss} ({parts})`,
-          barsize: 24,
-          hideCursor: true,
-          etaBuffer: 20,
-          stream: process.stderr,
-        })
-      : null;
-    bar?.start(stepsPerEpoch, 0, { epoch: epoch + 1, sps: '-', run_eta: '?', loss: '-', parts: '' });
-    const sums: Record<string, number> = {};
-    let lossSum = 0;
-    let count = 0;
-    let waitSum = 0;
-    const epochStart = performance.now();
-    const trainBefore = state.trainSeconds;
-    const elapsed = () => trainBefore + (performance.now() - epochStart) / 1000;
-    let last = performance.now();
-    let waitFrom = performance.now();
-    for await (const batch of train.epoch(epoch)) {
-      const dataWait = (performance.now() - waitFrom) / 1000;
-      const parts: Record<string, number> = {};
-      let loss: number;
-      try {
-        const lr = scheduledRate(schedule, { step: state.step, epoch, ...progress(elapsed()) });
-        setLearningRate(optimizer, lr);
-        let kept: Record<string, tf.Scalar> = {};
-        const cost = optimizer.minimize(
-          () => {
-            const l = detector.loss(batch.images, batch.targets, { rng });
-            kept = Object.fromEntries(Object.entries(l.parts).map(([k, v]) => [k, tf.keep(v)]));
-            return l.total;
-          },
-          true,
-          variables,
-        ) as tf.Scalar;
-        loss = (await cost.data())[0] as number;
-        for (const [k, v] of Object.entries(kept)) parts[k] = ((await v.data())[0] as number);
-        tf.dispose([cost, ...Object.values(kept)]);
-        const now = performance.now();
-        const seconds = (now - last) / 1000;
-        last = now;
-        state = { ...state, step: state.step + 1 };
-        const record: StepRecord = { type: 'step', epoch, step: state.step, lr, loss, parts, stepsPerSecond: 1 / seconds, dataWait };
-        await recordLine(record);
-        await hooks.onStep?.(record);
-        lossSum += loss;
-        waitSum += dataWait;
-        count++;
-        for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v;
-        averageStep = Number.isNaN(averageStep) ? seconds : 0.9 * averageStep + 0.1 * seconds;
-        const stepsLeft = Math.min(plannedSteps - state.step, timeLeft(elapsed()) / averageStep);
-        const runEta = stepsLeft * averageStep + (Number.isNaN(evalSeconds) ? 0 : evalSeconds * Math.max(1, stepsLeft / stepsPerEpoch));
-        bar?.update(count, { sps: (1 / averageStep).toFixed(2), run_eta: formatDuration(runEta), loss: loss.toFixed(3), parts: formatParts(parts) });
-      } finally {
-        batch.dispose();
-      }
-      if (state.step >= plannedSteps || timeLeft(elapsed()) <= 0) break;
-      waitFrom = performance.now();
+  const val = createLoader({ source: data.val, imageSize: run.imageSize, batchSize: Math.max(config.batchSize, 32), shuffle: false, onInvalid: config.onInvalid, ...input });
+  try {
+    const valSamples = new Map<number | string, DetectionSample>();
+    for (let i = 0; i < data.val.length; i++) {
+      const sample = await data.val.get(i);
+      valSamples.set(sample.id, sample);
     }
-    bar?.stop();
-    const trainSeconds = elapsed();
-    const evalStart = performance.now();
-    const evaluation = await evaluateDetector(detector, val, valSamples, { classes, categoryIds: data.categoryIds, keep: config.draw });
-    evalSeconds = (performance.now() - evalStart) / 1000;
-    const mean = (v: number) => (count > 0 ? v / count : NaN);
-    const record: EpochRecord = {
-      type: 'epoch',
-      epoch,
-      step: state.step,
-      loss: mean(lossSum),
-      parts: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, mean(v)])),
-      map: evaluation.map,
-      perClass: evaluation.perClass,
-      coco: evaluation.coco,
-      cocoPerClass: evaluation.cocoPerClass,
-      trainSeconds,
-      evalSeconds,
-      stepsPerSecond: count / ((evalStart - epochStart) / 1000),
-      dataWaitFraction: waitSum / Math.max(1e-9, trainSeconds - trainBefore),
-      load: loadavg()[0] ?? 0,
-      backend,
-    };
-    await recordLine(record);
-    epochs.push(record);
-    const c = evaluation.coco;
+    const stepsPerEpoch = train.batchesPerEpoch;
+    const plannedSteps = Math.min(run.epochs === null ? Infinity : stepsPerEpoch * run.epochs, run.maxSteps > 0 ? run.maxSteps : Infinity);
+    const schedule = { kind: config.schedule, lr: config.lr, warmupSteps: config.warmupSteps, milestones: config.milestones };
+    const params = variables.reduce((s, v) => s + v.size, 0);
+    const limits = [run.epochs !== null ? `${run.epochs} epochs` : '', run.time > 0 ? `${run.time} s` : '', run.maxSteps > 0 ? `${run.maxSteps} steps` : ''].filter((x) => x).join(' or ');
     log(
-      `epoch ${epoch + 1}${run.epochs !== null ? `/${run.epochs}` : ''}: loss ${record.loss.toFixed(3)} (${formatParts(record.parts)}), ${record.stepsPerSecond.toFixed(2)} steps/s (input wait ${(100 * record.dataWaitFraction).toFixed(1)}%), ` +
-        `COCO AP ${c.ap.toFixed(3)} AP50 ${c.ap50.toFixed(3)}, VOC mAP@0.5 ${evaluation.map.toFixed(4)} (eval ${evalSeconds.toFixed(1)} s), trained ${formatDuration(trainSeconds)}, load ${record.load.toFixed(1)}`,
+      `detkit-train: ${config.model} (${(params / 1e6).toFixed(2)}M parameters) on ${data.description}: ${data.train.length} train / ${data.val.length} val images, ` +
+        `${classes.length} classes (${classes.join(', ')}); ${run.imageSize} px, batch ${config.batchSize}, ${stepsPerEpoch} steps per epoch, ${limits || 'no limit'}, ` +
+        `${config.optimizer} lr ${config.lr} ${config.schedule}, augment ${run.augment}, backend ${backend}, seed ${config.seed} -> ${out}`,
     );
-    log(formatCocoTable(c));
-    log(evaluation.table);
-    if (train.skipped.count + val.skipped.count > 0) log(`images skipped so far (--on-invalid skip): ${train.skipped.count} training, ${val.skipped.count} validation`);
-    await writeDrawings(out, evaluation, classes);
-    const results = evaluation.results.map((r) => ({ ...r, image_id: cocoImageIds.get(r.image_id) ?? r.image_id }));
-    await writeFile(path.join(out, 'val-results.json'), JSON.stringify(results));
-    await writePlots(out, lines);
-    state = { ...state, epoch: epoch + 1, rng: rng.state(), metricsLines: lines.length, trainSeconds };
-    checkpoint = await writeCheckpoint(out, detector, optimizer, state, hooks.onWrite);
-    await hooks.onEpoch?.(record);
+    for (const note of run.notes) log(`  ${note}`);
+    if (data.skipped.count > 0) {
+      log(`  skipped ${data.skipped.count} bad record(s) or image(s) (--on-invalid skip), e.g.:`);
+      for (const e of data.skipped.examples.slice(0, 5)) log(`    ${e.file}: ${e.record}: ${e.problem}`);
+    }
+    // COCO image id of each validation sample: its own id for COCO data; for other data (VOC's file stems, the
+    // synthetic set) the ids of the val-annotations.json written here, so val-results.json scores against it.
+    const cocoImageIds = new Map<number | string, number | string>();
+    if (data.categoryIds === null) {
+      const samples = Array.from(valSamples.values());
+      const gt = toCoco({ classes, samples });
+      samples.forEach((s, i) => cocoImageIds.set(s.id, gt.images[i]!.id));
+      await writeFile(path.join(out, 'val-annotations.json'), JSON.stringify(gt));
+    }
+
+    const epochs: EpochRecord[] = [];
+    let checkpoint = (await latestCheckpoint(out, folder.runId)) ?? '';
+    const lines = await readMetricLines(metricsFile);
+    const recordLine = async (record: StepRecord | EpochRecord) => {
+      const line = JSON.stringify(record);
+      lines.push(line);
+      await appendFile(metricsFile, `${line}\n`);
+    };
+    const useBar = config.progress && process.stderr.isTTY === true;
+    let averageStep = NaN;
+    let evalSeconds = NaN;
+    const timeLeft = (trainSeconds: number) => (run.time > 0 ? run.time - trainSeconds : Infinity);
+    const finished = () => state.step >= plannedSteps || timeLeft(state.trainSeconds) <= 0 || (run.epochs !== null && state.epoch >= run.epochs);
+    // Where the run stands on its schedule: steps done of the planned steps, or seconds spent of the budget.
+    const progress = (trainSeconds: number) => {
+      const byTime = run.time > 0 ? trainSeconds / run.time : 0;
+      const bySteps = Number.isFinite(plannedSteps) ? state.step / plannedSteps : 0;
+      return byTime > bySteps ? { done: trainSeconds, total: run.time } : { done: state.step, total: Number.isFinite(plannedSteps) ? plannedSteps : 1 };
+    };
+
+    for (let epoch = state.epoch; !finished(); epoch++) {
+      const epochTotal = run.epochs ?? '?';
+      const bar = useBar
+        ? new SingleBar({
+            format: `epoch {epoch}/${epochTotal} [{bar}] {value}/{total} | {sps} steps/s | ETA epoch {eta_formatted}, run {run_eta} | loss {loss} ({parts})`,
+            barsize: 24,
+            hideCursor: true,
+            etaBuffer: 20,
+            stream: process.stderr,
+          })
+        : null;
+      bar?.start(stepsPerEpoch, 0, { epoch: epoch + 1, sps: '-', run_eta: '?', loss: '-', parts: '' });
+      const sums: Record<string, number> = {};
+      let lossSum = 0;
+      let count = 0;
+      let waitSum = 0;
+      const epochStart = performance.now();
+      const trainBefore = state.trainSeconds;
+      const elapsed = () => trainBefore + (performance.now() - epochStart) / 1000;
+      let last = performance.now();
+      let waitFrom = performance.now();
+      for await (const batch of train.epoch(epoch)) {
+        const dataWait = (performance.now() - waitFrom) / 1000;
+        const parts: Record<string, number> = {};
+        let loss: number;
+        try {
+          const lr = scheduledRate(schedule, { step: state.step, epoch, ...progress(elapsed()) });
+          setLearningRate(optimizer, lr);
+          let kept: Record<string, tf.Scalar> = {};
+          const cost = optimizer.minimize(
+            () => {
+              const l = detector.loss(batch.images, batch.targets, { rng });
+              kept = Object.fromEntries(Object.entries(l.parts).map(([k, v]) => [k, tf.keep(v)]));
+              return l.total;
+            },
+            true,
+            variables,
+          ) as tf.Scalar;
+          loss = (await cost.data())[0] as number;
+          for (const [k, v] of Object.entries(kept)) parts[k] = ((await v.data())[0] as number);
+          tf.dispose([cost, ...Object.values(kept)]);
+          const now = performance.now();
+          const seconds = (now - last) / 1000;
+          last = now;
+          state = { ...state, step: state.step + 1 };
+          const record: StepRecord = { type: 'step', epoch, step: state.step, lr, loss, parts, stepsPerSecond: 1 / seconds, dataWait };
+          await recordLine(record);
+          await hooks.onStep?.(record);
+          lossSum += loss;
+          waitSum += dataWait;
+          count++;
+          for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v;
+          averageStep = Number.isNaN(averageStep) ? seconds : 0.9 * averageStep + 0.1 * seconds;
+          const stepsLeft = Math.min(plannedSteps - state.step, timeLeft(elapsed()) / averageStep);
+          const runEta = stepsLeft * averageStep + (Number.isNaN(evalSeconds) ? 0 : evalSeconds * Math.max(1, stepsLeft / stepsPerEpoch));
+          bar?.update(count, { sps: (1 / averageStep).toFixed(2), run_eta: formatDuration(runEta), loss: loss.toFixed(3), parts: formatParts(parts) });
+        } finally {
+          batch.dispose();
+        }
+        if (state.step >= plannedSteps || timeLeft(elapsed()) <= 0) break;
+        waitFrom = performance.now();
+      }
+      bar?.stop();
+      const trainSeconds = elapsed();
+      const evalStart = performance.now();
+      const evaluation = await evaluateDetector(detector, val, valSamples, { classes, categoryIds: data.categoryIds, keep: config.draw });
+      evalSeconds = (performance.now() - evalStart) / 1000;
+      const mean = (v: number) => (count > 0 ? v / count : NaN);
+      const record: EpochRecord = {
+        type: 'epoch',
+        epoch,
+        step: state.step,
+        loss: mean(lossSum),
+        parts: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, mean(v)])),
+        map: evaluation.map,
+        perClass: evaluation.perClass,
+        coco: evaluation.coco,
+        cocoPerClass: evaluation.cocoPerClass,
+        trainSeconds,
+        evalSeconds,
+        stepsPerSecond: count / ((evalStart - epochStart) / 1000),
+        dataWaitFraction: waitSum / Math.max(1e-9, trainSeconds - trainBefore),
+        load: loadavg()[0] ?? 0,
+        backend,
+      };
+      await recordLine(record);
+      epochs.push(record);
+      const c = evaluation.coco;
+      log(
+        `epoch ${epoch + 1}${run.epochs !== null ? `/${run.epochs}` : ''}: loss ${record.loss.toFixed(3)} (${formatParts(record.parts)}), ${record.stepsPerSecond.toFixed(2)} steps/s (input wait ${(100 * record.dataWaitFraction).toFixed(1)}%), ` +
+          `COCO AP ${c.ap.toFixed(3)} AP50 ${c.ap50.toFixed(3)}, VOC mAP@0.5 ${evaluation.map.toFixed(4)} (eval ${evalSeconds.toFixed(1)} s), trained ${formatDuration(trainSeconds)}, load ${record.load.toFixed(1)}`,
+      );
+      log(formatCocoTable(c));
+      log(evaluation.table);
+      if (train.skipped.count + val.skipped.count > 0) log(`images skipped so far (--on-invalid skip): ${train.skipped.count} training, ${val.skipped.count} validation`);
+      await writeDrawings(out, evaluation, classes);
+      const results = evaluation.results.map((r) => ({ ...r, image_id: cocoImageIds.get(r.image_id) ?? r.image_id }));
+      await writeFile(path.join(out, 'val-results.json'), JSON.stringify(results));
+      await writePlots(out, lines);
+      state = { ...state, epoch: epoch + 1, rng: rng.state(), metricsLines: lines.length, trainSeconds };
+      checkpoint = await writeCheckpoint(out, detector, optimizer, state, hooks.onWrite);
+      await hooks.onEpoch?.(record);
+    }
+    // The final model, also in tfjs format, where detkit-detect looks first.
+    const modelDir = await writeFinalModel(out, detector, { classes, runId: folder.runId, epoch: state.epoch, step: state.step }, hooks.onWrite);
+    disposeOptimizer(optimizer);
+    const last = epochs[epochs.length - 1];
+    const finalMap = last?.map ?? (await lastEpochMap(lines));
+    const finalCoco = last?.coco;
+    log(
+      `done: ${finalCoco ? `COCO AP ${finalCoco.ap.toFixed(4)} AP50 ${finalCoco.ap50.toFixed(4)}, ` : ''}VOC mAP@0.5 ${finalMap.toFixed(4)}; checkpoint ${checkpoint}; model ${modelDir}; ` +
+        `metrics ${metricsFile}; COCO results ${path.join(out, 'val-results.json')}; plots ${path.join(out, 'loss.png')}`,
+    );
+    return { out, epochs, finalMap, checkpoint, detector };
+  } finally {
+    // Worker threads keep the process alive: closed on every way out, errors included.
+    await pool?.close();
   }
-  // The final model, also in tfjs format, where detkit-detect looks first.
-  const modelDir = await writeFinalModel(out, detector, { classes, runId: folder.runId, epoch: state.epoch, step: state.step }, hooks.onWrite);
-  disposeOptimizer(optimizer);
-  const last = epochs[epochs.length - 1];
-  const finalMap = last?.map ?? (await lastEpochMap(lines));
-  const finalCoco = last?.coco;
-  log(
-    `done: ${finalCoco ? `COCO AP ${finalCoco.ap.toFixed(4)} AP50 ${finalCoco.ap50.toFixed(4)}, ` : ''}VOC mAP@0.5 ${finalMap.toFixed(4)}; checkpoint ${checkpoint}; model ${modelDir}; ` +
-      `metrics ${metricsFile}; COCO results ${path.join(out, 'val-results.json')}; plots ${path.join(out, 'loss.png')}`,
-  );
-  return { out, epochs, finalMap, checkpoint, detector };
 }
 
 async function lastEpochMap(lines: readonly string[]): Promise<number> {
