@@ -176,6 +176,9 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
 
   const detector = buildDetector(config, run, classes.length);
   const variables = trainableVariables(detector);
+  // Decoupled weight decay (Loshchilov & Hutter 2019) on the weight matrices and kernels, not on biases and
+  // batch-norm parameters (rank 1), as detectron2 and torchvision's references leave those undecayed.
+  const decayed = variables.filter((v) => v.rank >= 2);
   const optimizer = createOptimizer(config.optimizer, config.lr, config.momentum);
   const rng = createRng(config.seed);
   let state: RunState = { version: 2, runId: folder.runId, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes };
@@ -297,6 +300,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
           loss = (await cost.data())[0] as number;
           for (const [k, v] of Object.entries(kept)) parts[k] = ((await v.data())[0] as number);
           tf.dispose([cost, ...Object.values(kept)]);
+          if (config.weightDecay > 0) decayWeights(decayed, lr * config.weightDecay);
           const now = performance.now();
           const seconds = (now - last) / 1000;
           last = now;
@@ -374,6 +378,13 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     // Worker threads keep the process alive: closed on every way out, errors included.
     await pool?.close();
   }
+}
+
+/** Multiplies each variable by (1 - rate): decoupled weight decay after an optimizer step. */
+function decayWeights(variables: readonly tf.Variable[], rate: number): void {
+  tf.tidy(() => {
+    for (const v of variables) v.assign(tf.mul(v, 1 - rate));
+  });
 }
 
 async function lastEpochMap(lines: readonly string[]): Promise<number> {
