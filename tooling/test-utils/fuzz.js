@@ -129,6 +129,7 @@ export function option(good) {
 
 /** Turns a spec into the argument it describes (tensors are created; call inside a case). */
 export function materialize(spec) {
+  if (Array.isArray(spec)) return spec.map(materialize); // a list of tensor arguments (or plain values)
   if (spec === null || typeof spec !== 'object' || !('kind' in spec)) return spec;
   if (spec.kind === 'raw') return spec.value;
   // A JS array keeps its values as drawn (0.7 or NaN where integers are documented); an int32 tensor

@@ -53,7 +53,7 @@ export function anchorsInsideImage(anchors: TensorInput, imageSize: readonly [nu
     throw new InvalidArgumentError(op, 'allowedBorder', `must be a number of pixels (Infinity keeps every anchor), got ${String(border)}`);
   }
   return tf.tidy(() => {
-    const t = toTensor(op, 'anchors', anchors);
+    const t = toTensor(op, 'anchors', anchors, 'float32', { emptyShape: [0, 4] });
     assertBoxesShape(op, 'anchors', t);
     assertValidBoxes(op, 'anchors', t);
     return runTypedArrayKernel(insideKernel, [t], { height, width, border })[0] as tf.Tensor1D;

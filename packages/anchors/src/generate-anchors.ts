@@ -1,5 +1,5 @@
 import { InvalidArgumentError, tf } from '@detkit/core';
-import { booleanOption, cellAnchorValues, gridSize, offsetOption, positiveList, resolveSizes, stridePair, writeGridAnchors } from './internal';
+import { anchorCount, booleanOption, cellAnchorValues, finiteAnchors, gridSize, offsetOption, positiveList, resolveSizes, stridePair, writeGridAnchors } from './internal';
 
 /** The aspect ratios (height / width) of torchvision's AnchorGenerator and of the Faster R-CNN paper. */
 export const DEFAULT_ANCHOR_RATIOS: readonly number[] = Object.freeze([0.5, 1, 2]);
@@ -81,7 +81,8 @@ export function cellAnchors(options: CellAnchorsOptions): tf.Tensor2D {
   const sizes = resolveSizes(op, options);
   const ratios = positiveList(op, 'ratios', options.ratios ?? DEFAULT_ANCHOR_RATIOS);
   const round = booleanOption(op, 'round', options.round, true);
-  const values = cellAnchorValues(sizes, ratios, round);
+  anchorCount(op, 'sizes', sizes.length * ratios.length);
+  const values = finiteAnchors(op, 'options', cellAnchorValues(sizes, ratios, round));
   return tf.tensor2d(values, [values.length / 4, 4], 'float32');
 }
 
@@ -105,7 +106,8 @@ export function cellAnchors(options: CellAnchorsOptions): tf.Tensor2D {
  *   (+ `baseSize`, default the stride), `ratios` (default `[0.5, 1, 2]`), `offset` (default 0), `round`
  *   (default true).
  * @returns Tensor[h * w * A, 4], float32, xyxy pixels. `[0, 4]` when the feature map is empty.
- * @throws InvalidArgumentError naming the option when one is missing or invalid.
+ * @throws InvalidArgumentError naming the option when one is missing or invalid, when h * w * A is more
+ *   than {@link MAX_ANCHORS} (2^24; `featureSize`), or when a coordinate overflows float32 (`options`).
  */
 export function generateAnchors(options: GenerateAnchorsOptions): tf.Tensor2D {
   const op = 'generateAnchors';
@@ -116,8 +118,9 @@ export function generateAnchors(options: GenerateAnchorsOptions): tf.Tensor2D {
   const ratios = positiveList(op, 'ratios', options.ratios ?? DEFAULT_ANCHOR_RATIOS);
   const round = booleanOption(op, 'round', options.round, true);
   const offset = offsetOption(op, options.offset);
+  anchorCount(op, 'featureSize', featureSize[0] * featureSize[1] * sizes.length * ratios.length);
   const cell = cellAnchorValues(sizes, ratios, round);
   const out = new Float32Array(featureSize[0] * featureSize[1] * cell.length);
   writeGridAnchors(out, 0, cell, featureSize, stride, offset);
-  return tf.tensor2d(out, [out.length / 4, 4], 'float32');
+  return tf.tensor2d(finiteAnchors(op, 'options', out), [out.length / 4, 4], 'float32');
 }

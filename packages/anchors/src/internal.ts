@@ -3,6 +3,33 @@ import { InvalidArgumentError } from '@detkit/core';
 
 const { fround } = Math;
 
+/**
+ * Most anchors one call may make: 2^24 = 16,777,216 (268 MB of float32 xyxy). Feature pyramids on a
+ * 1333 x 800 image make about 200,000; a 1e5 x 1e5 grid would need 9e10 and is refused up front with an
+ * `InvalidArgumentError` rather than failing to allocate.
+ */
+export const MAX_ANCHORS = 2 ** 24;
+
+/** Checks a planned anchor count against {@link MAX_ANCHORS}; `argument` names what sets it. */
+export function anchorCount(op: string, argument: string, count: number): number {
+  if (!(count <= MAX_ANCHORS)) {
+    throw new InvalidArgumentError(op, argument, `would make ${count} anchors, more than MAX_ANCHORS (2^24 = ${MAX_ANCHORS})`);
+  }
+  return count;
+}
+
+/**
+ * Checks that generated anchor coordinates are finite in float32 (huge strides, sizes or tiny ratios can
+ * overflow): an `InvalidArgumentError` naming `argument` and the anchor otherwise.
+ */
+export function finiteAnchors(op: string, argument: string, values: Float32Array): Float32Array {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (v - v !== 0) throw new InvalidArgumentError(op, argument, `give anchor ${Math.floor(i / 4)} a coordinate beyond float32's range (${v})`);
+  }
+  return values;
+}
+
 /** `[height, width]` of a grid or an image. */
 export type Size2 = readonly [number, number];
 

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { DEFAULT_ANCHOR_RATIOS, type CellAnchorsOptions } from './generate-anchors';
-import { booleanOption, cellAnchorValues, gridSize, imageSize as imageSizeOption, offsetOption, positiveList, resolveSizes, stridePair, writeGridAnchors } from './internal';
+import { anchorCount, booleanOption, cellAnchorValues, finiteAnchors, gridSize, imageSize as imageSizeOption, offsetOption, positiveList, resolveSizes, stridePair, writeGridAnchors } from './internal';
 
 /** One level of a feature pyramid: its grid, its stride and the shape of its anchors. */
 export interface AnchorLevel extends Omit<CellAnchorsOptions, 'round'> {
@@ -81,10 +81,11 @@ export function generateMultiLevelAnchors(options: MultiLevelAnchorsOptions): Mu
     return { featureSize, stride, cell, count: featureSize[0] * featureSize[1] * (cell.length / 4) };
   });
 
-  const total = plan.reduce((n, p) => n + p.count, 0);
+  const total = anchorCount(op, 'levels', plan.reduce((n, p) => n + p.count, 0));
   const out = new Float32Array(4 * total);
   let o = 0;
   for (const p of plan) o = writeGridAnchors(out, o, p.cell, p.featureSize, p.stride, offset);
+  finiteAnchors(op, 'levels', out);
   return {
     anchors: tf.tensor2d(out, [total, 4], 'float32'),
     counts: plan.map((p) => p.count),
