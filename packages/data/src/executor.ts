@@ -7,7 +7,7 @@
  */
 import { DataError, type DataIssue } from './errors';
 import { fetchImage, type ImageLoader } from './load-image';
-import { loadSampleImage, prepareImage, checkImage, sampleIssue, type ImageMeta, type ImageTargets, type PrepareConfig } from './prepare';
+import { loadSampleImage, prepareImage, checkImage, checkSample, sampleIssue, type ImageMeta, type ImageTargets, type PrepareConfig } from './prepare';
 import { syntheticSource } from './synthetic';
 import type { DetectionSample, RgbImage, SourceSpec } from './types';
 
@@ -143,6 +143,7 @@ export async function prepareBatch(request: BatchRequest, deps: PrepareBatchDeps
       let sample: DetectionSample | undefined;
       try {
         sample = sampleOf(request, item);
+        checkSample(sample);
         if (item.cached) {
           checkImage(sample, item.cached);
           return { sample, image: item.cached };

@@ -68,10 +68,15 @@ export function huePixels(px: Float32Array, shift: number): void {
     const p = clamp01(f32(v * f32(1 - s)));
     const q = clamp01(f32(v * f32(1 - f32(s * f))));
     const t = clamp01(f32(v * f32(1 - f32(s * f32(1 - f)))));
-    const sector = ((k % 6) + 6) % 6;
-    const rr = [v, q, p, p, t, v][sector] as number;
-    const gg = [t, v, v, q, p, p][sector] as number;
-    const bb = [p, p, t, v, v, q][sector] as number;
+    let rr: number, gg: number, bb: number;
+    switch (((k % 6) + 6) % 6) {
+      case 0: rr = v; gg = t; bb = p; break;
+      case 1: rr = q; gg = v; bb = p; break;
+      case 2: rr = p; gg = v; bb = t; break;
+      case 3: rr = p; gg = q; bb = v; break;
+      case 4: rr = t; gg = p; bb = v; break;
+      default: rr = v; gg = p; bb = q; break;
+    }
     px[i] = rr;
     px[i + 1] = gg;
     px[i + 2] = bb;

@@ -220,6 +220,32 @@ export async function loadSampleImage(sample: DetectionSample, loadImage: ImageL
   return image;
 }
 
+/**
+ * Checks a sample's record before its image is read: consistent array lengths, a positive integer
+ * size, finite boxes with x1 < x2 and y1 < y2. Readers check this already; samples from custom sources
+ * may not have been.
+ *
+ * @throws {@link DataError} naming the sample (`'malformed-record'`, `'box-not-finite'`, `'box-inverted'`).
+ */
+export function checkSample(sample: DetectionSample): void {
+  const where = `sample ${JSON.stringify(sample.id)}`;
+  const file = typeof sample.image === 'string' ? sample.image : where;
+  const record = typeof sample.image === 'string' ? where : '';
+  const bad = (kind: DataIssue['kind'], problem: string) => new DataError({ file, record, kind, problem });
+  const n = sample.labels?.length;
+  if (!(sample.boxes instanceof Float32Array) || !(sample.labels instanceof Int32Array) || sample.boxes.length !== 4 * n || sample.iscrowd?.length !== n || sample.difficult?.length !== n) {
+    throw bad('malformed-record', `has inconsistent targets (boxes Float32Array[4N], labels Int32Array[N], iscrowd and difficult Uint8Array[N] expected; got ${sample.boxes?.length} box values and ${n} labels)`);
+  }
+  if (!(Number.isSafeInteger(sample.width) && sample.width > 0 && Number.isSafeInteger(sample.height) && sample.height > 0)) {
+    throw bad('malformed-record', `has size ${String(sample.width)} x ${String(sample.height)}, expected positive integers`);
+  }
+  for (let j = 0; j < n; j++) {
+    const b = sample.boxes.subarray(4 * j, 4 * j + 4);
+    if (!b.every(Number.isFinite)) throw bad('box-not-finite', `box ${j} [${Array.from(b).join(', ')}] has a NaN or infinite coordinate`);
+    if (!((b[2] as number) > (b[0] as number) && (b[3] as number) > (b[1] as number))) throw bad('box-inverted', `box ${j} [${Array.from(b).join(', ')}] has x2 <= x1 or y2 <= y1`);
+  }
+}
+
 /** Checks decoded pixels against the sample's size. @throws {@link DataError} `'bad-image'`. */
 export function checkImage(sample: DetectionSample, image: RgbImage): void {
   const where = `sample ${JSON.stringify(sample.id)}`;

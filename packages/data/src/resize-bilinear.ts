@@ -101,6 +101,8 @@ export function resizeWindow(
   }
   const f0 = fill[0], f1 = fill[1], f2 = fill[2];
   const at = (row: number, col: number, c: number) => (row < 0 || col < 0 ? (c === 0 ? f0 : c === 1 ? f1 : f2) : (src[(row * w + col) * 3 + c] as number));
+  let colsInside = true;
+  for (let x = 0; x < nw; x++) if ((xa[x] as number) < 0 || (xb[x] as number) < 0) colsInside = false;
   for (let y = 0; y < nh; y++) {
     const fy = Math.max(0, (y + 0.5) * sy - 0.5);
     const y0 = Math.min(win.height - 1, Math.floor(fy));
@@ -109,6 +111,21 @@ export function resizeWindow(
     const iy0 = win.y + y0, iy1 = win.y + y1;
     const r0 = iy0 >= 0 && iy0 < h ? iy0 : -1;
     const r1 = iy1 >= 0 && iy1 < h ? iy1 : -1;
+    if (colsInside && r0 >= 0 && r1 >= 0) {
+      // The row lies inside the image: read pixels directly (same arithmetic as below).
+      const b0 = r0 * w * 3, b1 = r1 * w * 3;
+      for (let x = 0; x < nw; x++) {
+        const a = 3 * (xa[x] as number), b = 3 * (xb[x] as number), dx = fxs[x] as number;
+        const o = 3 * (y * nw + x);
+        for (let c = 0; c < 3; c++) {
+          const ta = src[b0 + a + c] as number, tb = src[b0 + b + c] as number, ba = src[b1 + a + c] as number, bb = src[b1 + b + c] as number;
+          const top = ta + (tb - ta) * dx;
+          const bottom = ba + (bb - ba) * dx;
+          out[o + c] = top + (bottom - top) * dy;
+        }
+      }
+      continue;
+    }
     for (let x = 0; x < nw; x++) {
       const a = xa[x] as number, b = xb[x] as number, dx = fxs[x] as number;
       const o = 3 * (y * nw + x);

@@ -70,7 +70,14 @@ describeEachBackend('createWorkerPool', () => {
   it('a bad image: a DataError naming the file and sample, or skipped and counted, as with the in-thread loader', async () => {
     const broken = path.join(dir, 'broken.png');
     await writeFile(broken, new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0]));
-    const source = [...files.slice(0, 5), { ...files[5]!, id: 'bad', image: broken }, { ...files[6]!, id: 'gone', image: path.join(dir, 'missing.png') }];
+    const nanBoxes = files[7]!.boxes.slice();
+    nanBoxes[2] = NaN;
+    const source = [
+      ...files.slice(0, 5),
+      { ...files[5]!, id: 'bad', image: broken },
+      { ...files[6]!, id: 'gone', image: path.join(dir, 'missing.png') },
+      { ...files[7]!, id: 'nan', boxes: nanBoxes }, // a bad record from a custom source
+    ];
     const base = { source, imageSize: 32, batchSize: 3, shuffle: false };
     const err = await epochOf({ ...base, executor: pool }, 0).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataError);
@@ -78,7 +85,9 @@ describeEachBackend('createWorkerPool', () => {
     const skipInline = await epochOf({ ...base, loadImage: loadImageFile, onInvalid: 'skip' }, 0);
     const skipPool = await epochOf({ ...base, executor: pool, onInvalid: 'skip' }, 0);
     expect(skipPool).toEqual(skipInline);
-    expect(skipPool.skipped).toMatchObject({ count: 2, byKind: { 'bad-image': 1, 'missing-image': 1 } });
+    expect(skipPool.skipped).toMatchObject({ count: 3, byKind: { 'bad-image': 1, 'missing-image': 1, 'box-not-finite': 1 } });
+    expect(skipPool.skipped.examples[2]).toMatchObject({ file: files[7]!.image, record: 'sample "nan"' });
+    expect(skipPool.skipped.examples[2]!.problem).toContain('box 0 [');
     expect(skipPool.batches.flatMap((b) => b.meta.map((m) => m.id))).toEqual([0, 1, 2, 3, 4]);
   });
 
