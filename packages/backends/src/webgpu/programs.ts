@@ -313,3 +313,60 @@ export function roiAlignGradProgram(featureShape: readonly number[], k: number, 
   ${user()}`;
   return program;
 }
+
+/**
+ * Each row's maximum and first column holding it, over Q [B, M, N], into [B, M, 2] float32 (the column
+ * index as a float: exact below 2^24), one invocation per row: the SSD matcher's "best prior per box".
+ */
+export function rowMaxArgProgram(b: number, m: number): WgslProgram {
+  return flatProgram(
+    'detkitRowMaxArg',
+    ['Q'],
+    [b, m, 2],
+    b * m,
+    'n : i32,',
+    `
+        let row = index * uniforms.n;
+        var best = -3.402823e38;
+        var arg = 0;
+        for (var j = 0; j < uniforms.n; j++) {
+          let v = Q[row + j];
+          if (v > best) { best = v; arg = j; }
+        }
+        result[2 * index] = best;
+        result[2 * index + 1] = f32(arg);`,
+  );
+}
+
+/**
+ * SSD matching over Q [B, M, N] (see `ssdMatch` in @detkit/matchers' assembly and `assignBestPriors`):
+ * each prior takes its best box (first on ties) when that IoU is >= threshold, and the priors in P [B, M]
+ * (each box's own prior, -1 for none) are matched to their box whatever the IoU. `which` 0 writes matches
+ * [B, N] (-1 for none), 1 labels (1 / 0). One invocation per prior.
+ */
+export function ssdMatchProgram(b: number, n: number): WgslProgram {
+  return flatProgram(
+    'detkitSsdMatch',
+    ['Q', 'P'],
+    [b, n],
+    b * n,
+    'm : i32, threshold : f32, which : i32,',
+    `
+        let n = uniforms.outShape[1];
+        let img = index / n;
+        let j = index - img * n;
+        let base = img * uniforms.m * n;
+        var best = -3.402823e38;
+        var arg = 0;
+        for (var i = 0; i < uniforms.m; i++) {
+          let v = Q[base + i * n + j];
+          if (v > best) { best = v; arg = i; }
+        }
+        var matched = -1;
+        if (best >= uniforms.threshold) { matched = arg; }
+        for (var i = 0; i < uniforms.m; i++) {
+          if (P[img * uniforms.m + i] == j) { matched = i; }
+        }
+        if (uniforms.which == 0) { result[index] = matched; } else { result[index] = select(0, 1, matched >= 0); }`,
+  );
+}

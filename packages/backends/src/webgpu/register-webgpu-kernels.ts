@@ -6,7 +6,7 @@
  */
 import { InvalidValueError, tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { firstNotIouProgram, maxIouMatchProgram, pairwiseIouProgram, roiAlignGradProgram, roiAlignProgram, rowMaxProgram, type WgslProgram } from './programs';
+import { firstNotIouProgram, maxIouMatchProgram, pairwiseIouProgram, roiAlignGradProgram, roiAlignProgram, rowMaxArgProgram, rowMaxProgram, ssdMatchProgram, type WgslProgram } from './programs';
 
 const MARK = Symbol.for('detkit.webgpuKernel');
 
@@ -24,12 +24,14 @@ interface WebgpuBackend {
 export const PAIRWISE_IOU_KERNEL = 'DetkitPairwiseIou';
 /** @detkit/matchers' `createMaxIouMatcher`. */
 export const MAX_IOU_MATCH_KERNEL = 'DetkitMatchersMaxIou';
+/** @detkit/matchers' `createSsdMatcher`. */
+export const SSD_MATCH_KERNEL = 'DetkitMatchersSsd';
 /** @detkit/heads' `roiAlign` forward and backward. */
 export const ROI_ALIGN_KERNEL = 'DetkitRoiAlign';
 export const ROI_ALIGN_GRAD_KERNEL = 'DetkitRoiAlignGrad';
 
 /** Kernels detkit registers for tfjs-backend-webgpu 4.22 (WGSL). */
-export const ADDED_WEBGPU_KERNELS: readonly string[] = [PAIRWISE_IOU_KERNEL, MAX_IOU_MATCH_KERNEL, ROI_ALIGN_KERNEL, ROI_ALIGN_GRAD_KERNEL];
+export const ADDED_WEBGPU_KERNELS: readonly string[] = [PAIRWISE_IOU_KERNEL, MAX_IOU_MATCH_KERNEL, SSD_MATCH_KERNEL, ROI_ALIGN_KERNEL, ROI_ALIGN_GRAD_KERNEL];
 
 const i32 = (...data: number[]) => ({ type: 'int32' as const, data });
 const f32 = (...data: number[]) => ({ type: 'float32' as const, data });
@@ -55,29 +57,47 @@ const pairwiseIou: KernelFunc = ({ inputs, attrs, backend }) => {
 
 /** IOU_TOLERANCE of @detkit/matchers: how far above 1 an IoU may lie. */
 const IOU_TOLERANCE = 1e-5;
+/** The op names @detkit/matchers' errors carry. */
+const MAX_IOU_OP = 'maxIouMatcher';
+const SSD_OP = 'ssdMatcher';
 
-const maxIouMatch: KernelFunc = ({ inputs, attrs, backend }) => {
-  const b = backend as unknown as WebgpuBackend;
-  const { iou } = inputs as { iou: TensorInfo };
-  const a = attrs as unknown as { high: number; low: number; negativeMin: number; lowQuality: boolean; minLowQuality: number; checkValues: boolean };
+/** The matchers' IoU matrix [M, N] or [B, M, N]: sizes, output shape, and the empty results. */
+function matrixOf(b: WebgpuBackend, iou: TensorInfo) {
   const batched = iou.shape.length === 3;
   const batch = batched ? (iou.shape[0] as number) : 1;
   const m = iou.shape[iou.shape.length - 2] as number;
   const n = iou.shape[iou.shape.length - 1] as number;
   const outShape = batched ? [batch, n] : [n];
-  if (batch * n === 0) return [b.makeTensorInfo(outShape, 'int32', new Int32Array(0)), b.makeTensorInfo(outShape, 'int32', new Int32Array(0))];
-  if (m === 0) return [filled(b, outShape, -1, 'int32'), filled(b, outShape, 0, 'int32')];
-  const size = batch * m * n;
-  if (a.checkValues) {
-    // One int comes back: the first value that is not an IoU (a sync point, but no download of the matrix).
-    const first = b.runWebGPUProgram(firstNotIouProgram(size), [iou], 'int32', [f32(IOU_TOLERANCE), i32(size)], filled(b, [1], size, 'int32'));
-    const at = b.readSync(first.dataId)[0] as number;
-    b.disposeData(first.dataId);
-    if (at < size) {
-      const width = m * n;
-      throw new InvalidValueError('createMaxIouMatcher', 'iou', 'has a value outside [0, 1] (NaN, infinite, negative or above 1: not an IoU)', Math.floor(at / (batched ? width : n)));
-    }
+  const empty =
+    batch * n === 0
+      ? [b.makeTensorInfo(outShape, 'int32', new Int32Array(0)), b.makeTensorInfo(outShape, 'int32', new Int32Array(0))]
+      : m === 0
+        ? [filled(b, outShape, -1, 'int32'), filled(b, outShape, 0, 'int32')]
+        : null;
+  return { batched, batch, m, n, outShape, empty };
+}
+
+/**
+ * The matchers' value check on the device: one int comes back, the first value that is not an IoU (a sync
+ * point, but no download of the matrix). Throws as @detkit/matchers' `notIou` does.
+ */
+function checkIou(b: WebgpuBackend, op: string, iou: TensorInfo, batched: boolean, m: number, n: number): void {
+  const size = iou.shape.reduce((x, y) => x * y, 1);
+  const first = b.runWebGPUProgram(firstNotIouProgram(size), [iou], 'int32', [f32(IOU_TOLERANCE), i32(size)], filled(b, [1], size, 'int32'));
+  const at = b.readSync(first.dataId)[0] as number;
+  b.disposeData(first.dataId);
+  if (at < size) {
+    throw new InvalidValueError(op, 'iou', 'has a value outside [0, 1] (NaN, infinite, negative or above 1: not an IoU)', Math.floor(at / (batched ? m * n : n)));
   }
+}
+
+const maxIouMatch: KernelFunc = ({ inputs, attrs, backend }) => {
+  const b = backend as unknown as WebgpuBackend;
+  const { iou } = inputs as { iou: TensorInfo };
+  const a = attrs as unknown as { high: number; low: number; negativeMin: number; lowQuality: boolean; minLowQuality: number; checkValues: boolean };
+  const { batched, batch, m, n, outShape, empty } = matrixOf(b, iou);
+  if (empty !== null) return empty;
+  if (a.checkValues) checkIou(b, MAX_IOU_OP, iou, batched, m, n);
   const rowMax = b.runWebGPUProgram(rowMaxProgram(batch, m), [iou], 'float32', [i32(n), i32(batch * m)]);
   const q = { ...iou, shape: [batch, m, n] };
   const run = (which: number) =>
@@ -94,6 +114,97 @@ const maxIouMatch: KernelFunc = ({ inputs, attrs, backend }) => {
   const matches = run(0);
   const labels = run(1);
   b.disposeData(rowMax.dataId);
+  return [
+    { ...matches, shape: outShape },
+    { ...labels, shape: outShape },
+  ];
+};
+
+/**
+ * Gives every box that overlaps some prior a prior of its own, greedily by IoU (the original SSD's
+ * bipartite matching): the same rule, order and ties as `assignBestPriors` in @detkit/matchers'
+ * ssd-matcher.ts, over each box's best prior (rowMax / rowArg, from the device). Only when two boxes share
+ * a best prior does it need their rows of the IoU matrix: `rows(i)` downloads them then.
+ */
+function assignBestPriors(m: number, rowMax: Float32Array, rowArg: Int32Array, row: (i: number) => ArrayLike<number>): Int32Array {
+  const assigned = new Int32Array(m).fill(-1);
+  const seen = new Set<number>();
+  let conflict = false;
+  for (let i = 0; i < m; i++) {
+    if (!((rowMax[i] as number) > 0)) continue;
+    if (seen.has(rowArg[i] as number)) conflict = true;
+    seen.add(rowArg[i] as number);
+  }
+  if (!conflict) {
+    for (let i = 0; i < m; i++) if ((rowMax[i] as number) > 0) assigned[i] = rowArg[i] as number;
+    return assigned;
+  }
+  const claimed = new Set<number>();
+  const best = Float32Array.from(rowMax);
+  const arg = Int32Array.from(rowArg);
+  const pending = new Uint8Array(m).fill(1);
+  for (;;) {
+    let pick = -1;
+    for (let i = 0; i < m; i++) {
+      if (pending[i] && (best[i] as number) > 0 && (pick < 0 || (best[i] as number) > (best[pick] as number))) pick = i;
+    }
+    if (pick < 0) return assigned;
+    const prior = arg[pick] as number;
+    assigned[pick] = prior;
+    claimed.add(prior);
+    pending[pick] = 0;
+    for (let i = 0; i < m; i++) {
+      if (!pending[i] || arg[i] !== prior) continue;
+      const q = row(i);
+      let bv = 0;
+      let a = -1;
+      for (let j = 0; j < q.length; j++) {
+        const v = q[j] as number;
+        if (!claimed.has(j) && v > bv) {
+          bv = v;
+          a = j;
+        }
+      }
+      best[i] = bv;
+      arg[i] = a;
+    }
+  }
+}
+
+const ssdMatch: KernelFunc = ({ inputs, attrs, backend }) => {
+  const b = backend as unknown as WebgpuBackend;
+  const { iou } = inputs as { iou: TensorInfo };
+  const a = attrs as unknown as { threshold: number; checkValues: boolean };
+  const { batched, batch, m, n, outShape, empty } = matrixOf(b, iou);
+  if (empty !== null) return empty;
+  if (a.checkValues) checkIou(b, SSD_OP, iou, batched, m, n);
+  // Each box's best prior comes back (2 x B x M values), not the matrix.
+  const best = b.runWebGPUProgram(rowMaxArgProgram(batch, m), [iou], 'float32', [i32(n), i32(batch * m)]);
+  const pairs = b.readSync(best.dataId) as Float32Array;
+  b.disposeData(best.dataId);
+  let matrix: ArrayLike<number> | undefined;
+  const priors = new Int32Array(batch * m);
+  for (let img = 0; img < batch; img++) {
+    const rowMax = new Float32Array(m);
+    const rowArg = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      rowMax[i] = pairs[2 * (img * m + i)] as number;
+      rowArg[i] = pairs[2 * (img * m + i) + 1] as number;
+    }
+    const row = (i: number) => {
+      // Rare (two boxes with the same best prior): the matrix is downloaded once.
+      matrix ??= b.readSync(iou.dataId);
+      const start = (img * m + i) * n;
+      return Array.prototype.slice.call(matrix, start, start + n) as number[];
+    };
+    priors.set(assignBestPriors(m, rowMax, rowArg, row), img * m);
+  }
+  const p = b.makeTensorInfo([batch, m], 'int32', priors);
+  const q = { ...iou, shape: [batch, m, n] };
+  const run = (which: number) => b.runWebGPUProgram(ssdMatchProgram(batch, n), [q, p], 'int32', [i32(m), f32(a.threshold), i32(which), i32(batch * n)]);
+  const matches = run(0);
+  const labels = run(1);
+  b.disposeData(p.dataId);
   return [
     { ...matches, shape: outShape },
     { ...labels, shape: outShape },
@@ -144,6 +255,7 @@ const roiAlignGrad: KernelFunc = ({ inputs, attrs, backend }) => {
 const CONFIGS: KernelConfig[] = [
   { kernelName: PAIRWISE_IOU_KERNEL, backendName: 'webgpu', kernelFunc: pairwiseIou },
   { kernelName: MAX_IOU_MATCH_KERNEL, backendName: 'webgpu', kernelFunc: maxIouMatch },
+  { kernelName: SSD_MATCH_KERNEL, backendName: 'webgpu', kernelFunc: ssdMatch },
   { kernelName: ROI_ALIGN_KERNEL, backendName: 'webgpu', kernelFunc: roiAlign },
   { kernelName: ROI_ALIGN_GRAD_KERNEL, backendName: 'webgpu', kernelFunc: roiAlignGrad },
 ];

@@ -1,8 +1,8 @@
-// Conformance cases for @detkit/matchers' max-IoU matcher (a fused kernel: in place on cpu and wasm, a
+// Conformance cases for @detkit/matchers' max-IoU and SSD matchers (a fused kernel: in place on cpu and wasm, a
 // WGSL kernel on webgpu, over a download elsewhere), on IoU matrices made by @detkit/boxes' boxIou.
 import { boxIou } from '@detkit/boxes';
 import { tf } from '@detkit/core';
-import { createMaxIouMatcher, RPN_MATCHER_OPTIONS, ROI_MATCHER_OPTIONS } from '@detkit/matchers';
+import { createMaxIouMatcher, createSsdMatcher, RPN_MATCHER_OPTIONS, ROI_MATCHER_OPTIONS } from '@detkit/matchers';
 import type { ConformanceCase } from '../../src/conformance';
 import { boxes, values } from './inputs';
 
@@ -16,6 +16,10 @@ const FAR = values([1000, 1000, 1010, 1010], [1, 4]);
 const rpn = createMaxIouMatcher(RPN_MATCHER_OPTIONS);
 const roi = createMaxIouMatcher({ ...ROI_MATCHER_OPTIONS, negativeMinIou: 0.1 });
 const lowQualityMin = createMaxIouMatcher({ ...RPN_MATCHER_OPTIONS, minLowQualityIou: 0.3 });
+const ssd = createSsdMatcher();
+const ssdStrict = createSsdMatcher({ threshold: 0.7 });
+/** Boxes 0 and 1 are the same box: they want the same best prior (SSD's bipartite conflict). */
+const TWINS = { values: Float32Array.from([...Array.from(GT.values).slice(0, 4), ...Array.from(GT.values)]), shape: [6, 4] };
 const out = (r: { matches: tf.Tensor; labels: tf.Tensor }) => [r.matches, r.labels];
 
 export const MATCHERS_CASES: ConformanceCase[] = [
@@ -30,5 +34,15 @@ export const MATCHERS_CASES: ConformanceCase[] = [
     name: 'matchers/maxIou batched [2, M, N]',
     inputs: [GT, ANCHORS, FAR],
     run: (g, a, f) => out(rpn(tf.stack([boxIou(g, a), boxIou(tf.concat([tf.slice(g, 0, 2), f, f, f]), a)]))),
+  },
+  { name: 'matchers/ssd threshold 0.5', inputs: [GT, ANCHORS], run: (g, a) => out(ssd(boxIou(g, a))) },
+  { name: 'matchers/ssd threshold 0.7 (priors matched below it)', inputs: [GT, ANCHORS], run: (g, a) => out(ssdStrict(boxIou(g, a))) },
+  { name: 'matchers/ssd two boxes with the same best prior', inputs: [TWINS, ANCHORS], run: (g, a) => out(ssd(boxIou(g, a))) },
+  { name: 'matchers/ssd a box that overlaps nothing', inputs: [GT, ANCHORS, FAR], run: (g, a, f) => out(ssd(boxIou(tf.concat([f, g]), a))) },
+  { name: 'matchers/ssd no ground truth', inputs: [values([], [0, 4]), ANCHORS], run: (g, a) => out(ssd(boxIou(g, a))) },
+  {
+    name: 'matchers/ssd batched [2, M, N] with a conflict',
+    inputs: [TWINS, ANCHORS, FAR],
+    run: (g, a, f) => out(ssd(tf.stack([boxIou(g, a), boxIou(tf.concat([tf.slice(g, 0, 3), f, f, f]), a)]))),
   },
 ];
