@@ -6,7 +6,7 @@
  * 2 epochs). The kill cases run `detkit-train` as a child process (src/fault-child.ts, bundled here with
  * esbuild) and SIGKILL it; the others run in this process.
  */
-import { fork, spawnSync } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { createRandom, DetkitError, InvalidArgumentError } from '@detkit/core';
 import { encodePng, syntheticSample } from '@detkit/data';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, readModel } from './checkpoint';
 import { defaultConfig, type TrainConfig } from './config';
 import { CheckpointError, OutputFolderInUseError, ResumeMismatchError } from './errors';
@@ -26,6 +26,8 @@ import { runTraining, type StepRecord } from './run-training';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bundleDir = path.join(here, '..', 'node_modules', '.cache', 'detkit-faults');
 const CHANNELS = { backbone: { channels: [8, 16, 16, 24, 32] } };
+/** Time limit of a case that runs the tiny training in child processes (generous: CI machines are shared). */
+const CHILD_TIMEOUT = 240_000;
 
 /** The tiny run of train.test.ts. */
 function tinyConfig(out: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
@@ -65,6 +67,9 @@ interface KillPlan {
   afterStep?: { step: number; delayMs: number };
 }
 
+/** Child processes still running (a test that times out must not leave one behind). */
+const running = new Set<ChildProcess>();
+
 /** Runs a bundled entry point (train.js, detect.js, fault-child.js) as a child process. */
 function runChild(entry: string, args: readonly string[], plan: KillPlan = {}): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
@@ -72,6 +77,7 @@ function runChild(entry: string, args: readonly string[], plan: KillPlan = {}): 
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ...(plan.pause ? { DETKIT_FAULT_PAUSE: JSON.stringify(plan.pause) } : {}) },
     });
+    running.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -81,7 +87,10 @@ function runChild(entry: string, args: readonly string[], plan: KillPlan = {}): 
       if (m.type === 'step' && plan.afterStep && m.step === plan.afterStep.step) setTimeout(() => child.kill('SIGKILL'), plan.afterStep.delayMs);
     });
     child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 
@@ -158,11 +167,16 @@ beforeAll(async () => {
   reference.weights = sha(await readFile(path.join(reference.out, 'model', 'weights.bin')));
   reference.metrics = await metrics(reference.out);
   expect(reference.metrics.filter((r) => (r as StepRecord).type === 'step')).toHaveLength(4);
-}, 120_000);
+}, CHILD_TIMEOUT);
+
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
+
 
 describe('kill -9, then --resume: the run ends exactly as the uninterrupted one (weights, metrics)', () => {
   it('during a training step (a random moment after step 1 or 3)', async () => {
@@ -172,14 +186,14 @@ describe('kill -9, then --resume: the run ends exactly as the uninterrupted one 
     const killed = await train(tinyArgs(out), { afterStep: { step, delayMs } });
     expect(killed.signal, `the run ended before the kill (step ${step} + ${delayMs} ms)`).toBe('SIGKILL');
     await expectResumesToReference(out);
-  });
+  }, CHILD_TIMEOUT);
 
   it('during an evaluation (a random moment after the last step of epoch 1)', async () => {
     const out = path.join(work, 'kill-eval');
     const killed = await train(tinyArgs(out), { afterStep: { step: 2, delayMs: Math.floor(random() * 150) } });
     expect(killed.signal).toBe('SIGKILL');
     await expectResumesToReference(out);
-  });
+  }, CHILD_TIMEOUT);
 
   it('during a checkpoint write (after a random file of epoch-0002): the unfinished folder is removed at start', async () => {
     const out = path.join(work, 'kill-checkpoint');
@@ -193,7 +207,7 @@ describe('kill -9, then --resume: the run ends exactly as the uninterrupted one 
     const log = await expectResumesToReference(out);
     expect(log).toMatch(/removed .*\.tmp-epoch-0002-\d+, left by a run killed while writing/);
     expect(log).toMatch(/resumed from .*epoch-0001: 1 epoch\(s\), 2 step\(s\) done/);
-  });
+  }, CHILD_TIMEOUT);
 
   it('during the model/ write: resume finds every epoch done and writes model/ again', async () => {
     const out = path.join(work, 'kill-model');
@@ -203,7 +217,7 @@ describe('kill -9, then --resume: the run ends exactly as the uninterrupted one 
     expect(temporaries(out)).toHaveLength(1);
     const log = await expectResumesToReference(out);
     expect(log).toMatch(/resumed from .*epoch-0002: 2 epoch\(s\), 4 step\(s\) done/);
-  });
+  }, CHILD_TIMEOUT);
 });
 
 describe('damaged checkpoint files: a CheckpointError naming the file, and --resume falls back', () => {
@@ -272,7 +286,7 @@ describe('damaged checkpoint files: a CheckpointError naming the file, and --res
     expect(sha(await readFile(path.join(out, 'model', 'weights.bin')))).toBe(reference.weights);
     expect(await metrics(out)).toEqual(reference.metrics);
     await readCheckpoint(path.join(out, 'checkpoints', 'epoch-0002'));
-  });
+  }, CHILD_TIMEOUT);
 
   it('--resume with every checkpoint damaged stops with a CheckpointError naming each problem, and changes nothing', async () => {
     const out = await copyRun('all-damaged');
@@ -371,7 +385,7 @@ describe('output folders', () => {
     expect((await listCheckpoints(out)).map((c) => c.manifest?.runId)).toEqual([newId, newId]);
     expect(sha(await readFile(path.join(out, 'model', 'weights.bin')))).toBe(reference.weights);
     expect(await readFile(path.join(out, 'notes.txt'), 'utf8')).toBe('mine');
-  });
+  }, CHILD_TIMEOUT);
 
   it('--resume with another configuration names each difference; fields that may change are allowed', async () => {
     const out = await copyRun('mismatch');
@@ -435,7 +449,7 @@ describe('the command line: exit status 2 and one line for bad folders and sizes
     oneLine(detectTruncated);
     expect(detectTruncated.code).toBe(1);
     expect(detectTruncated.stderr).toContain(`${path.join(truncated, 'model', 'weights.bin')}: is 100 bytes`);
-  });
+  }, CHILD_TIMEOUT);
 });
 
 /** Root may mount a small tmpfs; elsewhere this case is not run (and says why). */
@@ -476,5 +490,5 @@ describe('a full disk', () => {
     } finally {
       spawnSync('umount', [mount]);
     }
-  });
+  }, CHILD_TIMEOUT);
 });
