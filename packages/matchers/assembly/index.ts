@@ -2,7 +2,7 @@
 //
 // Every function works on raw pointers into the memory the module imports (tfjs-backend-wasm's heap, or
 // a private one) and allocates nothing: callers pass scratch space. Quality (IoU) matrices are row-major
-// float32 [m ground-truth boxes, n anchors] with finite values; indices and labels are int32.
+// float32 [m ground-truth boxes, n anchors] with values in [0, 1]; indices and labels are int32.
 
 /**
  * One pass over the [m, n] matrix q (m >= 1): colMax / colArg (f32[n], i32[n]) receive each column's
@@ -154,29 +154,32 @@ export function ssdMatch(q: usize, m: i32, n: i32, t: f32, matches: usize, label
 }
 
 /**
- * Index of the first value of the float32 array a[len] that is NaN or infinite, or -1: blocks of 1024
- * are screened four lanes at a time (x - x is 0 for a finite x and NaN otherwise), and only a block that
- * holds one is searched value by value.
+ * Index of the first value of the float32 array a[len] that is not an IoU, or -1: NaN, infinite, below 0
+ * or above 1 + tol (tol absorbs float32 rounding of an IoU computed as inter / union). Blocks of 1024 are
+ * screened four lanes at a time, and only a block that holds one is searched value by value.
  */
-export function firstNonFinite(a: usize, len: i32): i32 {
+export function firstNotIou(a: usize, len: i32, tol: f32): i32 {
   const len4 = len & ~3;
+  const lo = f32x4.splat(0);
+  const hi = f32x4.splat(1 + tol);
   for (let base = 0; base < len4; base += 1024) {
     const end = min<i32>(base + 1024, len4);
-    let acc = f32x4.splat(0);
+    let inside = v128.splat<i32>(-1);
     for (let i = base; i < end; i += 4) {
       const x = v128.load(a + (<usize>i << 2));
-      acc = f32x4.add(acc, f32x4.sub(x, x));
+      // Comparisons with NaN are false, so a NaN lane leaves `inside`.
+      inside = v128.and(inside, v128.and(f32x4.ge(x, lo), f32x4.le(x, hi)));
     }
-    if (v128.any_true(f32x4.ne(acc, acc))) {
+    if (!v128.all_true<i32>(inside)) {
       for (let i = base; i < end; i++) {
         const x = load<f32>(a + (<usize>i << 2));
-        if (x - x != 0) return i;
+        if (!(x >= 0 && x <= 1 + tol)) return i;
       }
     }
   }
   for (let i = len4; i < len; i++) {
     const x = load<f32>(a + (<usize>i << 2));
-    if (x - x != 0) return i;
+    if (!(x >= 0 && x <= 1 + tol)) return i;
   }
   return -1;
 }

@@ -4,7 +4,7 @@ import { InvalidArgumentError, InvalidValueError, ShapeError, toTensor, type Ker
 /**
  * Converts and checks the shape of a match-quality matrix: float32, [M ground truth, N anchors] or a
  * batch [B, M, N]. Returns `x` itself when it already is such a tensor; otherwise a tensor the caller owns
- * (call inside `tf.tidy`). The values are checked (finite) by the kernels, in SIMD, before they write
+ * (call inside `tf.tidy`). The values are checked (in [0, 1]) by the kernels, in SIMD, before they write
  * anything.
  */
 export function qualityInput(op: string, x: TensorInput): tf.Tensor {
@@ -23,12 +23,18 @@ export function matrixShape(shape: readonly number[]): { batch: number; m: numbe
 }
 
 /**
- * The error that `assertFinite` of `@detkit/core` throws, for a non-finite value at flat `index` of a
- * tensor of `shape` (the row is the index along the first axis: a box, or an image of a batch).
+ * How far above 1 an IoU may lie (float32 rounding of inter / union); the matchers reject values outside
+ * [0, 1 + IOU_TOLERANCE], NaN and infinities.
  */
-export function nonFinite(op: string, index: number, shape: readonly number[]): InvalidValueError {
+export const IOU_TOLERANCE = 1e-5;
+
+/**
+ * The error for a value of the IoU matrix outside [0, 1] (NaN, infinite, negative or above 1) at flat
+ * `index` of a tensor of `shape` (the row is the index along the first axis: a box, or an image of a batch).
+ */
+export function notIou(op: string, index: number, shape: readonly number[]): InvalidValueError {
   const width = shape.slice(1).reduce((a, b) => a * b, 1);
-  return new InvalidValueError(op, 'iou', 'has a NaN or infinite value', Math.floor(index / width));
+  return new InvalidValueError(op, 'iou', 'has a value outside [0, 1] (NaN, infinite, negative or above 1: not an IoU)', Math.floor(index / width));
 }
 
 /** Checks that an options object was passed (a plain object, not null). */

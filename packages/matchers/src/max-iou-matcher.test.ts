@@ -124,10 +124,17 @@ describe('createMaxIouMatcher input checks', () => {
     // Past the SIMD blocks of 1024 values, and in the scalar tail.
     const big = new Float32Array(3 * 1001).fill(0.5);
     big[2 * 1001 + 7] = -Infinity;
-    expect(() => match(tf.tensor2d(big, [3, 1001]))).toThrow("maxIouMatcher: 'iou' has a NaN or infinite value (first at row 2)");
+    expect(() => match(tf.tensor2d(big, [3, 1001]))).toThrow("maxIouMatcher: 'iou' has a value outside [0, 1] (NaN, infinite, negative or above 1: not an IoU) (first at row 2)");
     big[2 * 1001 + 7] = 0.5;
     big[3 * 1001 - 1] = NaN;
-    expect(() => createSsdMatcher()(tf.tensor2d(big, [3, 1001]))).toThrow("ssdMatcher: 'iou' has a NaN or infinite value (first at row 2)");
+    expect(() => createSsdMatcher()(tf.tensor2d(big, [3, 1001]))).toThrow("ssdMatcher: 'iou' has a value outside [0, 1] (NaN, infinite, negative or above 1: not an IoU) (first at row 2)");
+    // Values outside [0, 1] (issue 15: 5 and -3 were accepted), inside a SIMD block and in the tail.
+    big[3 * 1001 - 1] = 0.5;
+    big[1001 + 3] = 5;
+    expect(() => match(tf.tensor2d(big, [3, 1001]))).toThrow(/'iou' has a value outside \[0, 1\].*\(first at row 1\)/);
+    big[1001 + 3] = 0.5;
+    big[3 * 1001 - 1] = -3;
+    expect(() => createSsdMatcher()(tf.tensor2d(big, [3, 1001]))).toThrow(/'iou' has a value outside \[0, 1\].*\(first at row 2\)/);
     setValueChecks(false);
     try {
       const { labels } = match([[NaN, 0.8]]);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, callWasmKernel, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { float32Values, matrixShape, nonFinite, optionsObject, qualityInput, threshold } from './internal';
+import { IOU_TOLERANCE, float32Values, matrixShape, notIou, optionsObject, qualityInput, threshold } from './internal';
 import { matchersWasm } from './wasm';
 
 /** What a matcher returns for one image: two separate Int32 tensors, one entry per anchor (or prior, or proposal). */
@@ -118,7 +118,7 @@ const maxIouMatchKernel: TypedArrayKernel<MaxIouAttrs> = {
         ctx,
         { inputs: [float32Values(iou!.values)], outputs: [matches, labels], scratchBytes: 4 * (n + 2 * m + 8) },
         (wasm, p) => {
-          const at = checkValues ? wasm.firstNonFinite(p.inputs[0]!, batch * m * n) : -1;
+          const at = checkValues ? wasm.firstNotIou(p.inputs[0]!, batch * m * n, IOU_TOLERANCE) : -1;
           if (at >= 0) return at;
           for (let b = 0; b < batch; b++) {
             const q = p.inputs[0]! + 4 * b * m * n;
@@ -128,7 +128,7 @@ const maxIouMatchKernel: TypedArrayKernel<MaxIouAttrs> = {
           return -1;
         },
       );
-      if (bad >= 0) throw nonFinite(OP, bad, iou!.shape);
+      if (bad >= 0) throw notIou(OP, bad, iou!.shape);
     }
     return [ctx.outputFrom(matches, outShape), ctx.outputFrom(labels, outShape)];
   },

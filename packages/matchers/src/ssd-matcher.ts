@@ -1,5 +1,5 @@
 import { callWasmKernel, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { float32Values, matrixShape, nonFinite, optionsObject, qualityInput, threshold } from './internal';
+import { IOU_TOLERANCE, float32Values, matrixShape, notIou, optionsObject, qualityInput, threshold } from './internal';
 import { matchersWasm } from './wasm';
 import type { Matcher } from './max-iou-matcher';
 
@@ -95,7 +95,7 @@ const ssdMatchKernel: TypedArrayKernel<SsdAttrs> = {
         ctx,
         { inputs: [float32Values(iou!.values)], outputs: [matches, labels, rowMax, rowArg], scratchBytes: 4 * (n + 8) },
         (wasm, p) => {
-          const at = checkValues ? wasm.firstNonFinite(p.inputs[0]!, batch * m * n) : -1;
+          const at = checkValues ? wasm.firstNotIou(p.inputs[0]!, batch * m * n, IOU_TOLERANCE) : -1;
           if (at >= 0) return at;
           for (let b = 0; b < batch; b++) {
             const out = 4 * b * n, rows = 4 * b * m;
@@ -104,7 +104,7 @@ const ssdMatchKernel: TypedArrayKernel<SsdAttrs> = {
           return -1;
         },
       );
-      if (bad >= 0) throw nonFinite(OP, bad, iou!.shape);
+      if (bad >= 0) throw notIou(OP, bad, iou!.shape);
       // A fresh view of the input: the call may have grown (and detached) backend memory.
       const q = iou!.values;
       const assigned = new Int32Array(m);

@@ -5,7 +5,7 @@ import { WASM_BASE64 } from './generated/wasm';
 /** Exports of assembly/index.ts; pointers are byte offsets into the memory the module runs in. */
 export interface MatchersWasm {
   scanQuality(q: number, m: number, n: number, colMax: number, colArg: number, rowMax: number, rowArg: number): void;
-  firstNonFinite(a: number, len: number): number;
+  firstNotIou(a: number, len: number, tol: number): number;
   maxIouMatch(
     q: number, m: number, n: number, high: number, low: number, negMin: number, lowQuality: number, minLowQuality: number,
     matches: number, labels: number, scratch: number,
