@@ -5,8 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { describeEachBackend } from '@detkit/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataError, MAX_IMAGE_MEGAPIXELS, applyOrientation, decodeImage, readImageHeader } from './index';
+import { DataError, MAX_IMAGE_MEGAPIXELS, applyOrientation, createLoader, decodeImage, readImageHeader, type DetectionSample } from './index';
 import { loadImageFile, readImageInfo } from './node/index';
 
 const dir = path.join(import.meta.dirname, '..', 'fixtures', 'images');
@@ -137,5 +138,35 @@ describe('MAX_IMAGE_MEGAPIXELS', () => {
     const i = b.findIndex((v, k) => v === 0xff && b[k + 1] === 0xc0);
     b.set([20000 >> 8, 20000 & 255, 20000 >> 8, 20000 & 255], i + 5);
     expect(() => decodeImage(b, 'big.jpg')).toThrow(/big\.jpg: claims 20000 x 20000 pixels \(400\.0 megapixels\)/);
+  });
+});
+
+describeEachBackend('the loader and EXIF orientation', () => {
+  const raw = bytes('orient6.jpg'); // stored 80 x 48, shown upright as 48 x 80
+  const sample = (width: number, height: number): DetectionSample => ({
+    id: `${width}x${height}`,
+    image: path.join(dir, 'orient6.jpg'),
+    width,
+    height,
+    boxes: Float32Array.from([1, 1, 20, 20]),
+    labels: Int32Array.from([0]),
+    iscrowd: new Uint8Array(1),
+    difficult: new Uint8Array(1),
+  });
+  it('an annotation of the upright size gets upright pixels, one of the stored size gets the stored pixels', async () => {
+    const run = async (s: DetectionSample) => {
+      const loader = createLoader({ source: [s], imageSize: [s.height, s.width], batchSize: 1, loadImage: loadImageFile, normalize: false });
+      for await (const b of loader.epoch(0)) {
+        const px = Uint8Array.from(b.images.dataSync(), (v) => Math.round(v * 255));
+        b.dispose();
+        return px;
+      }
+      throw new Error('no batch');
+    };
+    expect(await run(sample(48, 80))).toEqual(decodeImage(raw).data);
+    expect(await run(sample(80, 48))).toEqual(decodeImage(raw, 'x', { orientation: 'ignore' }).data);
+    // A size that is neither: the upright image is checked against it, a DataError naming the file.
+    const e = await run(sample(50, 50)).catch((err: unknown) => err);
+    expect(e).toMatchObject({ kind: 'bad-image', file: path.join(dir, 'orient6.jpg'), record: 'sample "50x50"' });
   });
 });
