@@ -16,7 +16,6 @@ export {
   runTypedArrayKernel,
   hasTypedArrayPath,
   hasFusedKernel,
-  hasFusedKernel,
   peekValues,
   type TypedArrayKernel,
   type KernelInput,
