@@ -72,3 +72,4 @@ export {
   type PreparedBatch,
 } from './executor';
 export { prepareImage, type PrepareConfig } from './prepare';
+export { splitSamples } from './split-samples';
