@@ -6,7 +6,7 @@ import { useBackend, type BackendName } from '@detkit/backends';
 import { InvalidArgumentError } from '@detkit/core';
 import { boxesToOriginal, createLoader, type DetectionSample } from '@detkit/data';
 import { loadImageFile } from '@detkit/data/node';
-import { loadDetector } from '@detkit/models';
+import { loadDetectorModel } from '@detkit/models';
 import { latestCheckpoint, readModel } from './checkpoint';
 import { HelpShown, type CliIo } from './cli';
 import { drawDetections } from './draw';
@@ -112,7 +112,7 @@ export async function runDetect(config: DetectConfig, log: (line: string) => voi
   await useBackend(config.backend);
   const dir = await resolveModelDir(config.model);
   const { artifacts, classes } = await readModel(dir);
-  const detector = await loadDetector(artifacts);
+  const detector = await loadDetectorModel(artifacts);
   try {
     const [h, w] = detector.config.imageSize;
     const drawings = drawingNames(config.images);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BackendUnavailableError, DetkitError, tf } from '@detkit/core';
 import { createLoader, encodePng, syntheticSample, syntheticSource } from '@detkit/data';
-import { loadDetector, type Detector } from '@detkit/models';
+import { loadDetectorModel, type Detector } from '@detkit/models';
 import { afterAll, describe, expect, it } from 'vitest';
 import { latestCheckpoint, readModel } from './checkpoint';
 import { defaultConfig, type TrainConfig } from './config';
@@ -98,7 +98,7 @@ describe('detkit-train end to end (tiny run)', () => {
     const dir = await latestCheckpoint(out);
     const { artifacts, classes } = await readModel(dir!);
     expect(classes).toEqual(['rectangle', 'ellipse', 'triangle', 'cross']);
-    const reloaded = await loadDetector(artifacts);
+    const reloaded = await loadDetectorModel(artifacts);
     detectors.push(reloaded);
     const images = await valImages();
     const trained = detectors[0]!;

@@ -1,3 +1,8 @@
+// Training needs tfjs-core's gradients, and cpu is every backend's fallback and oracle: registered in browser
+// bundles too (@detkit/core's Node build already registers both; its browser build imports no backend).
+import '@detkit/core/gradients';
+import '@tensorflow/tfjs-backend-cpu';
+
 export { useBackend, BACKEND_NAMES, type BackendName, type UseBackendOptions } from './use-backend';
 export { backendInfo, type BackendInfo } from './backend-info';
 export {

@@ -1,10 +1,10 @@
 import type * as NodeModule from 'node:module';
 import type * as NodePath from 'node:path';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerCpuKernelFixes } from './cpu-kernel-fixes';
 import { BackendUnavailableError } from './errors';
 import { tf } from './tf';
 
-/** Backends that `@detkit/core` registers itself. `@detkit/backends` adds the GPU-class ones. */
+/** Backends that `@detkit/core` sets up itself. `@detkit/backends` adds the GPU-class ones. */
 export type CoreBackendName = 'cpu' | 'wasm';
 
 /** Options of {@link setupBackend}. */
@@ -12,12 +12,25 @@ export interface SetupBackendOptions {
   /**
    * Where the wasm binaries live: a folder URL or path ending in `/`, passed to tfjs's `setWasmPaths`.
    * Default: in Node, the `dist/` folder of the installed `@tensorflow/tfjs-backend-wasm` (found through
-   * its package.json, so pnpm's symlinked layout works); in a browser, tfjs's own default.
+   * its package.json, so pnpm's symlinked layout works); in a browser, tfjs's own default (files beside the
+   * page). Node only: a browser bundle of `@detkit/core` does not import tfjs-backend-wasm, so there call its
+   * `setWasmPaths` yourself (passing this option throws a {@link BackendUnavailableError}).
    */
   wasmPaths?: string;
 }
 
 let wasmPathsConfigured = false;
+
+/**
+ * tfjs-backend-wasm's `setWasmPaths`, handed over by `node-setup.ts`, which imports that package in the Node
+ * build (the browser build imports no backend, see {@link setupBackend}). Internal: not exported by the index.
+ */
+let wasmPathSetter: ((paths: string) => void) | undefined;
+
+/** Gives {@link setupBackend} tfjs-backend-wasm's `setWasmPaths` (called by the Node build's setup). */
+export function provideWasmPathSetter(setter: (paths: string) => void): void {
+  wasmPathSetter = setter;
+}
 
 function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -43,7 +56,11 @@ export async function nodeWasmDistPath(): Promise<string> {
 /**
  * Makes `name` the active tfjs backend and waits until it is ready.
  *
- * For `'wasm'` it first points tfjs at the wasm binaries (see {@link SetupBackendOptions.wasmPaths}).
+ * `@detkit/core`'s Node build registers both backends on import. Its browser build imports neither: there
+ * the backend's package (`@tensorflow/tfjs-backend-cpu` or `-wasm`) must be imported first, or use
+ * `useBackend` from `@detkit/backends`, which imports them. For `'cpu'` it applies
+ * {@link registerCpuKernelFixes}. For `'wasm'` in Node it points tfjs at the wasm binaries (see
+ * {@link SetupBackendOptions.wasmPaths}; in a browser bundle call tfjs-backend-wasm's `setWasmPaths` yourself).
  * Throws {@link BackendUnavailableError} when the backend is unknown or fails to initialise; the
  * previously active backend then stays active.
  */
@@ -51,9 +68,21 @@ export async function setupBackend(name: CoreBackendName, options: SetupBackendO
   if (name !== 'cpu' && name !== 'wasm') {
     throw new BackendUnavailableError(String(name), 'unknown backend name', "Use 'cpu' or 'wasm' (or @detkit/backends for GPU backends).");
   }
+  if (tf.findBackendFactory(name) === null) {
+    // Only in a browser bundle: Node's build of @detkit/core registers both backends on import. The browser
+    // build imports no backend itself (not even lazily: a dynamic import makes esbuild wrap tfjs-core in
+    // lazy initialisers and stop tree-shaking it), so a bundle carries only the backends its code imports.
+    throw new BackendUnavailableError(name, 'it is not registered', `In a browser bundle, import '@tensorflow/tfjs-backend-${name}' before setupBackend('${name}'), or use useBackend from @detkit/backends, which imports it.`);
+  }
+  if (name === 'cpu') registerCpuKernelFixes();
   if (name === 'wasm' && (!wasmPathsConfigured || options.wasmPaths !== undefined)) {
     const paths = options.wasmPaths ?? (isNode() ? await nodeWasmDistPath() : undefined);
-    if (paths !== undefined) setWasmPaths(paths);
+    if (paths !== undefined) {
+      if (wasmPathSetter === undefined) {
+        throw new BackendUnavailableError(name, 'wasmPaths cannot be set from a browser bundle of @detkit/core', "Call setWasmPaths from '@tensorflow/tfjs-backend-wasm' yourself, then setupBackend('wasm') without wasmPaths.");
+      }
+      wasmPathSetter(paths);
+    }
     wasmPathsConfigured = true;
   }
   const previous = tf.getBackend();

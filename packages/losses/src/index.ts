@@ -1,3 +1,6 @@
+// Training needs tfjs-core's gradients: registered in browser bundles too (in Node @detkit/core already has them).
+import '@detkit/core/gradients';
+
 export { smoothL1Loss, type SmoothL1LossOptions } from './smooth-l1-loss';
 export { crossEntropyLoss, IGNORE_INDEX, type CrossEntropyLossOptions } from './cross-entropy-loss';
 export { binaryCrossEntropyWithLogits, type BinaryCrossEntropyWithLogitsOptions } from './binary-cross-entropy-with-logits';

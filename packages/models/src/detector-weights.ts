@@ -2,6 +2,7 @@ import { InvalidArgumentError, ShapeError, tf } from '@detkit/core';
 import type { Backbone } from './backbone';
 import type { Detector } from './detector';
 import { createFasterRcnn, type FasterRcnn, type FasterRcnnConfig } from './faster-rcnn';
+import { DETECTOR_FORMAT_VERSION, detectorFormatVersion } from './format-version';
 import { createSsd, type Ssd, type SsdConfig } from './ssd';
 
 /** The configuration of any detkit detector. */
@@ -10,6 +11,8 @@ export type DetectorConfig = SsdConfig | FasterRcnnConfig;
 /** The `modelTopology` detkit writes next to a detector's weights (the `model.json` of a checkpoint). */
 export interface DetectorTopology {
   format: 'detkit-detector';
+  /** The format version ({@link DETECTOR_FORMAT_VERSION}); absent in files saved before it existed (read as 1). */
+  version?: number;
   config: DetectorConfig;
 }
 
@@ -61,7 +64,7 @@ export async function saveDetector(detector: Detector<DetectorConfig>, handler: 
     throw new InvalidArgumentError('saveDetector', 'handler', 'must be a tf.io IOHandler with save()');
   }
   const { data, specs } = await tf.io.encodeWeights(detector.variables as Record<string, tf.Tensor>);
-  const topology: DetectorTopology = { format: 'detkit-detector', config: detector.config };
+  const topology: DetectorTopology = { format: 'detkit-detector', version: DETECTOR_FORMAT_VERSION, config: detector.config };
   return handler.save({
     modelTopology: topology as unknown as object,
     weightSpecs: specs,
@@ -92,12 +95,16 @@ export function assignDetectorWeights(detector: Detector, artifacts: tf.io.Model
   }
 }
 
-/** Reads the {@link DetectorTopology} of saved artifacts, or throws naming what is wrong. */
+/**
+ * Reads the {@link DetectorTopology} of saved artifacts, or throws naming what is wrong (an
+ * `UnsupportedFormatVersionError` for a newer or unknown format version).
+ */
 export function detectorTopology(artifacts: tf.io.ModelArtifacts): DetectorTopology {
   const topology = artifacts.modelTopology as Partial<DetectorTopology> | undefined;
   if (!topology || typeof topology !== 'object' || topology.format !== 'detkit-detector' || !topology.config) {
     throw new InvalidArgumentError('loadDetector', 'source', "does not hold a detkit detector (modelTopology.format is not 'detkit-detector')");
   }
+  detectorFormatVersion('loadDetector', topology);
   return topology as DetectorTopology;
 }
 

@@ -45,11 +45,23 @@ export {
 export {
   createDetector,
   saveDetector,
-  loadDetector,
+  loadDetector as loadDetectorModel,
   assignDetectorWeights,
   detectorTopology,
   type DetectorConfig,
   type DetectorTopology,
   type CreateDetectorOptions,
 } from './detector-weights';
+export {
+  loadDetector,
+  type ImageDetector,
+  type Detection,
+  type DetectorImage,
+  type DetectorSource,
+  type DetectImageOptions,
+  type LoadDetectorOptions,
+  type ImageDataLike,
+  type CanvasImageSourceLike,
+} from './load-detector';
+export { DETECTOR_FORMAT_VERSION, UnsupportedFormatVersionError, detectorFormatVersion } from './format-version';
 export { disposeOptimizer, optimizerState, restoreOptimizerState, setLearningRate, type NamedTensor } from './optimizer-state';

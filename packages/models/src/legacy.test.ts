@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { useBackend } from '@detkit/backends';
 import { tf } from '@detkit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDetector, createFasterRcnn, createSsd, loadDetector, type DetectorConfig } from './index';
+import { createDetector, createFasterRcnn, createSsd, loadDetectorModel, type DetectorConfig } from './index';
 
 interface Saved {
   modelTopology: { format: string; config: Record<string, unknown> };
@@ -39,7 +39,7 @@ describe('legacy checkpoints', () => {
   for (const kind of ['ssd', 'faster-rcnn'] as const) {
     it(`${kind}: loads and detects what it detected when saved`, async () => {
       const saved = fixture.detectors[kind];
-      const detector = await loadDetector(artifacts(saved));
+      const detector = await loadDetectorModel(artifacts(saved));
       const images = image();
       const [found] = detector.detect(images);
       const expected = saved.detections;

@@ -7,7 +7,7 @@ import {
   createDetector,
   createFasterRcnn,
   createSsd,
-  loadDetector,
+  loadDetectorModel,
   saveDetector,
   trainableVariables,
   type Backbone,
@@ -67,7 +67,7 @@ async function roundTrip(detector: Detector<DetectorConfig>): Promise<Detector<D
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );
-  return loadDetector(tf.io.fromMemory(saved!));
+  return loadDetectorModel(tf.io.fromMemory(saved!));
 }
 
 for (const backend of ['cpu', 'wasm'] as const) {

@@ -20,7 +20,7 @@ import {
   FASTER_RCNN_ANCHOR_SIZES,
   FASTER_RCNN_PROPOSAL_COUNTS,
   FASTER_RCNN_ROI_BATCH_SIZE,
-  loadDetector,
+  loadDetectorModel,
   recipeFields,
   saveDetector,
   SSD_ASPECT_RATIOS,
@@ -80,7 +80,7 @@ async function roundTrip(detector: Detector<DetectorConfig>): Promise<Detector<D
   let saved: tf.io.ModelArtifacts | undefined;
   await saveDetector(detector, tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) })));
   // Through JSON, as a checkpoint on disk is.
-  return loadDetector(tf.io.fromMemory({ ...saved!, modelTopology: JSON.parse(JSON.stringify(saved!.modelTopology)) }));
+  return loadDetectorModel(tf.io.fromMemory({ ...saved!, modelTopology: JSON.parse(JSON.stringify(saved!.modelTopology)) }));
 }
 
 function thrown(f: () => unknown): InvalidArgumentError {
