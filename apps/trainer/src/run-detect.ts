@@ -112,6 +112,7 @@ export async function runDetect(config: DetectConfig, log: (line: string) => voi
   await useBackend(config.backend);
   const dir = await resolveModelDir(config.model);
   const { artifacts, classes } = await readModel(dir);
+  log(`model ${dir} (${classes.length} classes)`);
   const detector = await loadDetectorModel(artifacts);
   try {
     const [h, w] = detector.config.imageSize;
