@@ -29,7 +29,7 @@ export interface LoaderOptions {
   shuffle?: boolean;
   /** Seed of shuffling and augmentation; default 0. */
   seed?: number;
-  /** Probability of a horizontal flip per image (boxes flipped alike); default 0 (off), 0.5 with an `augment` preset other than 'none'. */
+  /** Probability of a horizontal flip per image (boxes flipped alike); default 0 (off), or 0.5 when `augment` is given and is not 'none' (torchvision's hflip_prob). */
   flip?: number;
   /** Photometric jitter, torchvision `ColorJitter` semantics; default off. */
   jitter?: ColorJitterOptions;
