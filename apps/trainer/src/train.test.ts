@@ -127,7 +127,7 @@ describe('detkit-train end to end (tiny run)', () => {
     // Everything but the clock: losses, learning rates, parts, mAP, per-class AP.
     const strip = (r: StepRecord | EpochRecord) => {
       const rest: Record<string, unknown> = { ...r };
-      for (const k of ['stepsPerSecond', 'trainSeconds', 'evalSeconds', 'load']) delete rest[k];
+      for (const k of ['stepsPerSecond', 'trainSeconds', 'evalSeconds', 'load', 'dataWait', 'dataWaitFraction']) delete rest[k];
       return rest;
     };
     expect((await records(crashed)).map(strip)).toEqual(uninterrupted.map(strip));
