@@ -46,7 +46,7 @@ export interface PreparedBatch {
 export interface LoaderExecutor {
   /** Prepares one batch. Rejects only for faults that are not data problems (those are `issues`). */
   prepareBatch(request: BatchRequest): Promise<PreparedBatch>;
-  /** Batches it can prepare at the same time (worker threads); the loader's default prefetch is this + 1. */
+  /** Batches it can prepare at the same time (worker threads); the loader's default prefetch is this + 1 for an executor that is not `inProcess`. */
   readonly concurrency: number;
   /** Whether it runs in this thread: it may then be given samples whose `image` is any {@link ImageSource}, and the loader's `loadImage`. */
   readonly inProcess: boolean;

@@ -63,7 +63,7 @@ export interface LoaderOptions {
    * threads. The batches are the same, bit for bit.
    */
   executor?: LoaderExecutor;
-  /** Batches prepared ahead of the one being used; default the executor's concurrency + 1 (2 in-thread). */
+  /** Batches prepared ahead of the one being used; default 1 in-thread (it overlaps file reads only), the pool's threads + 1 with a worker pool. */
   prefetch?: number;
   /** Byte budget of the default executor's decoded-image cache (images given by path); default 0. */
   cacheBytes?: number;
@@ -188,7 +188,7 @@ export function createLoader(options: LoaderOptions): Loader {
   const shuffle = options.shuffle ?? true;
   const executor =
     options.executor ?? createInlineExecutor({ ...(options.loadImage ? { loadImage: options.loadImage } : {}), ...(options.cacheBytes ? { cacheBytes: options.cacheBytes } : {}) });
-  const prefetch = options.prefetch ?? executor.concurrency + 1;
+  const prefetch = options.prefetch ?? (executor.inProcess ? 1 : executor.concurrency + 1);
   if (!Number.isInteger(prefetch) || prefetch < 1) throw new InvalidArgumentError('createLoader', 'prefetch', `must be an integer >= 1, got ${String(prefetch)}`);
   const spec: SourceSpec | undefined = !executor.inProcess ? source.spec : undefined;
   const skipped = emptySkipReport();
