@@ -5,6 +5,9 @@
  * (letterbox to the detector's input size, ImageNet normalisation), and the boxes come back through
  * `boxesToOriginal`: the same numbers as `detkit-detect`.
  */
+import type * as NodeFs from 'node:fs/promises';
+import type * as NodePath from 'node:path';
+import type * as NodeUrl from 'node:url';
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { boxesToOriginal, createLoader, decodeImage, fetchImage, type DetectionSample, type RgbImage } from '@detkit/data';
 import { detectorTopology, loadDetector as loadDetectorModel, type CreateDetectorOptions } from './detector-weights';
@@ -99,7 +102,7 @@ function isNode(): boolean {
 const NODE_FS = 'node:fs/promises';
 const NODE_PATH = 'node:path';
 const NODE_URL = 'node:url';
-async function nodeModules(): Promise<{ fs: typeof import('node:fs/promises'); path: typeof import('node:path'); url: typeof import('node:url') }> {
+async function nodeModules(): Promise<{ fs: typeof NodeFs; path: typeof NodePath; url: typeof NodeUrl }> {
   const [fs, path, url] = await Promise.all([import(/* @vite-ignore */ NODE_FS), import(/* @vite-ignore */ NODE_PATH), import(/* @vite-ignore */ NODE_URL)]);
   return { fs, path, url };
 }
@@ -309,6 +312,9 @@ function checkOptions(options: DetectImageOptions): void {
  *   {@link UnsupportedFormatVersionError} when it was saved in a newer (or unknown) format version.
  */
 export async function loadDetector(source: DetectorSource, options: LoadDetectorOptions = {}): Promise<ImageDetector> {
+  // Without a backend chosen yet (no setupBackend / useBackend / tf.setBackend), initialise tfjs's best
+  // registered one (in Node: wasm, else cpu), as a first tensor op would, but asynchronously.
+  await tf.ready();
   const artifacts = await artifactsOf(source);
   const formatVersion = detectorFormatVersion('loadDetector', detectorTopology(artifacts));
   const { classes: given, ...createOptions } = options;
