@@ -1,6 +1,6 @@
 // The image the "Look inside" and "Detect" views work on: a built-in synthetic image (@detkit/data), or the
 // user's PNG / JPEG (decoded by @detkit/data) with boxes drawn on the page or read from a COCO file.
-import { decodeImage, parseCoco, syntheticConfig, syntheticSample, type RgbImage } from '@detkit/data';
+import { decodeImage, parseCoco, syntheticConfig, syntheticSample, type DetectionSample, type RgbImage } from '@detkit/data';
 
 /** An image with its ground-truth boxes (xyxy, image pixels) and 0-based class labels. */
 export interface Scene {
@@ -57,4 +57,27 @@ export function withBox(scene: Scene, box: readonly [number, number, number, num
 /** The scene without boxes. */
 export function withoutBoxes(scene: Scene): Scene {
   return { ...scene, boxes: new Float32Array(0), labels: new Int32Array(0) };
+}
+
+/**
+ * A training set from the user's files: a COCO instances file and the images it names (matched by file
+ * name), decoded by @detkit/data. Images the file names but the user did not give are left out.
+ */
+export async function cocoSamples(images: readonly File[], cocoText: string): Promise<{ samples: DetectionSample[]; classes: string[]; missing: number }> {
+  const coco = parseCoco(cocoText);
+  const base = (p: string) => p.split(/[\\/]/).pop() ?? p;
+  const byName = new Map(images.map((f) => [f.name, f]));
+  const samples: DetectionSample[] = [];
+  let missing = 0;
+  for (const s of coco.samples) {
+    const file = byName.get(base(String(s.image)));
+    if (file === undefined) {
+      missing++;
+      continue;
+    }
+    const image = decodeImage(new Uint8Array(await file.arrayBuffer()), file.name);
+    samples.push({ ...s, image, width: image.width, height: image.height });
+  }
+  if (samples.length === 0) throw new Error(`none of the ${coco.samples.length} images the COCO file lists was among the chosen files`);
+  return { samples, classes: [...coco.classes], missing };
 }

@@ -1,4 +1,5 @@
 // Messages between the page and the training worker.
+import type { DetectionSample } from '@detkit/data';
 import type { io } from '@tensorflow/tfjs-core';
 
 /** The backends of the menu: tfjs's WebGPU, WebGL, WASM (with detkit's training kernels) and plain JS CPU. */
@@ -28,6 +29,11 @@ export interface TrainSetup {
   valImages: number;
   /** Evaluate every this many steps (0: only when asked). */
   evalEvery: number;
+  /**
+   * The user's own images with their boxes (decoded, from a COCO file) and class names, instead of the
+   * built-in set; mAP is then measured on these same images.
+   */
+  data?: { samples: DetectionSample[]; classes: string[] };
 }
 
 /** The page's default SSD: 0.2M parameters, 96 px inputs, batch 8 (fast enough to watch on a CPU). */

@@ -3,6 +3,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { $, seconds } from './dom';
+import { cocoSamples } from './scene';
 import { TrainClient } from './train-client';
 import { DEFAULT_SETUP, PLAYGROUND_BACKENDS, type ExportedModel, type PlaygroundBackend, type StepEvent, type TrainSetup, type WorkerEvent } from './train-protocol';
 
@@ -11,7 +12,8 @@ const PART_COLORS = ['#ff9f1c', '#2ec4b6', '#e71d36', '#9b5de5'];
 const BACKEND_COLORS: Record<string, string> = { webgpu: '#9b5de5', webgl: '#2ec4b6', wasm: '#ff9f1c', cpu: '#8d99ae' };
 
 export interface TrainView {
-  client: TrainClient;
+  /** The worker's client; a new one (a fresh worker) after a run failed. */
+  readonly client: TrainClient;
   /** Steps recorded since the last setup, in order. */
   steps: StepEvent[];
   setup(setup?: Partial<TrainSetup>, backend?: PlaygroundBackend): Promise<void>;
@@ -37,7 +39,9 @@ export function mountTrain(root: HTMLElement, wasmPaths: string, onModel: (m: Ex
       <label>Batch size <select id="tr-batch"><option>4</option><option selected>8</option><option>16</option></select></label>
       <label>Optimizer <select id="tr-opt"><option value="adam">Adam</option><option value="momentum">SGD, momentum 0.9</option></select></label>
       <label>Learning rate <input id="tr-lr" type="number" step="0.0005" min="0.0001" max="0.1" value="${DEFAULT_SETUP.learningRate}"></label>
-      <p class="hint">Data: the built-in synthetic set (2,000 images of 4 shape classes), letterboxed, random flips.</p>
+      <label>Data <select id="tr-data"><option value="synthetic">built-in synthetic set (2,000 images, 4 shapes)</option><option value="mine" disabled>your images (add them below)</option></select></label>
+      <label>Your images + COCO file <input id="tr-files" type="file" multiple accept="image/png,image/jpeg,.json,application/json"></label>
+      <p class="hint" id="tr-data-info">Images are letterboxed to the input size and flipped at random.</p>
     </fieldset>
     <fieldset>
       <legend>Run</legend>
@@ -59,7 +63,9 @@ export function mountTrain(root: HTMLElement, wasmPaths: string, onModel: (m: Ex
     <figure class="card"><figcaption><h3>mAP</h3><p>VOC mAP@0.5 (@detkit/eval) on validation images of the synthetic set, every 50 steps.</p></figcaption><div id="ch-map" class="chart"></div></figure>
   </div>`;
 
-  const client = new TrainClient();
+  let client = new TrainClient();
+  /** Set when a request failed: the worker's tfjs may be left mid-step, so the next setup starts a fresh worker. */
+  let broken = false;
   const status = $(root, '#tr-status');
   const errorLine = $(root, '#tr-error');
   const startButton = $<HTMLButtonElement>(root, '#tr-start');
@@ -139,10 +145,13 @@ export function mountTrain(root: HTMLElement, wasmPaths: string, onModel: (m: Ex
   }
 
   let scheduled = false;
-  client.on((e: WorkerEvent) => {
+  const listen = (e: WorkerEvent) => {
     if (e.type === 'step') steps.push(e);
     else if (e.type === 'eval') evals.push({ step: e.step, map: e.map });
-    else if (e.type === 'backend') backendNow = e.backend;
+    else if (e.type === 'backend') {
+      backendNow = e.backend;
+      if ((PLAYGROUND_BACKENDS as readonly string[]).includes(e.backend)) backendSelect.value = e.backend;
+    }
     else if (e.type === 'state') isRunning = e.running;
     else if (e.type === 'log') errorLine.textContent = e.text;
     if (!scheduled) {
@@ -152,6 +161,37 @@ export function mountTrain(root: HTMLElement, wasmPaths: string, onModel: (m: Ex
         redrawCharts();
         updateStatus();
       });
+    }
+  };
+  client.on(listen);
+
+  /** The client's requests, marking the worker broken when one fails. */
+  const worker = new Proxy({} as TrainClient, {
+    get(_, key: keyof TrainClient) {
+      const value = client[key];
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => unknown).apply(client, args);
+        return result instanceof Promise ? result.catch((error: unknown) => ((broken = true), Promise.reject(error))) : result;
+      };
+    },
+  });
+
+  let userData: TrainSetup['data'];
+  $<HTMLInputElement>(root, '#tr-files').addEventListener('change', async (e) => {
+    const files = Array.from((e.target as HTMLInputElement).files ?? []);
+    const json = files.find((f) => f.name.endsWith('.json'));
+    const dataSelect = $<HTMLSelectElement>(root, '#tr-data');
+    try {
+      if (!json) throw new Error('add the COCO instances file (.json) with the images');
+      const { samples, classes, missing } = await cocoSamples(files.filter((f) => f !== json), await json.text());
+      userData = { samples, classes };
+      dataSelect.options[1]!.disabled = false;
+      dataSelect.options[1]!.textContent = `your images (${samples.length}, classes ${classes.join(', ')})`;
+      dataSelect.value = 'mine';
+      $(root, '#tr-data-info').textContent = `${samples.length} images read${missing ? `, ${missing} named in the COCO file but not chosen` : ''}; mAP is measured on these same images. Press "New model" to train on them.`;
+    } catch (error) {
+      errorLine.textContent = String((error as Error)?.message ?? error);
     }
   });
 
@@ -165,6 +205,7 @@ export function mountTrain(root: HTMLElement, wasmPaths: string, onModel: (m: Ex
       batchSize: Number($<HTMLSelectElement>(root, '#tr-batch').value),
       optimizer: $<HTMLSelectElement>(root, '#tr-opt').value as TrainSetup['optimizer'],
       learningRate: Number($<HTMLInputElement>(root, '#tr-lr').value) || DEFAULT_SETUP.learningRate,
+      ...($<HTMLSelectElement>(root, '#tr-data').value === 'mine' && userData ? { data: userData } : {}),
     };
   }
 
@@ -175,7 +216,14 @@ export function mountTrain(root: HTMLElement, wasmPaths: string, onModel: (m: Ex
     partNames = [];
     buildLossChart();
     if (backend) backendSelect.value = backend;
-    await client.setup(s, backendSelect.value as PlaygroundBackend, wasmPaths);
+    if (broken) {
+      client.terminate();
+      client = new TrainClient();
+      client.on(listen);
+      broken = false;
+      isRunning = false;
+    }
+    await worker.setup(s, backendSelect.value as PlaygroundBackend, wasmPaths);
     isSetUp = true;
     redrawCharts();
     updateStatus();
@@ -189,31 +237,38 @@ export function mountTrain(root: HTMLElement, wasmPaths: string, onModel: (m: Ex
     'click',
     guard(async () => {
       if (!isSetUp) await setup();
-      await client.run(Number.MAX_SAFE_INTEGER);
+      await worker.run(Number.MAX_SAFE_INTEGER);
     }),
   );
-  pauseButton.addEventListener('click', guard(() => client.pause()));
+  pauseButton.addEventListener('click', guard(() => worker.pause()));
   $(root, '#tr-reset').addEventListener('click', guard(() => setup()));
   $(root, '#tr-eval').addEventListener(
     'click',
     guard(async () => {
       if (!isSetUp) await setup();
-      await client.evaluate();
+      await worker.evaluate();
     }),
   );
   $(root, '#tr-use').addEventListener(
     'click',
     guard(async () => {
       if (!isSetUp) throw new Error('train a model first');
-      onModel(await client.export());
+      onModel(await worker.export());
     }),
   );
   backendSelect.addEventListener(
     'change',
     guard(async () => {
-      if (isSetUp) await client.backend(backendSelect.value as PlaygroundBackend);
+      if (isSetUp) await worker.backend(backendSelect.value as PlaygroundBackend);
     }),
   );
 
-  return { client, steps, setup, exportModel: () => client.export() };
+  return {
+    get client() {
+      return worker;
+    },
+    steps,
+    setup,
+    exportModel: () => worker.export(),
+  };
 }

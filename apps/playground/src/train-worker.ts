@@ -51,13 +51,14 @@ async function setup(s: TrainSetup, backend: PlaygroundBackend): Promise<void> {
   await stop();
   disposeRun();
   await switchBackend(backend);
-  const source = syntheticSource({ split: 'train', ...(s.trainImages > 0 ? { count: s.trainImages } : {}) });
-  const numClasses = source.classes.length;
+  const source = s.data ? s.data.samples : syntheticSource({ split: 'train', ...(s.trainImages > 0 ? { count: s.trainImages } : {}) });
+  const classes = s.data ? s.data.classes : (source as { classes: readonly string[] }).classes;
+  const numClasses = classes.length;
   const detector =
     s.model === 'ssd'
       ? createSsd({ numClasses, imageSize: s.imageSize, backbone: { channels: s.channels }, seed: s.seed })
       : createFasterRcnn({ numClasses, imageSize: s.imageSize, backbone: { channels: s.channels }, seed: s.seed });
-  const loader = createLoader({ source, imageSize: s.imageSize, batchSize: s.batchSize, flip: 0.5, seed: s.seed });
+  const loader = createLoader({ source, imageSize: s.imageSize, batchSize: Math.min(s.batchSize, source.length), flip: 0.5, seed: s.seed });
   run = {
     setup: s,
     detector,
@@ -67,7 +68,7 @@ async function setup(s: TrainSetup, backend: PlaygroundBackend): Promise<void> {
     epoch: 0,
     step: 0,
     rng: createRng(s.seed),
-    classes: [...source.classes],
+    classes: [...classes],
   };
 }
 
@@ -119,7 +120,8 @@ async function trainStep(r: Run): Promise<StepEvent> {
 
 async function evaluate(r: Run): Promise<{ map: number; perClass: { ap: number }[]; ms: number }> {
   const t0 = performance.now();
-  const val = createLoader({ source: syntheticSource({ split: 'val', count: r.setup.valImages }), imageSize: r.setup.imageSize, batchSize: 8, shuffle: false });
+  const source = r.setup.data ? r.setup.data.samples : syntheticSource({ split: 'val', count: r.setup.valImages });
+  const val = createLoader({ source, imageSize: r.setup.imageSize, batchSize: 8, shuffle: false });
   const gts: GroundTruth[] = [];
   const dets: Detections[] = [];
   for await (const batch of val.epoch(0)) {

@@ -170,8 +170,9 @@ describe.skipIf(OPTED_OUT)('playground in headless Chromium', () => {
         },
         { setup: SWAP_SETUP, segments },
       );
-    const swapped = await train([['wasm', SWAP_AFTER], ['webgl', TRAIN_STEPS - SWAP_AFTER]]);
     const alone = await train([['wasm', TRAIN_STEPS]]);
+    // Second, so that the Train view's charts (and screenshots) end with the swap.
+    const swapped = await train([['wasm', SWAP_AFTER], ['webgl', TRAIN_STEPS - SWAP_AFTER]]);
     expect(swapped.backends).toEqual([...Array<string>(SWAP_AFTER).fill('wasm'), ...Array<string>(TRAIN_STEPS - SWAP_AFTER).fill('webgl')]);
     expect(alone.losses.at(-1)!).toBeLessThan(alone.losses[0]!);
     // The first step on webgl computes the loss wasm computes at that step (float32, 1e-4 relative).
@@ -231,14 +232,18 @@ describe.skipIf(OPTED_OUT)('playground in headless Chromium', () => {
     const p = ready();
     mkdirSync(SCREENSHOTS, { recursive: true });
     await p.evaluate((i) => window.__playground.showSynthetic(i), MATCHER_IMAGE);
+    // One mAP point on the Train view's chart (the training tests evaluate nothing themselves).
+    await p.evaluate(() => window.__playground.train.client.evaluate());
     for (const [width, height, name] of [[1280, 800, 'laptop'], [390, 844, 'phone']] as const) {
       await p.setViewportSize({ width, height });
       for (const view of ['inspect', 'train', 'detect'] as const) {
         await p.evaluate((v) => window.__playground.show(v), view);
         if (view === 'inspect') await p.evaluate(() => window.__playground.redrawInspect());
+        // Laptop: the whole view. Phone: one screen, scrolled to the view's pictures.
+        if (name === 'phone') await p.evaluate((v) => document.querySelector(`#view-${v} .cards`)!.scrollIntoView(), view);
         await p.waitForTimeout(300);
         const file = path.join(SCREENSHOTS, `${view}-${name}.png`);
-        await p.screenshot({ path: file, fullPage: true });
+        await p.screenshot({ path: file, fullPage: name === 'laptop' });
         const shot = decodeImage(new Uint8Array(readFileSync(file)), file);
         expect(shot.width).toBe(width);
         expect(notBlank(shot), `${file} looks blank`).toBe(true);
