@@ -7,7 +7,7 @@ import path from 'node:path';
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { describeEachBackend } from '@detkit/test-utils';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { DataError, createLoader, encodePng, syntheticSample, syntheticSource, type DetectionSample, type LoaderOptions, type SampleSource } from '../index';
+import { DataError, createInlineExecutor, createLoader, encodePng, syntheticSample, syntheticSource, type DetectionSample, type LoaderOptions, type SampleSource } from '../index';
 import { createWorkerPool, loadImageFile, type WorkerPool } from './index';
 
 let dir = '';
@@ -55,6 +55,24 @@ describeEachBackend('createWorkerPool', () => {
     expect(pool.cache.hits).toBeGreaterThan(0);
     expect(pool.cache.bytes).toBeGreaterThan(0);
     expect(pool.cache.bytes).toBeLessThanOrEqual(1 << 20);
+  });
+
+  it('the in-thread cache: same batches, later epochs read no file', async () => {
+    const base = { source: files, imageSize: 40, batchSize: 5, seed: 2, augment: 'ssdlite' as const };
+    const plain = await epochOf({ ...base, loadImage: loadImageFile }, 1);
+    const inline = createInlineExecutor({ loadImage: loadImageFile, cacheBytes: 1 << 20 });
+    expect(await epochOf({ ...base, executor: inline }, 1)).toEqual(plain);
+    expect([inline.cache.hits, inline.cache.misses]).toEqual([0, files.length]);
+    let reads = 0;
+    const counting = createInlineExecutor({ loadImage: (p, o) => (reads++, loadImageFile(p, o)), cacheBytes: 1 << 20 });
+    await epochOf({ ...base, executor: counting }, 0);
+    expect(reads).toBe(files.length);
+    expect(await epochOf({ ...base, executor: counting }, 1)).toEqual(plain);
+    expect(reads).toBe(files.length); // all from the cache
+    // A budget that holds none: nothing kept, every image read again.
+    const tiny = createInlineExecutor({ loadImage: loadImageFile, cacheBytes: 100 });
+    await epochOf({ ...base, executor: tiny }, 0);
+    expect(tiny.cache.bytes).toBe(0);
   });
 
   it('the synthetic set is rendered in the worker from its spec; a source without one sends its pixels', async () => {
