@@ -15,15 +15,21 @@ import { componentSeed, positiveInteger, seedOption } from './variables';
 
 /** @deprecated The proposal settings of one phase in the options' old `proposals: { train, test }`. */
 export interface LegacyProposalConfig {
+  /** Now `rpn.preNmsTopN.training` / `.testing`. */
   preNmsTopN?: number;
+  /** Now `rpn.postNmsTopN.training` / `.testing`. */
   postNmsTopN?: number;
+  /** Now `rpn.nmsThreshold` (one for both phases). */
   nmsThreshold?: number;
+  /** Now `rpn.minSize` (one for both phases). */
   minSize?: number;
 }
 
 /** A value per phase: while training and at test time (torchvision's `*_train` / `*_test` pairs). */
 export interface PerPhase {
+  /** While training (`loss`). */
   training: number;
+  /** At test time (`detect`). */
   testing: number;
 }
 
@@ -80,8 +86,11 @@ export interface RoiHeadsRecipe {
  * torchvision's keywords).
  */
 export interface FasterRcnnRecipe {
+  /** The anchors of the feature map (@detkit/anchors' `generateAnchors`). */
   anchors: AnchorsRecipe;
+  /** The region proposal network: anchor targets, its loss and its proposals. */
   rpn: RpnRecipe;
+  /** The box head: RoI targets and its loss. */
   roiHeads: RoiHeadsRecipe;
   /** Inference post-processing of the box head's outputs. */
   postprocess: PostprocessConfig;
