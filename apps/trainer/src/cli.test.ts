@@ -36,7 +36,10 @@ describe('detkit-train arguments', () => {
   it('bad input is an InvalidArgumentError naming the flag or field', async () => {
     await expect(parseTrainArgs(['--backend', 'tpu'], quiet)).rejects.toThrow(/tpu/);
     await expect(parseTrainArgs(['--epochs', 'many'], quiet)).rejects.toThrow(InvalidArgumentError);
-    await expect(parseTrainArgs(['--epochs', '0'], quiet)).rejects.toThrow(/'epochs' must be an integer >= 1/);
+    await expect(parseTrainArgs(['--epochs', '0'], quiet)).rejects.toThrow(/'epochs' must be >= 1.*got 0/);
+    await expect(parseTrainArgs(['--image-size', '1000000000'], quiet)).rejects.toThrow(/'imageSize' must be <= 4096/);
+    await expect(parseTrainArgs(['--val-split', '1.5'], quiet)).rejects.toThrow(/'valSplit' must be < 1/);
+    await expect(parseTrainArgs(['--time', 'soon'], quiet)).rejects.toThrow(/not a duration/);
     await expect(parseTrainArgs(['--lr', '-1'], quiet)).rejects.toThrow(/'lr'/);
     await expect(parseTrainArgs(['--bogus'], quiet)).rejects.toThrow(/bogus/);
     await expect(parseTrainArgs(['extra'], quiet)).rejects.toThrow(/too many arguments/);

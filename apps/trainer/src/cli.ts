@@ -64,6 +64,7 @@ function trainProgram(): Command {
     .option('--flip <p>', 'probability of a horizontal flip (default 0.5)', number)
     .addOption(new Option('--augment <recipe>', "training augmentation: ssd (photometric, zoom-out, IoU crop, flip), ssdlite (IoU crop, flip), flip, none; auto: ssd for SSD on your data, flip otherwise").choices(['auto', 'ssd', 'ssdlite', 'flip', 'none']))
     .addOption(new Option('--backend <name>', 'where the math runs (default wasm)').choices([...BACKENDS]))
+    .option('--threads <n>', "threads of the wasm backend's math, or 'auto' (every core)", autoOr(integer))
     .option('--workers <n>', "threads that decode and augment images beside the training step, or 'auto' (1 for image files)", autoOr(integer))
     .option('-s, --seed <n>', 'seed of initialisation, data order, augmentation and sampling (default 0)', integer)
     .option('-o, --out <dir>', 'output folder (default runs/latest)')

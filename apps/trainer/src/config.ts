@@ -73,6 +73,8 @@ export const trainConfigSchema = z.strictObject({
   flip: z.number().min(0).max(1),
   augment: z.enum(['auto', 'ssd', 'ssdlite', 'flip', 'none']),
   backend: z.enum(BACKENDS),
+  /** Threads of the wasm backend's convolutions and matrix products (its threaded SIMD build); `'auto'`: every core. */
+  threads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]),
   /** Worker threads that decode and augment images (0: in the training thread); `'auto'`: 1 for image files, 0 for the synthetic set. */
   workers: z.union([z.literal('auto'), nonNegativeInt]),
   /** Seed of weight initialisation, data order, augmentation and sampling. */
@@ -127,6 +129,7 @@ export function defaultConfig(model: ModelName = 'ssd'): TrainConfig {
     flip: 0.5,
     augment: 'auto' as const,
     backend: 'wasm' as const,
+    threads: 'auto' as const,
     workers: 'auto' as const,
     seed: 0,
     out: 'runs/latest',
@@ -147,13 +150,36 @@ export function defaultConfig(model: ModelName = 'ssd'): TrainConfig {
 /** The configuration's field names. */
 export const CONFIG_KEYS = Object.keys(trainConfigSchema.shape) as (keyof TrainConfig)[];
 
+/** A one-line English reason for a schema issue: what the value must be. */
+function reason(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_union': {
+      // 'auto' | number fields: report the number branch's problem (the literal's mismatch says nothing).
+      const branches = issue.errors.flat();
+      const inner = branches.find((i) => i.code !== 'invalid_value') ?? branches[0];
+      const auto = branches.some((i) => i.code === 'invalid_value' && i.values.includes('auto'));
+      return inner ? `${reason(inner)}${auto ? " (or 'auto')" : ''}` : issue.message;
+    }
+    case 'too_small':
+      return `must be ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`;
+    case 'too_big':
+      return `must be ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`;
+    case 'invalid_type':
+      return `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+    case 'invalid_value':
+      return `must be ${issue.values.map((v) => JSON.stringify(v)).join(', ').replace(/, ([^,]*)$/, ' or $1')}`;
+    default:
+      return issue.message;
+  }
+}
+
 function describeIssue(issue: z.core.$ZodIssue): { field: string; problem: string } {
   const field = issue.path.map(String).join('.') || 'config';
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
     return { field: issue.path.length ? `${field}.${key}` : key, problem: `is not a configuration field (fields: ${CONFIG_KEYS.join(', ')})` };
   }
-  return { field, problem: issue.message.replace(/^Invalid input: /, '') };
+  return { field, problem: reason(issue) };
 }
 
 /** Checks a merged configuration; throws an `InvalidArgumentError` naming the first bad field (its path for nested ones). */

@@ -2,7 +2,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { freemem, loadavg } from 'node:os';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { useBackend } from '@detkit/backends';
+import { backendInfo, useBackend } from '@detkit/backends';
 import { tf } from '@detkit/core';
 import { createLoader, toCoco, type DetectionSample, type LoaderOptions } from '@detkit/data';
 import { createWorkerPool, loadImageFile, type WorkerPool } from '@detkit/data/node';
@@ -153,7 +153,9 @@ async function writeDrawings(out: string, evaluation: Evaluation, classes: reado
  */
 export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Promise<RunSummary> {
   const log = hooks.log ?? ((line: string) => console.log(line));
-  const backend = await useBackend(config.backend);
+  const backend = await useBackend(config.backend, config.threads === 'auto' ? {} : { threads: config.threads });
+  const info = backendInfo();
+  const backendText = info.threads !== null && info.device === 'cpu' ? `${backend} (${info.threads} thread${info.threads === 1 ? '' : 's'}${info.simd ? ', SIMD' : ''})` : info.adapter ? `${backend} (${info.adapter.description || info.adapter.vendor}${info.adapter.software ? ', software' : ''})` : backend;
   const data = await openData({
     data: config.data,
     ...(config.trainAnnotations !== null ? { trainAnnotations: config.trainAnnotations } : {}),
@@ -222,7 +224,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     log(
       `detkit-train: ${config.model} (${(params / 1e6).toFixed(2)}M parameters) on ${data.description}: ${data.train.length} train / ${data.val.length} val images, ` +
         `${classes.length} classes (${classes.join(', ')}); ${run.imageSize} px, batch ${config.batchSize}, ${stepsPerEpoch} steps per epoch, ${limits || 'no limit'}, ` +
-        `${config.optimizer} lr ${config.lr} ${config.schedule}, augment ${run.augment}, backend ${backend}, seed ${config.seed} -> ${out}`,
+        `${config.optimizer} lr ${config.lr} ${config.schedule}, augment ${run.augment}, backend ${backendText}, seed ${config.seed} -> ${out}`,
     );
     for (const note of run.notes) log(`  ${note}`);
     if (data.skipped.count > 0) {
