@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Browser bundle size of detkit against tfjs alone: esbuild (minified ESM, platform browser) + gzip.
 // The bar (issue 14): a bundle of @detkit/boxes + tfjs-backend-wasm is at most 1.2x the gzipped size of
-// tfjs-core + tfjs-backend-wasm alone. Run from anywhere: `node tooling/consumer/bundle-size.mjs [dir]`
-// resolves the packages from `dir` (default: this folder, whose devDependencies link the workspace's
+// tfjs-core + tfjs-backend-wasm alone. Run from anywhere: `node tooling/consumer/src/bundle-size.mjs [dir]`
+// resolves the packages from `dir` (default: tooling/consumer, whose devDependencies link the workspace's
 // built packages); the consumer suite runs it on the packed tarballs installed with npm.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,7 @@ export async function measureBundles(dir) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const dir = path.resolve(process.argv[2] ?? path.dirname(fileURLToPath(import.meta.url)));
+  const dir = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
   const results = await measureBundles(dir);
   const base = results['tfjs-core + wasm (baseline)'].gzipped;
   for (const [name, r] of Object.entries(results)) {
