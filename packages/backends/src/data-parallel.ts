@@ -42,6 +42,13 @@ export interface Replica<Shard = unknown> {
   optimizer: tf.Optimizer;
   /** The scalar loss of one shard, computed under the gradient tape. */
   loss(shard: Shard): tf.Scalar;
+  /**
+   * This replica's own state outside its tensors (a sampler's random-number generator, a data cursor):
+   * `save()` must return a structured-cloneable value, which {@link DataParallel.getState} collects from
+   * every replica and {@link DataParallel.setState} hands back to the same replica's `load`, so that a
+   * resumed run replays the same steps. Default none.
+   */
+  state?: { save(): unknown; load(saved: unknown): void };
   /** Frees the model (called when the group closes). */
   dispose?(): void;
 }
@@ -56,11 +63,13 @@ export interface DataParallelOptions<Options = unknown> {
   options?: Options;
 }
 
-/** Weights of the replicas (all equal) and replica 0's buffers and optimizer state, as host arrays. */
+/** Weights of the replicas (all equal), replica 0's buffers and optimizer state as host arrays, and each replica's own state. */
 export interface DataParallelState {
   variables: { name: string; shape: number[]; values: Float32Array }[];
   buffers: { name: string; shape: number[]; values: Float32Array }[];
   optimizer: { name: string; shape: number[]; dtype: string; values: Float32Array | Int32Array }[];
+  /** Each replica's {@link Replica.state} (index = rank; undefined where a replica has none). */
+  replicas: unknown[];
 }
 
 /** A group of replicas training together (see {@link startDataParallel}). */
@@ -73,7 +82,7 @@ export interface DataParallel<Shard = unknown> {
   step(shards: readonly Shard[]): Promise<number[]>;
   /** Replica 0's variables, buffers and optimizer state (another replica's with `rank`, e.g. to check they agree). */
   getState(rank?: number): Promise<DataParallelState>;
-  /** Sets every replica's variables, buffers and optimizer state (e.g. from a checkpoint). */
+  /** Sets every replica's variables, buffers and optimizer state, and each replica's own `state` (e.g. from a checkpoint). */
   setState(state: DataParallelState): Promise<void>;
   /** Stops the workers (after disposing each replica). */
   close(): Promise<void>;
@@ -96,7 +105,8 @@ type ToWorker =
   | { type: 'gradients'; buffer: SharedArrayBuffer }
   | { type: 'step'; id: number; shard: unknown }
   | { type: 'get'; id: number }
-  | { type: 'set'; id: number; state: DataParallelState }
+  | { type: 'save'; id: number }
+  | { type: 'set'; id: number; state: Omit<DataParallelState, 'replicas'>; own: unknown }
   | { type: 'close'; id: number };
 
 type FromWorker =
@@ -211,14 +221,17 @@ export async function runReplica<Shard, Options = unknown>(setup: (ctx: ReplicaC
         post({ type: 'reply', id, value: loss });
       } else if (message.type === 'get') {
         void optimizer.getWeights().then((weights) => {
-          const state: DataParallelState = {
+          const state: Omit<DataParallelState, 'replicas'> = {
             variables: hostState(variables),
             buffers: hostState(buffers),
             optimizer: weights.map(({ name, tensor }) => ({ name, shape: [...tensor.shape], dtype: tensor.dtype, values: tensor.dataSync() as Float32Array | Int32Array })),
           };
           post({ type: 'reply', id, value: state });
         }, (error: unknown) => fail(id, error));
+      } else if (message.type === 'save') {
+        post({ type: 'reply', id, value: replica.state?.save() });
       } else if (message.type === 'set') {
+        if (message.own !== undefined) replica.state?.load(message.own);
         assign(variables, message.state.variables);
         assign(buffers, message.state.buffers);
         const weights = message.state.optimizer.map(({ name, shape, dtype, values }) => ({ name, tensor: tf.tensor(values, shape, dtype as 'float32' | 'int32') }));
@@ -348,11 +361,17 @@ export async function startDataParallel<Shard = unknown, Options = unknown>(opti
       if (!Number.isInteger(rank) || rank < 0 || rank >= replicas) {
         return Promise.reject(new InvalidArgumentError('DataParallel.getState', 'rank', `must be an integer from 0 to ${replicas - 1}, got ${String(rank)}`));
       }
-      return request<DataParallelState>(rank, { type: 'get', id: nextId++ });
+      const id = nextId++;
+      const saveId = nextId++;
+      return Promise.all([
+        request<Omit<DataParallelState, 'replicas'>>(rank, { type: 'get', id }),
+        Promise.all(workers.map((_, r) => request<unknown>(r, { type: 'save', id: saveId }))),
+      ]).then(([state, own]) => ({ ...state, replicas: own }));
     },
     async setState(state) {
       const id = nextId++;
-      await Promise.all(workers.map((_, rank) => request(rank, { type: 'set', id, state })));
+      const { replicas: own = [], ...shared } = state;
+      await Promise.all(workers.map((_, rank) => request(rank, { type: 'set', id, state: shared, own: own[rank] })));
     },
     async close() {
       const id = nextId++;

@@ -129,11 +129,21 @@ describe('startDataParallel', () => {
     await group.step(STEPS[1]!);
   });
 
-  it('setState puts the same weights and optimizer state in every replica', async () => {
+  it('setState puts the same weights and optimizer state in every replica, and each its own state', async () => {
     const state = await group.getState(0);
+    // 3 steps, a failed one (replica 0 computed its loss, replica 1 threw inside it) and one more.
+    expect(state.replicas).toEqual([
+      { rank: 0, calls: 5 },
+      { rank: 1, calls: 5 },
+    ]);
     state.variables[0]!.values = state.variables[0]!.values.map((v) => v * 0.5);
+    state.replicas = [
+      { rank: 0, calls: 40 },
+      { rank: 1, calls: 41 },
+    ];
     await group.setState(state);
     for (const rank of [0, 1]) expect(Array.from((await group.getState(rank)).variables[0]!.values)).toEqual(Array.from(state.variables[0]!.values));
+    expect((await group.getState()).replicas).toEqual(state.replicas);
   });
 
   it('bad arguments are typed errors', async () => {

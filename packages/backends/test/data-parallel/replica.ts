@@ -36,5 +36,15 @@ export function buildNet(seed: number) {
 void runReplica<Shard, { seed: number }>(({ rank, options }) => {
   // Replica 1 starts from other weights: startDataParallel must copy replica 0's before the first step.
   const net = buildNet(options.seed + 100 * rank);
-  return { ...net, optimizer: tf.train.momentum(0.1, 0.9) };
+  // Stands for a sampler's random-number generator: how many losses this replica has computed.
+  let calls = 0;
+  return {
+    ...net,
+    loss: (shard: Shard) => {
+      calls += 1;
+      return net.loss(shard);
+    },
+    optimizer: tf.train.momentum(0.1, 0.9),
+    state: { save: () => ({ rank, calls }), load: (saved) => (calls = (saved as { calls: number }).calls) },
+  };
 });
