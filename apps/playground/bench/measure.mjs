@@ -2,7 +2,8 @@
 // Measures what apps/playground/README.md records, in headless Chromium (SwiftShader for WebGL and WebGPU:
 // a CPU emulation of a GPU): the "Look inside" redraw time for the 22,500 anchors of an 800 x 800 input
 // (a threshold slider moved 30 times), and training steps/s of the page's default SSD on each backend.
-// Run after `pnpm --filter @detkit/playground build`:  node bench/measure.mjs [--steps 10] [backends...]
+// Run after `pnpm --filter @detkit/playground build`:
+//   node bench/measure.mjs [--steps 10] [--model ssd | faster-rcnn] [backends...]
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -15,6 +16,8 @@ const dist = path.join(here, '..', 'dist');
 const args = process.argv.slice(2);
 const stepsAt = args.indexOf('--steps');
 const STEPS = stepsAt >= 0 ? Number(args.splice(stepsAt, 2)[1]) : 10;
+const modelAt = args.indexOf('--model');
+const MODEL = modelAt >= 0 ? args.splice(modelAt, 2)[1] : 'ssd';
 const WARMUP = 2;
 const backends = args.length ? args : ['wasm', 'cpu', 'webgl', 'webgpu'];
 const CHROMIUM = process.env.DETKIT_CHROMIUM ?? '/usr/bin/chromium';
@@ -51,18 +54,19 @@ const packages = redraws.times.map((t) => t[1]);
 console.log(`load ${os.loadavg()[0].toFixed(2)}, ${os.cpus().length} cores, ${os.cpus()[0]?.model}`);
 console.log(`redraw, ${redraws.anchors} anchors: median ${q(total, 0.5).toFixed(1)} ms, p90 ${q(total, 0.9).toFixed(1)} ms (packages: median ${q(packages, 0.5).toFixed(1)} ms)`);
 
+console.log(`${MODEL}, the page's default settings otherwise (${STEPS} timed steps after ${WARMUP})`);
 console.log('| backend | first step (compiles) | steps/s after warm-up | loss first -> last |');
 console.log('|---|---:|---:|---|');
 for (const backend of backends) {
   try {
     const r = await page.evaluate(
-      async ({ backend, n }) => {
+      async ({ backend, n, model }) => {
         const t = window.__playground.train;
-        await t.setup({ evalEvery: 0 }, backend);
+        await t.setup(model === 'ssd' ? { evalEvery: 0 } : { evalEvery: 0, model, channels: [16, 32, 64] }, backend);
         await t.client.run(n);
         return t.steps.map((s) => ({ ms: s.ms, loss: s.loss, backend: s.backend }));
       },
-      { backend, n: STEPS + WARMUP },
+      { backend, n: STEPS + WARMUP, model: MODEL },
     );
     const timed = r.slice(WARMUP);
     const sps = (1000 * timed.length) / timed.reduce((a, s) => a + s.ms, 0);

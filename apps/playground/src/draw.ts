@@ -108,10 +108,14 @@ export function drawDetections(ctx: CanvasRenderingContext2D, boxes: ArrayLike<n
 }
 
 /** Paints `rgba` (w x h cells) stretched over the rectangle, without smoothing. */
+const cellCanvas = typeof document === 'undefined' ? undefined : document.createElement('canvas');
+
 export function paintCells(ctx: CanvasRenderingContext2D, rgba: Uint8ClampedArray<ArrayBuffer>, w: number, h: number, x: number, y: number, width: number, height: number): void {
-  const tmp = document.createElement('canvas');
-  tmp.width = w;
-  tmp.height = h;
+  const tmp = cellCanvas!;
+  if (tmp.width !== w || tmp.height !== h) {
+    tmp.width = w;
+    tmp.height = h;
+  }
   tmp.getContext('2d')!.putImageData(new ImageData(rgba, w, h), 0, 0);
   ctx.save();
   ctx.imageSmoothingEnabled = false;

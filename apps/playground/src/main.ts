@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     show,
     redrawInspect: () => inspect.redraw(),
     showSynthetic: (index: number) => {
+      (document.getElementById('in-synthetic') as HTMLInputElement).value = String(index);
       inspect.setScene(syntheticScene(index));
       return handle.inspect!;
     },
