@@ -45,6 +45,8 @@ export interface RunState {
   trainSeconds: number;
   config: TrainConfig;
   classes: string[];
+  /** The data set's category id of each label (COCO data); absent otherwise. */
+  categoryIds?: number[] | null;
 }
 
 /** The size and sha256 (hex) of one file of a checkpoint or model folder. */
@@ -120,8 +122,11 @@ async function writeSynced(file: string, data: Uint8Array | string): Promise<voi
   }
 }
 
-/** The files of a detector in tfjs format: `weights.bin` and `model.json` (with the class names). */
-async function modelFiles(detector: Detector<DetectorConfig>, classes: readonly string[]): Promise<[string, Buffer][]> {
+/**
+ * The files of a detector in tfjs format: `weights.bin` and `model.json` (with the class names and, for COCO
+ * data, the data set's category id of each label, so outputs give the data set's own ids back).
+ */
+async function modelFiles(detector: Detector<DetectorConfig>, classes: readonly string[], categoryIds?: readonly number[] | null): Promise<[string, Buffer][]> {
   let files: [string, Buffer][] = [];
   await saveDetector(
     detector,
@@ -132,7 +137,7 @@ async function modelFiles(detector: Detector<DetectorConfig>, classes: readonly 
         convertedBy: artifacts.convertedBy,
         modelTopology: artifacts.modelTopology,
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-        userDefinedMetadata: { classes: [...classes] },
+        userDefinedMetadata: { classes: [...classes], ...(categoryIds ? { categoryIds: [...categoryIds] } : {}) },
       };
       files = [
         ['weights.bin', bufferOf(artifacts.weightData ?? [])],
@@ -202,10 +207,10 @@ async function writeFolder(
 export async function writeFinalModel(
   out: string,
   detector: Detector<DetectorConfig>,
-  meta: { classes: readonly string[]; runId: string; epoch: number; step: number },
+  meta: { classes: readonly string[]; categoryIds?: readonly number[] | null; runId: string; epoch: number; step: number },
   probe?: WriteProbe,
 ): Promise<string> {
-  const files = await modelFiles(detector, meta.classes);
+  const files = await modelFiles(detector, meta.classes, meta.categoryIds);
   return writeFolder(out, 'model', files, { format: 'detkit-model', runId: meta.runId, epoch: meta.epoch, step: meta.step }, probe);
 }
 
@@ -220,7 +225,7 @@ export async function writeCheckpoint(out: string, detector: Detector<DetectorCo
   } catch (cause) {
     throw new OutputWriteError(root, cause);
   }
-  const files = await modelFiles(detector, state.classes);
+  const files = await modelFiles(detector, state.classes, state.categoryIds);
   const saved = await optimizerState(optimizer);
   try {
     const { data, specs } = await tf.io.encodeWeights(saved);
@@ -344,7 +349,7 @@ function checkWeightData(file: string, specs: readonly tf.io.WeightsManifestEntr
  *
  * @throws CheckpointError naming the missing, truncated, altered or unparsable file, or the non-finite tensor.
  */
-export async function readModel(dir: string, verified?: Map<string, Buffer>): Promise<{ artifacts: tf.io.ModelArtifacts; classes: string[] }> {
+export async function readModel(dir: string, verified?: Map<string, Buffer>): Promise<{ artifacts: tf.io.ModelArtifacts; classes: string[]; categoryIds: number[] | null }> {
   let files = verified;
   if (files === undefined) {
     const manifest = await readManifest(dir);
@@ -371,7 +376,10 @@ export async function readModel(dir: string, verified?: Map<string, Buffer>): Pr
   }
   const meta = isObject(json.userDefinedMetadata) ? json.userDefinedMetadata : {};
   const classes = Array.isArray(meta.classes) && meta.classes.every((c) => typeof c === 'string') ? (meta.classes as string[]) : [];
+  const ids = meta.categoryIds;
+  const categoryIds = Array.isArray(ids) && ids.length === classes.length && ids.every((c) => Number.isSafeInteger(c)) ? (ids as number[]) : null;
   return {
+    categoryIds,
     artifacts: {
       modelTopology: json.modelTopology,
       weightSpecs: specs,
@@ -403,7 +411,7 @@ export interface LoadedCheckpoint {
   dir: string;
   manifest: FolderManifest;
   state: RunState;
-  model: { artifacts: tf.io.ModelArtifacts; classes: string[] };
+  model: { artifacts: tf.io.ModelArtifacts; classes: string[]; categoryIds: number[] | null };
   optimizer: { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer };
 }
 

@@ -33,7 +33,11 @@ export interface ImageDetections {
   drawing: string;
   width: number;
   height: number;
-  detections: { box: [number, number, number, number]; score: number; label: number; class: string }[];
+  /**
+   * `label`: the model's 0-based class index; `class`: its name; `categoryId`: the training data set's
+   * category id (COCO data: its own ids, e.g. 1, 3, 90; other data: label + 1, as `val-annotations.json`).
+   */
+  detections: { box: [number, number, number, number]; score: number; label: number; class: string; categoryId: number }[];
 }
 
 function number(value: string): number {
@@ -111,7 +115,7 @@ export async function runDetect(config: DetectConfig, log: (line: string) => voi
   await ensureFolder('detkit-detect', 'out', config.out);
   await useBackend(config.backend);
   const dir = await resolveModelDir(config.model);
-  const { artifacts, classes } = await readModel(dir);
+  const { artifacts, classes, categoryIds } = await readModel(dir);
   log(`model ${dir} (${classes.length} classes)`);
   const detector = await loadDetectorModel(artifacts);
   try {
@@ -142,6 +146,7 @@ export async function runDetect(config: DetectConfig, log: (line: string) => voi
             score,
             label: found!.labels[i]!,
             class: classes[found!.labels[i]!] ?? String(found!.labels[i]),
+            categoryId: categoryIds?.[found!.labels[i]!] ?? found!.labels[i]! + 1,
           }));
           results.push({ file, drawing: drawings[index]!, width: image.width, height: image.height, detections });
           const drawn = drawDetections(image.data, image.width, image.height, { boxes, scores: found!.scores, labels: found!.labels }, { classes, minScore: config.score });

@@ -183,7 +183,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
   const decayed = variables.filter((v) => v.rank >= 2);
   const optimizer = createOptimizer(config.optimizer, config.lr, config.momentum);
   const rng = createRng(config.seed);
-  let state: RunState = { version: 2, runId: folder.runId, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes };
+  let state: RunState = { version: 2, runId: folder.runId, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes, categoryIds: data.categoryIds === null ? null : [...data.categoryIds] };
 
   if (config.resume) {
     // The newest intact checkpoint of this folder's run, its configuration checked against this one's.
@@ -366,7 +366,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
       await hooks.onEpoch?.(record);
     }
     // The final model, also in tfjs format, where detkit-detect looks first.
-    const modelDir = await writeFinalModel(out, detector, { classes, runId: folder.runId, epoch: state.epoch, step: state.step }, hooks.onWrite);
+    const modelDir = await writeFinalModel(out, detector, { classes, categoryIds: data.categoryIds, runId: folder.runId, epoch: state.epoch, step: state.step }, hooks.onWrite);
     disposeOptimizer(optimizer);
     const last = epochs[epochs.length - 1];
     const finalMap = last?.map ?? (await lastEpochMap(lines));
