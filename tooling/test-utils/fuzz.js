@@ -123,14 +123,16 @@ export function integers(n, min, max) {
 export function option(good) {
   return fc.oneof(
     { weight: 6, arbitrary: good },
-    { weight: 1, arbitrary: fc.constantFrom(undefined, null, NaN, Infinity, -1, 0, 0.5, 1e6, 1e30, -1e30, 'x', true, [1], {}) },
+    { weight: 1, arbitrary: fc.constantFrom(undefined, null, NaN, Infinity, -1, 0, 0.5, 1e9, 1e30, -1e30, 'x', true, [1], {}) },
   );
 }
 
 /** Turns a spec into the argument it describes (tensors are created; call inside a case). */
 export function materialize(spec) {
   if (Array.isArray(spec)) return spec.map(materialize); // a list of tensor arguments (or plain values)
-  if (spec === null || typeof spec !== 'object' || !('kind' in spec)) return spec;
+  if (spec === null || typeof spec !== 'object') return spec;
+  // An inputs object ({ objectness, deltas, ... }): its tensor specs are made, other fields kept.
+  if (!('kind' in spec)) return Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, materialize(v)]));
   if (spec.kind === 'raw') return spec.value;
   // A JS array keeps its values as drawn (0.7 or NaN where integers are documented); an int32 tensor
   // cannot hold them, so they are truncated as tfjs would.

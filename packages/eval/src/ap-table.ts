@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@detkit/core';
 /** A row of a per-class table: a class name and its numbers (-1 or NaN print as '-'). */
 export interface ApTableRow {
   readonly name: string;
@@ -7,7 +8,7 @@ export interface ApTableRow {
 export interface ApTableOptions<R extends ApTableRow = ApTableRow> {
   /** Columns to print, in order; default every numeric field of the first row. */
   columns?: readonly (keyof R & string)[];
-  /** Digits after the point; default 3 (as pycocotools prints). Values are multiplied by `scale`. */
+  /** Digits after the point, an integer in [0, 20]; default 3 (as pycocotools prints). Values are multiplied by `scale`. */
   digits?: number;
   /** Factor applied to values (100 for percentages); default 1. */
   scale?: number;
@@ -19,8 +20,14 @@ export interface ApTableOptions<R extends ApTableRow = ApTableRow> {
  * `formatApTable(evaluateVoc(...).perClass, { columns: ['ap', 'numPositives'] })`.
  */
 export function formatApTable<R extends ApTableRow>(rows: readonly R[], options: ApTableOptions<R> = {}): string {
+  const op = 'formatApTable';
+  if (!Array.isArray(rows)) throw new InvalidArgumentError(op, 'rows', 'must be an array of { name, ...numbers }');
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
   const digits = options.digits ?? 3;
   const scale = options.scale ?? 1;
+  if (!Number.isInteger(digits) || digits < 0 || digits > 20) throw new InvalidArgumentError(op, 'digits', `must be an integer in [0, 20], got ${String(digits)}`);
+  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new InvalidArgumentError(op, 'scale', `must be a finite number, got ${String(scale)}`);
+  if (options.columns !== undefined && !Array.isArray(options.columns)) throw new InvalidArgumentError(op, 'columns', 'must be an array of field names');
   const get = (r: R | undefined, k: string) => (r as Record<string, unknown> | undefined)?.[k];
   const columns: readonly string[] = options.columns ?? Object.keys(rows[0] ?? {}).filter((k) => k !== 'name' && typeof get(rows[0], k) === 'number');
   const cell = (v: unknown, key: string) => {

@@ -110,6 +110,39 @@ function toFlags(v: Float64Array): Uint8Array {
   return Uint8Array.from(v, (x) => (x ? 1 : 0));
 }
 
+const GT_KEYS = ['boxes', 'labels', 'iscrowd', 'difficult', 'area'] as const;
+const DT_KEYS = ['boxes', 'scores', 'labels'] as const;
+
+/** Levenshtein distance of two short strings. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length] as number;
+}
+
+/**
+ * Checks an image entry's keys: the required ones are present (a missing `scores` was read as zeros,
+ * giving a score instead of an error), and no key looks like a misspelling of a known one (`score`,
+ * `label`, `isCrowd`, `difficulty`: within two edits, ignoring case, or one a prefix of the other), which
+ * would otherwise be ignored. Other extra keys (an image id) are allowed. Errors name the entry and key
+ * (`detections[3].scores`).
+ */
+function checkKeys(op: string, where: string, entry: object, known: readonly string[], required: readonly string[]): void {
+  for (const key of Object.keys(entry)) {
+    if (known.includes(key)) continue;
+    const lower = key.toLowerCase();
+    const near = known.find((k) => k.startsWith(lower) || lower.startsWith(k) || editDistance(lower, k) <= 2);
+    if (near !== undefined) throw new InvalidArgumentError(op, `${where}.${key}`, `is not a known key; did you mean '${near}'? (known: ${known.join(', ')})`);
+  }
+  for (const key of required) {
+    if ((entry as Record<string, unknown>)[key] === undefined) throw new InvalidArgumentError(op, `${where}.${key}`, 'is missing (required)');
+  }
+}
+
 /** Reads and checks per-image ground truth and detections (equal counts of images). @internal */
 export function readInputs(op: string, groundTruth: readonly GroundTruth[], detections: readonly Detections[]): { gts: ImageGt[]; dts: ImageDt[] } {
   if (!Array.isArray(groundTruth)) throw new InvalidArgumentError(op, 'groundTruth', 'must be an array with one entry per image');
@@ -120,6 +153,7 @@ export function readInputs(op: string, groundTruth: readonly GroundTruth[], dete
   const gts = groundTruth.map((g, i) => {
     const a = `groundTruth[${i}]`;
     if (!g || typeof g !== 'object') throw new InvalidArgumentError(op, a, 'must be { boxes, labels, ... }');
+    checkKeys(op, a, g, GT_KEYS, ['boxes', 'labels']);
     const boxes = readBoxes(op, `${a}.boxes`, g.boxes);
     checkBoxes(op, `${a}.boxes`, boxes);
     const n = boxes.length / 4;
@@ -130,6 +164,7 @@ export function readInputs(op: string, groundTruth: readonly GroundTruth[], dete
   const dts = detections.map((d, i) => {
     const a = `detections[${i}]`;
     if (!d || typeof d !== 'object') throw new InvalidArgumentError(op, a, 'must be { boxes, scores, labels }');
+    checkKeys(op, a, d, DT_KEYS, DT_KEYS);
     const boxes = readBoxes(op, `${a}.boxes`, d.boxes);
     checkBoxes(op, `${a}.boxes`, boxes);
     const n = boxes.length / 4;

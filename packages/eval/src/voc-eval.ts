@@ -1,4 +1,4 @@
-import { InvalidArgumentError, assertNumberInRange } from '@detkit/core';
+import { InvalidArgumentError, InvalidValueError, assertNumberInRange } from '@detkit/core';
 import { classList, orderByScore, readInputs, type Detections, type GroundTruth, type ImageDt, type ImageGt } from './inputs';
 
 /**
@@ -18,10 +18,15 @@ export type VocApMethod = '11-point' | 'all-point';
  * mpre[i + 1]) from the right; AP = sum over the points where recall changes of (mrec[i] - mrec[i - 1])
  * * mpre[i]. `'11-point'`: the mean over 11 thresholds t of max(precision[recall >= t]) (0 when none).
  *
- * @param recall - Cumulative recall per detection in score order (non-decreasing).
- * @param precision - Cumulative precision, same length.
+ * @param recall - Cumulative recall per detection in score order (non-decreasing), each in [0, 1].
+ * @param precision - Cumulative precision, same length, each in [0, 1].
+ * @returns AP in [0, 1].
+ * @throws InvalidArgumentError when an argument is not an array or the lengths differ; InvalidValueError
+ *   naming the argument and index for a value that is not a number in [0, 1] (NaN included).
  */
 export function vocAp(recall: ArrayLike<number>, precision: ArrayLike<number>, method: VocApMethod = 'all-point'): number {
+  unitValues('recall', recall);
+  unitValues('precision', precision);
   if (recall.length !== precision.length) throw new InvalidArgumentError('vocAp', 'precision', `must have the length of recall (${recall.length}), got ${precision.length}`);
   const n = recall.length;
   if (method === '11-point') {
@@ -43,6 +48,17 @@ export function vocAp(recall: ArrayLike<number>, precision: ArrayLike<number>, m
     if (mrec[i] !== mrec[i - 1]) ap += ((mrec[i] as number) - (mrec[i - 1] as number)) * (mpre[i] as number);
   }
   return ap;
+}
+
+/** Checks one of vocAp's curves: an array-like of numbers in [0, 1]. */
+function unitValues(argument: string, x: ArrayLike<number>): void {
+  if (x === null || typeof x !== 'object' || typeof x.length !== 'number') {
+    throw new InvalidArgumentError('vocAp', argument, `must be an array of numbers in [0, 1], got ${String(x)}`);
+  }
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new InvalidValueError('vocAp', argument, `has ${String(v)}, not a number in [0, 1]`, i);
+  }
 }
 
 /** Options of {@link evaluateVoc}. */
