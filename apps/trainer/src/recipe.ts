@@ -90,17 +90,17 @@ export function autoImageSize(medianLongSide: number, q02: number): number {
 }
 
 /**
- * SSD default-box scales for three levels (four numbers: one per level plus one, see @detkit/anchors'
- * `ssdDefaultBoxes`) covering the data's object sizes: geometric from the 2% to the 98% quantile of the
- * boxes' size relative to the image, so the smallest and the largest objects each have default boxes of
- * about their size (Liu et al. 2016 space the scales linearly over 0.2-0.9 for COCO-like sizes; these data
- * sets are given by their boxes instead).
+ * SSD default-box scales for `levels` levels (levels + 1 numbers, see @detkit/anchors' `ssdDefaultBoxes`)
+ * covering the data's object sizes: level k has boxes of side s_k and sqrt(s_k s_k+1) (ratio 1), so with
+ * geometric s_k = lo r^k the smallest box is lo (a little above the 2% quantile of the boxes' size relative to
+ * the image) and the largest, sqrt(s_L-1 s_L) = lo r^(L - 1/2), is the 98% quantile. Liu et al. 2016 space
+ * the scales linearly over 0.2-0.9 for COCO-like sizes; these data sets are described by their boxes instead.
  */
 export function autoSsdScales(stats: DataStats, levels = 3): number[] {
   const lo = Math.max(0.02, Math.min(0.5, stats.relativeSize[0] * 1.1));
   const hi = Math.min(1, Math.max(lo * 2, stats.relativeSize[4]));
-  // levels + 1 scales with s_k on [lo, hi]: the per-level boxes s_k and sqrt(s_k s_k+1) then span lo..hi.
-  return Array.from({ length: levels + 1 }, (_, k) => round3(lo * (hi / lo) ** (k / levels)));
+  const r = (hi / lo) ** (1 / (levels - 0.5));
+  return Array.from({ length: levels + 1 }, (_, k) => round3(lo * r ** k));
 }
 
 /** Aspect ratios per level from the boxes' shapes: [2] when 90% of the boxes are within 1:2.5, else [2, 3]. */
