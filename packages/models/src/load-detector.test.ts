@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -121,9 +121,13 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect(detector.inputSize).toEqual([64, 64]);
     });
 
-    it('reads every kind of source alike: folder, model.json, file:// URL, IOHandler, artifacts', async () => {
+    it('reads every kind of source alike: folder, model.json, file:// URL, run folder, IOHandler, artifacts', async () => {
       const reference = await detector.detect(image, { scoreThreshold: 0.05 });
-      const sources = [path.join(dir, 'model.json'), pathToFileURL(dir).href, tf.io.fromMemory(artifacts), artifacts];
+      // A run folder of the reference trainer keeps its model in model/.
+      const run = path.join(dir, 'run');
+      mkdirSync(path.join(run, 'model'), { recursive: true });
+      for (const f of ['model.json', 'weights.bin']) copyFileSync(path.join(dir, f), path.join(run, 'model', f));
+      const sources = [path.join(dir, 'model.json'), pathToFileURL(dir).href, run, tf.io.fromMemory(artifacts), artifacts];
       for (const source of sources) {
         const other = await loadDetector(source, { classes: CLASSES });
         expect(await other.detect(image, { scoreThreshold: 0.05 })).toEqual(reference);

@@ -124,14 +124,26 @@ async function readFileOrThrow(op: string, argument: string, file: string): Prom
   }
 }
 
-/** The model.json of a folder (or the file itself when `location` names a .json file), read with its weight files (Node). */
+async function exists(fs: typeof NodeFs, file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The model.json of a folder (or of its model/ subfolder, as in a reference-trainer run folder) (or the file itself when `location` names a .json file), read with its weight files (Node). */
 async function readModelFolder(location: string): Promise<tf.io.ModelArtifacts> {
   const op = 'loadDetector';
   const { fs, path, url } = await nodeModules();
   const target = location.toLowerCase().startsWith('file://') ? url.fileURLToPath(location) : location;
   let jsonFile = target;
   try {
-    if ((await fs.stat(target)).isDirectory()) jsonFile = path.join(target, 'model.json');
+    if ((await fs.stat(target)).isDirectory()) {
+      jsonFile = path.join(target, 'model.json');
+      // A reference-trainer run folder keeps its final model in model/.
+      const inRun = path.join(target, 'model', 'model.json');
+      if (!(await exists(fs, jsonFile)) && (await exists(fs, inRun))) jsonFile = inRun;
+    }
   } catch (cause) {
     throw new InvalidArgumentError(op, 'source', `cannot be read: ${target} (${(cause as { code?: string }).code ?? String(cause)})`);
   }
@@ -306,7 +318,8 @@ function checkOptions(options: DetectImageOptions): void {
  * detector.dispose();
  * ```
  *
- * @param source - A folder path or a model.json path (Node; `file://` URLs too), an `http(s)` URL of a
+ * @param source - A folder path (holding model.json, or a reference-trainer run folder holding model/model.json)
+ *   or a model.json path (Node; `file://` URLs too), an `http(s)` URL of a
  *   folder or model.json (`tf.io.http`), any `tf.io` IOHandler with `load()`, or `ModelArtifacts`.
  * @throws InvalidArgumentError naming `source` when it cannot be read or holds no detkit detector;
  *   {@link UnsupportedFormatVersionError} when it was saved in a newer (or unknown) format version.
