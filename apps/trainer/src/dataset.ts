@@ -46,7 +46,8 @@ export const DEFAULT_VAL_SPLIT = 0.1;
 
 function limited(source: SampleSource, limit: number | undefined): SampleSource {
   if (limit === undefined || limit <= 0 || limit >= source.length) return source;
-  return { length: limit, classes: source.classes, get: (i) => source.get(i) };
+  // Keeps the source's `spec` (the synthetic set's recipe), so a worker pool renders its samples itself.
+  return { ...source, length: limit, get: (i) => source.get(i) };
 }
 
 function fromArray(samples: readonly DetectionSample[], classes: readonly string[]): SampleSource {
