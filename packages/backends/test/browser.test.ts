@@ -7,7 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserReport } from './browser/report';
 import { bundleAndServe, type Served } from './browser/serve';
-import { ALL_CASES } from './conformance/index';
+import { BROWSER_CASES as ALL_CASES } from './conformance/index';
 
 const CHROMIUM = process.env.DETKIT_CHROMIUM ?? '/usr/bin/chromium';
 const OPTED_OUT = process.env.DETKIT_SKIP_BROWSER === '1';

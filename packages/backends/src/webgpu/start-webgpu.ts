@@ -53,21 +53,22 @@ async function navigatorGpu(requested: string, flags: readonly string[]): Promis
 }
 
 /**
- * Asks for a high-performance adapter, then a low-power one (a laptop's integrated GPU). Returns the
- * first hardware adapter, else (when allowed) the first software one, and what was seen.
+ * Asks for a high-performance adapter; when that is a software one and software is not allowed, for a
+ * low-power one too (a laptop's integrated GPU). Returns a hardware adapter, else (when allowed) the
+ * software one, and what was seen. The adapter returned is always the last one requested: Chromium
+ * loses the device of an adapter requested before another ("A valid external Instance reference no
+ * longer exists").
  */
 async function pickAdapter(gpu: GpuLike, source: AdapterDescription['source'], allowSoftware: boolean): Promise<{ adapter?: AdapterLike; seen: AdapterDescription[] }> {
   const seen: AdapterDescription[] = [];
-  let software: AdapterLike | undefined;
   for (const powerPreference of ['high-performance', 'low-power'] as const) {
     const adapter = await gpu.requestAdapter({ powerPreference });
     if (adapter === null) continue;
     const d = describeAdapter(adapter, source);
     if (!seen.some((s) => adapterLabel(s) === adapterLabel(d))) seen.push(d);
-    if (!d.software) return { adapter, seen };
-    software ??= adapter;
+    if (!d.software || allowSoftware) return { adapter, seen };
   }
-  return allowSoftware && software !== undefined ? { adapter: software, seen } : { seen };
+  return { seen };
 }
 
 /** The device tfjs-backend-webgpu's own factory asks for (its 4.22 `base.ts`), on `adapter`. */

@@ -2,7 +2,7 @@
 // then every case on each browser backend, compared in the page. The report lands on window.__detkit.
 import { backendInfo, useBackend, type BackendName } from '../../src/index';
 import { compareCaseResults, evaluateCase, type CaseResult } from '../../src/conformance';
-import { ALL_CASES } from '../conformance/index';
+import { BROWSER_CASES as ALL_CASES } from '../conformance/index';
 import type { BrowserReport } from './report';
 
 const BACKENDS: BackendName[] = ['webgl', 'webgpu', 'wasm'];
