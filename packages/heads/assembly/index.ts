@@ -61,7 +61,8 @@ let sW1: f32 = 0, sW2: f32 = 0, sW3: f32 = 0, sW4: f32 = 0;
 
 function bilinear(yIn: f32, xIn: f32, height: i32, width: i32): void {
   let y = yIn, x = xIn;
-  if (y < <f32>-1.0 || y > <f32>height || x < <f32>-1.0 || x > <f32>width) {
+  // An empty map (H or W 0) has no corners to read: every point is outside.
+  if (height <= 0 || width <= 0 || y < <f32>-1.0 || y > <f32>height || x < <f32>-1.0 || x > <f32>width) {
     sOk = false;
     return;
   }

@@ -7,7 +7,7 @@ export {
   type ProposalOrder,
   type Proposals,
 } from './proposal-layer';
-export { roiAlign, type RoiAlignOptions } from './roi-align';
+export { roiAlign, ROI_ALIGN_MAX_SAMPLES_PER_BIN, ROI_ALIGN_MAX_WORK, type RoiAlignOptions } from './roi-align';
 export { multiScaleRoiAlign, type MultiScaleRoiAlignOptions } from './multi-scale-roi-align';
 export { roiPool, type RoiPoolOptions } from './roi-pool';
 export { createBoxHead, type BoxHead, type BoxHeadOptions, type BoxHeadOutput } from './box-head';
@@ -22,3 +22,4 @@ export {
 } from './postprocess-detections';
 export { saveHeadWeights, loadHeadWeights, type HeadWeights } from './head-weights';
 export type { HeadCommonOptions } from './weights';
+export { MAX_PARAMETER_SIZE } from './weights';

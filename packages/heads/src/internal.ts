@@ -21,7 +21,7 @@ export function featuresInput(op: string, argument: string, x: TensorInput): tf.
 
 /** Converts and checks [N, 4] xyxy boxes: finite, x2 >= x1, y2 >= y1 (when value checks are on). */
 export function boxesInput(op: string, argument: string, x: TensorInput): tf.Tensor2D {
-  const t = toTensor(op, argument, x);
+  const t = toTensor(op, argument, x, 'float32', { emptyShape: [0, 4] });
   if (t.rank !== 2 || t.shape[1] !== 4) throw new ShapeError(op, argument, '[K, 4]', t.shape);
   assertValidBoxes(op, argument, t);
   return t as tf.Tensor2D;

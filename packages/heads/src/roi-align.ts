@@ -1,4 +1,4 @@
-import { InvalidArgumentError, callWasmKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { InvalidArgumentError, assertFinite, InvalidValueError, callWasmKernel, peekValues, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { boxesInput, featuresInput, gridSize, imageIndexInput, positiveNumber } from './internal';
 import { headsWasm } from './wasm';
 
@@ -24,6 +24,22 @@ export interface RoiAlignOptions {
    */
   aligned?: boolean;
 }
+
+/**
+ * Most sampling points one bin may average: 65,536 (a 256 x 256 lattice). With adaptive sampling
+ * (`samplingRatio <= 0`) a bin takes ceil(roiHeight / outputHeight) x ceil(roiWidth / outputWidth) points,
+ * so a box over 1,792 feature cells on a side with a 7 x 7 output is beyond it (torchvision would spend
+ * minutes on it: the points past the map still cost a test each). A fixed `samplingRatio` may be at most
+ * 256.
+ */
+export const ROI_ALIGN_MAX_SAMPLES_PER_BIN = 65_536;
+
+/**
+ * Most work one {@link roiAlign} call may do: sampling points over every box and bin, times channels,
+ * 2^33 (about 8.6e9 bilinear taps per channel lane, tens of seconds on one core). Faster R-CNN's box
+ * head (512 RoIs x 7 x 7 bins x 2 x 2 points x 256 channels) is 2.6e7.
+ */
+export const ROI_ALIGN_MAX_WORK = 2 ** 33;
 
 interface RoiAlignAttrs {
   pooledH: number;
@@ -77,10 +93,55 @@ function checkOptions(op: string, options: RoiAlignOptions): RoiAlignAttrs {
   const spatialScale = positiveNumber(op, 'spatialScale', options.spatialScale ?? 1);
   const samplingRatio = options.samplingRatio ?? -1;
   if (!Number.isInteger(samplingRatio)) throw new InvalidArgumentError(op, 'samplingRatio', `must be an integer, got ${String(samplingRatio)}`);
+  if (samplingRatio * samplingRatio > ROI_ALIGN_MAX_SAMPLES_PER_BIN) {
+    throw new InvalidArgumentError(
+      op,
+      'samplingRatio',
+      `must be <= ${Math.sqrt(ROI_ALIGN_MAX_SAMPLES_PER_BIN)} (at most ROI_ALIGN_MAX_SAMPLES_PER_BIN = ${ROI_ALIGN_MAX_SAMPLES_PER_BIN} points per bin), got ${samplingRatio}`,
+    );
+  }
   const aligned = options.aligned ?? false;
   if (typeof aligned !== 'boolean') throw new InvalidArgumentError(op, 'aligned', `must be a boolean, got ${String(aligned)}`);
   // torchvision computes in float32 with spatial_scale cast to float.
   return { pooledH, pooledW, spatialScale: Math.fround(spatialScale), samplingRatio: Math.max(samplingRatio, 0), aligned };
+}
+
+/**
+ * Checks the sampling work of each box before the kernels run, with the kernels' float32 geometry
+ * (`alignGeometry` in assembly/index.ts): at most {@link ROI_ALIGN_MAX_SAMPLES_PER_BIN} points per bin,
+ * and at most {@link ROI_ALIGN_MAX_WORK} points x channels in all. Always runs: it bounds the time a call
+ * can take (boxes are read in place on cpu and wasm).
+ */
+function checkSamplingWork(op: string, boxes: tf.Tensor, channels: number, a: RoiAlignAttrs): void {
+  const v = peekValues(boxes);
+  const f = Math.fround;
+  const offset = a.aligned ? 0.5 : 0;
+  const bins = a.pooledH * a.pooledW;
+  let work = 0;
+  for (let r = 0; r < v.length / 4; r++) {
+    let roiW = f(f(f((v[4 * r + 2] as number) * a.spatialScale) - offset) - f(f((v[4 * r] as number) * a.spatialScale) - offset));
+    let roiH = f(f(f((v[4 * r + 3] as number) * a.spatialScale) - offset) - f(f((v[4 * r + 1] as number) * a.spatialScale) - offset));
+    if (!a.aligned) {
+      roiW = Math.max(roiW, 1);
+      roiH = Math.max(roiH, 1);
+    }
+    const gridH = a.samplingRatio > 0 ? a.samplingRatio : Math.ceil(f(roiH / a.pooledH));
+    const gridW = a.samplingRatio > 0 ? a.samplingRatio : Math.ceil(f(roiW / a.pooledW));
+    const points = gridH * gridW;
+    if (!(points <= ROI_ALIGN_MAX_SAMPLES_PER_BIN)) {
+      throw new InvalidValueError(
+        op,
+        'boxes',
+        `has a box of ${roiH} x ${roiW} feature cells (after spatialScale), whose adaptive sampling (samplingRatio <= 0) takes ` +
+          `${gridH} x ${gridW} points per bin, more than ROI_ALIGN_MAX_SAMPLES_PER_BIN (${ROI_ALIGN_MAX_SAMPLES_PER_BIN}); pass a samplingRatio > 0`,
+        r,
+      );
+    }
+    work += bins * Math.max(points, 1) * channels;
+  }
+  if (work > ROI_ALIGN_MAX_WORK) {
+    throw new InvalidArgumentError(op, 'boxes', `need ${work} sampling points x channels in all, more than ROI_ALIGN_MAX_WORK (2^33); split the boxes over several calls or lower samplingRatio`);
+  }
 }
 
 /**
@@ -97,20 +158,33 @@ function checkOptions(op: string, options: RoiAlignOptions): RoiAlignAttrs {
  * same wasm code runs over copies, on GPU-class backends over a download. As in torchvision there is no
  * gradient with respect to the boxes (asking `tf.grad` for one throws).
  *
- * @param features - Tensor[B, H, W, C], float32, NHWC feature maps of B images.
+ * @param features - Tensor[B, H, W, C], float32, NHWC feature maps of B images; finite (a NaN or infinity
+ *   is an `InvalidValueError` naming the image, when value checks are on).
  * @param boxes - Tensor[K, 4], float32, xyxy in image pixels (scaled by `spatialScale` onto the map);
  *   boxes may extend past the map (samples outside [-1, H] x [-1, W] count as 0, as in torchvision).
  * @param boxImageIndex - Tensor[K], int32: the image (0..B-1) each box belongs to (torchvision's first
  *   column of its `[K, 5]` rois).
+ * Bounded work: a bin averages at most {@link ROI_ALIGN_MAX_SAMPLES_PER_BIN} (65,536) points (so
+ * `samplingRatio` is at most 256, and adaptive sampling of a box more than 256 x `outputSize` feature cells
+ * on a side is refused), and one call makes at most {@link ROI_ALIGN_MAX_WORK} (2^33) points x channels;
+ * beyond either an `InvalidArgumentError` (`samplingRatio`, or `boxes` for the total) or
+ * `InvalidValueError` (`boxes`, naming the row) is thrown before any work. Within the limits the adaptive
+ * semantics are torchvision's. An empty feature map (H or W 0) gives zeros.
+ *
  * @returns Tensor[K, PH, PW, C], float32. K = 0 gives `[0, PH, PW, C]`.
+ * @throws ShapeError, InvalidValueError (NaN, infinite or beyond ±1e15 coordinates, x2 < x1, image indices
+ *   that are not integers in [0, B), boxes beyond the sampling limit), InvalidArgumentError (options,
+ *   total work).
  */
 export function roiAlign(features: TensorInput, boxes: TensorInput, boxImageIndex: TensorInput, options: RoiAlignOptions = {}): tf.Tensor4D {
   const op = 'roiAlign';
   const attrs = checkOptions(op, options);
   return tf.tidy(() => {
     const f = featuresInput(op, 'features', features);
+    assertFinite(op, 'features', f);
     const b = boxesInput(op, 'boxes', boxes);
     const idx = imageIndexInput(op, 'boxImageIndex', boxImageIndex, b.shape[0], f.shape[0]);
+    checkSamplingWork(op, b, f.shape[3], attrs);
     const featureShape = [...f.shape] as [number, number, number, number];
     const align = tf.customGrad((x, save) => {
       (save as tf.GradSaveFunc)([b, idx]);

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, callWasmKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { InvalidArgumentError, assertFinite, callWasmKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { boxesInput, featuresInput, gridSize, imageIndexInput, positiveNumber } from './internal';
 import { headsWasm } from './wasm';
 
@@ -76,7 +76,12 @@ const roiPoolGradKernel: TypedArrayKernel<RoiPoolGradAttrs> = {
  * with respect to `features` on every backend (the forward kernel records each maximum's position), none
  * with respect to the boxes.
  *
- * @param features - Tensor[B, H, W, C], float32, NHWC.
+ * Bounded work: the bins are clipped to the feature map, so a call costs at most about
+ * K x (H + PH) x (W + PW) x C comparisons whatever the boxes' size (a 1e15-pixel box costs what a box over
+ * the whole map does).
+ *
+ * @param features - Tensor[B, H, W, C], float32, NHWC; finite (a NaN or infinity is an
+ *   `InvalidValueError` naming the image, when value checks are on).
  * @param boxes - Tensor[K, 4], float32, xyxy in image pixels.
  * @param boxImageIndex - Tensor[K], int32 image index of each box, in [0, B).
  * @returns Tensor[K, PH, PW, C], float32.
@@ -88,6 +93,7 @@ export function roiPool(features: TensorInput, boxes: TensorInput, boxImageIndex
   const spatialScale = Math.fround(positiveNumber(op, 'spatialScale', options.spatialScale ?? 1));
   return tf.tidy(() => {
     const f = featuresInput(op, 'features', features);
+    assertFinite(op, 'features', f);
     const b = boxesInput(op, 'boxes', boxes);
     const idx = imageIndexInput(op, 'boxImageIndex', boxImageIndex, b.shape[0], f.shape[0]);
     const featureShape = [...f.shape] as [number, number, number, number];

@@ -96,10 +96,24 @@ function initialValue(spec: ParamSpec, seed: number | undefined): tf.Tensor {
   }
 }
 
+/**
+ * Most values one head parameter may hold: 2^27 (512 MiB of float32; VGG16's fc6, the largest classic
+ * detection layer, has 1.03e8).
+ * Channel and size options that would make a larger one (a `midChannels` of 1e30) are an
+ * InvalidArgumentError naming `options` and the parameter, before any variable is created.
+ */
+export const MAX_PARAMETER_SIZE = 2 ** 27;
+
 /** Creates the trainable variables `${name}/${key}` of `specs`, initialised as each spec says. */
 export function createVariables(op: string, name: string, specs: readonly ParamSpec[], seed: number | undefined): Record<string, tf.Variable> {
   if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed))) {
     throw new InvalidArgumentError(op, 'seed', `must be an integer, got ${String(seed)}`);
+  }
+  for (const spec of specs) {
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    if (!(size <= MAX_PARAMETER_SIZE)) {
+      throw new InvalidArgumentError(op, 'options', `make parameter '${spec.key}' of shape [${spec.shape.join(', ')}] (${size} values), more than MAX_PARAMETER_SIZE (2^27)`);
+    }
   }
   const variables: Record<string, tf.Variable> = {};
   tf.tidy(() => {
