@@ -258,23 +258,25 @@ export function smoothL1RowsGrad(pred: usize, target: usize, weights: usize, dy:
   }
 }
 
-/** Index of the first NaN or infinite value among `n` float32 values at `values`, or -1. */
-export function firstNonFinite(values: usize, n: i32): i32 {
+/**
+ * Index of the first of `n` float32 values at `values` that is NaN, infinite or beyond ±limit (abs(x) <=
+ * limit is false for all three), or -1.
+ */
+export function firstOutOfRange(values: usize, n: i32, limit: f32): i32 {
   const n4 = n & ~3;
-  const zero = f32x4.splat(0);
+  const vl = f32x4.splat(limit);
   for (let i = 0; i < n4; i += 4) {
     const v = v128.load(values + (<usize>i << 2));
-    // v - v is NaN for NaN and +-infinity, 0 otherwise; NaN != 0.
-    if (v128.any_true(f32x4.ne(f32x4.sub(v, v), zero))) {
+    if (!v128.all_true<i32>(f32x4.le(f32x4.abs(v), vl))) {
       for (let k = i; k < i + 4; k++) {
         const x = load<f32>(values + (<usize>k << 2));
-        if (x - x != 0) return k;
+        if (!(abs<f32>(x) <= limit)) return k;
       }
     }
   }
   for (let k = n4; k < n; k++) {
     const x = load<f32>(values + (<usize>k << 2));
-    if (x - x != 0) return k;
+    if (!(abs<f32>(x) <= limit)) return k;
   }
   return -1;
 }

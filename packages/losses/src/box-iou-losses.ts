@@ -5,7 +5,7 @@ import { floatInput, reduce, reductionOption, stopGradient, tieSplitMaximum, tie
 export interface BoxIouLossOptions {
   /** Default `'none'`, as torchvision. */
   reduction?: Reduction;
-  /** Added to the denominators (see each loss). Default 1e-7, as torchvision. */
+  /** Added to the denominators (see each loss), > 0. Default 1e-7, as torchvision. */
   eps?: number;
 }
 
@@ -14,6 +14,38 @@ const DEFAULT_EPS = 1e-7;
 const CIOU_V_SCALE = 4 / (Math.PI * Math.PI);
 
 type Kind = 'giou' | 'diou' | 'ciou';
+
+/**
+ * Below this squared length w^2 + h^2 the gradient of {@link aspectAngle} is taken as 0: h / (w^2 + h^2)
+ * and w / (w^2 + h^2) would overflow float32 there (w, h < ~1e-19).
+ */
+const MIN_ANGLE_NORM = 1e-30;
+
+/**
+ * CIoU's atan(w / h), with torchvision's value wherever that is defined (h != 0) and a finite gradient
+ * everywhere. A deliberate difference from torchvision: at h = 0 torchvision's atan(w / 0) is ±pi/2 for
+ * w != 0 and NaN for a zero-size box (w = h = 0), whose loss and gradients are then NaN; here h = 0 gives
+ * sign(w) pi/2 (0 for w = 0, the value of atan2(0, 0)), and the gradient, d/dw = h / (w^2 + h^2),
+ * d/dh = -w / (w^2 + h^2), is computed in that closed form (0 where w^2 + h^2 < 1e-30), not through the
+ * division, whose gradient is NaN or infinite at h = 0.
+ */
+const aspectAngle = tf.customGrad((...args) => {
+  const [w, h, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([w, h]);
+  const zeroH = tf.sub(1, tf.abs(tf.sign(h))); // 1 where h == 0
+  const safeH = tf.add(h, zeroH);
+  const value = tf.add(tf.mul(tf.sub(1, zeroH), tf.atan(tf.div(w, safeH))), tf.mul(zeroH, tf.mul(tf.sign(w), Math.PI / 2)));
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sw, sh] = saved as [tf.Tensor, tf.Tensor];
+      const norm = tf.add(tf.square(sw), tf.square(sh));
+      const usable = tf.step(tf.sub(norm, MIN_ANGLE_NORM)); // 1 where norm > MIN_ANGLE_NORM
+      const inv = tf.div(usable, tf.add(norm, tf.sub(1, usable)));
+      return [tf.mul(dy, tf.mul(sh, inv)), tf.mul(dy, tf.neg(tf.mul(sw, inv)))];
+    },
+  };
+});
 
 /**
  * The loss forms of torchvision/ops/giou_loss.py, diou_loss.py and ciou_loss.py, op for op:
@@ -65,8 +97,8 @@ function iouLossForm(kind: Kind, a: tf.Tensor, b: tf.Tensor, eps: number): tf.Te
   const diouLoss = tf.add(tf.sub(1, iou), tf.div(centres, diagonal));
   if (kind === 'diou') return diouLoss;
 
-  const angleGt = tf.atan(tf.div(tf.sub(x2g, x1g), tf.sub(y2g, y1g)));
-  const anglePred = tf.atan(tf.div(tf.sub(x2, x1), tf.sub(y2, y1)));
+  const angleGt = aspectAngle(tf.sub(x2g, x1g), tf.sub(y2g, y1g));
+  const anglePred = aspectAngle(tf.sub(x2, x1), tf.sub(y2, y1));
   const v = tf.mul(CIOU_V_SCALE, tf.square(tf.sub(angleGt, anglePred)));
   const alpha = stopGradient(tf.div(v, tf.add(tf.add(tf.sub(1, iou), v), eps))) as tf.Tensor; // torch.no_grad()
   return tf.add(diouLoss, tf.mul(alpha, v));
@@ -75,8 +107,9 @@ function iouLossForm(kind: Kind, a: tf.Tensor, b: tf.Tensor, eps: number): tf.Te
 function boxIouLoss(op: string, kind: Kind, boxes1: TensorInput, boxes2: TensorInput, options: BoxIouLossOptions): tf.Tensor {
   const reduction = reductionOption(op, options.reduction, 'none');
   const eps = options.eps ?? DEFAULT_EPS;
-  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) {
-    throw new InvalidArgumentError(op, 'eps', `must be a finite number >= 0, got ${String(eps)}`);
+  // eps > 0: it is what keeps IoU = I / (U + eps) defined for zero-size boxes (torchvision gives NaN at 0).
+  if (typeof eps !== 'number' || !Number.isFinite(eps) || !(eps > 0)) {
+    throw new InvalidArgumentError(op, 'eps', `must be a finite number > 0, got ${String(eps)}`);
   }
   return tf.tidy(() => {
     const a = floatInput(op, 'boxes1', boxes1);
@@ -124,8 +157,13 @@ export function diouLoss(boxes1: TensorInput, boxes2: TensorInput, options: BoxI
  * only alpha (the DIoU part always uses 1e-7). boxes1 plays the prediction in v, boxes2 the ground truth;
  * v is symmetric, so the loss is too.
  *
- * @param boxes1 - Tensor[..., 4] float32, xyxy, heights > 0 (atan(w / h)). Differentiable.
- * @param boxes2 - Tensor of the same shape, float32, xyxy, heights > 0. Differentiable.
+ * Deliberate difference: torchvision's atan(w / h) is NaN for a box of zero width and height (and its
+ * gradient NaN or infinite wherever h = 0), so its loss for a zero-size box, even against itself, is NaN.
+ * Here atan(w / h) is taken as sign(w) pi/2 at h = 0 (0 for w = h = 0) with a finite gradient: the same
+ * values wherever torchvision's are finite, and finite values and gradients everywhere.
+ *
+ * @param boxes1 - Tensor[..., 4] float32, xyxy. Differentiable.
+ * @param boxes2 - Tensor of the same shape, float32, xyxy. Differentiable.
  * @returns `'none'`: Tensor[...] per pair; `'sum'`, `'mean'`: a scalar (empty mean: 0).
  */
 export function ciouLoss(boxes1: TensorInput, boxes2: TensorInput, options: BoxIouLossOptions = {}): tf.Tensor {

@@ -69,7 +69,8 @@ export function fastRcnnLoss(
   const reduction = reductionOption(op, options.reduction, 'mean');
   return tf.tidy(() => {
     const logits = floatInput(op, 'classLogits', classLogits);
-    if (logits.rank !== 2 || logits.shape[1] === 0) throw new ShapeError(op, 'classLogits', '[N, K] with K >= 1', logits.shape);
+    // K >= 2: the background and at least one object class (tf.oneHot needs a depth of 2 or more).
+    if (logits.rank !== 2 || logits.shape[1] < 2) throw new ShapeError(op, 'classLogits', '[N, K] with K >= 2', logits.shape);
     const [n, k] = logits.shape as [number, number];
     const deltas = floatInput(op, 'boxRegression', boxRegression);
     assertShapeEquals(op, 'boxRegression', deltas, [n, 4 * k], '4 deltas per class of classLogits');
@@ -83,7 +84,8 @@ export function fastRcnnLoss(
     // The deltas of each RoI's own class: a one-hot mask over the K sets (zero for non-positives), so the
     // gradient reaches only those 4 of the 4K outputs.
     const pick = tf.mul(tf.oneHot(tf.relu(y), k), tf.expandDims(positive, 1)); // [N, K]
-    const picked = tf.sum(tf.mul(tf.reshape(deltas, [n, k, 4]), tf.expandDims(pick, 2)), 1); // [N, 4]
+    // No RoIs: tfjs-backend-wasm 4.22's Sum over an axis of an empty [0, K, 4] tensor divides by zero.
+    const picked = n === 0 ? tf.reshape(deltas, [0, 4]) : tf.sum(tf.mul(tf.reshape(deltas, [n, k, 4]), tf.expandDims(pick, 2)), 1); // [N, 4]
     const regression = smoothL1Rows(picked, targets, beta, positive, { targetGrad: false });
     if (reduction === 'none') return { total: tf.add(classification, tf.mul(lambda, regression)), classification, regression };
 

@@ -2,6 +2,7 @@
 import {
   InvalidArgumentError,
   InvalidValueError,
+  MAX_INPUT_MAGNITUDE,
   ShapeError,
   callWasmKernel,
   hasTypedArrayPath,
@@ -68,7 +69,8 @@ interface ScanAttrs {
 }
 
 /**
- * The value checks as one SIMD pass (assembly/index.ts): the index of the first non-finite float, or of
+ * The value checks as one SIMD pass (assembly/index.ts): the index of the first float that is NaN,
+ * infinite or beyond ±MAX_INPUT_MAGNITUDE (@detkit/core's 1e15, where float32 sums of squares overflow), or of
  * the first label outside [0, classes) other than `ignore`; -1 when there is none. An SSD batch's 5.9M
  * logits take ~2 ms where a JS loop takes ~15 ms.
  */
@@ -82,7 +84,7 @@ const scanKernel: TypedArrayKernel<ScanAttrs> = {
       n === 0
         ? -1
         : callWasmKernel(lossesWasm, ctx, { inputs: [x!.values], outputs: [] }, (wasm, p) =>
-            mode === 'finite' ? wasm.firstNonFinite(p.inputs[0]!, n) : wasm.firstBadLabel(p.inputs[0]!, n, classes, ignore),
+            mode === 'finite' ? wasm.firstOutOfRange(p.inputs[0]!, n, MAX_INPUT_MAGNITUDE) : wasm.firstBadLabel(p.inputs[0]!, n, classes, ignore),
           );
     out.values[0] = first;
     return [out];
@@ -100,7 +102,7 @@ function scan(t: tf.Tensor, attrs: ScanAttrs): number {
   const v = peekValues(t);
   for (let i = 0; i < v.length; i++) {
     const x = v[i] as number;
-    if (attrs.mode === 'finite' ? x - x !== 0 : (x < 0 || x >= attrs.classes) && x !== attrs.ignore) return i;
+    if (attrs.mode === 'finite' ? !(Math.abs(x) <= MAX_INPUT_MAGNITUDE) : (x < 0 || x >= attrs.classes) && x !== attrs.ignore) return i;
   }
   return -1;
 }
@@ -123,12 +125,19 @@ export function ownBacking(t: tf.Tensor): tf.Tensor {
   return ok ? t : tf.add(t, tf.scalar(0, t.dtype)); // a binary op writes a fresh array of the output dtype
 }
 
-/** Converts a float input and checks that it is finite (when value checks are on). Call inside `tf.tidy`. */
+/**
+ * Converts a float input and checks that it is finite and within ±MAX_INPUT_MAGNITUDE (1e15; when value
+ * checks are on). Call inside `tf.tidy`.
+ */
 export function floatInput(op: string, argument: string, x: TensorInput): tf.Tensor {
   const t = ownBacking(toTensor(op, argument, x, 'float32'));
   if (valueChecksEnabled() && t.size > 0) {
     const first = scan(t, { mode: 'finite', classes: 0, ignore: 0 });
-    if (first >= 0) throw new InvalidValueError(op, argument, 'has a NaN or infinite value', rowOf(t, first));
+    if (first >= 0) {
+      const value = (t.rank === 0 ? t.dataSync() : tf.slice(tf.reshape(t, [-1]), first, 1).dataSync())[0] as number;
+      const problem = Number.isFinite(value) ? 'has a value beyond ±1e15 (MAX_INPUT_MAGNITUDE: float32 arithmetic on it would overflow)' : 'has a NaN or infinite value';
+      throw new InvalidValueError(op, argument, problem, rowOf(t, first));
+    }
   }
   return t;
 }

@@ -62,7 +62,8 @@ export function multiboxLoss(
   options: MultiboxLossOptions = {},
 ): DetectionLoss {
   const op = 'multiboxLoss';
-  const negPosRatio = numberOption(op, 'negPosRatio', options.negPosRatio, SSD_NEG_POS_RATIO, 0);
+  // Bounded as @detkit/samplers' mineHardNegatives bounds it, so a bad ratio is reported here, by name.
+  const negPosRatio = numberOption(op, 'negPosRatio', options.negPosRatio, SSD_NEG_POS_RATIO, 0, Number.MAX_SAFE_INTEGER);
   const minNegatives = integerOption(op, 'minNegatives', options.minNegatives, 0, 0);
   const alpha = numberOption(op, 'alpha', options.alpha, MULTIBOX_LOSS_WEIGHTS.alpha, 0);
   const beta = numberOption(op, 'beta', options.beta, MULTIBOX_LOSS_WEIGHTS.beta, 0);
@@ -78,6 +79,7 @@ export function multiboxLoss(
     assertShapeEquals(op, 'labels', y, [images, priors], 'B, P of clsLogits');
     const targets = floatInput(op, 'boxTargets', boxTargets);
     assertShapeEquals(op, 'boxTargets', targets, [images, priors, 4], 'B, P of clsLogits');
+    // clsLogits within ±1e15 (floatInput) keep the cross-entropy finite, so mining never sees an overflow.
 
     const clsLoss = softmaxCrossEntropyRows(logits, y, -1); // [B, P]
     const positive = tf.step(tf.cast(y, 'float32')); // [B, P], 1 for labels > 0 (a fresh float32 array: see ownBacking)

@@ -9,7 +9,7 @@ export interface LossesWasm {
   softmaxCrossEntropyGrad(logits: number, labels: number, maxIn: number, logSumIn: number, dy: number, rows: number, classes: number, ignoreIndex: number, out: number, k: number): void;
   smoothL1Rows(pred: number, target: number, weights: number, rows: number, width: number, beta: number, out: number): void;
   smoothL1RowsGrad(pred: number, target: number, weights: number, dy: number, rows: number, width: number, beta: number, out: number): void;
-  firstNonFinite(values: number, n: number): number;
+  firstOutOfRange(values: number, n: number, limit: number): number;
   firstBadLabel(labels: number, n: number, classes: number, ignore: number): number;
 }
 
