@@ -4,6 +4,9 @@
  * lacks. In Node detkit replaces it on the backend instance: copy to a mappable buffer, `mapAsync`, and run
  * Node's event loop (native/event-loop-pump.c) until Dawn reports the buffer mapped. Internal to the package.
  */
+import type * as NodeModule from 'node:module';
+import type * as NodeOs from 'node:os';
+import type * as NodePath from 'node:path';
 import { DetkitError } from '@detkit/core';
 
 /** The parts of tfjs-backend-webgpu's WebGPUBackend a synchronous read uses. */
@@ -41,9 +44,9 @@ const NODE_OS = 'node:os';
  */
 export async function loadEventLoopPump(): Promise<void> {
   if (pump !== undefined) return;
-  const { createRequire } = (await import(/* @vite-ignore */ NODE_MODULE)) as typeof import('node:module');
-  const path = (await import(/* @vite-ignore */ NODE_PATH)) as typeof import('node:path');
-  const os = (await import(/* @vite-ignore */ NODE_OS)) as typeof import('node:os');
+  const { createRequire } = (await import(/* @vite-ignore */ NODE_MODULE)) as typeof NodeModule;
+  const path = (await import(/* @vite-ignore */ NODE_PATH)) as typeof NodePath;
+  const os = (await import(/* @vite-ignore */ NODE_OS)) as typeof NodeOs;
   const require = createRequire(import.meta.url);
   const root = path.dirname(require.resolve('@detkit/backends/package.json'));
   const platform = `${process.platform}-${process.arch}`;
