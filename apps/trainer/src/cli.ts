@@ -31,6 +31,12 @@ function autoOr<T>(parse: (v: string) => T): (value: string) => T | 'auto' {
   return (value) => (value === 'auto' ? 'auto' : parse(value));
 }
 
+function switchAt(value: string): { epoch: number; backend: string } {
+  const m = /^(\d+):([a-z]+)$/.exec(value.trim());
+  if (!m) throw new CommanderArgumentError(`'${value}' is not EPOCH:BACKEND, e.g. 2:webgpu.`);
+  return { epoch: Number(m[1]), backend: m[2] as string };
+}
+
 function nameList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
@@ -64,6 +70,7 @@ function trainProgram(): Command {
     .option('--flip <p>', 'probability of a horizontal flip (default 0.5)', number)
     .addOption(new Option('--augment <recipe>', "training augmentation: ssd (photometric, zoom-out, IoU crop, flip), ssdlite (IoU crop, flip), flip, none; auto: ssd for SSD on your data, flip otherwise").choices(['auto', 'ssd', 'ssdlite', 'flip', 'none']))
     .addOption(new Option('--backend <name>', 'where the math runs (default wasm)').choices([...BACKENDS]))
+    .option('--switch-backend-at <epoch:backend>', 'switch backend at the start of that epoch, keeping weights, optimizer state and RNG, e.g. 2:webgpu', switchAt)
     .option('--threads <n>', "threads of the wasm backend's math, or 'auto' (every core)", autoOr(integer))
     .option('--workers <n>', "threads that decode and augment images beside the training step, or 'auto' (1 for image files)", autoOr(integer))
     .option('-s, --seed <n>', 'seed of initialisation, data order, augmentation and sampling (default 0)', integer)

@@ -73,6 +73,11 @@ export const trainConfigSchema = z.strictObject({
   flip: z.number().min(0).max(1),
   augment: z.enum(['auto', 'ssd', 'ssdlite', 'flip', 'none']),
   backend: z.enum(BACKENDS),
+  /**
+   * Switch to another backend at the start of an epoch (1-based), keeping weights, optimizer state and RNG:
+   * `{ epoch: 3, backend: 'webgpu' }` (flag `--switch-backend-at 3:webgpu`); null for none.
+   */
+  switchBackendAt: z.strictObject({ epoch: z.number().int().min(1), backend: z.enum(BACKENDS) }).nullable(),
   /** Threads of the wasm backend's convolutions and matrix products (its threaded SIMD build); `'auto'`: every core. */
   threads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]),
   /** Worker threads that decode and augment images (0: in the training thread); `'auto'`: 1 for image files, 0 for the synthetic set. */
@@ -130,6 +135,7 @@ export function defaultConfig(model: ModelName = 'ssd'): TrainConfig {
     augment: 'auto' as const,
     backend: 'wasm' as const,
     threads: 'auto' as const,
+    switchBackendAt: null,
     workers: 'auto' as const,
     seed: 0,
     out: 'runs/latest',

@@ -47,7 +47,7 @@ export interface RunFolder {
  * size, batch size, optimizer, learning rate and schedule, augmentation, seed, image limits, model options,
  * and any field added later) must match: changing it would silently train a different run.
  */
-export const RESUMABLE_FIELDS: readonly string[] = ['epochs', 'time', 'maxSteps', 'out', 'resume', 'overwrite', 'backend', 'threads', 'workers', 'draw', 'progress'];
+export const RESUMABLE_FIELDS: readonly string[] = ['epochs', 'time', 'maxSteps', 'out', 'resume', 'overwrite', 'backend', 'switchBackendAt', 'threads', 'workers', 'draw', 'progress'];
 
 /** What the trainer writes into an output folder: what `--overwrite` removes (nothing else is touched). */
 export const RUN_OUTPUTS: readonly string[] = [RUN_FILE, CHECKPOINTS, 'model', 'metrics.jsonl', 'loss.png', 'map.png', 'detections', 'val-annotations.json', 'val-results.json'];

@@ -154,6 +154,7 @@ async function writeDrawings(out: string, evaluation: Evaluation, classes: reado
 export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Promise<RunSummary> {
   const log = hooks.log ?? ((line: string) => console.log(line));
   const backend = await useBackend(config.backend, config.threads === 'auto' ? {} : { threads: config.threads });
+  let currentBackend = backend;
   const info = backendInfo();
   const backendText = info.threads !== null && info.device === 'cpu' ? `${backend} (${info.threads} thread${info.threads === 1 ? '' : 's'}${info.simd ? ', SIMD' : ''})` : info.adapter ? `${backend} (${info.adapter.description || info.adapter.vendor}${info.adapter.software ? ', software' : ''})` : backend;
   const data = await openData({
@@ -262,6 +263,12 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     };
 
     for (let epoch = state.epoch; !finished(); epoch++) {
+      const switchTo = config.switchBackendAt;
+      if (switchTo !== null && epoch + 1 === switchTo.epoch && currentBackend !== switchTo.backend) {
+        // tfjs moves each variable and optimizer slot to the new backend when it is next read; the RNG is ours.
+        currentBackend = await useBackend(switchTo.backend, config.threads === 'auto' ? {} : { threads: config.threads });
+        log(`epoch ${epoch + 1}: switched backend to ${currentBackend} (weights, optimizer state and RNG kept)`);
+      }
       const epochTotal = run.epochs ?? '?';
       const bar = useBar
         ? new SingleBar({
@@ -345,7 +352,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
         stepsPerSecond: count / ((evalStart - epochStart) / 1000),
         dataWaitFraction: waitSum / Math.max(1e-9, trainSeconds - trainBefore),
         load: loadavg()[0] ?? 0,
-        backend,
+        backend: currentBackend,
       };
       await recordLine(record);
       epochs.push(record);

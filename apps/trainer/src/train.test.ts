@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { useBackend } from '@detkit/backends';
 import { BackendUnavailableError, DetkitError, tf } from '@detkit/core';
 import { createLoader, encodePng, syntheticSample, syntheticSource } from '@detkit/data';
 import { loadDetectorModel, type Detector } from '@detkit/models';
@@ -178,5 +179,25 @@ describe('detkit-train: Faster R-CNN and backends', () => {
     expect(DetkitError.isInstance(error) && error.code).toBe('BACKEND_UNAVAILABLE');
     expect((error as BackendUnavailableError).message).toMatch(/tfjs-node-gpu/);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('--switch-backend-at 2:cpu moves to cpu for epoch 2 with weights, optimizer state and RNG kept', async () => {
+    const base = await tmp();
+    const plain = await runTraining(tinyConfig(path.join(base, 'plain')), quiet);
+    detectors.push(plain.detector);
+    try {
+      const switched = await runTraining(tinyConfig(path.join(base, 'switched'), { switchBackendAt: { epoch: 2, backend: 'cpu' } }), quiet);
+      detectors.push(switched.detector);
+      expect(switched.epochs.map((e) => e.backend)).toEqual(['wasm', 'cpu']);
+      const steps = async (out: string) => (await records(out)).filter((r): r is StepRecord => r.type === 'step');
+      const a = await steps(path.join(base, 'plain'));
+      const b = await steps(path.join(base, 'switched'));
+      // Epoch 1 ran on wasm in both: identical. Epoch 2 continues from the same state on another backend: the
+      // same losses up to the backends' float rounding (a reset optimizer or RNG would change them far more).
+      expect(b.slice(0, 2).map((r) => r.loss)).toEqual(a.slice(0, 2).map((r) => r.loss));
+      for (let i = 2; i < a.length; i++) expect(Math.abs(b[i]!.loss - a[i]!.loss)).toBeLessThan(1e-3 * Math.abs(a[i]!.loss));
+    } finally {
+      await useBackend('wasm');
+    }
   });
 });
