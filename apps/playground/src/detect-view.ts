@@ -1,9 +1,8 @@
 // The "Detect" view: a detector trained in the page, or one written by the CLI (`detkit-train`'s model/
-// folder, from a URL or dropped as model.json + weights.bin), on an image. The image is letterboxed and
-// boxes mapped back exactly as `detkit-detect` does (@detkit/data's loader and boxesToOriginal).
+// folder, from a URL or dropped as model.json + weights.bin), on an image. @detkit/models' loadDetector
+// gives a one-call detect(image) that letterboxes and maps boxes back as `detkit-detect` does.
 import { tf } from '@detkit/core';
-import { boxesToOriginal, createLoader, type DetectionSample } from '@detkit/data';
-import { loadDetectorModel, type FasterRcnn, type Ssd } from '@detkit/models';
+import { loadDetector, type ImageDetector } from '@detkit/models';
 import { $ } from './dom';
 import { drawDetections, imageCanvas, inputContext } from './draw';
 import { SYNTHETIC_CLASSES, fileScene, syntheticScene, type Scene } from './scene';
@@ -54,7 +53,7 @@ export function mountDetect(root: HTMLElement, report: (d: Detection[]) => void)
   canvas.height = CANVAS_PX;
   const errorLine = $(root, '#dt-error');
   const modelLine = $(root, '#dt-model');
-  let detector: Ssd | FasterRcnn | undefined;
+  let detector: ImageDetector | undefined;
   let classes: readonly string[] = SYNTHETIC_CLASSES;
   let scene: Scene = syntheticScene(0);
   let detections: Detection[] = [];
@@ -75,47 +74,23 @@ export function mountDetect(root: HTMLElement, report: (d: Detection[]) => void)
       : `<span data-testid="detection-count">${detections.length}</span> detection${detections.length === 1 ? '' : 's'} on ${scene.name} (${scene.width} × ${scene.height} px)${rows ? `<table><thead><tr><th>class</th><th>score</th><th>x1, y1, x2, y2</th></tr></thead><tbody>${rows}</tbody></table>` : ''}`;
   }
 
-  async function setDetector(next: Ssd | FasterRcnn, names: readonly string[], name: string): Promise<void> {
+  async function setDetector(next: ImageDetector, name: string): Promise<void> {
     detector?.dispose();
     detector = next;
-    classes = names.length ? names : Array.from({ length: next.config.numClasses }, (_, i) => String(i));
-    const [h, w] = next.config.imageSize;
-    modelLine.textContent = `${name}: ${next.config.kind}, ${w} × ${h} input, classes ${classes.join(', ')}.`;
+    classes = next.classes.length ? next.classes : Array.from({ length: next.model.config.numClasses }, (_, i) => String(i));
+    const [h, w] = next.inputSize;
+    modelLine.textContent = `${name}: ${next.model.config.kind}, ${w} × ${h} input, classes ${classes.join(', ')}.`;
     await detect();
   }
 
   async function detect(): Promise<Detection[]> {
     if (detector === undefined) throw new Error('load a model first');
     const minScore = Number($<HTMLInputElement>(root, '#dt-score').value);
-    const [h, w] = detector.config.imageSize;
-    const sample: DetectionSample = {
-      id: scene.name,
-      image: scene.image,
-      width: scene.width,
-      height: scene.height,
-      boxes: new Float32Array(0),
-      labels: new Int32Array(0),
-      iscrowd: new Uint8Array(0),
-      difficult: new Uint8Array(0),
-    };
-    const loader = createLoader({ source: [sample], imageSize: [h, w], batchSize: 1, shuffle: false });
-    const out: Detection[] = [];
-    for await (const batch of loader.epoch(0)) {
-      try {
-        const [found] = detector.detect(batch.images, { scoreThreshold: minScore });
-        const boxes = boxesToOriginal(found!.boxes, batch.meta[0]!);
-        for (let i = 0; i < found!.scores.length; i++) {
-          const label = found!.labels[i]!;
-          out.push({ box: Array.from(boxes.subarray(4 * i, 4 * i + 4)) as Detection['box'], score: found!.scores[i]!, label, class: classes[label] ?? String(label) });
-        }
-      } finally {
-        batch.dispose();
-      }
-    }
-    detections = out;
+    const found = await detector.detect(scene.image, { scoreThreshold: minScore });
+    detections = found.map((d) => ({ box: d.box, score: d.score, label: d.label, class: d.className }));
     drawScene();
-    report(out);
-    return out;
+    report(detections);
+    return detections;
   }
 
   const guard = (fn: () => Promise<unknown>) => () => {
@@ -132,8 +107,7 @@ export function mountDetect(root: HTMLElement, report: (d: Detection[]) => void)
     guard(async () => {
       const url = $<HTMLInputElement>(root, '#dt-url').value.trim();
       if (!url) throw new Error('give the URL of a model.json');
-      const artifacts = await tf.io.http(url).load!();
-      await setDetector(await loadDetectorModel(artifacts), metadataClasses(artifacts), url);
+      await setDetector(await loadDetector(url), url);
     }),
   );
   $<HTMLInputElement>(root, '#dt-files').addEventListener(
@@ -142,8 +116,7 @@ export function mountDetect(root: HTMLElement, report: (d: Detection[]) => void)
       const files = Array.from($<HTMLInputElement>(root, '#dt-files').files ?? []);
       const json = files.find((f) => f.name.endsWith('.json'));
       if (!json) throw new Error('choose model.json together with its weights file(s)');
-      const artifacts = await tf.io.browserFiles([json, ...files.filter((f) => f !== json)]).load!();
-      await setDetector(await loadDetectorModel(artifacts), metadataClasses(artifacts), json.name);
+      await setDetector(await loadDetector(tf.io.browserFiles([json, ...files.filter((f) => f !== json)])), json.name);
     }),
   );
   $<HTMLInputElement>(root, '#dt-synthetic').addEventListener(
@@ -171,13 +144,8 @@ export function mountDetect(root: HTMLElement, report: (d: Detection[]) => void)
   drawScene();
 
   return {
-    useModel: async (model, name) => setDetector(await loadDetectorModel(model.artifacts), model.classes, name),
+    useModel: async (model, name) => setDetector(await loadDetector(model.artifacts, { classes: model.classes }), name),
     detect,
     last: () => detections,
   };
-}
-
-function metadataClasses(artifacts: tf.io.ModelArtifacts): string[] {
-  const classes = (artifacts.userDefinedMetadata as { classes?: unknown } | undefined)?.classes;
-  return Array.isArray(classes) ? classes.map(String) : [];
 }

@@ -35,14 +35,7 @@ function emit(event: WorkerEvent): void {
   scope.postMessage(event);
 }
 
-/**
- * Chromium tears WebGPU down ("A valid external Instance reference no longer exists") when the worker's
- * `navigator.gpu` wrapper is garbage collected while tfjs still maps buffers; holding it here keeps it alive.
- */
-const keepAlive: unknown[] = [];
-
 async function switchBackend(name: PlaygroundBackend): Promise<void> {
-  if (name === 'webgpu' && 'gpu' in navigator) keepAlive.push((navigator as { gpu?: unknown }).gpu);
   await startBackend(name, wasmPaths);
   emit({ type: 'backend', backend: tf.getBackend(), step: run?.step ?? 0 });
 }

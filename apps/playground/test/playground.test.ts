@@ -241,7 +241,7 @@ describe.skipIf(OPTED_OUT)('playground in headless Chromium', () => {
         if (view === 'inspect') await p.evaluate(() => window.__playground.redrawInspect());
         // Laptop: the whole view. Phone: one screen, scrolled to the view's pictures.
         if (name === 'phone') await p.evaluate((v) => document.querySelector(`#view-${v} .cards`)!.scrollIntoView(), view);
-        else await p.evaluate(() => window.scrollTo(0, 0));
+        else await p.evaluate(() => (document.documentElement.scrollTop = 0));
         await p.waitForTimeout(300);
         const file = path.join(SCREENSHOTS, `${view}-${name}.png`);
         await p.screenshot({ path: file, fullPage: name === 'laptop' });
