@@ -1,7 +1,7 @@
 // Fuzz suite (issue 15): every public op on hostile options and inputs (NaN, infinities, huge and tiny
 // values, huge grids, wrong types, ragged and empty arrays). The only outcomes allowed: a typed DetkitError,
 // or a finite result of the documented shape, no tensor left behind, no hang. See @detkit/test-utils/fuzz.
-import { tf } from '@detkit/core';
+import type { tf } from '@detkit/core';
 import { describeEachBackend } from '@detkit/test-utils';
 import { boxes, fuzz, number, option } from '@detkit/test-utils/fuzz';
 import fc from 'fast-check';

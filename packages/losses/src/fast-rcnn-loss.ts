@@ -70,7 +70,7 @@ export function fastRcnnLoss(
   return tf.tidy(() => {
     const logits = floatInput(op, 'classLogits', classLogits);
     // K >= 2: the background and at least one object class (tf.oneHot needs a depth of 2 or more).
-    if (logits.rank !== 2 || logits.shape[1] < 2) throw new ShapeError(op, 'classLogits', '[N, K] with K >= 2', logits.shape);
+    if (logits.rank !== 2 || (logits.shape[1] as number) < 2) throw new ShapeError(op, 'classLogits', '[N, K] with K >= 2', logits.shape);
     const [n, k] = logits.shape as [number, number];
     const deltas = floatInput(op, 'boxRegression', boxRegression);
     assertShapeEquals(op, 'boxRegression', deltas, [n, 4 * k], '4 deltas per class of classLogits');
