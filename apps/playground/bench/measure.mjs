@@ -44,15 +44,17 @@ const redraws = await page.evaluate(() => {
   for (let i = 0; i < 33; i++) {
     input.value = String(i % 2 ? 0.7 : 0.65);
     input.dispatchEvent(new Event('input', { bubbles: true }));
-    times.push([window.__playground.inspect.redrawMs, window.__playground.inspect.result.computeMs]);
+    times.push([window.__playground.inspect.redrawMs, window.__playground.inspect.result.computeMs, window.__playground.inspect.drawMs]);
   }
   return { times: times.slice(3), anchors: window.__playground.inspect.result.frcnn.count };
 });
+const pictures = Object.keys(redraws.times[0][2]);
 const q = (v, f) => [...v].sort((a, b) => a - b)[Math.floor(f * (v.length - 1))];
 const total = redraws.times.map((t) => t[0]);
 const packages = redraws.times.map((t) => t[1]);
 console.log(`load ${os.loadavg()[0].toFixed(2)}, ${os.cpus().length} cores, ${os.cpus()[0]?.model}`);
 console.log(`redraw, ${redraws.anchors} anchors: median ${q(total, 0.5).toFixed(1)} ms, p90 ${q(total, 0.9).toFixed(1)} ms (packages: median ${q(packages, 0.5).toFixed(1)} ms)`);
+console.log(`  drawing, median per picture: ${pictures.map((k) => `${k} ${q(redraws.times.map((t) => t[2][k]), 0.5).toFixed(1)}`).join(', ')} ms`);
 
 console.log(`${MODEL}, the page's default settings otherwise (${STEPS} timed steps after ${WARMUP})`);
 console.log('| backend | first step (compiles) | steps/s after warm-up | loss first -> last |');

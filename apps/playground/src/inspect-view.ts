@@ -25,6 +25,8 @@ export interface InspectState {
   result: InspectResult;
   /** Milliseconds of the last redraw: packages + drawing of every picture. */
   redrawMs: number;
+  /** Milliseconds of drawing, per picture. */
+  drawMs: Record<string, number>;
 }
 
 const CANVAS_PX = 480;
@@ -91,7 +93,13 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
 
   let state: InspectState | undefined;
 
+  let selectsKey = '';
+
+  /** Rebuilds the box and shape menus when the scene or the anchor shapes changed. */
   function fillSelects(result: InspectResult): void {
+    const key = `${scene.name}|${Array.from(scene.labels).join(',')}|${settings.ratios.join(',')}|${settings.scales.join(',')}`;
+    if (key === selectsKey) return;
+    selectsKey = key;
     const gtSelect = $<HTMLSelectElement>(root, '#in-gt');
     const m = scene.labels.length;
     gtIndex = Math.min(gtIndex, Math.max(0, m - 1));
@@ -115,11 +123,10 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
     const t0 = performance.now();
     const result = inspect(scene, settings);
     fillSelects(result);
-
-    drawAll(result);
+    const drawMs = drawAll(result);
     const redrawMs = performance.now() - t0;
     $(root, '#inspect-timing').textContent = `Redraw ${redrawMs.toFixed(1)} ms (packages ${result.computeMs.toFixed(1)} ms) for ${result.frcnn.count.toLocaleString('en')} anchors and ${result.ssd.count.toLocaleString('en')} default boxes.`;
-    state = { scene, settings: { ...settings }, result, redrawMs };
+    state = { scene, settings: { ...settings }, result, redrawMs, drawMs };
     report(state);
     return state;
   }
@@ -133,7 +140,14 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
     }
   }
 
-  function drawAll(r: InspectResult): void {
+  function drawAll(r: InspectResult): Record<string, number> {
+    const times: Record<string, number> = {};
+    let t = performance.now();
+    const lap = (name: string) => {
+      const now = performance.now();
+      times[name] = now - t;
+      t = now;
+    };
     const f = r.frcnn;
     const s = r.ssd;
     const unitF = FRCNN_SIZE / CANVAS_PX;
@@ -153,6 +167,7 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
       drawGroundTruth(ctx, scene.boxes, scene.labels, scene.classes, side / CANVAS_PX);
       legend('scene', `${scene.name}: ${scene.width} × ${scene.height} px, ${m} box${m === 1 ? '' : 'es'}.`);
     }
+    lap('scene');
 
     // Anchors of the chosen shape everywhere (faint), every shape at one location (bold).
     {
@@ -167,6 +182,7 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
       caption('anchors', `The ${f.count.toLocaleString('en')} anchors of a ${fh} × ${fw} stride-16 map on the ${FRCNN_SIZE} × ${FRCNN_SIZE} input (${R} ratios × ${S} sizes per location): faint, every anchor of the chosen shape; orange, those at the location nearest the chosen box's centre.`);
       legend('anchors', `${f.count.toLocaleString('en')} anchors, ${f.used.toLocaleString('en')} used${settings.insideOnly ? ' (inside the image)' : ''}.`);
     }
+    lap('anchors');
 
     // IoU of each anchor with the chosen ground-truth box: per location, the best over the chosen shapes.
     {
@@ -189,6 +205,7 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
       caption('iou', 'Each cell is one anchor location coloured by its IoU with the chosen ground-truth box (the best of the chosen shapes): dark 0, yellow 1.');
       legend('iou', m > 0 ? `Highest IoU with box ${gtIndex}: ${best.toFixed(3)}.` : 'No ground-truth box.');
     }
+    lap('iou');
 
     // Faster R-CNN labels: every anchor is one pixel of a ratio-by-size block in its cell.
     {
@@ -197,14 +214,20 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
       const w = fw * S;
       const h = fh * R;
       const rgba = new Uint8ClampedArray(w * h * 4);
-      const colors: Record<number, [number, number, number, number]> = { 1: [...hexRgb(POSITIVE), 255], 0: [...hexRgb(NEGATIVE), 70], [-1]: [...hexRgb(IGNORED), 200], [OUTSIDE]: [0, 0, 0, 0] };
-      const gold: [number, number, number, number] = [...hexRgb(LOW_QUALITY), 255];
+      // RGBA words (little-endian) per label: 1, 0, -1, -2 (left out), and the highest-IoU rule's gold.
+      const word = (hex: string, alpha: number) => {
+        const [cr, cg, cb] = hexRgb(hex);
+        return ((alpha << 24) | (cb << 16) | (cg << 8) | cr) >>> 0;
+      };
+      const byLabel = new Map<number, number>([[1, word(POSITIVE, 255)], [0, word(NEGATIVE, 70)], [-1, word(IGNORED, 200)], [OUTSIDE, 0]]);
+      const gold = word(LOW_QUALITY, 255);
+      const pixels = new Uint32Array(rgba.buffer);
       for (let i = 0; i < f.count; i++) {
-        const cell = Math.floor(i / A);
+        const cell = (i / A) | 0;
         const a = i % A;
         const x = (cell % fw) * S + (a % S);
-        const y = Math.floor(cell / fw) * R + Math.floor(a / S);
-        rgba.set(f.lowQuality[i] ? gold : colors[f.labels[i]!]!, 4 * (y * w + x));
+        const y = ((cell / fw) | 0) * R + ((a / S) | 0);
+        pixels[y * w + x] = f.lowQuality[i] ? gold : byLabel.get(f.labels[i]!)!;
       }
       paintCells(ctx, rgba, w, h, 0, 0, fw * 16, fh * 16);
       const pos: number[] = [];
@@ -216,6 +239,7 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
       caption('frcnn', `Every anchor is one small square in its cell (${R} ratios down, ${S} sizes across), coloured by the max-IoU matcher's label; positive anchors are outlined.`);
       legend('frcnn', `${key(POSITIVE, 'positive')} <b data-testid="frcnn-positive">${f.counts.positive}</b> (${key(LOW_QUALITY, 'by the highest-IoU rule')} <b data-testid="frcnn-low-quality">${f.counts.lowQuality}</b>) · ${key(NEGATIVE, 'negative')} <b data-testid="frcnn-negative">${f.counts.negative}</b> · ${key(IGNORED, 'ignored')} <b data-testid="frcnn-ignored">${f.counts.ignored}</b>`);
     }
+    lap('frcnn');
 
     // SSD: positive default boxes, the bipartite ones thick.
     {
@@ -230,6 +254,7 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
       caption('ssd', `SSD300's ${s.count.toLocaleString('en')} default boxes on the ${SSD_SIZE} × ${SSD_SIZE} input: gold, the one each box claims (bipartite matching); green, the others with IoU ≥ ${settings.ssdThreshold}.`);
       legend('ssd', `${key(POSITIVE, 'positive')} <b data-testid="ssd-positive">${s.counts.positive}</b> (${key(LOW_QUALITY, 'bipartite')} <b data-testid="ssd-bipartite">${s.counts.bipartite}</b>) · ${key(NEGATIVE, 'negative')} <b data-testid="ssd-negative">${s.counts.negative}</b>`);
     }
+    lap('ssd');
 
     // RPN 1:1 mini-batch.
     {
@@ -249,6 +274,7 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
       caption('rpn-batch', `The ${settings.rpnBatchSize} anchors the balanced sampler picks for one RPN loss (at most ${Math.round(settings.positiveFraction * 100)} % positive, the rest negatives); red squares mark sampled negatives' centres.`);
       legend('rpn-batch', `${key(POSITIVE, 'sampled positives')} <b data-testid="rpn-sampled-positive">${f.sampledCounts.positive}</b> · ${key(SAMPLED_NEGATIVE, 'sampled negatives')} <b data-testid="rpn-sampled-negative">${f.sampledCounts.negative}</b>`);
     }
+    lap('rpn-batch');
 
     // SSD 3:1 hard negatives.
     {
@@ -265,6 +291,7 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
       caption('hard-neg', `Hard-negative mining keeps ${settings.negPosRatio} negatives per positive, those with the highest loss; here the loss stand-in is each default box's best IoU with any box, as an untrained detector errs most near objects.`);
       legend('hard-neg', `${key(POSITIVE, 'positives')} <b>${s.minedCounts.positive}</b> · ${key(SAMPLED_NEGATIVE, 'mined negatives')} <b data-testid="ssd-mined-negative">${s.minedCounts.negative}</b>`);
     }
+    lap('hard-neg');
 
     // Box coding: each sampled positive's (dx, dy, dw, dh), decoded back onto its anchor.
     {
@@ -283,6 +310,8 @@ export function mountInspect(root: HTMLElement, report: (state: InspectState) =>
         .join('');
       legend('coding', f.coded.length === 0 ? 'No sampled positive.' : `<table><thead><tr><th>anchor</th><th>box</th><th>dx, dy, dw, dh</th><th>decoded x1, y1, x2, y2</th></tr></thead><tbody>${rows}</tbody></table>`);
     }
+    lap('coding');
+    return times;
   }
 
   // Controls.
