@@ -134,7 +134,11 @@ describe.skipIf(OPTED_OUT)('playground in headless Chromium', () => {
   });
 
   for (const backend of ['wasm', 'webgl', 'webgpu'] as const) {
-    it(`trains ${TRAIN_STEPS} steps on ${backend} and lowers the loss`, async () => {
+    // Known failure, kept visible: training on WebGPU in headless Chromium on SwiftShader stops with "mapAsync
+    // ... A valid external Instance reference no longer exists" (2026-12-03; issues 16 and 18). `it.fails`
+    // passes while it fails and fails the day WebGPU training works here, so the case gets switched back on.
+    const test = backend === 'webgpu' ? it.fails : it;
+    test(`trains ${TRAIN_STEPS} steps on ${backend} and lowers the loss`, async () => {
       const p = ready();
       const run = await p.evaluate(
         async ({ backend, setup, steps }) => {

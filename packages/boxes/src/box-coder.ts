@@ -39,7 +39,7 @@ export interface DecodeBoxesOptions {
    * Upper clamp on dw and dh (after dividing by the weights), a number in [0, {@link MAX_SCALE_CLAMP}]
    * (a negative clamp would shrink every box; torchvision does not check). Default
    * {@link DEFAULT_SCALE_CLAMP}; `false` disables it, and a decoded box that then overflows float32 is an
-   * `InvalidValueError` naming `deltas` and the row (with value checks on).
+   * `InvalidValueError` naming `deltas` and the row (with value checks on, on the cpu and wasm backends).
    */
   clamp?: number | false;
 }
@@ -80,7 +80,7 @@ function geometry(boxes: tf.Tensor): { w: tf.Tensor; h: tf.Tensor; cx: tf.Tensor
  * @param anchors - Tensor[N, 4], float32, xyxy: the reference boxes, one per target. Positive sizes.
  * @returns Tensor[N, 4], float32, deltas (dx, dy, dw, dh). Differentiable.
  * @throws InvalidValueError naming `anchors` and the row when a delta overflows float32 (an anchor far
- *   smaller than its distance to the target; with value checks on).
+ *   smaller than its distance to the target; with value checks on, on the cpu and wasm backends).
  */
 export function encodeBoxes(targets: TensorInput, anchors: TensorInput, options: EncodeBoxesOptions = {}): tf.Tensor2D {
   const op = 'encodeBoxes';
