@@ -1,9 +1,9 @@
 import { tf, wasmSimdSupported } from '@detkit/core';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadedVersions } from './load-backend';
+import { wasmIsThreaded } from './wasm-threads';
 import type { AdapterDescription } from './webgpu/adapter';
 import { webgpuAdapter } from './webgpu/start-webgpu';
-import { wasmIsThreaded } from './wasm-threads';
 
 /** What runs detkit's math now (see {@link backendInfo}). */
 export interface BackendInfo {
