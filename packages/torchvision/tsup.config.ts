@@ -1,0 +1,3 @@
+import { detkitTsupConfig } from '@detkit/tsup-config';
+
+export default detkitTsupConfig();
