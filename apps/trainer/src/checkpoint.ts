@@ -210,8 +210,22 @@ export async function writeFinalModel(
   meta: { classes: readonly string[]; categoryIds?: readonly number[] | null; runId: string; epoch: number; step: number },
   probe?: WriteProbe,
 ): Promise<string> {
+  return writeModelFolder(path.join(out, 'model'), detector, meta, probe);
+}
+
+/**
+ * Writes a detector as a model folder `dir` (model.json, weights.bin, manifest.json) atomically, replacing
+ * a folder already there; returns `dir`. {@link writeFinalModel} writes a run's `model/` with it, and
+ * `detkit convert` its output.
+ */
+export async function writeModelFolder(
+  dir: string,
+  detector: Detector<DetectorConfig>,
+  meta: { classes: readonly string[]; categoryIds?: readonly number[] | null; runId: string; epoch: number; step: number },
+  probe?: WriteProbe,
+): Promise<string> {
   const files = await modelFiles(detector, meta.classes, meta.categoryIds);
-  return writeFolder(out, 'model', files, { format: 'detkit-model', runId: meta.runId, epoch: meta.epoch, step: meta.step }, probe);
+  return writeFolder(path.dirname(dir), path.basename(dir), files, { format: 'detkit-model', runId: meta.runId, epoch: meta.epoch, step: meta.step }, probe);
 }
 
 /**

@@ -55,6 +55,29 @@ describe('detkit-train arguments', () => {
     expect(text).toMatch(/--resume/);
     expect(text).toMatch(/--backend/);
   });
+
+  it('--help states every flag default (the values of defaultConfig) and shows examples under the given name', async () => {
+    let text = '';
+    await expect(parseTrainArgs(['--help'], { writeOut: (t) => (text += t), writeErr: () => {} }, { name: 'detkit train' })).rejects.toThrow(HelpShown);
+    expect(text).toMatch(/^Usage: detkit train \[options\]/);
+    // Each option's description (from its flags to the next option) names its default, --help aside.
+    const options = text.slice(text.indexOf('Options:'), text.indexOf('Examples:')).split(/\n(?=\s+-)/).slice(1);
+    expect(options.length).toBeGreaterThan(30);
+    for (const o of options.filter((o) => !/--help/.test(o))) expect(o.replace(/\s+/g, ' '), o).toMatch(/\(default: [^)]+\)/);
+    const ssd = defaultConfig('ssd'), frcnn = defaultConfig('faster-rcnn');
+    const flat = text.replace(/\s+/g, ' ');
+    expect(flat).toContain(`(default: ${ssd.batchSize} SSD / ${frcnn.batchSize} Faster R-CNN)`);
+    expect(flat).toContain(`(default: ${ssd.out})`);
+    expect(text.slice(text.indexOf('Examples:')).match(/\$ detkit train/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+  });
+
+  it('an argument error is thrown once, for the entry point to print: commander writes nothing itself', async () => {
+    let err = '';
+    const io = { writeOut: () => {}, writeErr: (t: string) => (err += t) };
+    await expect(parseTrainArgs(['--bogus'], io, { name: 'detkit train' })).rejects.toThrow("detkit train: 'arguments' unknown option '--bogus' (see detkit train --help)");
+    expect(() => parseDetectArgs([], io, 'detkit detect')).toThrow(/detkit detect: 'arguments' missing required argument 'images'/);
+    expect(err).toBe('');
+  });
 });
 
 describe('detkit-detect arguments', () => {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { InvalidArgumentError } from '@detkit/core';
 import { BACKENDS, defaultConfig, parseDuration, readConfigFile, validateConfig, type ModelName, type TrainConfig } from './config';
+import { DEFAULT_VAL_SPLIT } from './dataset';
 
 function integer(value: string): number {
   const n = Number(value);
@@ -41,54 +42,65 @@ function nameList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-/** Flags of `detkit-train` and the {@link TrainConfig} field each sets. */
-function trainProgram(): Command {
-  return new Command('detkit-train')
+/** The defaults of the two models, as `--help` states them (from {@link defaultConfig}, so the text cannot drift). */
+function bothModels(pick: (c: TrainConfig) => unknown, unit = ''): string {
+  const ssd = pick(defaultConfig('ssd'));
+  const frcnn = pick(defaultConfig('faster-rcnn'));
+  return ssd === frcnn ? `${String(ssd)}${unit}` : `${String(ssd)}${unit} SSD / ${String(frcnn)}${unit} Faster R-CNN`;
+}
+
+/**
+ * Flags of the training command and the {@link TrainConfig} field each sets; every flag's help states its
+ * default. `name` is the program name in the usage line and the examples (`detkit-train`, `detkit train`).
+ */
+function trainProgram(name: string): Command {
+  const d = defaultConfig('ssd');
+  return new Command(name)
     .description('Train an SSD or Faster R-CNN detector with detkit; evaluates each epoch (COCO AP and VOC mAP) and writes checkpoints, metrics, plots and drawn detections.')
-    .option('-c, --config <file>', 'JSON file with any configuration fields (flags override it)')
-    .addOption(new Option('-m, --model <name>', 'detector (default: ssd)').choices(['ssd', 'faster-rcnn']))
-    .option('-d, --data <where>', "'synthetic' (built in, the default), 'synthetic:hard', a COCO folder or a VOC devkit folder")
-    .option('--train-annotations <file>', 'COCO instances file of the training split (instead of --data)')
+    .option('-c, --config <file>', 'JSON file with any configuration fields; flags override it (default: none)')
+    .addOption(new Option('-m, --model <name>', `detector (default: ${d.model})`).choices(['ssd', 'faster-rcnn']))
+    .option('-d, --data <where>', `'synthetic' (built in), 'synthetic:hard', a COCO folder or a VOC devkit folder (default: ${d.data})`)
+    .option('--train-annotations <file>', 'COCO instances file of the training split, instead of --data (default: none)')
     .option('--train-images <dir>', 'folder of the training images (default: found beside the annotations)')
-    .option('--val-annotations <file>', 'COCO instances file of the validation split')
-    .option('--val-images <dir>', 'folder of the validation images')
+    .option('--val-annotations <file>', "COCO instances file of the validation split (default: none: --data's validation split, else a held-out one)")
+    .option('--val-images <dir>', 'folder of the validation images (default: found beside the annotations)')
     .option('--classes <names>', 'VOC class names in label order, e.g. cat,dog (default: the names found in the data)', nameList)
-    .option('--val-split <fraction>', 'hold out this fraction of the training images when the data has no validation split (default 0.1 then)', number)
-    .addOption(new Option('--on-invalid <what>', "a bad image or record: 'throw' stops naming it, 'skip' leaves it out and reports it (default throw)").choices(['throw', 'skip']))
-    .option('--image-size <px>', "model input side in pixels, or 'auto' (default: 128 on the synthetic set, from the images otherwise)", autoOr(integer))
-    .option('-b, --batch-size <n>', 'images per step (default 16 SSD / 8 Faster R-CNN)', integer)
-    .option('-e, --epochs <n>', "epochs, or 'auto' (default: 6 / 4 on the synthetic set, no limit with a time budget)", autoOr(integer))
-    .option('-t, --time <duration>', "training-time budget, e.g. 10m, 90s, 1h (default: 10m SSD / 15m Faster R-CNN on your data; none on the synthetic set); the learning-rate schedule is fitted to it", autoOr(duration))
-    .option('--max-steps <n>', 'stop after this many steps (default 0: no limit)', integer)
-    .addOption(new Option('--optimizer <name>', 'optimizer (default adam)').choices(['adam', 'sgd']))
-    .option('--lr <rate>', 'peak learning rate (default 4e-3 SSD / 2e-3 Faster R-CNN)', number)
-    .option('--momentum <m>', 'momentum of sgd (default 0.9)', number)
-    .option('--weight-decay <w>', 'decoupled weight decay (default 0)', number)
-    .addOption(new Option('--schedule <kind>', 'learning-rate schedule after warmup (default cosine)').choices(['cosine', 'step', 'constant']))
-    .option('--warmup-steps <n>', 'linear warmup steps (default 50 / 100)', integer)
-    .option('--milestones <epochs>', "epochs at which the 'step' schedule divides the rate by 10, e.g. 4,6", integerList)
-    .option('--flip <p>', 'probability of a horizontal flip (default 0.5)', number)
-    .addOption(new Option('--augment <recipe>', "training augmentation: ssd (photometric, zoom-out, IoU crop, flip), ssdlite (IoU crop, flip), flip, none; auto: ssd for SSD on your data, flip otherwise").choices(['auto', 'ssd', 'ssdlite', 'flip', 'none']))
-    .addOption(new Option('--backend <name>', 'where the math runs (default wasm)').choices([...BACKENDS]))
-    .option('--switch-backend-at <epoch:backend>', 'switch backend at the start of that epoch, keeping weights, optimizer state and RNG, e.g. 2:webgpu', switchAt)
-    .option('--threads <n>', "threads of the wasm backend's math, or 'auto' (every core)", autoOr(integer))
-    .option('--workers <n>', "threads that decode and augment images beside the training step, or 'auto' (1 for image files)", autoOr(integer))
-    .option('-s, --seed <n>', 'seed of initialisation, data order, augmentation and sampling (default 0)', integer)
-    .option('-o, --out <dir>', 'output folder (default runs/latest)')
-    .option('-r, --resume', 'continue the run in the output folder from its newest intact checkpoint')
-    .option('--overwrite', "clear another run's outputs from the output folder first (without it, such a folder is an error)")
-    .option('--train-limit <n>', 'use only the first n training images (0: all)', integer)
-    .option('--val-limit <n>', 'use only the first n validation images (0: all)', integer)
-    .option('--draw <n>', 'validation images drawn with detections after each evaluation (default 8)', integer)
-    .option('--no-progress', 'no progress bar: one line per epoch')
+    .option('--val-split <fraction>', `hold out this fraction of the training images when the data has no validation split (default: ${DEFAULT_VAL_SPLIT} then)`, number)
+    .addOption(new Option('--on-invalid <what>', `a bad image or record: 'throw' stops naming it, 'skip' leaves it out and reports it (default: ${d.onInvalid})`).choices(['throw', 'skip']))
+    .option('--image-size <px>', "model input side in pixels, or 'auto' (default: auto: 128 on the synthetic set, from the images otherwise)", autoOr(integer))
+    .option('-b, --batch-size <n>', `images per step (default: ${bothModels((c) => c.batchSize)})`, integer)
+    .option('-e, --epochs <n>', "epochs, or 'auto' (default: auto: 6 SSD / 4 Faster R-CNN on the synthetic set, no limit with a time budget)", autoOr(integer))
+    .option('-t, --time <duration>', "training-time budget, e.g. 10m, 90s, 1h; the learning-rate schedule is fitted to it (default: auto: 10m SSD / 15m Faster R-CNN on your data, none on the synthetic set)", autoOr(duration))
+    .option('--max-steps <n>', `stop after this many steps (default: ${d.maxSteps}: no limit)`, integer)
+    .addOption(new Option('--optimizer <name>', `optimizer (default: ${d.optimizer})`).choices(['adam', 'sgd']))
+    .option('--lr <rate>', `peak learning rate (default: ${bothModels((c) => c.lr)})`, number)
+    .option('--momentum <m>', `momentum of sgd (default: ${d.momentum})`, number)
+    .option('--weight-decay <w>', `decoupled weight decay (default: ${d.weightDecay})`, number)
+    .addOption(new Option('--schedule <kind>', `learning-rate schedule after warmup (default: ${d.schedule})`).choices(['cosine', 'step', 'constant']))
+    .option('--warmup-steps <n>', `linear warmup steps (default: ${bothModels((c) => c.warmupSteps)})`, integer)
+    .option('--milestones <epochs>', "epochs at which the 'step' schedule divides the rate by 10, e.g. 4,6 (default: none)", integerList)
+    .option('--flip <p>', `probability of a horizontal flip (default: ${d.flip})`, number)
+    .addOption(new Option('--augment <recipe>', `training augmentation: ssd (photometric, zoom-out, IoU crop, flip), ssdlite (IoU crop, flip), flip, none; auto: ssd for SSD on your data, flip otherwise (default: ${d.augment})`).choices(['auto', 'ssd', 'ssdlite', 'flip', 'none']))
+    .addOption(new Option('--backend <name>', `where the math runs (default: ${d.backend})`).choices([...BACKENDS]))
+    .option('--switch-backend-at <epoch:backend>', 'switch backend at the start of that epoch, keeping weights, optimizer state and RNG, e.g. 2:webgpu (default: none)', switchAt)
+    .option('--threads <n>', `threads of the wasm backend's math, or 'auto': every core (default: ${String(d.threads)})`, autoOr(integer))
+    .option('--workers <n>', `threads that decode and augment images beside the training step, or 'auto': 1 for image files, 0 for the synthetic set (default: ${String(d.workers)})`, autoOr(integer))
+    .option('-s, --seed <n>', `seed of initialisation, data order, augmentation and sampling (default: ${d.seed})`, integer)
+    .option('-o, --out <dir>', `output folder (default: ${d.out})`)
+    .option('-r, --resume', 'continue the run in the output folder from its newest intact checkpoint (default: off)')
+    .option('--overwrite', "clear another run's outputs from the output folder first; without it, such a folder is an error (default: off)")
+    .option('--train-limit <n>', `use only the first n training images (default: ${d.trainLimit}: all)`, integer)
+    .option('--val-limit <n>', `use only the first n validation images (default: ${d.valLimit}: all)`, integer)
+    .option('--draw <n>', `validation images drawn with detections after each evaluation (default: ${d.draw})`, integer)
+    .option('--no-progress', 'no progress bar: one line per epoch (default: a progress bar on a terminal)')
     .addHelpText(
       'after',
       `
 Examples:
-  $ detkit-train                                         # SSD on the built-in synthetic set
-  $ detkit-train --data ~/data/coco-shapes --time 10m    # your COCO folder, the best model in ten minutes
-  $ detkit-train --model faster-rcnn --data VOCdevkit/VOC2007 -o runs/voc
-  $ detkit-train --train-annotations ann.json --train-images imgs/ --val-split 0.1`,
+  $ ${name}                                         # SSD on the built-in synthetic set
+  $ ${name} --data ~/data/coco-shapes --time 10m    # your COCO folder, the best model in ten minutes
+  $ ${name} --model faster-rcnn --data VOCdevkit/VOC2007 -o runs/voc
+  $ ${name} --train-annotations ann.json --train-images imgs/ --val-split 0.1`,
     );
 }
 
@@ -106,28 +118,46 @@ export class HelpShown extends Error {
   }
 }
 
+/** Options of {@link parseTrainArgs}. */
+export interface ParseTrainOptions {
+  /** The program name in the usage line, the examples and argument errors. Default `'detkit-train'`. */
+  name?: string;
+  /** Folder a relative `--config` path is resolved against. Default: INIT_CWD (the folder `pnpm train` ran in), else the current folder. */
+  cwd?: string;
+}
+
+/**
+ * Commander's own error line is not written: the error is thrown as an `InvalidArgumentError`, and the
+ * program's entry point prints it (once).
+ */
+export function quietErrors(program: Command, io?: CliIo): Command {
+  program.configureOutput({ outputError: () => {} });
+  if (io) program.configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr });
+  return program;
+}
+
 /**
  * Parses `detkit-train`'s arguments (without `node` and the script) into a validated {@link TrainConfig}:
  * the model's defaults, then the config file, then the flags. Bad input throws `InvalidArgumentError`
  * from @detkit/core naming the flag or field; `--help` throws {@link HelpShown}.
  */
-export async function parseTrainArgs(argv: readonly string[], io?: CliIo): Promise<TrainConfig> {
-  const program = trainProgram().exitOverride();
-  if (io) program.configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr });
+export async function parseTrainArgs(argv: readonly string[], io?: CliIo, options: ParseTrainOptions = {}): Promise<TrainConfig> {
+  const name = options.name ?? 'detkit-train';
+  const program = quietErrors(trainProgram(name).exitOverride(), io);
   try {
     program.parse([...argv], { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') throw new HelpShown();
-      throw new InvalidArgumentError('detkit-train', 'arguments', e.message.replace(/^error: /, ''));
+      throw new InvalidArgumentError(name, 'arguments', `${e.message.replace(/^error: /, '')} (see ${name} --help)`);
     }
     throw e;
   }
-  if (program.args.length > 0) throw new InvalidArgumentError('detkit-train', 'arguments', `unexpected argument(s) ${program.args.join(' ')}`);
+  if (program.args.length > 0) throw new InvalidArgumentError(name, 'arguments', `unexpected argument(s) ${program.args.join(' ')}`);
   const flags = program.opts<Record<string, unknown>>();
-  const file = typeof flags.config === 'string' ? await readConfigFile(path.resolve(process.env.INIT_CWD ?? process.cwd(), flags.config)) : {};
+  const file = typeof flags.config === 'string' ? await readConfigFile(path.resolve(options.cwd ?? process.env.INIT_CWD ?? process.cwd(), flags.config)) : {};
   const model = (flags.model ?? file.model ?? 'ssd') as ModelName;
-  if (model !== 'ssd' && model !== 'faster-rcnn') throw new InvalidArgumentError('detkit-train', 'model', `must be 'ssd' or 'faster-rcnn', got ${JSON.stringify(model)}`);
+  if (model !== 'ssd' && model !== 'faster-rcnn') throw new InvalidArgumentError(name, 'model', `must be 'ssd' or 'faster-rcnn', got ${JSON.stringify(model)}`);
   const fromFlags: Partial<TrainConfig> = {};
   for (const [key, value] of Object.entries(flags)) {
     if (key === 'config' || value === undefined) continue;

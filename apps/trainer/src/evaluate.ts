@@ -1,6 +1,6 @@
 import { tf } from '@detkit/core';
 import { IMAGENET_NORMALIZATION, boxesToOriginal, type DetectionSample, type Loader } from '@detkit/data';
-import { evaluateCoco, evaluateVoc, formatApTable } from '@detkit/eval';
+import { evaluateCoco, evaluateVoc, formatApTable, type Detections, type GroundTruth } from '@detkit/eval';
 import type { DetectionResult, Detector } from '@detkit/models';
 
 /** A validation image kept for drawing: its pixels (input size, RGB bytes), ground truth and detections, in input pixels. */
@@ -79,8 +79,8 @@ export interface EvaluateOptions {
 export async function evaluateDetector(detector: Detector, loader: Loader, samples: ReadonlyMap<number | string, DetectionSample>, options: EvaluateOptions): Promise<Evaluation> {
   const { classes, keep = 0 } = options;
   const categoryIds = options.categoryIds ?? classes.map((_, i) => i + 1);
-  const groundTruth: { boxes: Float32Array; labels: Int32Array; difficult: Uint8Array; iscrowd: Uint8Array; area?: Float32Array }[] = [];
-  const detections: { boxes: Float32Array; scores: Float32Array; labels: Int32Array }[] = [];
+  const groundTruth: GroundTruth[] = [];
+  const detections: Detections[] = [];
   const images: DrawnImage[] = [];
   const results: CocoResultRecord[] = [];
   for await (const batch of loader.epoch(0)) {
@@ -113,6 +113,19 @@ export async function evaluateDetector(detector: Detector, loader: Loader, sampl
       batch.dispose();
     }
   }
+  return { ...scoreDetections(groundTruth, detections, classes), images, results };
+}
+
+/** The scores of {@link scoreDetections}: {@link Evaluation} without the drawn images and the results file. */
+export type Scores = Omit<Evaluation, 'images' | 'results'>;
+
+/**
+ * Scores detections against ground truth, image by image (`detections[i]` belongs to `groundTruth[i]`),
+ * boxes xyxy in the images' own pixels and labels 0-based into `classes`: VOC mAP@0.5 (all-point, VOC2010+,
+ * difficult objects ignored) and the COCO metrics (pycocotools' algorithm; crowd regions and `area` used),
+ * both with @detkit/eval, and the per-class table the trainer prints after each epoch.
+ */
+export function scoreDetections(groundTruth: readonly GroundTruth[], detections: readonly Detections[], classes: readonly string[]): Scores {
   const classIds = classes.map((_, i) => i);
   const voc = evaluateVoc(groundTruth, detections, { iouThreshold: 0.5, method: 'all-point', classes: classIds, classNames: classes });
   const coco = evaluateCoco(groundTruth, detections, { classes: classIds, classNames: classes });
@@ -130,8 +143,6 @@ export async function evaluateDetector(detector: Detector, loader: Loader, sampl
     coco: { ap: s.ap, ap50: s.ap50, ap75: s.ap75, apSmall: s.apSmall, apMedium: s.apMedium, apLarge: s.apLarge, ar100: s.ar100 },
     cocoPerClass,
     table,
-    images,
-    results,
   };
 }
 

@@ -8,7 +8,7 @@ import { boxesToOriginal, createLoader, type DetectionSample } from '@detkit/dat
 import { loadImageFile } from '@detkit/data/node';
 import { loadDetectorModel } from '@detkit/models';
 import { latestCheckpoint, readModel } from './checkpoint';
-import { HelpShown, type CliIo } from './cli';
+import { HelpShown, quietErrors, type CliIo } from './cli';
 import { drawDetections } from './draw';
 import { OutputWriteError } from './errors';
 import { ensureFolder, writeAtomic } from './run-folder';
@@ -46,28 +46,31 @@ function number(value: string): number {
   return n;
 }
 
-/** Parses `detkit-detect`'s arguments; bad input throws `InvalidArgumentError`, `--help` {@link HelpShown}. */
-export function parseDetectArgs(argv: readonly string[], io?: CliIo): DetectConfig {
-  const program = new Command('detkit-detect')
-    .description('Run a model saved by detkit-train on image files: boxes as JSON and drawn PNGs.')
+/**
+ * Parses `detkit-detect`'s arguments; bad input throws `InvalidArgumentError`, `--help` {@link HelpShown}.
+ * `name` is the program name in the usage line and argument errors (`detkit detect` in @detkit/cli).
+ */
+export function parseDetectArgs(argv: readonly string[], io?: CliIo, name = 'detkit-detect'): DetectConfig {
+  const program = new Command(name)
+    .description('Run a model saved by the trainer (or converted by detkit convert) on image files: boxes as JSON and drawn PNGs.')
     .argument('<images...>', 'PNG or JPEG files')
     .option('-m, --model <dir>', 'run folder or folder with model.json', 'runs/latest')
     .option('-o, --out <dir>', 'output folder', 'detections')
     .option('--score <t>', 'minimum score', number, 0.3)
     .addOption(new Option('--backend <name>', 'where the math runs').choices(['wasm', 'cpu', 'gpu', 'auto']).default('wasm'))
     .exitOverride();
-  if (io) program.configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr });
+  quietErrors(program, io);
   try {
     program.parse([...argv], { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') throw new HelpShown();
-      throw new InvalidArgumentError('detkit-detect', 'arguments', e.message.replace(/^error: /, ''));
+      throw new InvalidArgumentError(name, 'arguments', `${e.message.replace(/^error: /, '')} (see ${name} --help)`);
     }
     throw e;
   }
   const o = program.opts<{ model: string; out: string; score: number; backend: BackendName }>();
-  if (!(o.score >= 0 && o.score <= 1)) throw new InvalidArgumentError('detkit-detect', 'score', `must be in [0, 1], got ${o.score}`);
+  if (!(o.score >= 0 && o.score <= 1)) throw new InvalidArgumentError(name, 'score', `must be in [0, 1], got ${o.score}`);
   return { model: o.model, out: o.out, score: o.score, backend: o.backend, images: program.args };
 }
 

@@ -1,21 +1,9 @@
 #!/usr/bin/env node
 /**
  * detkit-train: trains a detector (SSD by default, on the built-in synthetic set, wasm backend). See
- * `detkit-train --help` and the README.
+ * `detkit-train --help` and the README. `@detkit/cli` runs the same command as `detkit train`.
  */
-import { HelpShown, parseTrainArgs } from './cli';
-import { runMain, userPath } from './main-helpers';
-import { runTraining } from './run-training';
+import { train } from './commands';
+import { runMain } from './main-helpers';
 
-await runMain(async () => {
-  let config;
-  try {
-    config = await parseTrainArgs(process.argv.slice(2));
-  } catch (e) {
-    if (e instanceof HelpShown) return;
-    throw e;
-  }
-  config = { ...config, out: userPath(config.out), data: config.data === 'synthetic' || config.data.startsWith('synthetic:') ? config.data : userPath(config.data) };
-  const summary = await runTraining(config);
-  summary.detector.dispose();
-});
+await runMain(() => train(process.argv.slice(2)));
