@@ -11,3 +11,36 @@ export {
   type SafetensorsData,
 } from './safetensors';
 export { SafetensorsError, StateDictError, type StateDictProblem } from './errors';
+export { TorchParameters, type ParamSpec, type ParamLayout, type LoadStateDictOptions, type LoadStateDictReport } from './state-dict';
+export {
+  activate,
+  conv2d,
+  batchNorm2d,
+  conv2dNormActivation,
+  squeezeExcitation,
+  sequential,
+  type Layer,
+  type Activation,
+  type BuildContext,
+  type Conv2dOptions,
+  type ConvNormActivationOptions,
+} from './layers';
+export {
+  makeDivisible,
+  mobilenetV3LargeConfig,
+  mobilenetV3LargeFeatures,
+  invertedResidual,
+  runBlock,
+  type InvertedResidualConfig,
+  type InvertedResidualBlock,
+  type MobileNetV3ConfigOptions,
+  type MobileNetV3Features,
+} from './mobilenet-v3';
+export {
+  ssdlite320MobilenetV3Large,
+  SSDLITE320_DEFAULTS,
+  SSDLITE_BATCH_NORM_EPS,
+  type Ssdlite320Options,
+  type Ssdlite320MobilenetV3Large,
+  type SsdliteForward,
+} from './ssdlite';

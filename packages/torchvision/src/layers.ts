@@ -1,0 +1,122 @@
+import { tf } from '@detkit/core';
+import type { TorchParameters } from './state-dict';
+
+/** A layer of a torchvision module, NHWC in and out. */
+export type Layer = (x: tf.Tensor4D) => tf.Tensor4D;
+
+/** torch.nn activations used by torchvision's detectors. */
+export type Activation = 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | null;
+
+/** Where a model's layers register their parameters, and how fresh ones are initialised. */
+export interface BuildContext {
+  readonly params: TorchParameters;
+  /** Standard deviation of the normal initialisation of convolution weights (SSDlite's `_normal_init`: 0.03). */
+  readonly convStd: number;
+  /** Seed of the next initialisation; incremented by every random parameter. */
+  seed: number;
+}
+
+/**
+ * torch's activations. `hardswish` is `x · relu6(x + 3) / 6` and `hardsigmoid` `relu6(x + 3) / 6`, in the
+ * order torch's CPU kernels compute them (multiply, then divide by 6).
+ */
+export function activate(x: tf.Tensor4D, activation: Activation): tf.Tensor4D {
+  switch (activation) {
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'hardswish':
+      return tf.div(tf.mul(x, tf.relu6(tf.add(x, 3))), 6);
+    case 'hardsigmoid':
+      return tf.div(tf.relu6(tf.add(x, 3)), 6);
+    default:
+      return x;
+  }
+}
+
+/** Options of {@link conv2d}. */
+export interface Conv2dOptions {
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride?: number;
+  dilation?: number;
+  /** 1 (a full convolution) or `inChannels` (depthwise: `outChannels` must equal it). */
+  groups?: number;
+  bias?: boolean;
+  /** The output channels follow the class count (see `ParamSpec.classDependent`). */
+  classDependent?: boolean;
+}
+
+/**
+ * torch `nn.Conv2d(in, out, kernel, stride, padding=(kernel - 1) / 2 · dilation, dilation, groups, bias)`:
+ * symmetric zero padding, as torch pads (tfjs' `'same'` pads stride-2 convolutions of even inputs on one side
+ * only, which shifts the grid). Parameters `${name}.weight` (and `${name}.bias`).
+ */
+export function conv2d(ctx: BuildContext, name: string, o: Conv2dOptions): Layer {
+  const { inChannels: cin, outChannels: cout, kernel: k } = o;
+  const stride = o.stride ?? 1;
+  const dilation = o.dilation ?? 1;
+  const depthwise = (o.groups ?? 1) !== 1;
+  const pad = ((k - 1) / 2) * dilation;
+  const padding: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pad, pad], [pad, pad], [0, 0]];
+  const torchShape = depthwise ? [cin, 1, k, k] : [cout, cin, k, k];
+  const tfShape = depthwise ? [k, k, cin, 1] : [k, k, cin, cout];
+  const weight = ctx.params.add({ name: `${name}.weight`, torchShape, layout: depthwise ? 'depthwise' : 'conv', kind: 'parameter', classDependent: o.classDependent ?? false }, tf.randomNormal(tfShape, 0, ctx.convStd, 'float32', ctx.seed++));
+  const bias = o.bias ? ctx.params.add({ name: `${name}.bias`, torchShape: [cout], layout: 'plain', kind: 'parameter', classDependent: o.classDependent ?? false }, tf.zeros([cout])) : null;
+  return (x) => {
+    const y = depthwise
+      ? tf.depthwiseConv2d(x, weight as tf.Tensor4D, stride, padding, 'NHWC', dilation)
+      : tf.conv2d(x, weight as tf.Tensor4D, stride, padding, 'NHWC', dilation);
+    return bias ? tf.add(y, bias) : y;
+  };
+}
+
+/**
+ * torch `nn.BatchNorm2d(channels, eps)` in eval mode (running statistics), which is also what
+ * torchvision's `FrozenBatchNorm2d` computes: `(x - running_mean) / sqrt(running_var + eps) · weight + bias`.
+ * Parameters `${name}.weight`, `.bias`; buffers `.running_mean`, `.running_var`, `.num_batches_tracked`.
+ */
+export function batchNorm2d(ctx: BuildContext, name: string, channels: number, eps: number): Layer {
+  const vec = (suffix: string, kind: 'parameter' | 'buffer', init: tf.Tensor) => ctx.params.add({ name: `${name}.${suffix}`, torchShape: [channels], layout: 'plain', kind }, init);
+  const weight = vec('weight', 'parameter', tf.ones([channels]));
+  const bias = vec('bias', 'parameter', tf.zeros([channels]));
+  const mean = vec('running_mean', 'buffer', tf.zeros([channels]));
+  const variance = vec('running_var', 'buffer', tf.ones([channels]));
+  ctx.params.addCounter(`${name}.num_batches_tracked`);
+  return (x) => tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, bias as tf.Tensor1D, weight as tf.Tensor1D, eps);
+}
+
+/** Options of {@link conv2dNormActivation}. */
+export interface ConvNormActivationOptions extends Omit<Conv2dOptions, 'bias'> {
+  /** Batch-norm epsilon. */
+  eps: number;
+  activation: Activation;
+}
+
+/**
+ * torchvision `ops.misc.Conv2dNormActivation`: a bias-free convolution (`${name}.0`), a batch norm
+ * (`${name}.1`) and an activation.
+ */
+export function conv2dNormActivation(ctx: BuildContext, name: string, o: ConvNormActivationOptions): Layer {
+  const conv = conv2d(ctx, `${name}.0`, { ...o, bias: false });
+  const norm = batchNorm2d(ctx, `${name}.1`, o.outChannels, o.eps);
+  return (x) => activate(norm(conv(x)), o.activation);
+}
+
+/**
+ * torchvision `ops.misc.SqueezeExcitation(input, squeeze, activation=ReLU, scale_activation=Hardsigmoid)` as
+ * MobileNetV3 uses it (Hu et al. 2018): global average pool, 1x1 conv `${name}.fc1`, ReLU, 1x1 conv
+ * `${name}.fc2`, hardsigmoid, times the input.
+ */
+export function squeezeExcitation(ctx: BuildContext, name: string, channels: number, squeeze: number): Layer {
+  const fc1 = conv2d(ctx, `${name}.fc1`, { inChannels: channels, outChannels: squeeze, kernel: 1, bias: true });
+  const fc2 = conv2d(ctx, `${name}.fc2`, { inChannels: squeeze, outChannels: channels, kernel: 1, bias: true });
+  return (x) => tf.mul(activate(fc2(tf.relu(fc1(tf.mean(x, [1, 2], true)))), 'hardsigmoid'), x);
+}
+
+/** Layers applied one after the other. */
+export function sequential(layers: readonly Layer[]): Layer {
+  return (x) => layers.reduce((y, layer) => layer(y), x);
+}

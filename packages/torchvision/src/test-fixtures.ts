@@ -1,0 +1,81 @@
+// Test helpers (not exported from the package): the committed torchvision fixtures and error statistics.
+import { readFileSync } from 'node:fs';
+import { tf } from '@detkit/core';
+import { readSafetensors, safetensorsToBigInt64, safetensorsToFloat32, type SafetensorsFile } from './safetensors';
+
+/** Reads a fixture written by tooling/fixtures/groups/torchvision.py. */
+export function readFixture(file: string): { bytes: Uint8Array; file: SafetensorsFile } {
+  const bytes = new Uint8Array(readFileSync(new URL(`../fixtures/${file}`, import.meta.url)));
+  return { bytes, file: readSafetensors(bytes) };
+}
+
+/** A fixture tensor as a tfjs tensor; NCHW batches (rank 4) and CHW images (`input.*`) transposed to NHWC / HWC. */
+export function fixtureTensor(file: SafetensorsFile, name: string, nhwc = true): tf.Tensor {
+  const e = file.tensors.get(name);
+  if (e === undefined) throw new Error(`fixture has no tensor '${name}'`);
+  const t = e.dtype === 'I64' ? tf.tensor(Int32Array.from(safetensorsToBigInt64(e), Number), [...e.shape], 'int32') : tf.tensor(safetensorsToFloat32(e), [...e.shape]);
+  if (!nhwc || !(t.rank === 4 || (t.rank === 3 && name.startsWith('input.')))) return t;
+  const out = tf.transpose(t, t.rank === 4 ? [0, 2, 3, 1] : [1, 2, 0]);
+  t.dispose();
+  return out;
+}
+
+/** Error of `actual` against `expected`. */
+export interface ErrorStats {
+  /** max |a - e|. */
+  maxAbs: number;
+  /** max |a - e| / max |e|: the error relative to the tensor's magnitude. */
+  scaled: number;
+  /** max |a - e| / |e| over elements with |e| >= 1e-2 · max |e| (elementwise relative error, for the record). */
+  maxRel: number;
+  /** max |e|. */
+  scale: number;
+}
+
+/** Elementwise error statistics of `actual` against `expected` (same shape). */
+export function errorStats(actual: tf.Tensor, expected: tf.Tensor): ErrorStats {
+  if (actual.shape.join() !== expected.shape.join()) throw new Error(`shape [${actual.shape.join(', ')}] vs expected [${expected.shape.join(', ')}]`);
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  let scale = 0;
+  for (const v of e) scale = Math.max(scale, Math.abs(v));
+  let maxAbs = 0;
+  let maxRel = 0;
+  for (let i = 0; i < e.length; i++) {
+    const d = Math.abs((a[i] as number) - (e[i] as number));
+    if (!(d <= maxAbs)) maxAbs = d;
+    const m = Math.abs(e[i] as number);
+    if (m >= 1e-2 * scale && !(d / m <= maxRel)) maxRel = d / m;
+  }
+  return { maxAbs, scaled: scale > 0 ? maxAbs / scale : maxAbs, maxRel, scale };
+}
+
+/**
+ * Pairs detections of one image (rows of boxes [D, 4], scores [D], labels [D]) with the expected ones: each
+ * expected row, in order, takes the unused row with its label whose score is within `scoreTol`, nearest in
+ * box coordinates. Two scores closer than the error bar may come out of sorting and NMS in either order;
+ * this undoes that without hiding a wrong box (it would be paired with a distant one and fail the check).
+ * @returns Indices into the actual rows, one per expected row (-1 where none qualifies).
+ */
+export function matchDetections(
+  actual: { boxes: ArrayLike<number>; scores: ArrayLike<number>; labels: ArrayLike<number> },
+  expected: { boxes: ArrayLike<number>; scores: ArrayLike<number>; labels: ArrayLike<number> },
+  scoreTol: number,
+): number[] {
+  const used = new Uint8Array(actual.scores.length);
+  return Array.from({ length: expected.scores.length }, (_, i) => {
+    let best = -1;
+    let bestDist = Infinity;
+    for (let j = 0; j < actual.scores.length; j++) {
+      if (used[j] || actual.labels[j] !== expected.labels[i] || Math.abs((actual.scores[j] as number) - (expected.scores[i] as number)) > scoreTol) continue;
+      let dist = 0;
+      for (let k = 0; k < 4; k++) dist += Math.abs((actual.boxes[4 * j + k] as number) - (expected.boxes[4 * i + k] as number));
+      if (dist < bestDist) {
+        best = j;
+        bestDist = dist;
+      }
+    }
+    if (best >= 0) used[best] = 1;
+    return best;
+  });
+}
