@@ -1,0 +1,1 @@
+export { default } from '@detkit/eslint-config';

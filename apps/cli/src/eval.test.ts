@@ -1,0 +1,121 @@
+/**
+ * `detkit eval` on files written here, with values derived by hand (comments), and its input checks.
+ *
+ * The ground truth: one 200 x 200 image with one 'cat' box [10, 10, 110, 110] (COCO bbox [10, 10, 100, 100],
+ * area 10000 > 96^2: a large object; no small or medium ones, so APs and APm are -1, printed '-').
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError } from '@detkit/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runEval, type EvalConfig } from './eval';
+
+let dir: string;
+let gt: string;
+const base = (input: string): EvalConfig => ({ input, data: gt, split: 'val', images: null, limit: 0, backend: 'cpu', json: false });
+
+async function json(name: string, value: unknown): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, JSON.stringify(value));
+  return file;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'detkit-eval-'));
+  gt = await json('instances_val.json', {
+    images: [{ id: 7, file_name: 'a.png', width: 200, height: 200 }],
+    annotations: [{ id: 1, image_id: 7, category_id: 3, bbox: [10, 10, 100, 100], area: 10000, iscrowd: 0 }],
+    categories: [{ id: 3, name: 'cat' }],
+  });
+});
+
+describe('detkit eval: COCO results files', () => {
+  it('one exact detection: every AP and AR100 is 1, APs and APm undefined (-1), VOC mAP 1', async () => {
+    const file = await json('exact.json', [{ image_id: 7, category_id: 3, bbox: [10, 10, 100, 100], score: 0.9 }]);
+    const { report, text } = await runEval(base(file));
+    expect(report).toMatchObject({ input: 'coco-results', images: 1, detections: 1, unknownClass: 0, map: 1 });
+    // (Means over the 10 IoU thresholds and 101 recall points: 1 within float rounding.)
+    const expected = { ap: 1, ap50: 1, ap75: 1, apSmall: -1, apMedium: -1, apLarge: 1, ar100: 1 };
+    for (const [k, v] of Object.entries(expected)) expect(report.coco[k as keyof typeof expected], k).toBeCloseTo(v, 12);
+    expect(text).toContain('| 1.000 | 1.000 | 1.000 | - | - | 1.000 | 1.000 |');
+    expect(text).toContain('VOC mAP@0.5 (all-point): 1.0000');
+    expect(text).toMatch(/\| cat\s+\|\s+1\.000 \|/);
+  });
+
+  it('a false positive scored above the hit: precision 1/2 at recall 1, so AP 0.5 (VOC all-point and COCO), AR100 still 1', async () => {
+    // Ranked: the false positive (precision 0 at recall 0), then the hit (precision 1/2 at recall 1). The
+    // interpolated precision at every recall in [0, 1] is 1/2: VOC's area under it and COCO's mean over
+    // 101 recall points are both 0.5, at every IoU threshold.
+    const file = await json('fp.json', [
+      { image_id: 7, category_id: 3, bbox: [150, 150, 40, 40], score: 0.95 },
+      { image_id: 7, category_id: 3, bbox: [10, 10, 100, 100], score: 0.9 },
+    ]);
+    const { report } = await runEval(base(file));
+    expect(report.map).toBeCloseTo(0.5, 12);
+    expect(report.coco.ap).toBeCloseTo(0.5, 12);
+    expect(report.coco.ap50).toBeCloseTo(0.5, 12);
+    expect(report.coco.ar100).toBe(1);
+  });
+
+  it('no detections at all: AP 0, and a category the ground truth lacks is left out and counted', async () => {
+    const file = await json('other.json', [{ image_id: 7, category_id: 99, bbox: [10, 10, 100, 100], score: 0.9 }]);
+    const { report, text } = await runEval(base(file));
+    expect(report).toMatchObject({ detections: 0, unknownClass: 1, map: 0 });
+    expect(report.coco.ap).toBe(0);
+    expect(text).toContain('1 detection(s) of classes the ground truth does not have left out');
+  });
+
+  it('an image id the ground truth does not have is an InvalidArgumentError naming it', async () => {
+    const file = await json('bad-id.json', [{ image_id: 8, category_id: 3, bbox: [10, 10, 100, 100], score: 0.9 }]);
+    await expect(runEval(base(file))).rejects.toThrow(/image_id 8 is not an image of the ground truth \(ids such as 7\)/);
+  });
+});
+
+describe("detkit eval: detkit detect's detections.json", () => {
+  it('images matched by file name, classes by name: the exact box scores 1; an unknown class is counted', async () => {
+    const file = await json('detections.json', [
+      {
+        file: '/elsewhere/a.png',
+        drawing: 'a.png',
+        width: 200,
+        height: 200,
+        detections: [
+          { box: [10, 10, 110, 110], score: 0.8, label: 0, class: 'cat', categoryId: 1 },
+          { box: [0, 0, 5, 5], score: 0.9, label: 1, class: 'dog', categoryId: 2 },
+        ],
+      },
+    ]);
+    const { report } = await runEval(base(file));
+    expect(report).toMatchObject({ input: 'detections', images: 1, detections: 1, unknownClass: 1, map: 1 });
+    expect(report.coco.ap).toBeCloseTo(1, 12);
+  });
+
+  it('an image that is not in the ground truth is an InvalidArgumentError', async () => {
+    const file = await json('unknown-image.json', [{ file: 'b.png', drawing: 'b.png', width: 1, height: 1, detections: [] }]);
+    await expect(runEval(base(file))).rejects.toThrow(/image b\.png is not in the ground truth/);
+  });
+});
+
+describe('detkit eval: input checks', () => {
+  it('a missing input, a non-JSON file, an object that is neither format, a bad record: InvalidArgumentError naming detections', async () => {
+    const cases = [
+      path.join(dir, 'missing.json'),
+      await json('text.json', 'not json').then(async (f) => (await writeFile(f, 'not json'), f)),
+      await json('object.json', { hello: 1 }),
+      await json('bad-record.json', [{ image_id: 7, category_id: 3, bbox: [1, 2, 3], score: 1 }]),
+    ];
+    for (const input of cases) {
+      const e = await runEval(base(input)).catch((x: unknown) => x);
+      expect(e, input).toBeInstanceOf(InvalidArgumentError);
+      expect((e as InvalidArgumentError).message, input).toMatch(/^detkit eval: 'detections' /);
+    }
+  });
+
+  it('ground truth that is neither synthetic nor a file or data folder is an InvalidArgumentError naming data', async () => {
+    const file = await json('ok.json', []);
+    await expect(runEval({ ...base(file), data: path.join(dir, 'nowhere') })).rejects.toThrow(/'data' '.*nowhere' is neither 'synthetic' nor a file or folder/);
+    await expect(runEval({ ...base(file), data: dir })).rejects.toThrow(/'data' '.*' is not a data folder detkit knows/);
+    await expect(runEval({ ...base(file), data: 'synthetic:easy' })).rejects.toThrow(/synthetic preset must be 'quick' or 'hard'/);
+  });
+});

@@ -1,0 +1,3 @@
+import { detkitVitestConfig } from '@detkit/vitest-config';
+
+export default detkitVitestConfig();
