@@ -1,5 +1,6 @@
 // Parity with torchvision 0.14's ssdlite320_mobilenet_v3_large (width 0.5, 4 classes, seeded random weights),
 // from the fixtures of tooling/fixtures/groups/torchvision.py: intermediates and detections, cpu and wasm.
+import { existsSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { tf } from '@detkit/core';
 import { ssdDefaultBoxes, SSDLITE320 } from '@detkit/anchors';
@@ -7,10 +8,14 @@ import { describeEachBackend } from '@detkit/test-utils';
 import { ssdlite320MobilenetV3Large } from './ssdlite';
 import { errorStats, fixtureTensor, matchDetections, readFixture, type ErrorStats } from './test-fixtures';
 
-const NAME = 'ssdlite320-w050-c4';
+// The committed reduced model, and the full-size one (width 1, 91 classes) when the generator wrote it
+// (DETKIT_FULL_MODELS=1 pnpm fixtures; packages/torchvision/fixtures/full/ is not committed: 22 MB).
+const NAMES = ['ssdlite320-w050-c4', ...(existsSync(new URL('../fixtures/full/ssdlite320.weights.safetensors', import.meta.url)) ? ['full/ssdlite320'] : [])];
+
+for (const NAME of NAMES) {
 const weights = readFixture(`${NAME}.weights.safetensors`);
 const outputs = readFixture(`${NAME}.outputs.safetensors`).file;
-const kwargs = JSON.parse(outputs.metadata.kwargs!) as { num_classes: number; width_mult: number };
+const kwargs = JSON.parse(outputs.metadata.kwargs!) as { num_classes: number; width_mult?: number };
 
 /**
  * torchvision's own float32 error on each intermediate, against a float64 run of the same model (written by
@@ -29,11 +34,11 @@ function report(what: string, s: ErrorStats, own?: number) {
   expect.soft(s.scaled, `${what}: max |detkit - torchvision| / max |torchvision|`).toBeLessThanOrEqual(bar);
 }
 
-describeEachBackend('ssdlite320MobilenetV3Large parity with torchvision', (backend) => {
+describeEachBackend(`ssdlite320MobilenetV3Large parity with torchvision (${NAME})`, (backend) => {
   const inputs = () => [0, 1].map((i) => fixtureTensor(outputs, `input.${i}`) as tf.Tensor3D);
 
   it('loads the state dict and reproduces every intermediate', () => {
-    const model = ssdlite320MobilenetV3Large({ numClasses: kwargs.num_classes, widthMult: kwargs.width_mult });
+    const model = ssdlite320MobilenetV3Large({ numClasses: kwargs.num_classes, widthMult: kwargs.width_mult ?? 1 });
     const loaded = model.loadStateDict(weights.bytes);
     expect(loaded.loaded.length).toBe(weights.file.tensors.size);
     const before = tf.memory().numTensors;
@@ -52,7 +57,7 @@ describeEachBackend('ssdlite320MobilenetV3Large parity with torchvision', (backe
   });
 
   it('detects the same boxes, scores and labels as the torchvision model', () => {
-    const model = ssdlite320MobilenetV3Large({ numClasses: kwargs.num_classes, widthMult: kwargs.width_mult });
+    const model = ssdlite320MobilenetV3Large({ numClasses: kwargs.num_classes, widthMult: kwargs.width_mult ?? 1 });
     model.loadStateDict(weights.bytes);
     const images = inputs();
     const before = tf.memory().numTensors;
@@ -79,3 +84,4 @@ describeEachBackend('ssdlite320MobilenetV3Large parity with torchvision', (backe
     model.dispose();
   });
 });
+}
