@@ -11,7 +11,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError } from 'commander';
+import { Command } from 'commander';
 import { useBackend } from '@detkit/backends';
 import { InvalidArgumentError } from '@detkit/core';
 import { loadDetectorModel, type Detector, type DetectorConfig } from '@detkit/models';
@@ -20,7 +20,8 @@ import {
   RUN_FILE,
   latestCheckpoint,
   listCheckpoints,
-  quietErrors,
+  nonNegativeInteger,
+  parseCommand,
   readManifest,
   readModel,
   writeModelFolder,
@@ -143,12 +144,6 @@ export function detectForm(input: string): ConvertForm {
   throw new InvalidArgumentError(OP, 'input', `${input} holds no model detkit convert knows (model.json, a checkpoint, a run folder)`);
 }
 
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new CommanderArgumentError(`'${value}' is not an integer >= 0.`);
-  return n;
-}
-
 /** Parses `detkit convert`'s arguments; bad input throws `InvalidArgumentError`, `--help` {@link HelpShown}. */
 export function parseConvertArgs(argv: readonly string[], options: Parameters<CommandRun>[1]): ConvertConfig {
   const name = options.name;
@@ -157,7 +152,7 @@ export function parseConvertArgs(argv: readonly string[], options: Parameters<Co
     .argument('<input>', 'a checkpoint (run/checkpoints/epoch-NNNN), a run folder, or a model folder / model.json')
     .requiredOption('-o, --out <dir>', 'the model folder to write (required)')
     .option('--from <form>', `what the input is: ${CONVERT_FORMS.join(', ')} or auto (default: auto)`)
-    .option('--epoch <n>', "a run folder's checkpoint of this epoch instead of its final model (default: the final model, else the newest checkpoint)", integer)
+    .option('--epoch <n>', "a run folder's checkpoint of this epoch instead of its final model (default: the final model, else the newest checkpoint)", nonNegativeInteger)
     .option('--overwrite', 'replace a folder already at --out (default: off)')
     .addHelpText(
       'after',
@@ -167,17 +162,8 @@ Examples:
   $ ${name} runs/latest --epoch 2 -o shapes-epoch2                # the checkpoint of epoch 2
   $ ${name} runs/latest/checkpoints/epoch-0003 -o shapes-model`,
     )
-    .exitOverride();
-  quietErrors(program, options.io);
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') throw new HelpShown();
-      throw new InvalidArgumentError(name, 'arguments', `${e.message.replace(/^error: /, '')} (see ${name} --help)`);
-    }
-    throw e;
-  }
+;
+  parseCommand(program, argv, options.io);
   const o = program.opts<{ out: string; from?: string; epoch?: number; overwrite?: boolean }>();
   const from = o.from ?? 'auto';
   if (from !== 'auto' && !(CONVERT_FORMS as readonly string[]).includes(from)) {

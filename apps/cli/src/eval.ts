@@ -10,14 +10,26 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { useBackend, type BackendName } from '@detkit/backends';
 import { InvalidArgumentError } from '@detkit/core';
 import { createLoader, type DetectionSample } from '@detkit/data';
 import { loadImageFile } from '@detkit/data/node';
 import type { Detections } from '@detkit/eval';
 import { loadDetectorModel } from '@detkit/models';
-import { HelpShown, evaluateDetector, formatCocoTable, quietErrors, readModel, resolveModelDir, scoreDetections, type CocoResultRecord, type ImageDetections, type Scores } from '@detkit/trainer/commands';
+import {
+  HelpShown,
+  evaluateDetector,
+  formatCocoTable,
+  nonNegativeInteger,
+  parseCommand,
+  readModel,
+  resolveModelDir,
+  scoreDetections,
+  type CocoResultRecord,
+  type ImageDetections,
+  type Scores,
+} from '@detkit/trainer/commands';
 import { readGroundTruth, type GroundTruthSplit } from './ground-truth';
 import type { CommandRun } from './main';
 
@@ -58,12 +70,6 @@ export interface EvalReport {
 
 const OP = 'detkit eval';
 
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new CommanderArgumentError(`'${value}' is not an integer >= 0.`);
-  return n;
-}
-
 /** Parses `detkit eval`'s arguments; bad input throws `InvalidArgumentError`, `--help` {@link HelpShown}. */
 export function parseEvalArgs(argv: readonly string[], options: Parameters<CommandRun>[1]): EvalConfig {
   const name = options.name;
@@ -73,7 +79,7 @@ export function parseEvalArgs(argv: readonly string[], options: Parameters<Comma
     .requiredOption('-d, --data <where>', "ground truth: a COCO instances file, a COCO folder, a VOC devkit folder, 'synthetic' or 'synthetic:hard' (required)")
     .option('--split <name>', 'the split of a VOC or COCO folder or of the synthetic set (default: val)')
     .option('--images <dir>', "folder of a COCO file's images, to run a model on (default: the folder's layout, else the file's folder)")
-    .option('--limit <n>', 'only the first n images of the split (default: 0: all)', integer)
+    .option('--limit <n>', 'only the first n images of the split (default: 0: all)', nonNegativeInteger)
     .addOption(new Option('--backend <name>', 'where a model runs (default: wasm)').choices(['wasm', 'cpu', 'gpu', 'auto']))
     .option('--json', 'print the numbers as one JSON object instead of tables (default: off)')
     .addHelpText(
@@ -85,17 +91,8 @@ Examples:
   $ ${name} runs/latest/val-results.json --data runs/latest/val-annotations.json
   $ ${name} found/detections.json --data coco/annotations/instances_val2017.json`,
     )
-    .exitOverride();
-  quietErrors(program, options.io);
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') throw new HelpShown();
-      throw new InvalidArgumentError(name, 'arguments', `${e.message.replace(/^error: /, '')} (see ${name} --help)`);
-    }
-    throw e;
-  }
+;
+  parseCommand(program, argv, options.io);
   const o = program.opts<{ data: string; split?: string; images?: string; limit?: number; backend?: BackendName; json?: boolean }>();
   const resolve = (p: string) => path.resolve(options.cwd, p);
   const synthetic = o.data === 'synthetic' || o.data.startsWith('synthetic:');

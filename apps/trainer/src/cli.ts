@@ -127,13 +127,30 @@ export interface ParseTrainOptions {
 }
 
 /**
- * Commander's own error line is not written: the error is thrown as an `InvalidArgumentError`, and the
- * program's entry point prints it (once).
+ * Parses `argv` (without `node` and the script) with a commander `program`, named as the user types it
+ * (`detkit-train`, `detkit eval`). Commander's own error line is not written: an argument error is thrown
+ * as an `InvalidArgumentError` naming the program, with a `--help` hint, for the entry point to print once;
+ * `--help` (and `--version`) throw {@link HelpShown} after the text is written to `io` (default stdout).
  */
-export function quietErrors(program: Command, io?: CliIo): Command {
-  program.configureOutput({ outputError: () => {} });
+export function parseCommand(program: Command, argv: readonly string[], io?: CliIo): Command {
+  program.exitOverride().configureOutput({ outputError: () => {} });
   if (io) program.configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr });
-  return program;
+  try {
+    return program.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') throw new HelpShown();
+      throw new InvalidArgumentError(program.name(), 'arguments', `${e.message.replace(/^error: /, '')} (see ${program.name()} --help)`);
+    }
+    throw e;
+  }
+}
+
+/** A commander argument parser for integers >= 0. */
+export function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new CommanderArgumentError(`'${value}' is not an integer >= 0.`);
+  return n;
 }
 
 /**
@@ -143,16 +160,7 @@ export function quietErrors(program: Command, io?: CliIo): Command {
  */
 export async function parseTrainArgs(argv: readonly string[], io?: CliIo, options: ParseTrainOptions = {}): Promise<TrainConfig> {
   const name = options.name ?? 'detkit-train';
-  const program = quietErrors(trainProgram(name).exitOverride(), io);
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') throw new HelpShown();
-      throw new InvalidArgumentError(name, 'arguments', `${e.message.replace(/^error: /, '')} (see ${name} --help)`);
-    }
-    throw e;
-  }
+  const program = parseCommand(trainProgram(name), argv, io);
   if (program.args.length > 0) throw new InvalidArgumentError(name, 'arguments', `unexpected argument(s) ${program.args.join(' ')}`);
   const flags = program.opts<Record<string, unknown>>();
   const file = typeof flags.config === 'string' ? await readConfigFile(path.resolve(options.cwd ?? process.env.INIT_CWD ?? process.cwd(), flags.config)) : {};

@@ -62,7 +62,7 @@ export async function detect(argv: readonly string[], options: CommandOptions = 
   await runDetect({ ...config, model: resolve(config.model), out: resolve(config.out), images: config.images.map(resolve) });
 }
 
-export { HelpShown, quietErrors, type CliIo } from './cli';
+export { HelpShown, nonNegativeInteger, parseCommand, type CliIo } from './cli';
 export { runMain } from './main-helpers';
 export { CheckpointError, OutputWriteError } from './errors';
 export { latestCheckpoint, listCheckpoints, readManifest, readModel, writeModelFolder, type FolderManifest } from './checkpoint';

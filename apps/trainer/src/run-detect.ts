@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { useBackend, type BackendName } from '@detkit/backends';
 import { InvalidArgumentError } from '@detkit/core';
 import { boxesToOriginal, createLoader, type DetectionSample } from '@detkit/data';
 import { loadImageFile } from '@detkit/data/node';
 import { loadDetectorModel } from '@detkit/models';
 import { latestCheckpoint, readModel } from './checkpoint';
-import { HelpShown, quietErrors, type CliIo } from './cli';
+import { parseCommand, type CliIo } from './cli';
 import { drawDetections } from './draw';
 import { OutputWriteError } from './errors';
 import { ensureFolder, writeAtomic } from './run-folder';
@@ -47,7 +47,7 @@ function number(value: string): number {
 }
 
 /**
- * Parses `detkit-detect`'s arguments; bad input throws `InvalidArgumentError`, `--help` {@link HelpShown}.
+ * Parses `detkit-detect`'s arguments; bad input throws `InvalidArgumentError`, `--help` `HelpShown`.
  * `name` is the program name in the usage line and argument errors (`detkit detect` in @detkit/cli).
  */
 export function parseDetectArgs(argv: readonly string[], io?: CliIo, name = 'detkit-detect'): DetectConfig {
@@ -57,18 +57,8 @@ export function parseDetectArgs(argv: readonly string[], io?: CliIo, name = 'det
     .option('-m, --model <dir>', 'run folder or folder with model.json', 'runs/latest')
     .option('-o, --out <dir>', 'output folder', 'detections')
     .option('--score <t>', 'minimum score', number, 0.3)
-    .addOption(new Option('--backend <name>', 'where the math runs').choices(['wasm', 'cpu', 'gpu', 'auto']).default('wasm'))
-    .exitOverride();
-  quietErrors(program, io);
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') throw new HelpShown();
-      throw new InvalidArgumentError(name, 'arguments', `${e.message.replace(/^error: /, '')} (see ${name} --help)`);
-    }
-    throw e;
-  }
+    .addOption(new Option('--backend <name>', 'where the math runs').choices(['wasm', 'cpu', 'gpu', 'auto']).default('wasm'));
+  parseCommand(program, argv, io);
   const o = program.opts<{ model: string; out: string; score: number; backend: BackendName }>();
   if (!(o.score >= 0 && o.score <= 1)) throw new InvalidArgumentError(name, 'score', `must be in [0, 1], got ${o.score}`);
   return { model: o.model, out: o.out, score: o.score, backend: o.backend, images: program.args };
