@@ -55,6 +55,8 @@ interface Manifest {
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   optionalDependencies?: Record<string, string>;
+  bin?: Record<string, string>;
+  exports?: Record<string, unknown>;
 }
 
 interface Packed {
@@ -89,13 +91,28 @@ function workspacePackages(group: string): { dir: string; manifest: Manifest }[]
     .map((d) => ({ dir: path.join(base, d.name), manifest: JSON.parse(readFileSync(path.join(base, d.name, 'package.json'), 'utf8')) as Manifest }));
 }
 
-const PUBLISHED = workspacePackages('packages').filter((p) => !p.manifest.private);
+// The published packages: every public one in packages/, and the command line (@detkit/cli) in apps/.
+const PUBLISHED = [...workspacePackages('packages'), ...workspacePackages('apps')].filter((p) => !p.manifest.private);
 const PRIVATE_NAMES = new Set(['packages', 'apps', 'tooling'].flatMap(workspacePackages).filter((p) => p.manifest.private).map((p) => p.manifest.name));
 
 let work: string;
 const packed = new Map<string, Packed>();
 let full: string;
 let rpnOnly: string;
+let cli: string;
+
+/** A command-line package: executables, and no module to import but its package.json (no types for attw to check). */
+function isCliOnly(manifest: Manifest): boolean {
+  return manifest.bin !== undefined && Object.keys(manifest.exports ?? {}).every((k) => k === './package.json');
+}
+
+/** The @detkit packages `name` depends on, itself included (from the packed manifests). */
+function detkitClosure(name: string, seen = new Set<string>()): string[] {
+  if (seen.has(name)) return [...seen];
+  seen.add(name);
+  for (const dep of Object.keys(packed.get(name)?.manifest.dependencies ?? {})) if (dep.startsWith('@detkit/')) detkitClosure(dep, seen);
+  return [...seen];
+}
 
 /** `pnpm pack` (what `pnpm publish` and `changeset publish` upload) of one package into its own folder under `dest`. */
 async function pack(dir: string, dest: string): Promise<Packed> {
@@ -142,12 +159,15 @@ beforeAll(async () => {
   );
   full = path.join(work, 'full');
   rpnOnly = path.join(work, 'rpn-only');
-  const all = [...packed.keys()];
+  cli = path.join(work, 'cli');
+  const all = [...packed.keys()].filter((n) => n !== '@detkit/cli');
   // The RPN pieces and what they depend on, nothing else (the dependency closure of samplers and losses).
   const rpnNames = ['@detkit/core', '@detkit/boxes', '@detkit/matchers', '@detkit/samplers', '@detkit/losses'];
   await Promise.all([
     npmInstall(full, [...tarballsOf(all), '@tensorflow/tfjs-core@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0', '@tensorflow/tfjs-backend-webgl@4.22.0']),
     npmInstall(rpnOnly, [...tarballsOf(rpnNames), '@tensorflow/tfjs-core@4.22.0']),
+    // `npm install @detkit/cli` alone: the CLI and the detkit packages it depends on, nothing else named.
+    npmInstall(cli, tarballsOf(detkitClosure('@detkit/cli'))),
   ]);
 }, 600_000);
 
@@ -200,9 +220,13 @@ describe('packed manifests and tarballs', () => {
       expect(words, name).toContain(name);
       const peers = Object.keys(manifest.peerDependencies ?? {}).filter((p) => !manifest.peerDependenciesMeta?.[p]?.optional);
       for (const peer of peers) expect(words.some((w) => w === peer || w.startsWith(`${peer}@`)), `${name}: install line lacks peer ${peer}`).toBe(true);
-      // ...followed by a runnable example.
+      // ...followed by a runnable example: code, or for a command-line package its commands through npx.
       const rest = readme.slice(firstBlock!.index + firstBlock![0].length);
-      expect(/```(ts|js|typescript|javascript)\n/.test(rest), `${name}: no TypeScript / JavaScript example after the install line`).toBe(true);
+      if (isCliOnly(manifest)) {
+        for (const bin of Object.keys(manifest.bin!)) expect(new RegExp('```(sh|bash)\\n[^`]*npx ' + bin + ' ').test(rest), `${name}: no shell example running npx ${bin}`).toBe(true);
+      } else {
+        expect(/```(ts|js|typescript|javascript)\n/.test(rest), `${name}: no TypeScript / JavaScript example after the install line`).toBe(true);
+      }
     }
   });
 });
@@ -242,8 +266,10 @@ describe('release path', () => {
 describe('attw and publint', () => {
   it('attw: no problem under node10, node16 (CJS and ESM) and bundler resolution', async () => {
     const problems: string[] = [];
-    for (const { name, tarball } of packed.values()) {
+    for (const { name, tarball, manifest } of packed.values()) {
       const result = await checkPackage(createPackageFromTarballData(new Uint8Array(readFileSync(tarball))));
+      // A command-line package has no module and no types: attw reports `types: false` and nothing to check.
+      if (isCliOnly(manifest) && !('problems' in result) && result.types === false) continue;
       if (!('problems' in result)) throw new Error(`attw could not analyse ${name}`);
       for (const p of result.problems) problems.push(`${name}: ${p.kind}${'entrypoint' in p ? ` at ${String(p.entrypoint)}` : ''}${'resolutionKind' in p ? ` (${String(p.resolutionKind)})` : ''}`);
     }
@@ -510,6 +536,53 @@ window.__detkit = results;
   });
 });
 
-// The published CLI (@detkit/cli, `npx detkit train | detect | eval | convert`) does not exist yet (issue 14):
-// its consumer check (`npx detkit train --max-steps 2`, then `npx detkit detect` on fixtures/sample.png) is
-// added with the package.
+describe('the command line (@detkit/cli), installed alone with npm', () => {
+  it('npx detkit train --max-steps 2, then detect on the committed sample image, eval and convert: outputs on disk', async () => {
+    const installed = readdirSync(path.join(cli, 'node_modules', '@detkit')).sort();
+    expect(installed).toContain('cli');
+    expect(installed).not.toContain('trainer');
+    const npx = (...args: string[]) => run('npx', ['--no-install', 'detkit', ...args], cli);
+    const out = path.join(cli, 'run');
+    await npx('train', '--max-steps', '2', '--val-limit', '8', '--out', out, '--no-progress');
+    for (const f of ['run.json', 'metrics.jsonl', 'val-results.json', 'loss.png', path.join('model', 'model.json'), path.join('model', 'weights.bin'), path.join('model', 'manifest.json')]) {
+      expect(existsSync(path.join(out, f)), `train wrote ${f}`).toBe(true);
+    }
+    const checkpoints = readdirSync(path.join(out, 'checkpoints'));
+    expect(checkpoints).toEqual(['epoch-0001']);
+    const epoch = JSON.parse(readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').pop()!) as { type: string; step: number; map: number };
+    expect(epoch).toMatchObject({ type: 'epoch', step: 2 });
+
+    const found = path.join(cli, 'found');
+    await npx('detect', '-m', out, '-o', found, SAMPLE_PNG);
+    const detections = JSON.parse(readFileSync(path.join(found, 'detections.json'), 'utf8')) as { file: string; width: number; height: number; drawing: string; detections: { box: number[]; class: string }[] }[];
+    expect(detections).toHaveLength(1);
+    expect(detections[0]).toMatchObject({ file: SAMPLE_PNG, width: 128, height: 128, drawing: 'sample.png' });
+    for (const d of detections[0]!.detections) expect(['rectangle', 'ellipse', 'triangle', 'cross']).toContain(d.class);
+    // The drawing is a PNG (IHDR width and height at bytes 16 and 20) of the 128 x 128 image scaled up by the
+    // trainer's drawing rule, round(384 / 128) = 3: 384 x 384.
+    const png = readFileSync(path.join(found, 'sample.png'));
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([384, 384]);
+
+    // eval of the model on the run's 8 validation images gives the trainer's own evaluation back.
+    const report = JSON.parse(await npx('eval', out, '--data', 'synthetic', '--limit', '8', '--json')) as { images: number; map: number };
+    expect(report.images).toBe(8);
+    expect(report.map).toBeCloseTo(epoch.map, 6);
+    const exported = path.join(cli, 'exported');
+    await npx('convert', path.join(out, 'checkpoints', 'epoch-0001'), '-o', exported);
+    expect(readdirSync(exported).sort()).toEqual(['manifest.json', 'model.json', 'weights.bin']);
+  });
+
+  it('errors: one line on stderr, no stack, exit status 2 for a bad flag', async () => {
+    const e = (await exec('npx', ['--no-install', 'detkit', 'train', '--bogus'], { cwd: cli }).then(
+      () => null,
+      (x: unknown) => x,
+    )) as { code: number; stderr: string } | null;
+    expect(e, 'detkit train --bogus must fail').not.toBeNull();
+    expect(e!.code).toBe(2);
+    // (npm itself may add warnings of its own on stderr: only detkit's line is checked.)
+    expect(e!.stderr).toMatch(/^error: detkit train: 'arguments' unknown option '--bogus' \(see detkit train --help\)$/m);
+    expect(e!.stderr.match(/unknown option/g)).toHaveLength(1);
+    expect(e!.stderr).not.toMatch(/^\s+at /m);
+  });
+});
