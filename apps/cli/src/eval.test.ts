@@ -4,7 +4,7 @@
  * The ground truth: one 200 x 200 image with one 'cat' box [10, 10, 110, 110] (COCO bbox [10, 10, 100, 100],
  * area 10000 > 96^2: a large object; no small or medium ones, so APs and APm are -1, printed '-').
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '@detkit/core';
@@ -94,6 +94,30 @@ describe("detkit eval: detkit detect's detections.json", () => {
   it('an image that is not in the ground truth is an InvalidArgumentError', async () => {
     const file = await json('unknown-image.json', [{ file: 'b.png', drawing: 'b.png', width: 1, height: 1, detections: [] }]);
     await expect(runEval(base(file))).rejects.toThrow(/image b\.png is not in the ground truth/);
+  });
+});
+
+describe('detkit eval: a Pascal VOC devkit split', () => {
+  it("detect's detections.json against ImageSets/Main/val.txt: a difficult object missed costs nothing (AP 1, not 0.5)", async () => {
+    // One image, a 'dog' at VOC pixels 11..110 (box [10, 10, 110, 110] in detkit's continuous coordinates)
+    // and a difficult 'dog' nobody finds: VOC ignores difficult objects, so the one exact detection gives
+    // recall 1 at precision 1, AP 1.
+    const voc = path.join(dir, 'VOC2007');
+    for (const d of ['ImageSets/Main', 'Annotations', 'JPEGImages']) await mkdir(path.join(voc, d), { recursive: true });
+    await writeFile(path.join(voc, 'ImageSets', 'Main', 'val.txt'), '000001\n');
+    const object = (xmin: number, difficult: number) =>
+      `<object><name>dog</name><difficult>${difficult}</difficult><bndbox><xmin>${xmin}</xmin><ymin>11</ymin><xmax>${xmin + 99}</xmax><ymax>110</ymax></bndbox></object>`;
+    await writeFile(
+      path.join(voc, 'Annotations', '000001.xml'),
+      `<annotation><filename>000001.jpg</filename><size><width>300</width><height>200</height><depth>3</depth></size>${object(11, 0)}${object(151, 1)}</annotation>`,
+    );
+    const file = await json('voc-detections.json', [
+      { file: path.join(voc, 'JPEGImages', '000001.jpg'), drawing: '000001.png', width: 300, height: 200, detections: [{ box: [10, 10, 110, 110], score: 0.7, label: 0, class: 'dog', categoryId: 1 }] },
+    ]);
+    const { report, text } = await runEval({ ...base(file), data: voc });
+    expect(report).toMatchObject({ input: 'detections', images: 1, detections: 1, map: 1 });
+    expect(text).toContain(`VOC devkit ${voc}, val split: 1 images, 1 classes`);
+    await expect(runEval({ ...base(file), data: voc, split: 'test' })).rejects.toThrow(/test\.txt/);
   });
 });
 

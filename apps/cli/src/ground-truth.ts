@@ -68,7 +68,7 @@ export async function readGroundTruth(spec: GroundTruthSpec): Promise<GroundTrut
   const kind = stat(spec.data);
   if (kind === null) throw new InvalidArgumentError(OP, 'data', `'${spec.data}' is neither 'synthetic' nor a file or folder`);
   if (kind === 'dir' && stat(path.join(spec.data, 'ImageSets', 'Main')) === 'dir') {
-    const ds = await readVoc(spec.data, { split, ...(spec.classes ? { classes: spec.classes } : {}) });
+    const ds = await readVoc(spec.data, { split, checkImages: spec.needImages === true, ...(spec.classes ? { classes: spec.classes } : {}) });
     return withCocoIds(first(ds.samples), ds.classes, null, `VOC devkit ${spec.data}, ${split} split`);
   }
   let annotations = spec.data;
