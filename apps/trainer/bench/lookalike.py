@@ -9,6 +9,7 @@ look-alike; tune on several, never on one.
 
     /usr/bin/python3 apps/trainer/bench/lookalike.py OUT --seed 1 [--train 2000 --val 200] [--size 256]
         [--min-side 12 --max-side 120] [--layout 2017|plain] [--vary-size] [--category-ids 1,3,90]
+        [--clutter 25 --blob-fraction 0.25 --outline-fraction 0.15]
 
 Needs only Debian's python3-pil and python3-numpy.
 """
@@ -24,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFilter
 CLASSES = ["circle", "triangle", "square"]
 
 
-def background(rng, w, h):
+def background(rng, w, h, args):
     kind = rng.random()
     base = np.array([rng.randint(0, 255) for _ in range(3)], dtype=np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -42,16 +43,17 @@ def background(rng, w, h):
     im = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
     d = ImageDraw.Draw(im)
     # clutter: lines, arcs, small blobs and letters-like strokes that are not objects
-    for _ in range(rng.randint(3, 25)):
+    for _ in range(rng.randint(min(3, args.clutter), args.clutter)):
         c = tuple(rng.randint(0, 255) for _ in range(3))
         t = rng.random()
         x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
-        if t < 0.4:
+        line_end = 1 - args.blob_fraction - args.outline_fraction
+        if t < line_end * 0.66:
             d.line([x0, y0, x0 + rng.uniform(-w / 2, w / 2), y0 + rng.uniform(-h / 2, h / 2)], fill=c, width=rng.randint(1, 4))
-        elif t < 0.6:
+        elif t < line_end:
             r = rng.uniform(5, 60)
             d.arc([x0 - r, y0 - r, x0 + r, y0 + r], rng.uniform(0, 360), rng.uniform(0, 360), fill=c, width=rng.randint(1, 3))
-        elif t < 0.85:  # distractor: irregular blob (many-vertex polygon, not one of the classes)
+        elif t < line_end + args.blob_fraction:  # distractor: irregular blob (many-vertex polygon, not one of the classes)
             r = rng.uniform(4, 30)
             n = rng.randint(5, 9)
             pts = [(x0 + r * rng.uniform(0.5, 1.2) * math.cos(2 * math.pi * i / n), y0 + r * rng.uniform(0.5, 1.2) * math.sin(2 * math.pi * i / n)) for i in range(n)]
@@ -110,7 +112,7 @@ def make_image(rng, args):
         h = max(120, min(h, 640))
     else:
         w = h = args.size
-    im = background(rng, w, h)
+    im = background(rng, w, h, args)
     d = ImageDraw.Draw(im)
     objects = []
     for _ in range(rng.randint(1, 5)):
@@ -144,6 +146,9 @@ def main():
     p.add_argument("--jpeg-fraction", type=float, default=0.5)
     p.add_argument("--gray-fraction", type=float, default=0.02)
     p.add_argument("--category-ids", default="1,2,3")
+    p.add_argument("--clutter", type=int, default=25, help="most clutter strokes and distractors per image")
+    p.add_argument("--blob-fraction", type=float, default=0.25, help="share of the clutter that is filled blobs")
+    p.add_argument("--outline-fraction", type=float, default=0.15, help="share of the clutter that is open rectangles")
     args = p.parse_args()
     cat_ids = [int(x) for x in args.category_ids.split(",")]
     assert len(cat_ids) == len(CLASSES)
