@@ -19,6 +19,8 @@ export {
   conv2dNormActivation,
   squeezeExcitation,
   sequential,
+  linear,
+  type LinearLayer,
   type Layer,
   type Activation,
   type BuildContext,
@@ -44,3 +46,17 @@ export {
   type Ssdlite320MobilenetV3Large,
   type SsdliteForward,
 } from './ssdlite';
+export { featurePyramidNetwork, lastLevelMaxPool, type FeaturePyramidOptions, type FeaturePyramid } from './fpn';
+export { rpnHead, rpnAnchors, flattenRpnLevels, type RpnHeadLevels } from './rpn';
+export { twoMlpHead, fastRcnnPredictor, boxRoiPool } from './roi-heads';
+export { generalizedRcnnTransform, type RcnnTransformOptions, type RcnnTransform, type RcnnImageList } from './rcnn-transform';
+export {
+  fasterrcnnMobilenetV3LargeFpn,
+  fasterrcnnMobilenetV3Large320Fpn,
+  FASTER_RCNN_DEFAULTS,
+  FASTER_RCNN_MOBILENET_BATCH_NORM_EPS,
+  MOBILENET_FPN_ANCHORS,
+  type FasterRcnnMobilenetOptions,
+  type FasterRcnnMobilenetV3LargeFpn,
+  type FasterRcnnBoxOutputs,
+} from './faster-rcnn';

@@ -14,6 +14,13 @@ export interface BuildContext {
   readonly convStd: number;
   /** Seed of the next initialisation; incremented by every random parameter. */
   seed: number;
+  /**
+   * Batch norms are torchvision's `FrozenBatchNorm2d` (what torchvision builds when it loads pretrained
+   * weights): `weight` and `bias` are buffers (never trained) and there is no `num_batches_tracked`
+   * (a file that has one loads; the entry is ignored, as torchvision's `_load_from_state_dict` drops it).
+   * Default false: `nn.BatchNorm2d` in eval mode.
+   */
+  frozenBatchNorm?: boolean;
 }
 
 /**
@@ -47,6 +54,11 @@ export interface Conv2dOptions {
   bias?: boolean;
   /** The output channels follow the class count (see `ParamSpec.classDependent`). */
   classDependent?: boolean;
+  /**
+   * Initial weights: `{ normal: std }` or `{ uniform: bound }` (U(-bound, bound), e.g. torch's
+   * `kaiming_uniform_(a=1)`: bound sqrt(3 / fan_in)). Default `{ normal: ctx.convStd }`. Biases start at 0.
+   */
+  init?: { normal: number } | { uniform: number };
 }
 
 /**
@@ -63,7 +75,9 @@ export function conv2d(ctx: BuildContext, name: string, o: Conv2dOptions): Layer
   const padding: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pad, pad], [pad, pad], [0, 0]];
   const torchShape = depthwise ? [cin, 1, k, k] : [cout, cin, k, k];
   const tfShape = depthwise ? [k, k, cin, 1] : [k, k, cin, cout];
-  const weight = ctx.params.add({ name: `${name}.weight`, torchShape, layout: depthwise ? 'depthwise' : 'conv', kind: 'parameter', classDependent: o.classDependent ?? false }, tf.randomNormal(tfShape, 0, ctx.convStd, 'float32', ctx.seed++));
+  const init = o.init ?? { normal: ctx.convStd };
+  const value = 'normal' in init ? tf.randomNormal(tfShape, 0, init.normal, 'float32', ctx.seed++) : tf.randomUniform(tfShape, -init.uniform, init.uniform, 'float32', ctx.seed++);
+  const weight = ctx.params.add({ name: `${name}.weight`, torchShape, layout: depthwise ? 'depthwise' : 'conv', kind: 'parameter', classDependent: o.classDependent ?? false }, value);
   const bias = o.bias ? ctx.params.add({ name: `${name}.bias`, torchShape: [cout], layout: 'plain', kind: 'parameter', classDependent: o.classDependent ?? false }, tf.zeros([cout])) : null;
   return (x) => {
     const y = depthwise
@@ -77,14 +91,17 @@ export function conv2d(ctx: BuildContext, name: string, o: Conv2dOptions): Layer
  * torch `nn.BatchNorm2d(channels, eps)` in eval mode (running statistics), which is also what
  * torchvision's `FrozenBatchNorm2d` computes: `(x - running_mean) / sqrt(running_var + eps) · weight + bias`.
  * Parameters `${name}.weight`, `.bias`; buffers `.running_mean`, `.running_var`, `.num_batches_tracked`.
+ * With `ctx.frozenBatchNorm`, `FrozenBatchNorm2d`'s entries: all four are buffers, no counter.
  */
 export function batchNorm2d(ctx: BuildContext, name: string, channels: number, eps: number): Layer {
   const vec = (suffix: string, kind: 'parameter' | 'buffer', init: tf.Tensor) => ctx.params.add({ name: `${name}.${suffix}`, torchShape: [channels], layout: 'plain', kind }, init);
-  const weight = vec('weight', 'parameter', tf.ones([channels]));
-  const bias = vec('bias', 'parameter', tf.zeros([channels]));
+  const affine = ctx.frozenBatchNorm ? 'buffer' : 'parameter';
+  const weight = vec('weight', affine, tf.ones([channels]));
+  const bias = vec('bias', affine, tf.zeros([channels]));
   const mean = vec('running_mean', 'buffer', tf.zeros([channels]));
   const variance = vec('running_var', 'buffer', tf.ones([channels]));
-  ctx.params.addCounter(`${name}.num_batches_tracked`);
+  if (ctx.frozenBatchNorm) ctx.params.ignoreOnLoad(`${name}.num_batches_tracked`);
+  else ctx.params.addCounter(`${name}.num_batches_tracked`);
   return (x) => tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, bias as tf.Tensor1D, weight as tf.Tensor1D, eps);
 }
 
@@ -114,6 +131,21 @@ export function squeezeExcitation(ctx: BuildContext, name: string, channels: num
   const fc1 = conv2d(ctx, `${name}.fc1`, { inChannels: channels, outChannels: squeeze, kernel: 1, bias: true });
   const fc2 = conv2d(ctx, `${name}.fc2`, { inChannels: squeeze, outChannels: channels, kernel: 1, bias: true });
   return (x) => tf.mul(activate(fc2(tf.relu(fc1(tf.mean(x, [1, 2], true)))), 'hardsigmoid'), x);
+}
+
+/** A fully connected layer on rows: Tensor[K, in] → Tensor[K, out]. */
+export type LinearLayer = (x: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * torch `nn.Linear(inFeatures, outFeatures)`: `x · weightᵀ + bias`, with torch's default initialisation
+ * (weight and bias uniform in ±1 / sqrt(inFeatures)). Parameters `${name}.weight` (torch `[out, in]`,
+ * stored `[in, out]`) and `${name}.bias`.
+ */
+export function linear(ctx: BuildContext, name: string, inFeatures: number, outFeatures: number, classDependent = false): LinearLayer {
+  const bound = 1 / Math.sqrt(inFeatures);
+  const weight = ctx.params.add({ name: `${name}.weight`, torchShape: [outFeatures, inFeatures], layout: 'linear', kind: 'parameter', classDependent }, tf.randomUniform([inFeatures, outFeatures], -bound, bound, 'float32', ctx.seed++));
+  const bias = ctx.params.add({ name: `${name}.bias`, torchShape: [outFeatures], layout: 'plain', kind: 'parameter', classDependent }, tf.randomUniform([outFeatures], -bound, bound, 'float32', ctx.seed++));
+  return (x) => tf.add(tf.matMul(x, weight as tf.Tensor2D), bias);
 }
 
 /** Layers applied one after the other. */

@@ -6,7 +6,7 @@ import { tf } from '@detkit/core';
 import { ssdDefaultBoxes, SSDLITE320 } from '@detkit/anchors';
 import { describeEachBackend } from '@detkit/test-utils';
 import { ssdlite320MobilenetV3Large } from './ssdlite';
-import { errorStats, fixtureTensor, matchDetections, readFixture, type ErrorStats } from './test-fixtures';
+import { errorStats, expectParity, expectSameDetections, fixtureTensor, readFixture } from './test-fixtures';
 
 // The committed reduced model, and the full-size one (width 1, 91 classes) when the generator wrote it
 // (DETKIT_FULL_MODELS=1 pnpm fixtures; packages/torchvision/fixtures/full/ is not committed: 22 MB).
@@ -23,17 +23,6 @@ const kwargs = JSON.parse(outputs.metadata.kwargs!) as { num_classes: number; wi
  */
 const torchError = JSON.parse(outputs.metadata.torch_float32_error!) as Record<string, number>;
 
-/**
- * The parity bar of issue 12: max |detkit - torchvision| <= 1e-4 · max |torchvision| for each tensor. Where
- * torchvision's own float32 result is further than that from the float64 one (deep, badly conditioned
- * layers of a random network), detkit may be off by up to twice torchvision's own error.
- */
-function report(what: string, s: ErrorStats, own?: number) {
-  const bar = Math.max(1e-4, 2 * (own ?? 0));
-  console.log(`${what}: max abs ${s.maxAbs.toExponential(2)}, / max|expected| ${s.scaled.toExponential(2)}${own === undefined ? '' : ` (torchvision float32 vs float64: ${own.toExponential(2)})`}, elementwise rel (|e| >= 1% of max) ${s.maxRel.toExponential(2)}`);
-  expect.soft(s.scaled, `${what}: max |detkit - torchvision| / max |torchvision|`).toBeLessThanOrEqual(bar);
-}
-
 describeEachBackend(`ssdlite320MobilenetV3Large parity with torchvision (${NAME})`, (backend) => {
   const inputs = () => [0, 1].map((i) => fixtureTensor(outputs, `input.${i}`) as tf.Tensor3D);
 
@@ -43,14 +32,14 @@ describeEachBackend(`ssdlite320MobilenetV3Large parity with torchvision (${NAME}
     expect(loaded.loaded.length).toBe(weights.file.tensors.size);
     const before = tf.memory().numTensors;
     tf.tidy(() => {
-      report(`[${backend}] transformed`, errorStats(model.transform(inputs()), fixtureTensor(outputs, 'transformed')), torchError.transformed);
+      expectParity(`[${backend}] transformed`, errorStats(model.transform(inputs()), fixtureTensor(outputs, 'transformed')), torchError.transformed);
       // Each stage on torchvision's own input, so errors do not compound across stages.
       const out = model.forward(fixtureTensor(outputs, 'transformed'));
-      out.features.forEach((f, k) => report(`[${backend}] features.${k}`, errorStats(f, fixtureTensor(outputs, `features.${k}`)), torchError[`features.${k}`]));
-      report(`[${backend}] head.cls_logits`, errorStats(out.clsLogits, fixtureTensor(outputs, 'head.cls_logits')), torchError['head.cls_logits']);
-      report(`[${backend}] head.bbox_regression`, errorStats(out.bboxRegression, fixtureTensor(outputs, 'head.bbox_regression')), torchError['head.bbox_regression']);
+      out.features.forEach((f, k) => expectParity(`[${backend}] features.${k}`, errorStats(f, fixtureTensor(outputs, `features.${k}`)), torchError[`features.${k}`]));
+      expectParity(`[${backend}] head.cls_logits`, errorStats(out.clsLogits, fixtureTensor(outputs, 'head.cls_logits')), torchError['head.cls_logits']);
+      expectParity(`[${backend}] head.bbox_regression`, errorStats(out.bboxRegression, fixtureTensor(outputs, 'head.bbox_regression')), torchError['head.bbox_regression']);
       const sizes = out.features.map((f) => [f.shape[1], f.shape[2]] as [number, number]);
-      report(`[${backend}] anchors`, errorStats(ssdDefaultBoxes({ ...SSDLITE320, featureMapSizes: sizes }), fixtureTensor(outputs, 'anchors')));
+      expectParity(`[${backend}] anchors`, errorStats(ssdDefaultBoxes({ ...SSDLITE320, featureMapSizes: sizes }), fixtureTensor(outputs, 'anchors')));
     });
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
@@ -63,23 +52,7 @@ describeEachBackend(`ssdlite320MobilenetV3Large parity with torchvision (${NAME}
     const before = tf.memory().numTensors;
     const dets = model.detect(images);
     expect(tf.memory().numTensors).toBe(before + 3 * dets.length);
-    dets.forEach((det, i) => {
-      const boxes = fixtureTensor(outputs, `detections.${i}.boxes`);
-      const scores = fixtureTensor(outputs, `detections.${i}.scores`);
-      const labels = fixtureTensor(outputs, `detections.${i}.labels`);
-      expect(det.boxes.shape).toEqual(boxes.shape);
-      const want = { boxes: boxes.dataSync(), scores: scores.dataSync(), labels: labels.dataSync() };
-      const match = matchDetections({ boxes: det.boxes.dataSync(), scores: det.scores.dataSync(), labels: det.labels.dataSync() }, want, 1e-4);
-      expect(match.filter((j) => j < 0).length, `detections.${i}: torchvision detections without a counterpart`).toBe(0);
-      const swapped = match.filter((j, k) => j !== k).length;
-      console.log(`[${backend}] detections.${i}: ${match.length} detections, ${swapped} in another order than torchvision's (scores within 1e-4)`);
-      tf.tidy(() => {
-        const idx = tf.tensor1d(match, 'int32');
-        report(`[${backend}] detections.${i}.scores`, errorStats(tf.gather(det.scores, idx), scores));
-        report(`[${backend}] detections.${i}.boxes`, errorStats(tf.gather(det.boxes, idx), boxes));
-      });
-      tf.dispose([boxes, scores, labels]);
-    });
+    dets.forEach((det, i) => expectSameDetections(`[${backend}] detections.${i}`, det, outputs, `detections.${i}`));
     tf.dispose([...images, ...dets.flatMap((d) => [d.boxes, d.scores, d.labels])]);
     model.dispose();
   });

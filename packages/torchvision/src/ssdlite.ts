@@ -1,6 +1,7 @@
 import { SSDLITE320, ssdBoxesPerLocation, ssdDefaultBoxes } from '@detkit/anchors';
 import { postprocessDetections, type Detections } from '@detkit/heads';
 import { InvalidArgumentError, ShapeError, tf, toTensor, type TensorInput } from '@detkit/core';
+import { channelTriple, imageList, integerInRange } from './internal';
 import { conv2d, conv2dNormActivation, sequential, type BuildContext, type Layer } from './layers';
 import { mobilenetV3LargeConfig, mobilenetV3LargeFeatures, runBlock } from './mobilenet-v3';
 import { TorchParameters, type LoadStateDictOptions, type LoadStateDictReport } from './state-dict';
@@ -99,18 +100,6 @@ export interface Ssdlite320MobilenetV3Large {
   dispose(): void;
 }
 
-function positiveInt(op: string, name: string, v: number, min: number, max = Infinity): number {
-  if (!Number.isInteger(v) || v < min || v > max) throw new InvalidArgumentError(op, name, `must be an integer in [${min}, ${max}], got ${String(v)}`);
-  return v;
-}
-
-function channelTriple(op: string, name: string, v: readonly number[], positive: boolean): number[] {
-  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0))) {
-    throw new InvalidArgumentError(op, name, `must be three finite numbers${positive ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
-  }
-  return [...v];
-}
-
 /** `_extra_block(in, out)`: 1x1 to out / 2, 3x3 depthwise stride 2, 1x1 to out, each with BN and ReLU6. */
 function extraBlock(ctx: BuildContext, name: string, cin: number, cout: number): Layer {
   const mid = Math.floor(cout / 2);
@@ -127,19 +116,6 @@ function predictionBlock(ctx: BuildContext, name: string, cin: number, cout: num
   const dw = conv2dNormActivation(ctx, `${name}.0`, { inChannels: cin, outChannels: cin, kernel: 3, groups: cin, eps: SSDLITE_BATCH_NORM_EPS, activation: 'relu6' });
   const pw = conv2d(ctx, `${name}.1`, { inChannels: cin, outChannels: cout, kernel: 1, bias: true, classDependent });
   return (x) => pw(dw(x));
-}
-
-function imageList(op: string, images: TensorInput | readonly TensorInput[]): tf.Tensor3D[] {
-  if (Array.isArray(images) && images.length > 0 && images.every((im) => im instanceof tf.Tensor)) {
-    return (images as readonly tf.Tensor[]).map((t, i) => {
-      if (t.rank !== 3 || t.shape[2] !== 3) throw new ShapeError(op, `images[${i}]`, '[H, W, 3]', t.shape);
-      return t as tf.Tensor3D;
-    });
-  }
-  const t = toTensor(op, 'images', images as TensorInput) as tf.Tensor;
-  if (t.rank === 3 && t.shape[2] === 3) return [t as tf.Tensor3D];
-  if (t.rank !== 4 || t.shape[3] !== 3 || t.shape[0] === 0) throw new ShapeError(op, 'images', '[N, H, W, 3] (N >= 1) or a list of [H, W, 3]', t.shape);
-  return tf.unstack(t) as tf.Tensor3D[];
 }
 
 /**
@@ -159,10 +135,10 @@ export function ssdlite320MobilenetV3Large(options: Ssdlite320Options = {}): Ssd
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
   const d = SSDLITE320_DEFAULTS;
   const config = {
-    numClasses: positiveInt(op, 'numClasses', options.numClasses ?? 91, 1),
+    numClasses: integerInRange(op, 'numClasses', options.numClasses ?? 91, 1),
     widthMult: options.widthMult ?? 1,
     reducedTail: options.reducedTail ?? true,
-    trainableBackboneLayers: positiveInt(op, 'trainableBackboneLayers', options.trainableBackboneLayers ?? 6, 0, 6),
+    trainableBackboneLayers: integerInRange(op, 'trainableBackboneLayers', options.trainableBackboneLayers ?? 6, 0, 6),
     scoreThresh: options.scoreThresh ?? d.scoreThresh,
     nmsThresh: options.nmsThresh ?? d.nmsThresh,
     detectionsPerImg: options.detectionsPerImg ?? d.detectionsPerImg,

@@ -69,6 +69,10 @@ function sameShape(a: readonly number[], b: readonly number[]) {
  */
 export class TorchParameters {
   private readonly entries = new Map<string, Entry>();
+  /** Entries a file may hold that loading skips (FrozenBatchNorm2d's `num_batches_tracked`). */
+  private readonly ignored = new Set<string>();
+  /** Current name → the name older torchvision versions saved it under. */
+  private readonly legacy = new Map<string, string>();
   private disposed = false;
 
   /**
@@ -89,6 +93,23 @@ export class TorchParameters {
   /** Registers an int64 counter (`num_batches_tracked`), initially 0. */
   addCounter(name: string): void {
     this.entries.set(name, { counter: name, value: 0n });
+  }
+
+  /**
+   * A name a state dict may contain that this model has no entry for and that loading skips silently, as
+   * torchvision's `FrozenBatchNorm2d` drops `num_batches_tracked`.
+   */
+  ignoreOnLoad(name: string): void {
+    this.ignored.add(name);
+  }
+
+  /**
+   * The name an older torchvision saved a registered entry under (state dicts of module `_version` 1, e.g.
+   * `backbone.fpn.inner_blocks.0.weight` for `backbone.fpn.inner_blocks.0.0.weight`), read when the
+   * current name is absent, as torchvision's `_load_from_state_dict` renames it.
+   */
+  addLegacyName(name: string, legacyName: string): void {
+    this.legacy.set(name, legacyName);
   }
 
   /** The variable of a registered parameter or buffer (tfjs layout). */
@@ -136,8 +157,12 @@ export class TorchParameters {
     const strict = options.strict ?? true;
     const report: LoadStateDictReport = { loaded: [], reinitialised: [], unexpected: [] };
     const plan: [Entry, Float32Array | bigint][] = [];
+    const used = new Set<string>();
     for (const [name, e] of this.entries) {
-      const t = file.tensors.get(name);
+      const old = this.legacy.get(name);
+      const key = !file.tensors.has(name) && old !== undefined && file.tensors.has(old) ? old : name;
+      used.add(key);
+      const t = file.tensors.get(key);
       const expected = 'spec' in e ? e.spec.torchShape : [];
       if (t === undefined) throw new StateDictError(op, name, 'missing', expected, null);
       if ('counter' in e) {
@@ -156,7 +181,7 @@ export class TorchParameters {
       plan.push([e, safetensorsToFloat32(t, name)]);
     }
     for (const name of file.tensors.keys()) {
-      if (!this.entries.has(name)) {
+      if (!used.has(name) && !this.ignored.has(name)) {
         if (strict) throw new StateDictError(op, name, 'unexpected', null, file.tensors.get(name)!.shape);
         report.unexpected.push(name);
       }

@@ -1,5 +1,6 @@
 // Test helpers (not exported from the package): the committed torchvision fixtures and error statistics.
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { tf } from '@detkit/core';
 import { readSafetensors, safetensorsToBigInt64, safetensorsToFloat32, type SafetensorsFile } from './safetensors';
 
@@ -77,5 +78,47 @@ export function matchDetections(
     }
     if (best >= 0) used[best] = 1;
     return best;
+  });
+}
+
+/**
+ * The parity bar of issue 12: max |detkit - torchvision| <= 1e-4 · max |torchvision| for each tensor. Where
+ * torchvision's own float32 result is further than that from the float64 one (deep, badly conditioned
+ * layers of a random network), detkit may be off by up to twice torchvision's own error (`own`).
+ */
+export function expectParity(what: string, s: ErrorStats, own?: number): void {
+  const bar = Math.max(1e-4, 2 * (own ?? 0));
+  console.log(`${what}: max abs ${s.maxAbs.toExponential(2)}, / max|expected| ${s.scaled.toExponential(2)}${own === undefined ? '' : ` (torchvision float32 vs float64: ${own.toExponential(2)})`}, elementwise rel (|e| >= 1% of max) ${s.maxRel.toExponential(2)}`);
+  expect.soft(s.scaled, `${what}: max |detkit - torchvision| / max |torchvision|`).toBeLessThanOrEqual(bar);
+}
+
+/**
+ * Checks one image's detections (or proposals: no labels) against the fixture's `${prefix}.boxes / .scores /
+ * .labels`: same count, every expected row paired by {@link matchDetections} (scores within the bar: 1e-4,
+ * or twice torchvision's own float32 error `own.scores` of the largest score), then {@link expectParity} on
+ * the paired scores and boxes.
+ */
+export function expectSameDetections(
+  what: string,
+  actual: { boxes: tf.Tensor; scores: tf.Tensor; labels?: tf.Tensor },
+  outputs: SafetensorsFile,
+  prefix: string,
+  own: { scores?: number; boxes?: number } = {},
+): void {
+  tf.tidy(() => {
+    const boxes = fixtureTensor(outputs, `${prefix}.boxes`);
+    const scores = fixtureTensor(outputs, `${prefix}.scores`);
+    const labels = outputs.tensors.has(`${prefix}.labels`) ? fixtureTensor(outputs, `${prefix}.labels`) : tf.zeros(scores.shape, 'int32');
+    expect(actual.boxes.shape, `${what}: shape`).toEqual(boxes.shape);
+    const got = { boxes: actual.boxes.dataSync(), scores: actual.scores.dataSync(), labels: (actual.labels ?? tf.zeros(actual.scores.shape, 'int32')).dataSync() };
+    const want = Array.from(scores.dataSync());
+    const tolerance = Math.max(1e-4, 2 * (own.scores ?? 0)) * want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const match = matchDetections(got, { boxes: boxes.dataSync(), scores: want, labels: labels.dataSync() }, Math.max(1e-4, tolerance));
+    expect(match.filter((j) => j < 0).length, `${what}: torchvision rows without a counterpart`).toBe(0);
+    console.log(`${what}: ${match.length} rows, ${match.filter((j, k) => j !== k).length} in another order than torchvision's (scores within ${Math.max(1e-4, tolerance).toExponential(1)})`);
+    if (match.some((j) => j < 0)) return;
+    const idx = tf.tensor1d(match, 'int32');
+    expectParity(`${what}.scores`, errorStats(tf.gather(actual.scores, idx), scores), own.scores);
+    expectParity(`${what}.boxes`, errorStats(tf.gather(actual.boxes, idx), boxes), own.boxes);
   });
 }

@@ -1,0 +1,330 @@
+import type { MultiLevelAnchors } from '@detkit/anchors';
+import { FASTER_RCNN_POSTPROCESS, PROPOSAL_PRESETS, postprocessDetections, proposalLayer, type Detections, type Proposals } from '@detkit/heads';
+import { InvalidArgumentError, ShapeError, tf, toTensor, type TensorInput } from '@detkit/core';
+import { featurePyramidNetwork } from './fpn';
+import { channelTriple, imageList, integerInRange, numberInRange } from './internal';
+import type { BuildContext } from './layers';
+import { mobilenetV3LargeFeatures, runBlock } from './mobilenet-v3';
+import { generalizedRcnnTransform, type RcnnImageList } from './rcnn-transform';
+import { boxRoiPool, fastRcnnPredictor, twoMlpHead } from './roi-heads';
+import { flattenRpnLevels, rpnAnchors, rpnHead, type RpnHeadLevels } from './rpn';
+import type { SafetensorsFile } from './safetensors';
+import { TorchParameters, type LoadStateDictOptions, type LoadStateDictReport } from './state-dict';
+
+/**
+ * Batch-norm epsilon of torchvision's Faster R-CNN MobileNetV3 backbone: it passes `norm_layer=nn.BatchNorm2d`
+ * (or `FrozenBatchNorm2d`) to `mobilenet_v3_large`, so torch's default 1e-5 replaces MobileNetV3's own 0.001.
+ */
+export const FASTER_RCNN_MOBILENET_BATCH_NORM_EPS = 1e-5;
+
+/** torchvision's anchors for the MobileNetV3 FPN models: sizes 32 … 512 and ratios 0.5, 1, 2 on each of the 3 levels. */
+export const MOBILENET_FPN_ANCHORS = Object.freeze({
+  sizes: Object.freeze([32, 64, 128, 256, 512]) as readonly number[],
+  aspectRatios: Object.freeze([0.5, 1, 2]) as readonly number[],
+});
+
+/** torchvision `FasterRCNN`'s keyword defaults (box_score_thresh 0.05 etc.; RoIAlign 7 x 7, 2 samples per bin). */
+export const FASTER_RCNN_DEFAULTS = Object.freeze({
+  minSize: 800,
+  maxSize: 1333,
+  imageMean: Object.freeze([0.485, 0.456, 0.406]) as readonly number[],
+  imageStd: Object.freeze([0.229, 0.224, 0.225]) as readonly number[],
+  rpnPreNmsTopNTrain: 2000,
+  rpnPreNmsTopNTest: 1000,
+  rpnPostNmsTopNTrain: 2000,
+  rpnPostNmsTopNTest: 1000,
+  rpnNmsThresh: 0.7,
+  rpnScoreThresh: 0,
+  boxScoreThresh: FASTER_RCNN_POSTPROCESS.scoreThreshold,
+  boxNmsThresh: FASTER_RCNN_POSTPROCESS.nmsThreshold,
+  boxDetectionsPerImg: FASTER_RCNN_POSTPROCESS.detectionsPerImage,
+  representationSize: 1024,
+  fpnOutChannels: 256,
+});
+
+/** `RegionProposalNetwork.min_size`: proposals narrower or lower than this (pixels) are dropped. */
+const RPN_MIN_SIZE = 1e-3;
+/** `RoIHeads.postprocess_detections`' remove_small_boxes(min_size=1e-2). */
+const BOX_MIN_SIZE = 1e-2;
+/** `MultiScaleRoIAlign(output_size=7, sampling_ratio=2)` as `FasterRCNN` builds it. */
+const ROI_OUTPUT_SIZE = 7;
+const ROI_SAMPLING_RATIO = 2;
+
+/**
+ * Options of {@link fasterrcnnMobilenetV3LargeFpn} and {@link fasterrcnnMobilenetV3Large320Fpn}: torchvision's
+ * keyword arguments (of the factory and of `FasterRCNN`), camel-cased, and three architecture sizes torchvision's
+ * factory does not expose (for reduced models built from torchvision's own modules).
+ */
+export interface FasterRcnnMobilenetOptions {
+  /** Classes including the background (class 0). Default 91 (COCO). */
+  numClasses?: number;
+  /**
+   * Batch norms are `FrozenBatchNorm2d`, as torchvision builds them when `weights` or `weights_backbone` is
+   * given (published checkpoints); default false (`weights=None, weights_backbone=None`: `nn.BatchNorm2d`).
+   */
+  frozenBatchNorm?: boolean;
+  /**
+   * Backbone stages left trainable, 0-6, counting from the last (`trainable_backbone_layers`). Default 6
+   * without pretrained weights, 3 with `frozenBatchNorm`, as torchvision.
+   */
+  trainableBackboneLayers?: number;
+  /** Shorter side after resizing. Default 800 (320 for the 320 variant). */
+  minSize?: number;
+  /** Longest side after resizing. Default 1333 (640). */
+  maxSize?: number;
+  /** Default ImageNet's [0.485, 0.456, 0.406]. */
+  imageMean?: readonly number[];
+  /** Default ImageNet's [0.229, 0.224, 0.225]. */
+  imageStd?: readonly number[];
+  /** Proposals per level before NMS while training. Default 2000. */
+  rpnPreNmsTopNTrain?: number;
+  /** Proposals per level before NMS at test time. Default 1000 (150). */
+  rpnPreNmsTopNTest?: number;
+  /** Proposals per image after NMS while training. Default 2000. */
+  rpnPostNmsTopNTrain?: number;
+  /** Proposals per image after NMS at test time. Default 1000 (150). */
+  rpnPostNmsTopNTest?: number;
+  /** RPN NMS IoU threshold. Default 0.7. */
+  rpnNmsThresh?: number;
+  /** Proposals need objectness probability >= this. Default 0.05 (torchvision's MobileNet variants). */
+  rpnScoreThresh?: number;
+  /** Detections need a class probability > this. Default 0.05. */
+  boxScoreThresh?: number;
+  /** Class-aware NMS IoU threshold. Default 0.5. */
+  boxNmsThresh?: number;
+  /** Detections kept per image. Default 100. */
+  boxDetectionsPerImg?: number;
+  /** Not a torchvision keyword: MobileNetV3's `width_mult`. Default 1. */
+  widthMult?: number;
+  /** Not a torchvision keyword: the FPN's `out_channels` (`_mobilenet_extractor`'s 256). Default 256. */
+  fpnOutChannels?: number;
+  /** Not a torchvision keyword: `TwoMLPHead`'s representation size (`FasterRCNN`'s 1024). Default 1024. */
+  representationSize?: number;
+  /** Seed of the initial weights. Default 0. */
+  seed?: number;
+}
+
+/** What {@link FasterRcnnMobilenetV3LargeFpn.roiHeads} computes for a batch's proposals. */
+export interface FasterRcnnBoxOutputs {
+  /** Tensor[K, 7, 7, C] pooled proposals (`box_roi_pool`, NHWC), K = all images' proposals in order. */
+  boxFeatures: tf.Tensor4D;
+  /** Tensor[K, representationSize] (`box_head`). */
+  boxHead: tf.Tensor2D;
+  /** Tensor[K, numClasses] (`box_predictor`'s class logits). */
+  classLogits: tf.Tensor2D;
+  /** Tensor[K, 4 · numClasses] deltas per class, weights (10, 10, 5, 5). */
+  boxRegression: tf.Tensor2D;
+}
+
+/**
+ * torchvision 0.14's `fasterrcnn_mobilenet_v3_large_fpn` / `_320_fpn` (Ren et al. 2015's Faster R-CNN with
+ * Lin et al. 2017's FPN on Howard et al. 2019's MobileNetV3-Large) in eval mode, module for module, each
+ * stage exposed as torchvision's module is; made by the two factories.
+ */
+export interface FasterRcnnMobilenetV3LargeFpn {
+  readonly config: Required<Omit<FasterRcnnMobilenetOptions, 'seed'>>;
+  /** Parameters and buffers under torchvision's names. */
+  readonly parameters: TorchParameters;
+  /** `model.transform`: see {@link generalizedRcnnTransform}. Images Tensor[H, W, 3] RGB in [0, 1]. */
+  transform(images: TensorInput | readonly TensorInput[]): RcnnImageList;
+  /**
+   * `model.backbone`: `body` is MobileNetV3-Large's `features` cut at the last two stages
+   * (`backbone.body(x)`: '0' = features[13], stride 32, and '1' = features[16]); `features` the FPN's levels
+   * '0', '1' and 'pool' (Tensor[N, H_l, W_l, fpnOutChannels]).
+   */
+  backbone(batch: TensorInput): { body: tf.Tensor4D[]; features: tf.Tensor4D[] };
+  /** `model.rpn.head` on the FPN levels. */
+  rpnHead(features: readonly tf.Tensor4D[]): RpnHeadLevels;
+  /** `model.rpn.anchor_generator` for a padded batch `[height, width]` and its levels. */
+  anchors(batchSize: readonly [number, number], features: readonly tf.Tensor4D[]): MultiLevelAnchors;
+  /**
+   * `model.rpn.filter_proposals` after decoding: per level the top `rpnPreNmsTopN*` by objectness, clip,
+   * drop boxes under 1e-3 px and below `rpnScoreThresh`, NMS per level, the top `rpnPostNmsTopN*`.
+   * `training` picks the train counts (default false: test).
+   */
+  proposals(head: RpnHeadLevels, anchors: MultiLevelAnchors, imageSizes: ReadonlyArray<readonly [number, number]>, options?: { training?: boolean }): Proposals;
+  /** `model.roi_heads`' box_roi_pool, box_head and box_predictor on the proposals (Tensor[P_i, 4] per image). */
+  roiHeads(features: readonly tf.Tensor4D[], proposals: readonly tf.Tensor2D[], imageSizes: ReadonlyArray<readonly [number, number]>): FasterRcnnBoxOutputs;
+  /** `RoIHeads.postprocess_detections`: boxes in transformed-image pixels. */
+  postprocess(outputs: Pick<FasterRcnnBoxOutputs, 'classLogits' | 'boxRegression'>, proposals: readonly tf.Tensor2D[], imageSizes: ReadonlyArray<readonly [number, number]>): Detections[];
+  /**
+   * Detections as torchvision's `model(images)` returns them in eval mode.
+   * @returns Per image: boxes Tensor[D, 4] xyxy in the input image's pixels, scores Tensor[D], labels Tensor[D]
+   *   int32 (1..numClasses-1), by descending score, D <= boxDetectionsPerImg.
+   */
+  detect(images: TensorInput | readonly TensorInput[]): Detections[];
+  /** Loads a torchvision state dict (safetensors), see {@link TorchParameters.loadStateDict}. */
+  loadStateDict(source: Uint8Array | SafetensorsFile, options?: LoadStateDictOptions): LoadStateDictReport;
+  /** The state dict as safetensors, which torchvision's `load_state_dict(strict=True)` takes. */
+  saveStateDict(metadata?: Readonly<Record<string, string>>): Uint8Array;
+  /** Frees the variables. */
+  dispose(): void;
+}
+
+function buildFasterRcnnMobilenet(op: string, model: string, defaults: { minSize?: number; maxSize?: number; rpnPreNmsTopNTest?: number; rpnPostNmsTopNTest?: number }, options: FasterRcnnMobilenetOptions): FasterRcnnMobilenetV3LargeFpn {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
+  const d = { ...FASTER_RCNN_DEFAULTS, rpnScoreThresh: 0.05, ...defaults };
+  const frozenBatchNorm = options.frozenBatchNorm ?? false;
+  if (typeof frozenBatchNorm !== 'boolean') throw new InvalidArgumentError(op, 'frozenBatchNorm', `must be a boolean, got ${String(frozenBatchNorm)}`);
+  const topN = (name: keyof FasterRcnnMobilenetOptions & keyof typeof d) => integerInRange(op, name, (options[name] as number | undefined) ?? (d[name] as number), 0);
+  const unit = (name: keyof FasterRcnnMobilenetOptions & keyof typeof d) => numberInRange(op, name, (options[name] as number | undefined) ?? (d[name] as number), 0, 1);
+  const config = {
+    numClasses: integerInRange(op, 'numClasses', options.numClasses ?? 91, 1),
+    frozenBatchNorm,
+    trainableBackboneLayers: integerInRange(op, 'trainableBackboneLayers', options.trainableBackboneLayers ?? (frozenBatchNorm ? 3 : 6), 0, 6),
+    minSize: numberInRange(op, 'minSize', options.minSize ?? d.minSize, 1),
+    maxSize: numberInRange(op, 'maxSize', options.maxSize ?? d.maxSize, 1),
+    imageMean: channelTriple(op, 'imageMean', options.imageMean ?? d.imageMean, false),
+    imageStd: channelTriple(op, 'imageStd', options.imageStd ?? d.imageStd, true),
+    rpnPreNmsTopNTrain: topN('rpnPreNmsTopNTrain'),
+    rpnPreNmsTopNTest: topN('rpnPreNmsTopNTest'),
+    rpnPostNmsTopNTrain: topN('rpnPostNmsTopNTrain'),
+    rpnPostNmsTopNTest: topN('rpnPostNmsTopNTest'),
+    rpnNmsThresh: unit('rpnNmsThresh'),
+    rpnScoreThresh: unit('rpnScoreThresh'),
+    boxScoreThresh: unit('boxScoreThresh'),
+    boxNmsThresh: unit('boxNmsThresh'),
+    boxDetectionsPerImg: topN('boxDetectionsPerImg'),
+    widthMult: numberInRange(op, 'widthMult', options.widthMult ?? 1, Number.MIN_VALUE, 1e3),
+    fpnOutChannels: integerInRange(op, 'fpnOutChannels', options.fpnOutChannels ?? d.fpnOutChannels, 1),
+    representationSize: integerInRange(op, 'representationSize', options.representationSize ?? d.representationSize, 1),
+  };
+  const params = new TorchParameters();
+  const ctx: BuildContext = { params, convStd: 0.01, seed: options.seed ?? 0, frozenBatchNorm };
+  const transform = generalizedRcnnTransform(config);
+
+  // mobilenet_v3_large(norm_layer=...).features, then _mobilenet_extractor(backbone, fpn=True, trainable_layers).
+  const name = (i: number, j: number) => (j < 0 ? `backbone.body.${i}` : `backbone.body.${i}.block.${j}`);
+  const net = mobilenetV3LargeFeatures(ctx, { widthMult: config.widthMult, eps: FASTER_RCNN_MOBILENET_BATCH_NORM_EPS, name });
+  const stages = net.stageIndices;
+  const returned = [stages[stages.length - 2]!, stages[stages.length - 1]!];
+  const channelsAt = (i: number) => (i === net.blocks.length + 1 ? net.lastChannels : net.blocks[i - 1]!.outChannels);
+  const fpn = featurePyramidNetwork(ctx, 'backbone.fpn', { inChannelsList: returned.map(channelsAt), outChannels: config.fpnOutChannels, extraBlocks: 'lastLevelMaxPool' });
+  const numAnchors = MOBILENET_FPN_ANCHORS.sizes.length * MOBILENET_FPN_ANCHORS.aspectRatios.length;
+  const rpn = rpnHead(ctx, 'rpn.head', config.fpnOutChannels, numAnchors);
+  const boxHead = twoMlpHead(ctx, 'roi_heads.box_head', config.fpnOutChannels, ROI_OUTPUT_SIZE, config.representationSize);
+  const predictor = fastRcnnPredictor(ctx, 'roi_heads.box_predictor', config.representationSize, config.numClasses);
+  const freezeBefore = config.trainableBackboneLayers === 0 ? net.blocks.length + 2 : stages[stages.length - config.trainableBackboneLayers]!;
+  params.setTrainable((n) => {
+    const m = /^backbone\.body\.(\d+)\./.exec(n);
+    return m !== null && Number(m[1]) < freezeBefore;
+  }, false);
+
+  const backbone = (batchIn: TensorInput) =>
+    tf.tidy(() => {
+      const batch = toTensor('backbone', 'batch', batchIn) as tf.Tensor4D;
+      if (batch.rank !== 4 || batch.shape[3] !== 3) throw new ShapeError('backbone', 'batch', '[N, H, W, 3]', batch.shape);
+      const body: tf.Tensor4D[] = [];
+      let x = net.stem(batch);
+      for (let i = 1; i <= net.blocks.length + 1; i++) {
+        x = i <= net.blocks.length ? runBlock(net.blocks[i - 1]!, x) : net.last(x);
+        if (returned.includes(i)) body.push(x);
+      }
+      return { body, features: fpn(body) };
+    });
+
+  const anchors = (batchSize: readonly [number, number], features: readonly tf.Tensor4D[]) =>
+    rpnAnchors(
+      batchSize,
+      features.map((f) => [f.shape[1], f.shape[2]] as [number, number]),
+      features.map(() => MOBILENET_FPN_ANCHORS.sizes),
+      features.map(() => MOBILENET_FPN_ANCHORS.aspectRatios),
+    );
+
+  const proposals = (head: RpnHeadLevels, a: MultiLevelAnchors, imageSizes: ReadonlyArray<readonly [number, number]>, o: { training?: boolean } = {}): Proposals =>
+    tf.tidy(() => {
+      const flat = flattenRpnLevels(head);
+      return proposalLayer(
+        { objectness: flat.objectness, deltas: flat.deltas, anchors: a.anchors, imageSizes: imageSizes as Array<[number, number]>, anchorsPerLevel: a.counts },
+        {
+          ...PROPOSAL_PRESETS.torchvisionTest,
+          preNmsTopN: o.training ? config.rpnPreNmsTopNTrain : config.rpnPreNmsTopNTest,
+          postNmsTopN: o.training ? config.rpnPostNmsTopNTrain : config.rpnPostNmsTopNTest,
+          nmsThreshold: config.rpnNmsThresh,
+          scoreThreshold: config.rpnScoreThresh,
+          minSize: RPN_MIN_SIZE,
+        },
+      ) as unknown as tf.TensorContainer;
+    }) as unknown as Proposals;
+
+  const roiHeads = (features: readonly tf.Tensor4D[], props: readonly tf.Tensor2D[], imageSizes: ReadonlyArray<readonly [number, number]>): FasterRcnnBoxOutputs =>
+    tf.tidy(() => {
+      // FasterRCNN's MultiScaleRoIAlign(featmap_names=['0', '1', '2', '3']): the 'pool' level is never pooled from.
+      const boxFeatures = boxRoiPool(features.slice(0, Math.min(4, features.length - 1)), props, imageSizes, ROI_OUTPUT_SIZE, ROI_SAMPLING_RATIO);
+      const hidden = boxHead(boxFeatures);
+      return { boxFeatures, boxHead: hidden, ...predictor(hidden) };
+    });
+
+  const postprocess = (outputs: Pick<FasterRcnnBoxOutputs, 'classLogits' | 'boxRegression'>, props: readonly tf.Tensor2D[], imageSizes: ReadonlyArray<readonly [number, number]>): Detections[] =>
+    tf.tidy(
+      () =>
+        postprocessDetections(
+          {
+            classLogits: outputs.classLogits,
+            boxDeltas: outputs.boxRegression,
+            referenceBoxes: tf.concat(props.map((p) => tf.reshape(p, [-1, 4])), 0),
+            imageSizes: imageSizes as Array<[number, number]>,
+            boxesPerImage: props.map((p) => p.shape[0]),
+          },
+          { scoreThreshold: config.boxScoreThresh, nmsThreshold: config.boxNmsThresh, detectionsPerImage: config.boxDetectionsPerImg, minSize: BOX_MIN_SIZE },
+        ) as unknown as tf.TensorContainer,
+    ) as unknown as Detections[];
+
+  const detect = (images: TensorInput | readonly TensorInput[]): Detections[] =>
+    tf.tidy(() => {
+      const list = imageList('detect', images);
+      const { batch, imageSizes, originalSizes } = transform.apply(list);
+      const { features } = backbone(batch);
+      const head = rpn(features);
+      const props = proposals(head, anchors([batch.shape[1], batch.shape[2]], features), imageSizes);
+      const dets = postprocess(roiHeads(features, props.boxes, imageSizes), props.boxes, imageSizes);
+      return dets.map((det, i) => ({ boxes: transform.postprocessBoxes(det.boxes, imageSizes[i]!, originalSizes[i]!), scores: det.scores, labels: det.labels })) as unknown as tf.TensorContainer;
+    }) as unknown as Detections[];
+
+  return {
+    config,
+    parameters: params,
+    transform: (images) => transform.apply(images),
+    backbone,
+    rpnHead: (features) => tf.tidy(() => rpn(features) as unknown as tf.TensorContainer) as unknown as RpnHeadLevels,
+    anchors,
+    proposals,
+    roiHeads,
+    postprocess,
+    detect,
+    loadStateDict: (source, o) => params.loadStateDict(source, o),
+    saveStateDict: (metadata) => params.saveStateDict({ model: `torchvision.models.detection.${model}`, ...metadata }),
+    dispose: () => params.dispose(),
+  };
+}
+
+/**
+ * Creates torchvision 0.14's `fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=None, ...)`:
+ * MobileNetV3-Large (full tail, batch-norm eps 1e-5) whose last two stages (both stride 32) feed a 256-channel
+ * FPN with a max-pool level, an RPN with 15 anchors per location (sizes 32 … 512 x ratios 0.5, 1, 2 on each
+ * level), RoIAlign 7 x 7 from level '0', TwoMLPHead (1024) and FastRCNNPredictor. Images are resized to a
+ * shorter side of 800 (longest at most 1333); RPN score threshold 0.05, 1000 proposals per level and image
+ * at test time. Parameter names are torchvision's: load published or converted weights with `loadStateDict`
+ * (`frozenBatchNorm: true` for a pretrained model's state dict, which torchvision builds with FrozenBatchNorm2d).
+ *
+ * @example
+ * const model = fasterrcnnMobilenetV3LargeFpn({ numClasses: 91, frozenBatchNorm: true });
+ * model.loadStateDict(readFileSync('fasterrcnn_mobilenet_v3_large_fpn.safetensors'));
+ * const [det] = model.detect(image); // image: Tensor[H, W, 3] in [0, 1]
+ */
+export function fasterrcnnMobilenetV3LargeFpn(options: FasterRcnnMobilenetOptions = {}): FasterRcnnMobilenetV3LargeFpn {
+  return buildFasterRcnnMobilenet('fasterrcnnMobilenetV3LargeFpn', 'fasterrcnn_mobilenet_v3_large_fpn', {}, options);
+}
+
+/**
+ * torchvision 0.14's `fasterrcnn_mobilenet_v3_large_320_fpn`: {@link fasterrcnnMobilenetV3LargeFpn} for
+ * low-resolution inputs, with torchvision's defaults `min_size=320, max_size=640, rpn_pre_nms_top_n_test=150,
+ * rpn_post_nms_top_n_test=150, rpn_score_thresh=0.05`.
+ *
+ * @example
+ * const model = fasterrcnnMobilenetV3Large320Fpn({ numClasses: 91 });
+ * const [det] = model.detect(tf.randomUniform([240, 320, 3]));
+ */
+export function fasterrcnnMobilenetV3Large320Fpn(options: FasterRcnnMobilenetOptions = {}): FasterRcnnMobilenetV3LargeFpn {
+  return buildFasterRcnnMobilenet('fasterrcnnMobilenetV3Large320Fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn', { minSize: 320, maxSize: 640, rpnPreNmsTopNTest: 150, rpnPostNmsTopNTest: 150 }, options);
+}
