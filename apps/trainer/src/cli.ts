@@ -80,7 +80,7 @@ function trainProgram(name: string): Command {
     .option('--warmup-steps <n>', `linear warmup steps (default: ${bothModels((c) => c.warmupSteps)})`, integer)
     .option('--milestones <epochs>', "epochs at which the 'step' schedule divides the rate by 10, e.g. 4,6 (default: none)", integerList)
     .option('--flip <p>', `probability of a horizontal flip (default: ${d.flip})`, number)
-    .addOption(new Option('--augment <recipe>', `training augmentation: ssd (photometric, zoom-out, IoU crop, flip), ssdlite (IoU crop, flip), flip, none; auto: ssd for SSD on your data, flip otherwise (default: ${d.augment})`).choices(['auto', 'ssd', 'ssdlite', 'flip', 'none']))
+    .addOption(new Option('--augment <recipe>', `training augmentation: ssd (photometric, zoom-out, IoU crop, flip), ssdlite (IoU crop, flip), flip, none; auto: ssd for SSD on your data over 30+ minutes or 30+ epochs, flip otherwise (default: ${d.augment})`).choices(['auto', 'ssd', 'ssdlite', 'flip', 'none']))
     .addOption(new Option('--backend <name>', `where the math runs (default: ${d.backend})`).choices([...BACKENDS]))
     .option('--switch-backend-at <epoch:backend>', 'switch backend at the start of that epoch, keeping weights, optimizer state and RNG, e.g. 2:webgpu (default: none)', switchAt)
     .option('--threads <n>', `threads of the wasm backend's math, or 'auto': every core (default: ${String(d.threads)})`, autoOr(integer))

@@ -26,6 +26,8 @@ describe('the recipe chosen from the data', () => {
     expect(autoImageSize(1024, 0.05)).toBe(320); // capped
     expect(autoImageSize(100, 0.2)).toBe(128); // floor
     expect(autoImageSize(200, 0.02)).toBe(320); // 2% of 200 px = 4 px objects: raised towards 8 / 0.02 = 400, capped
+    expect(autoImageSize(256, 0.05, 128)).toBe(128); // the SSD cap
+    expect(autoImageSize(100, 0.05, 128)).toBe(128); // 100 px, raised for 5-px objects to 160, capped at 128
   });
 
   it('SSD scales span the 2%-98% object sizes geometrically; anchors likewise; ratios widen for elongated boxes', async () => {
@@ -48,7 +50,11 @@ describe('the recipe chosen from the data', () => {
     const synthetic = await resolveRun(defaultConfig('ssd'), source(128, [20]), true);
     expect(synthetic).toMatchObject({ imageSize: 128, epochs: 6, time: 0, augment: 'flip', workers: 0, modelOptions: {} });
     const real = await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false);
-    expect(real).toMatchObject({ imageSize: 256, epochs: null, time: 600, augment: 'ssd', workers: 1 });
+    expect(real).toMatchObject({ imageSize: 128, epochs: null, time: 600, augment: 'flip', workers: 1 });
+    // SSD's own augmentation from a 30-minute budget or 30 epochs on.
+    expect((await resolveRun({ ...defaultConfig('ssd'), time: 1800 }, source(256, [12, 120]), false)).augment).toBe('ssd');
+    expect((await resolveRun({ ...defaultConfig('ssd'), epochs: 30 }, source(256, [12, 120]), false)).augment).toBe('ssd');
+    expect((await resolveRun({ ...defaultConfig('ssd'), epochs: 29 }, source(256, [12, 120]), false)).augment).toBe('flip');
     expect((real.modelOptions.defaultBoxes as { scales: number[] }).scales).toHaveLength(4);
     const frcnn = await resolveRun({ ...defaultConfig('faster-rcnn'), epochs: 3 }, source(256, [12, 120]), false);
     expect(frcnn).toMatchObject({ epochs: 3, time: 0, augment: 'flip' });

@@ -1,5 +1,5 @@
 import type { SampleSource } from '@detkit/data';
-import type { AugmentName, TrainConfig } from './config';
+import { LONG_RUN_EPOCHS, LONG_RUN_SECONDS, type AugmentName, type TrainConfig } from './config';
 
 /** What a run trains with once the `'auto'` fields are resolved from the data: everything the log prints. */
 export interface ResolvedRun {
@@ -35,6 +35,12 @@ const SYNTHETIC_EPOCHS = { ssd: 6, 'faster-rcnn': 4 } as const;
 export const DEFAULT_TIME_BUDGET = { ssd: 600, 'faster-rcnn': 900 } as const;
 /** Largest automatic input size: beyond it a step on 2 CPU cores is too slow for a 10-minute budget. */
 export const MAX_AUTO_IMAGE_SIZE = 320;
+/**
+ * Largest automatic input size of the default SSD within its time budget: on the look-alike sets of the
+ * trainer README (256-px images), 128 px reached COCO AP50 0.157 after 4 minutes of training where 256 px
+ * (the images' own size) had 0.004 after 10: four times the steps of a quarter of the pixels each.
+ */
+export const MAX_AUTO_IMAGE_SIZE_SSD = 128;
 /** Smallest automatic input size. */
 export const MIN_AUTO_IMAGE_SIZE = 128;
 
@@ -79,12 +85,13 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
  * The input side for images whose median longer side is `medianLongSide`, with `q02` the 2% quantile of the
- * boxes' relative size: the images' own size, capped at {@link MAX_AUTO_IMAGE_SIZE}, and raised when the
+ * boxes' relative size: the images' own size, capped at `max` (default {@link MAX_AUTO_IMAGE_SIZE}; the trainer
+ * passes {@link MAX_AUTO_IMAGE_SIZE_SSD} for SSD), and raised (up to `max`) when the
  * smallest objects would fall under 8 pixels; a multiple of 32 (the backbones' largest stride).
  */
-export function autoImageSize(medianLongSide: number, q02: number): number {
-  let size = Math.min(MAX_AUTO_IMAGE_SIZE, medianLongSide);
-  if (Number.isFinite(q02) && q02 > 0 && q02 * size < 8) size = Math.min(MAX_AUTO_IMAGE_SIZE, 8 / q02);
+export function autoImageSize(medianLongSide: number, q02: number, max = MAX_AUTO_IMAGE_SIZE): number {
+  let size = Math.min(max, medianLongSide);
+  if (Number.isFinite(q02) && q02 > 0 && q02 * size < 8) size = Math.min(max, 8 / q02);
   size = Math.max(MIN_AUTO_IMAGE_SIZE, size);
   return Math.round(size / 32) * 32;
 }
@@ -119,7 +126,7 @@ export function autoAnchorSizes(stats: DataStats, imageSize: number): number[] {
 /**
  * Resolves the `'auto'` fields of a configuration from the training data. On the built-in synthetic set the
  * models' tuned defaults stand (128 px, 6 / 4 epochs); on a user's data: the image size from the images,
- * default boxes (SSD) or anchors (Faster R-CNN) covering the boxes' sizes and shapes, SSD's augmentation,
+ * default boxes (SSD) or anchors (Faster R-CNN) covering the boxes' sizes and shapes, SSD's augmentation on long runs,
  * and a time budget of 10 / 15 minutes with the schedule fitted to it. Options the user set win.
  */
 export async function resolveRun(config: TrainConfig, train: SampleSource, synthetic: boolean): Promise<ResolvedRun> {
@@ -135,8 +142,9 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
       `data: ${stats.images} images (median longer side ${stats.medianLongSide} px), ${stats.boxes} boxes of relative size ` +
         `${rs.map((v) => v.toFixed(3)).join(' / ')} (2/10/50/90/98%), aspect w/h ${stats.aspect.map((v) => v.toFixed(2)).join(' / ')} (5/50/95%)`,
     );
-    imageSize = config.imageSize === 'auto' ? autoImageSize(stats.medianLongSide, rs[0]) : config.imageSize;
-    if (config.imageSize === 'auto') notes.push(`image size ${imageSize} px (from the images; --image-size to change)`);
+    const cap = config.model === 'ssd' ? MAX_AUTO_IMAGE_SIZE_SSD : MAX_AUTO_IMAGE_SIZE;
+    imageSize = config.imageSize === 'auto' ? autoImageSize(stats.medianLongSide, rs[0], cap) : config.imageSize;
+    if (config.imageSize === 'auto') notes.push(`image size ${imageSize} px (from the images, at most ${cap} px for ${config.model}; --image-size to change)`);
     if (stats.boxes > 0) {
       const user = config.modelOptions;
       const group = (key: string) => (typeof user[key] === 'object' && user[key] !== null ? (user[key] as Record<string, unknown>) : {});
@@ -160,7 +168,12 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
   const epochs = config.epochs === 'auto' ? (synthetic ? SYNTHETIC_EPOCHS[config.model] : null) : config.epochs;
   const time = config.time === 'auto' ? (synthetic || config.epochs !== 'auto' || config.maxSteps > 0 ? 0 : DEFAULT_TIME_BUDGET[config.model]) : config.time;
   if (!synthetic && config.time === 'auto' && time > 0) notes.push(`time budget ${time} s (--time to change, --epochs for an epoch count)`);
-  const augment = config.augment === 'auto' ? (config.model === 'ssd' && !synthetic ? 'ssd' : 'flip') : config.augment;
+  // SSD's own augmentation pays off only over long runs (LONG_RUN_SECONDS): a 10-minute budget trains better with flips.
+  const longRun = time >= LONG_RUN_SECONDS || (epochs !== null && epochs >= LONG_RUN_EPOCHS);
+  const augment = config.augment === 'auto' ? (config.model === 'ssd' && !synthetic && longRun ? 'ssd' : 'flip') : config.augment;
+  if (!synthetic && config.augment === 'auto' && config.model === 'ssd') {
+    notes.push(longRun ? `augment ssd (a long run; --augment to change)` : `augment flip (SSD's own augmentation from ${LONG_RUN_SECONDS / 60} minutes or ${LONG_RUN_EPOCHS} epochs; --augment ssd to force it)`);
+  }
   const workers = config.workers === 'auto' ? (synthetic ? 0 : 1) : config.workers;
     // The user's modelOptions win; the recipe groups the data filled are merged one level deep.
   const merged: Record<string, unknown> = { ...modelOptions, ...config.modelOptions };
