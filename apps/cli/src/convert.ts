@@ -16,7 +16,7 @@ import { useBackend } from '@detkit/backends';
 import { InvalidArgumentError } from '@detkit/core';
 import { loadDetectorModel, type Detector, type DetectorConfig } from '@detkit/models';
 import {
-  HelpShown,
+  unlessHelp,
   RUN_FILE,
   latestCheckpoint,
   listCheckpoints,
@@ -144,7 +144,7 @@ export function detectForm(input: string): ConvertForm {
   throw new InvalidArgumentError(OP, 'input', `${input} holds no model detkit convert knows (model.json, a checkpoint, a run folder)`);
 }
 
-/** Parses `detkit convert`'s arguments; bad input throws `InvalidArgumentError`, `--help` {@link HelpShown}. */
+/** Parses `detkit convert`'s arguments; bad input throws `InvalidArgumentError`, `--help` throws `HelpShown`. */
 export function parseConvertArgs(argv: readonly string[], options: Parameters<CommandRun>[1]): ConvertConfig {
   const name = options.name;
   const program = new Command(name)
@@ -205,12 +205,7 @@ export async function runConvert(config: ConvertConfig): Promise<string> {
 
 /** The `convert` command of `detkit`. */
 export const convert: CommandRun = async (argv, options) => {
-  let config;
-  try {
-    config = parseConvertArgs(argv, options);
-  } catch (e) {
-    if (e instanceof HelpShown) return;
-    throw e;
-  }
+  const config = await unlessHelp(() => parseConvertArgs(argv, options));
+  if (config === null) return;
   options.io.writeOut(`${await runConvert(config)}\n`);
 };

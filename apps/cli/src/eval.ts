@@ -18,7 +18,7 @@ import { loadImageFile } from '@detkit/data/node';
 import type { Detections } from '@detkit/eval';
 import { loadDetectorModel } from '@detkit/models';
 import {
-  HelpShown,
+  unlessHelp,
   evaluateDetector,
   formatCocoTable,
   nonNegativeInteger,
@@ -70,7 +70,7 @@ export interface EvalReport {
 
 const OP = 'detkit eval';
 
-/** Parses `detkit eval`'s arguments; bad input throws `InvalidArgumentError`, `--help` {@link HelpShown}. */
+/** Parses `detkit eval`'s arguments; bad input throws `InvalidArgumentError`, `--help` throws `HelpShown`. */
 export function parseEvalArgs(argv: readonly string[], options: Parameters<CommandRun>[1]): EvalConfig {
   const name = options.name;
   const program = new Command(name)
@@ -255,13 +255,8 @@ function tables(title: string, r: EvalReport, s: Scores): string {
 
 /** The `eval` command of `detkit`. */
 export const evaluate: CommandRun = async (argv, options) => {
-  let config;
-  try {
-    config = parseEvalArgs(argv, options);
-  } catch (e) {
-    if (e instanceof HelpShown) return;
-    throw e;
-  }
+  const config = await unlessHelp(() => parseEvalArgs(argv, options));
+  if (config === null) return;
   const { report: r, text } = await runEval(config);
   options.io.writeOut(config.json ? `${JSON.stringify(r, null, 2)}\n` : text);
 };

@@ -118,6 +118,16 @@ export class HelpShown extends Error {
   }
 }
 
+/** Runs a command's argument parser; `null` when it showed help or the version ({@link HelpShown}) instead. */
+export async function unlessHelp<T>(parse: () => T | Promise<T>): Promise<T | null> {
+  try {
+    return await parse();
+  } catch (e) {
+    if (e instanceof HelpShown) return null;
+    throw e;
+  }
+}
+
 /** Options of {@link parseTrainArgs}. */
 export interface ParseTrainOptions {
   /** The program name in the usage line, the examples and argument errors. Default `'detkit-train'`. */

@@ -5,7 +5,7 @@
  * {@link runMain}.
  */
 import path from 'node:path';
-import { HelpShown, parseTrainArgs, type CliIo } from './cli';
+import { parseTrainArgs, unlessHelp, type CliIo } from './cli';
 import { parseDetectArgs, runDetect } from './run-detect';
 import { runTraining } from './run-training';
 
@@ -33,13 +33,8 @@ function resolver(options: CommandOptions): (p: string) => string {
  */
 export async function train(argv: readonly string[], options: CommandOptions = {}): Promise<void> {
   const resolve = resolver(options);
-  let config;
-  try {
-    config = await parseTrainArgs(argv, options.io, { name: options.name ?? 'detkit-train', cwd: options.cwd ?? process.env.INIT_CWD ?? process.cwd() });
-  } catch (e) {
-    if (e instanceof HelpShown) return;
-    throw e;
-  }
+  let config = await unlessHelp(() => parseTrainArgs(argv, options.io, { name: options.name ?? 'detkit-train', cwd: options.cwd ?? process.env.INIT_CWD ?? process.cwd() }));
+  if (config === null) return;
   const synthetic = config.data === 'synthetic' || config.data.startsWith('synthetic:');
   config = { ...config, out: resolve(config.out), data: synthetic ? config.data : resolve(config.data) };
   const summary = await runTraining(config);
@@ -52,17 +47,12 @@ export async function train(argv: readonly string[], options: CommandOptions = {
  */
 export async function detect(argv: readonly string[], options: CommandOptions = {}): Promise<void> {
   const resolve = resolver(options);
-  let config;
-  try {
-    config = parseDetectArgs(argv, options.io, options.name ?? 'detkit-detect');
-  } catch (e) {
-    if (e instanceof HelpShown) return;
-    throw e;
-  }
+  const config = await unlessHelp(() => parseDetectArgs(argv, options.io, options.name ?? 'detkit-detect'));
+  if (config === null) return;
   await runDetect({ ...config, model: resolve(config.model), out: resolve(config.out), images: config.images.map(resolve) });
 }
 
-export { HelpShown, nonNegativeInteger, parseCommand, type CliIo } from './cli';
+export { HelpShown, nonNegativeInteger, parseCommand, unlessHelp, type CliIo } from './cli';
 export { runMain } from './main-helpers';
 export { CheckpointError, OutputWriteError } from './errors';
 export { latestCheckpoint, listCheckpoints, readManifest, readModel, writeModelFolder, type FolderManifest } from './checkpoint';

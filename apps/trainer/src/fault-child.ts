@@ -9,7 +9,7 @@
  * it stops (forever) right after that file is written and says `{ type: 'paused' }`, for the parent to kill it.
  */
 import path from 'node:path';
-import { HelpShown, parseTrainArgs } from './cli';
+import { parseTrainArgs, unlessHelp } from './cli';
 import { runMain, userPath } from './main-helpers';
 import { runTraining } from './run-training';
 
@@ -24,13 +24,8 @@ const pause = process.env.DETKIT_FAULT_PAUSE ? (JSON.parse(process.env.DETKIT_FA
 const send = (message: object) => process.send?.(message);
 
 await runMain(async () => {
-  let config;
-  try {
-    config = await parseTrainArgs(process.argv.slice(2));
-  } catch (e) {
-    if (e instanceof HelpShown) return;
-    throw e;
-  }
+  let config = await unlessHelp(() => parseTrainArgs(process.argv.slice(2)));
+  if (config === null) return;
   config = { ...config, out: userPath(config.out) };
   const summary = await runTraining(config, {
     onStep: (r) => {
