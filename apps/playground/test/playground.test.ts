@@ -134,9 +134,10 @@ describe.skipIf(OPTED_OUT)('playground in headless Chromium', () => {
   });
 
   for (const backend of ['wasm', 'webgl', 'webgpu'] as const) {
-    // Known failure, kept visible: training on WebGPU in headless Chromium on SwiftShader stops with "mapAsync
-    // ... A valid external Instance reference no longer exists" (2026-12-03; issues 16 and 18). `it.fails`
-    // passes while it fails and fails the day WebGPU training works here, so the case gets switched back on.
+    // Known failure, kept visible: in headless Chromium on SwiftShader a synchronous read on webgpu (tfjs draws
+    // a WebGPU canvas into a 2D one) loses the device, and a training step reads synchronously; the next call
+    // fails with "mapAsync ... A valid external Instance reference no longer exists" (README, Performance).
+    // `it.fails` passes while it fails and fails the day WebGPU training works here, so the case gets switched back on.
     const test = backend === 'webgpu' ? it.fails : it;
     test(`trains ${TRAIN_STEPS} steps on ${backend} and lowers the loss`, async () => {
       const p = ready();
