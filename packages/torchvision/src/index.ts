@@ -24,6 +24,7 @@ export {
   type Layer,
   type Activation,
   type BuildContext,
+  type ModelMode,
   type Conv2dOptions,
   type ConvNormActivationOptions,
 } from './layers';
@@ -42,6 +43,10 @@ export {
   ssdlite320MobilenetV3Large,
   SSDLITE320_DEFAULTS,
   SSDLITE_BATCH_NORM_EPS,
+  SSDLITE_BATCH_NORM_MOMENTUM,
+  SSD_TRAINING,
+  type SsdliteTarget,
+  type SsdliteLoss,
   type Ssdlite320Options,
   type Ssdlite320MobilenetV3Large,
   type SsdliteForward,

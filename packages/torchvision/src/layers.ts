@@ -1,4 +1,4 @@
-import { tf } from '@detkit/core';
+import { ShapeError, tf } from '@detkit/core';
 import type { TorchParameters } from './state-dict';
 
 /** A layer of a torchvision module, NHWC in and out. */
@@ -21,6 +21,18 @@ export interface BuildContext {
    * Default false: `nn.BatchNorm2d` in eval mode.
    */
   frozenBatchNorm?: boolean;
+  /**
+   * The model's mode, read at every call: while `training` is true, `nn.BatchNorm2d` layers normalise with
+   * the batch's statistics and update their running ones (torch's train mode). Absent: always eval mode.
+   */
+  mode?: ModelMode;
+  /** The batch norms' `momentum` (train mode). Default torch's 0.1 (SSDlite: 0.03). */
+  batchNormMomentum?: number;
+}
+
+/** A model's train / eval switch (torch's `module.train()` / `module.eval()`), shared by its layers. */
+export interface ModelMode {
+  training: boolean;
 }
 
 /**
@@ -88,12 +100,18 @@ export function conv2d(ctx: BuildContext, name: string, o: Conv2dOptions): Layer
 }
 
 /**
- * torch `nn.BatchNorm2d(channels, eps)` in eval mode (running statistics), which is also what
+ * torch `nn.BatchNorm2d(channels, eps, momentum)`. In eval mode (running statistics), which is also what
  * torchvision's `FrozenBatchNorm2d` computes: `(x - running_mean) / sqrt(running_var + eps) · weight + bias`.
- * Parameters `${name}.weight`, `.bias`; buffers `.running_mean`, `.running_var`, `.num_batches_tracked`.
- * With `ctx.frozenBatchNorm`, `FrozenBatchNorm2d`'s entries: all four are buffers, no counter.
+ * In train mode (`ctx.mode.training`): the batch's mean and biased variance over N, H and W normalise (and
+ * are differentiated through), and the running statistics move by `momentum` towards the batch's mean and
+ * unbiased variance (`running = (1 - momentum) · running + momentum · batch`), `num_batches_tracked` + 1;
+ * like torch, that needs more than one value per channel. Parameters `${name}.weight`, `.bias`; buffers
+ * `.running_mean`, `.running_var`, `.num_batches_tracked`. With `ctx.frozenBatchNorm`, `FrozenBatchNorm2d`'s
+ * entries: all four are buffers, no counter, and always the running statistics.
+ *
+ * @param momentum - torch's `momentum`. Default `ctx.batchNormMomentum`, else torch's 0.1.
  */
-export function batchNorm2d(ctx: BuildContext, name: string, channels: number, eps: number): Layer {
+export function batchNorm2d(ctx: BuildContext, name: string, channels: number, eps: number, momentum = ctx.batchNormMomentum ?? 0.1): Layer {
   const vec = (suffix: string, kind: 'parameter' | 'buffer', init: tf.Tensor) => ctx.params.add({ name: `${name}.${suffix}`, torchShape: [channels], layout: 'plain', kind }, init);
   const affine = ctx.frozenBatchNorm ? 'buffer' : 'parameter';
   const weight = vec('weight', affine, tf.ones([channels]));
@@ -102,7 +120,21 @@ export function batchNorm2d(ctx: BuildContext, name: string, channels: number, e
   const variance = vec('running_var', 'buffer', tf.ones([channels]));
   if (ctx.frozenBatchNorm) ctx.params.ignoreOnLoad(`${name}.num_batches_tracked`);
   else ctx.params.addCounter(`${name}.num_batches_tracked`);
-  return (x) => tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, bias as tf.Tensor1D, weight as tf.Tensor1D, eps);
+  const counter = `${name}.num_batches_tracked`;
+  return (x) => {
+    if (ctx.frozenBatchNorm || ctx.mode?.training !== true) return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, bias as tf.Tensor1D, weight as tf.Tensor1D, eps);
+    const [n, h, w] = x.shape;
+    const count = n * h * w;
+    if (count < 2) throw new ShapeError(name, 'input', '[N, H, W, C] with N·H·W > 1 (torch: more than 1 value per channel when training)', x.shape);
+    const batch = tf.moments(x, [0, 1, 2]);
+    const y = tf.batchNorm4d(x, batch.mean as tf.Tensor1D, batch.variance as tf.Tensor1D, bias as tf.Tensor1D, weight as tf.Tensor1D, eps);
+    // The running statistics are state, not part of the graph: assigned from the batch's values (tfjs records
+    // no gradient through assign). torch keeps the unbiased variance.
+    mean.assign(tf.add(tf.mul(mean, 1 - momentum), tf.mul(batch.mean, momentum)));
+    variance.assign(tf.add(tf.mul(variance, 1 - momentum), tf.mul(batch.variance, (momentum * count) / (count - 1))));
+    ctx.params.incrementCounter(counter);
+    return y;
+  };
 }
 
 /** Options of {@link conv2dNormActivation}. */

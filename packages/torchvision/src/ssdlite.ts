@@ -1,14 +1,45 @@
 import { SSDLITE320, ssdBoxesPerLocation, ssdDefaultBoxes } from '@detkit/anchors';
+import { ROI_BOX_CODER_WEIGHTS } from '@detkit/boxes';
 import { postprocessDetections, type Detections } from '@detkit/heads';
 import { InvalidArgumentError, ShapeError, tf, toTensor, type TensorInput } from '@detkit/core';
+import { multiboxLoss } from '@detkit/losses';
+import { createSsdMatcher } from '@detkit/matchers';
+import { buildSsdTargetsBatch } from '@detkit/samplers';
 import { channelTriple, imageList, integerInRange } from './internal';
-import { conv2d, conv2dNormActivation, sequential, type BuildContext, type Layer } from './layers';
+import { conv2d, conv2dNormActivation, sequential, type BuildContext, type Layer, type ModelMode } from './layers';
 import { mobilenetV3LargeConfig, mobilenetV3LargeFeatures, runBlock } from './mobilenet-v3';
 import { TorchParameters, type LoadStateDictOptions, type LoadStateDictReport } from './state-dict';
 import type { SafetensorsFile } from './safetensors';
 
 /** SSDlite's batch norm: `partial(nn.BatchNorm2d, eps=0.001, momentum=0.03)` (torchvision's default `norm_layer`). */
 export const SSDLITE_BATCH_NORM_EPS = 0.001;
+/** SSDlite's batch-norm momentum (train mode), see {@link SSDLITE_BATCH_NORM_EPS}. */
+export const SSDLITE_BATCH_NORM_MOMENTUM = 0.03;
+
+/** torchvision `SSD`'s training constants: `SSDMatcher(iou_thresh=0.5)`, `neg_to_pos_ratio=3`, `BoxCoder((10, 10, 5, 5))`. */
+export const SSD_TRAINING = Object.freeze({
+  iouThresh: 0.5,
+  negToPosRatio: 3,
+  boxCoderWeights: ROI_BOX_CODER_WEIGHTS,
+});
+
+/** One image's ground truth for {@link Ssdlite320MobilenetV3Large.loss}: torchvision's target dict. */
+export interface SsdliteTarget {
+  /** Tensor[G, 4] (or nested / flat numbers) float32 xyxy boxes in the input image's pixels; G may be 0. */
+  boxes: TensorInput;
+  /** Tensor[G] int32 class ids in [1, numClasses) (0 is the background). */
+  labels: TensorInput;
+}
+
+/** {@link Ssdlite320MobilenetV3Large.loss}'s result: torchvision's loss dict, plus their sum. */
+export interface SsdliteLoss {
+  /** `losses['bbox_regression']`: smooth L1 (beta 1) over the positives' encoded boxes, / max(1, positives). */
+  bboxRegression: tf.Scalar;
+  /** `losses['classification']`: cross-entropy over positives and 3:1 hard negatives, / max(1, positives). */
+  classification: tf.Scalar;
+  /** `bboxRegression + classification`, what torchvision's reference script minimises. */
+  total: tf.Scalar;
+}
 
 /** torchvision `ssdlite320_mobilenet_v3_large`'s postprocessing and transform defaults. */
 export const SSDLITE320_DEFAULTS = Object.freeze({
@@ -92,6 +123,20 @@ export interface Ssdlite320MobilenetV3Large {
    *   Tensor[D] int32 (1..numClasses-1), by descending score.
    */
   detect(images: TensorInput | readonly TensorInput[]): Detections[];
+  /**
+   * The training losses, as torchvision's model returns them in train mode (`model.train(); model(images,
+   * targets)`): transform (targets' boxes scaled by the float32 ratios 320 / side), backbone and head with the
+   * batch norms in train mode (batch statistics; the running statistics move by momentum 0.03 and
+   * `num_batches_tracked` counts the call), `SSDMatcher(0.5)` (each box's best default box, then IoU >= 0.5),
+   * `SSD.compute_loss` (@detkit/losses' `multiboxLoss` with 3:1 hard negatives; its documented tie order
+   * differences apply). Differentiable with respect to the trainable parameters: call it inside
+   * `optimizer.minimize` or `tf.variableGrads`. The model stays in eval mode for every other call.
+   *
+   * @param images - As {@link Ssdlite320MobilenetV3Large.transform}; more than one value per batch-norm
+   *   channel is needed (a batch of 2 images or more: the last extra block is 1 x 1), else a ShapeError.
+   * @param targets - One {@link SsdliteTarget} per image.
+   */
+  loss(images: TensorInput | readonly TensorInput[], targets: readonly SsdliteTarget[]): SsdliteLoss;
   /** Loads a torchvision state dict (safetensors), see {@link TorchParameters.loadStateDict}. */
   loadStateDict(source: Uint8Array | SafetensorsFile, options?: LoadStateDictOptions): LoadStateDictReport;
   /** The state dict as safetensors, which torchvision's `load_state_dict(strict=True)` takes. */
@@ -147,7 +192,8 @@ export function ssdlite320MobilenetV3Large(options: Ssdlite320Options = {}): Ssd
     imageStd: channelTriple(op, 'imageStd', options.imageStd ?? d.imageStd, true),
   };
   const params = new TorchParameters();
-  const ctx: BuildContext = { params, convStd: 0.03, seed: options.seed ?? 0 };
+  const mode: ModelMode = { training: false };
+  const ctx: BuildContext = { params, convStd: 0.03, seed: options.seed ?? 0, mode, batchNormMomentum: SSDLITE_BATCH_NORM_MOMENTUM };
   const { blocks: confs } = mobilenetV3LargeConfig(config);
   // torchvision's `_mobilenet_extractor`: stage_indices[-2] is the last block that reduces resolution (C4).
   const c4 = confs.reduce((last, c, b) => (c.stride > 1 ? b + 1 : last), 0);
@@ -217,12 +263,49 @@ export function ssdlite320MobilenetV3Large(options: Ssdlite320Options = {}): Ssd
       }) as unknown as tf.TensorContainer;
     }) as unknown as Detections[];
 
+  const matcher = createSsdMatcher({ threshold: SSD_TRAINING.iouThresh });
+  const loss = (images: TensorInput | readonly TensorInput[], targets: readonly SsdliteTarget[]): SsdliteLoss =>
+    tf.tidy(() => {
+      const list = imageList('loss', images);
+      if (!Array.isArray(targets) || targets.length !== list.length) {
+        throw new InvalidArgumentError('loss', 'targets', `must be an array with one target per image (${list.length}), got ${Array.isArray(targets) ? targets.length : typeof targets}`);
+      }
+      const gtBoxes = targets.map((t, i) => {
+        const boxes = toTensor('loss', `targets[${i}].boxes`, t?.boxes ?? null, 'float32');
+        const flat = boxes.size === 0 ? tf.zeros([0, 4]) : boxes;
+        if (flat.rank !== 2 || flat.shape[1] !== 4) throw new ShapeError('loss', `targets[${i}].boxes`, '[G, 4]', boxes.shape);
+        // transform.resize's resize_boxes: float32 ratios new / original.
+        const [h, w] = list[i]!.shape;
+        const rw = Math.fround(320 / w);
+        const rh = Math.fround(320 / h);
+        return tf.mul(flat, tf.tensor1d([rw, rh, rw, rh])) as tf.Tensor2D;
+      });
+      const gtLabels = targets.map((t, i) => {
+        const labels = toTensor('loss', `targets[${i}].labels`, t?.labels ?? null, 'int32');
+        if (labels.rank !== 1 || labels.shape[0] !== gtBoxes[i]!.shape[0]) throw new ShapeError('loss', `targets[${i}].labels`, `[${gtBoxes[i]!.shape[0]}] (one per box)`, labels.shape);
+        return labels as tf.Tensor1D;
+      });
+      const batch = transform(list);
+      mode.training = true;
+      let out: SsdliteForward;
+      try {
+        out = forward(batch);
+      } finally {
+        mode.training = false;
+      }
+      const anchors = ssdDefaultBoxes({ ...SSDLITE320, featureMapSizes: out.features.map((f) => [f.shape[1], f.shape[2]] as [number, number]) });
+      const t = buildSsdTargetsBatch(anchors, gtBoxes, gtLabels, { matcher, weights: SSD_TRAINING.boxCoderWeights });
+      const l = multiboxLoss(out.clsLogits, out.bboxRegression, t.classLabels, t.regressionTargets, { negPosRatio: SSD_TRAINING.negToPosRatio, alpha: 1, beta: 1 });
+      return { bboxRegression: l.regression as tf.Scalar, classification: l.classification as tf.Scalar, total: l.total as tf.Scalar };
+    }) as SsdliteLoss;
+
   return {
     config,
     parameters: params,
     transform,
     forward,
     detect,
+    loss,
     loadStateDict: (source, o) => params.loadStateDict(source, o),
     saveStateDict: (metadata) => params.saveStateDict({ model: 'torchvision.models.detection.ssdlite320_mobilenet_v3_large', ...metadata }),
     dispose: () => params.dispose(),

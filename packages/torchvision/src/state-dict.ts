@@ -95,6 +95,13 @@ export class TorchParameters {
     this.entries.set(name, { counter: name, value: 0n });
   }
 
+  /** Adds 1 to a counter registered with {@link TorchParameters.addCounter} (a batch norm's training forward). */
+  incrementCounter(name: string): void {
+    const e = this.entries.get(name);
+    if (e === undefined || !('counter' in e)) throw new InvalidArgumentError('TorchParameters.incrementCounter', 'name', `'${name}' is not a registered counter`);
+    e.value += 1n;
+  }
+
   /**
    * A name a state dict may contain that this model has no entry for and that loading skips silently, as
    * torchvision's `FrozenBatchNorm2d` drops `num_batches_tracked`.
