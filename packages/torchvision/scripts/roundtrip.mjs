@@ -3,7 +3,7 @@
 // loads a torchvision state dict into @detkit/torchvision's model (built: dist/) and saves it again.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setupBackend } from '@detkit/core';
-import { fasterrcnnMobilenetV3Large320Fpn, fasterrcnnMobilenetV3LargeFpn, readSafetensors, ssdlite320MobilenetV3Large } from '../dist/index.js';
+import { fasterrcnnMobilenetV3Large320Fpn, fasterrcnnMobilenetV3LargeFpn, fasterrcnnResnet50Fpn, readSafetensors, ssdlite320MobilenetV3Large } from '../dist/index.js';
 
 await setupBackend('cpu');
 
@@ -17,6 +17,8 @@ const factories = {
   'torchvision.models.detection.ssdlite320_mobilenet_v3_large': () => ssdlite320MobilenetV3Large({ numClasses, widthMult }),
   'torchvision.models.detection.fasterrcnn_mobilenet_v3_large_320_fpn': () => fasterrcnnMobilenetV3Large320Fpn(fasterOptions),
   'torchvision.models.detection.fasterrcnn_mobilenet_v3_large_fpn': () => fasterrcnnMobilenetV3LargeFpn(fasterOptions),
+  // A state dict without num_batches_tracked is FrozenBatchNorm2d's (torchvision's pretrained build).
+  'torchvision.models.detection.fasterrcnn_resnet50_fpn': () => fasterrcnnResnet50Fpn({ numClasses, frozenBatchNorm: ![...file.tensors.keys()].some((k) => k.endsWith('num_batches_tracked')) }),
 };
 const make = factories[file.metadata.model];
 if (make === undefined) throw new Error(`roundtrip.mjs: unknown model ${file.metadata.model}`);

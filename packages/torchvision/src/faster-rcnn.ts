@@ -5,6 +5,7 @@ import { featurePyramidNetwork } from './fpn';
 import { channelTriple, imageList, integerInRange, numberInRange } from './internal';
 import type { BuildContext } from './layers';
 import { mobilenetV3LargeFeatures, runBlock } from './mobilenet-v3';
+import { resnet50Body, resnetTrainableLayers } from './resnet';
 import { generalizedRcnnTransform, type RcnnImageList } from './rcnn-transform';
 import { boxRoiPool, fastRcnnPredictor, twoMlpHead } from './roi-heads';
 import { flattenRpnLevels, rpnAnchors, rpnHead, type RpnHeadLevels } from './rpn';
@@ -20,6 +21,15 @@ export const FASTER_RCNN_MOBILENET_BATCH_NORM_EPS = 1e-5;
 /** torchvision's anchors for the MobileNetV3 FPN models: sizes 32 … 512 and ratios 0.5, 1, 2 on each of the 3 levels. */
 export const MOBILENET_FPN_ANCHORS = Object.freeze({
   sizes: Object.freeze([32, 64, 128, 256, 512]) as readonly number[],
+  aspectRatios: Object.freeze([0.5, 1, 2]) as readonly number[],
+});
+
+/**
+ * torchvision `FasterRCNN`'s default anchors (`_default_anchorgen`), which `fasterrcnn_resnet50_fpn` uses: one
+ * size per FPN level ('0', '1', '2', '3', 'pool': 32, 64, 128, 256, 512) and ratios 0.5, 1, 2 (3 anchors per location).
+ */
+export const RESNET_FPN_ANCHORS = Object.freeze({
+  sizes: Object.freeze([[32], [64], [128], [256], [512]].map((s) => Object.freeze(s))) as ReadonlyArray<readonly number[]>,
   aspectRatios: Object.freeze([0.5, 1, 2]) as readonly number[],
 });
 
@@ -51,11 +61,11 @@ const ROI_OUTPUT_SIZE = 7;
 const ROI_SAMPLING_RATIO = 2;
 
 /**
- * Options of {@link fasterrcnnMobilenetV3LargeFpn} and {@link fasterrcnnMobilenetV3Large320Fpn}: torchvision's
- * keyword arguments (of the factory and of `FasterRCNN`), camel-cased, and three architecture sizes torchvision's
- * factory does not expose (for reduced models built from torchvision's own modules).
+ * Options every Faster R-CNN factory takes: torchvision's keyword arguments (of the factory and of
+ * `FasterRCNN`), camel-cased, and two architecture sizes torchvision's factories do not expose (for reduced
+ * models built from torchvision's own modules).
  */
-export interface FasterRcnnMobilenetOptions {
+export interface FasterRcnnOptions {
   /** Classes including the background (class 0). Default 91 (COCO). */
   numClasses?: number;
   /**
@@ -64,11 +74,11 @@ export interface FasterRcnnMobilenetOptions {
    */
   frozenBatchNorm?: boolean;
   /**
-   * Backbone stages left trainable, 0-6, counting from the last (`trainable_backbone_layers`). Default 6
-   * without pretrained weights, 3 with `frozenBatchNorm`, as torchvision.
+   * Backbone stages left trainable, counting from the last (`trainable_backbone_layers`): 0-6 for MobileNetV3
+   * (default 6), 0-5 for ResNet-50 (`layer4` … `conv1`, default 5); 3 with `frozenBatchNorm`, as torchvision.
    */
   trainableBackboneLayers?: number;
-  /** Shorter side after resizing. Default 800 (320 for the 320 variant). */
+  /** Shorter side after resizing. Default 800 (320 for the MobileNet 320 variant). */
   minSize?: number;
   /** Longest side after resizing. Default 1333 (640). */
   maxSize?: number;
@@ -86,7 +96,7 @@ export interface FasterRcnnMobilenetOptions {
   rpnPostNmsTopNTest?: number;
   /** RPN NMS IoU threshold. Default 0.7. */
   rpnNmsThresh?: number;
-  /** Proposals need objectness probability >= this. Default 0.05 (torchvision's MobileNet variants). */
+  /** Proposals need objectness probability >= this. Default 0 (`FasterRCNN`); 0.05 for the MobileNet variants. */
   rpnScoreThresh?: number;
   /** Detections need a class probability > this. Default 0.05. */
   boxScoreThresh?: number;
@@ -94,9 +104,7 @@ export interface FasterRcnnMobilenetOptions {
   boxNmsThresh?: number;
   /** Detections kept per image. Default 100. */
   boxDetectionsPerImg?: number;
-  /** Not a torchvision keyword: MobileNetV3's `width_mult`. Default 1. */
-  widthMult?: number;
-  /** Not a torchvision keyword: the FPN's `out_channels` (`_mobilenet_extractor`'s 256). Default 256. */
+  /** Not a torchvision keyword: the FPN's `out_channels` (256 in torchvision's extractors). Default 256. */
   fpnOutChannels?: number;
   /** Not a torchvision keyword: `TwoMLPHead`'s representation size (`FasterRCNN`'s 1024). Default 1024. */
   representationSize?: number;
@@ -104,7 +112,23 @@ export interface FasterRcnnMobilenetOptions {
   seed?: number;
 }
 
-/** What {@link FasterRcnnMobilenetV3LargeFpn.roiHeads} computes for a batch's proposals. */
+/** Options of {@link fasterrcnnMobilenetV3LargeFpn} and {@link fasterrcnnMobilenetV3Large320Fpn}. */
+export interface FasterRcnnMobilenetOptions extends FasterRcnnOptions {
+  /** Not a torchvision keyword: MobileNetV3's `width_mult`. Default 1. */
+  widthMult?: number;
+}
+
+/** Options of {@link fasterrcnnResnet50Fpn}. */
+export interface FasterRcnnResnet50FpnOptions extends FasterRcnnOptions {
+  /**
+   * Epsilon of the ResNet's batch norms. Default 1e-5 (torch's, which `fasterrcnn_resnet50_fpn` builds);
+   * torchvision's COCO_V1 weights (`fasterrcnn_resnet50_fpn_coco-258fb6c6.pth`) run with 0, as torchvision
+   * sets it after loading them (`overwrite_eps(model, 0.0)`).
+   */
+  batchNormEps?: number;
+}
+
+/** What {@link FasterRcnn.roiHeads} computes for a batch's proposals. */
 export interface FasterRcnnBoxOutputs {
   /** Tensor[K, 7, 7, C] pooled proposals (`box_roi_pool`, NHWC), K = all images' proposals in order. */
   boxFeatures: tf.Tensor4D;
@@ -117,20 +141,21 @@ export interface FasterRcnnBoxOutputs {
 }
 
 /**
- * torchvision 0.14's `fasterrcnn_mobilenet_v3_large_fpn` / `_320_fpn` (Ren et al. 2015's Faster R-CNN with
- * Lin et al. 2017's FPN on Howard et al. 2019's MobileNetV3-Large) in eval mode, module for module, each
- * stage exposed as torchvision's module is; made by the two factories.
+ * torchvision 0.14's `FasterRCNN` (Ren et al. 2015's Faster R-CNN with Lin et al. 2017's FPN) in eval mode,
+ * module for module, each stage exposed as torchvision's module is; made by {@link fasterrcnnResnet50Fpn},
+ * {@link fasterrcnnMobilenetV3LargeFpn} and {@link fasterrcnnMobilenetV3Large320Fpn}.
  */
-export interface FasterRcnnMobilenetV3LargeFpn {
-  readonly config: Required<Omit<FasterRcnnMobilenetOptions, 'seed'>>;
+export interface FasterRcnn<Config extends object = Required<Omit<FasterRcnnOptions, 'seed'>>> {
+  readonly config: Config;
   /** Parameters and buffers under torchvision's names. */
   readonly parameters: TorchParameters;
   /** `model.transform`: see {@link generalizedRcnnTransform}. Images Tensor[H, W, 3] RGB in [0, 1]. */
   transform(images: TensorInput | readonly TensorInput[]): RcnnImageList;
   /**
-   * `model.backbone`: `body` is MobileNetV3-Large's `features` cut at the last two stages
-   * (`backbone.body(x)`: '0' = features[13], stride 32, and '1' = features[16]); `features` the FPN's levels
-   * '0', '1' and 'pool' (Tensor[N, H_l, W_l, fpnOutChannels]).
+   * `model.backbone` on a transformed batch Tensor[N, H, W, 3] (NHWC): `body` is `backbone.body(x)`'s values in
+   * order (ResNet-50: '0' … '3' = `layer1` … `layer4`, strides 4 … 32, 256 … 2048 channels; MobileNetV3: '0' =
+   * `features[13]` and '1' = `features[16]`, both stride 32); `features` the FPN's levels in order, then 'pool'
+   * (Tensor[N, H_l, W_l, fpnOutChannels]).
    */
   backbone(batch: TensorInput): { body: tf.Tensor4D[]; features: tf.Tensor4D[] };
   /** `model.rpn.head` on the FPN levels. */
@@ -141,9 +166,13 @@ export interface FasterRcnnMobilenetV3LargeFpn {
    * `model.rpn.filter_proposals` after decoding: per level the top `rpnPreNmsTopN*` by objectness, clip,
    * drop boxes under 1e-3 px and below `rpnScoreThresh`, NMS per level, the top `rpnPostNmsTopN*`.
    * `training` picks the train counts (default false: test).
+   * @returns Per image: boxes Tensor[P_i, 4] xyxy in transformed-image pixels and objectness probabilities Tensor[P_i].
    */
   proposals(head: RpnHeadLevels, anchors: MultiLevelAnchors, imageSizes: ReadonlyArray<readonly [number, number]>, options?: { training?: boolean }): Proposals;
-  /** `model.roi_heads`' box_roi_pool, box_head and box_predictor on the proposals (Tensor[P_i, 4] per image). */
+  /**
+   * `model.roi_heads`' box_roi_pool (`MultiScaleRoIAlign` over the levels '0' … '3' the backbone has, 7 x 7,
+   * sampling ratio 2), box_head and box_predictor on the proposals (Tensor[P_i, 4] xyxy per image).
+   */
   roiHeads(features: readonly tf.Tensor4D[], proposals: readonly tf.Tensor2D[], imageSizes: ReadonlyArray<readonly [number, number]>): FasterRcnnBoxOutputs;
   /** `RoIHeads.postprocess_detections`: boxes in transformed-image pixels. */
   postprocess(outputs: Pick<FasterRcnnBoxOutputs, 'classLogits' | 'boxRegression'>, proposals: readonly tf.Tensor2D[], imageSizes: ReadonlyArray<readonly [number, number]>): Detections[];
@@ -161,17 +190,26 @@ export interface FasterRcnnMobilenetV3LargeFpn {
   dispose(): void;
 }
 
-function buildFasterRcnnMobilenet(op: string, model: string, defaults: { minSize?: number; maxSize?: number; rpnPreNmsTopNTest?: number; rpnPostNmsTopNTest?: number }, options: FasterRcnnMobilenetOptions): FasterRcnnMobilenetV3LargeFpn {
+/** {@link fasterrcnnMobilenetV3LargeFpn}'s and {@link fasterrcnnMobilenetV3Large320Fpn}'s model. */
+export type FasterRcnnMobilenetV3LargeFpn = FasterRcnn<Required<Omit<FasterRcnnMobilenetOptions, 'seed'>>>;
+
+/** {@link fasterrcnnResnet50Fpn}'s model. */
+export type FasterRcnnResnet50Fpn = FasterRcnn<Required<Omit<FasterRcnnResnet50FpnOptions, 'seed'>>>;
+
+type FasterRcnnDefaults = Partial<Record<'minSize' | 'maxSize' | 'rpnPreNmsTopNTest' | 'rpnPostNmsTopNTest' | 'rpnScoreThresh', number>>;
+
+/** The options every factory shares, checked, with torchvision's defaults (`maxTrainable`: the backbone's stages). */
+function fasterRcnnConfig(op: string, options: FasterRcnnOptions, defaults: FasterRcnnDefaults, maxTrainable: number): Required<Omit<FasterRcnnOptions, 'seed'>> {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
-  const d = { ...FASTER_RCNN_DEFAULTS, rpnScoreThresh: 0.05, ...defaults };
+  const d = { ...FASTER_RCNN_DEFAULTS, ...defaults };
   const frozenBatchNorm = options.frozenBatchNorm ?? false;
   if (typeof frozenBatchNorm !== 'boolean') throw new InvalidArgumentError(op, 'frozenBatchNorm', `must be a boolean, got ${String(frozenBatchNorm)}`);
-  const topN = (name: keyof FasterRcnnMobilenetOptions & keyof typeof d) => integerInRange(op, name, (options[name] as number | undefined) ?? (d[name] as number), 0);
-  const unit = (name: keyof FasterRcnnMobilenetOptions & keyof typeof d) => numberInRange(op, name, (options[name] as number | undefined) ?? (d[name] as number), 0, 1);
-  const config = {
+  const topN = (name: keyof FasterRcnnOptions & keyof typeof d) => integerInRange(op, name, (options[name] as number | undefined) ?? (d[name] as number), 0);
+  const unit = (name: keyof FasterRcnnOptions & keyof typeof d) => numberInRange(op, name, (options[name] as number | undefined) ?? (d[name] as number), 0, 1);
+  return {
     numClasses: integerInRange(op, 'numClasses', options.numClasses ?? 91, 1),
     frozenBatchNorm,
-    trainableBackboneLayers: integerInRange(op, 'trainableBackboneLayers', options.trainableBackboneLayers ?? (frozenBatchNorm ? 3 : 6), 0, 6),
+    trainableBackboneLayers: integerInRange(op, 'trainableBackboneLayers', options.trainableBackboneLayers ?? (frozenBatchNorm ? 3 : maxTrainable), 0, maxTrainable),
     minSize: numberInRange(op, 'minSize', options.minSize ?? d.minSize, 1),
     maxSize: numberInRange(op, 'maxSize', options.maxSize ?? d.maxSize, 1),
     imageMean: channelTriple(op, 'imageMean', options.imageMean ?? d.imageMean, false),
@@ -185,50 +223,54 @@ function buildFasterRcnnMobilenet(op: string, model: string, defaults: { minSize
     boxScoreThresh: unit('boxScoreThresh'),
     boxNmsThresh: unit('boxNmsThresh'),
     boxDetectionsPerImg: topN('boxDetectionsPerImg'),
-    widthMult: numberInRange(op, 'widthMult', options.widthMult ?? 1, Number.MIN_VALUE, 1e3),
     fpnOutChannels: integerInRange(op, 'fpnOutChannels', options.fpnOutChannels ?? d.fpnOutChannels, 1),
     representationSize: integerInRange(op, 'representationSize', options.representationSize ?? d.representationSize, 1),
   };
-  const params = new TorchParameters();
-  const ctx: BuildContext = { params, convStd: 0.01, seed: options.seed ?? 0, frozenBatchNorm };
-  const transform = generalizedRcnnTransform(config);
+}
 
-  // mobilenet_v3_large(norm_layer=...).features, then _mobilenet_extractor(backbone, fpn=True, trainable_layers).
-  const name = (i: number, j: number) => (j < 0 ? `backbone.body.${i}` : `backbone.body.${i}.block.${j}`);
-  const net = mobilenetV3LargeFeatures(ctx, { widthMult: config.widthMult, eps: FASTER_RCNN_MOBILENET_BATCH_NORM_EPS, name });
-  const stages = net.stageIndices;
-  const returned = [stages[stages.length - 2]!, stages[stages.length - 1]!];
-  const channelsAt = (i: number) => (i === net.blocks.length + 1 ? net.lastChannels : net.blocks[i - 1]!.outChannels);
-  const fpn = featurePyramidNetwork(ctx, 'backbone.fpn', { inChannelsList: returned.map(channelsAt), outChannels: config.fpnOutChannels, extraBlocks: 'lastLevelMaxPool' });
-  const numAnchors = MOBILENET_FPN_ANCHORS.sizes.length * MOBILENET_FPN_ANCHORS.aspectRatios.length;
+/**
+ * torchvision's `backbone.body` as {@link buildFasterRcnn} needs it: built (and its frozen stages frozen) by
+ * the factory, first, so that the state dict keeps torchvision's order.
+ */
+interface RcnnBody {
+  /** `backbone.body(x)`'s values in order (NHWC). */
+  run(batch: tf.Tensor4D): tf.Tensor4D[];
+  /** Channels of each returned map: the FPN's `in_channels_list`. */
+  outChannels: readonly number[];
+  /** `AnchorGenerator`'s sizes, one tuple per FPN level (with 'pool'), and its aspect ratios (the same on every level). */
+  anchors: { sizes: ReadonlyArray<readonly number[]>; aspectRatios: readonly number[] };
+}
+
+/**
+ * torchvision's `FasterRCNN(BackboneWithFPN(body, ...), num_classes, ...)` in eval mode around the body
+ * `makeBody` builds under `backbone.body`: FPN with LastLevelMaxPool, RPNHead, MultiScaleRoIAlign, TwoMLPHead,
+ * FastRCNNPredictor, GeneralizedRCNNTransform.
+ */
+function buildFasterRcnn<C extends Required<Omit<FasterRcnnOptions, 'seed'>>>(model: string, config: C, seed: number, makeBody: (ctx: BuildContext) => RcnnBody): FasterRcnn<C> {
+  const params = new TorchParameters();
+  const ctx: BuildContext = { params, convStd: 0.01, seed, frozenBatchNorm: config.frozenBatchNorm };
+  const transform = generalizedRcnnTransform(config);
+  const body = makeBody(ctx);
+  const fpn = featurePyramidNetwork(ctx, 'backbone.fpn', { inChannelsList: body.outChannels, outChannels: config.fpnOutChannels, extraBlocks: 'lastLevelMaxPool' });
+  const numAnchors = body.anchors.sizes[0]!.length * body.anchors.aspectRatios.length;
   const rpn = rpnHead(ctx, 'rpn.head', config.fpnOutChannels, numAnchors);
   const boxHead = twoMlpHead(ctx, 'roi_heads.box_head', config.fpnOutChannels, ROI_OUTPUT_SIZE, config.representationSize);
   const predictor = fastRcnnPredictor(ctx, 'roi_heads.box_predictor', config.representationSize, config.numClasses);
-  const freezeBefore = config.trainableBackboneLayers === 0 ? net.blocks.length + 2 : stages[stages.length - config.trainableBackboneLayers]!;
-  params.setTrainable((n) => {
-    const m = /^backbone\.body\.(\d+)\./.exec(n);
-    return m !== null && Number(m[1]) < freezeBefore;
-  }, false);
 
   const backbone = (batchIn: TensorInput) =>
     tf.tidy(() => {
       const batch = toTensor('backbone', 'batch', batchIn) as tf.Tensor4D;
       if (batch.rank !== 4 || batch.shape[3] !== 3) throw new ShapeError('backbone', 'batch', '[N, H, W, 3]', batch.shape);
-      const body: tf.Tensor4D[] = [];
-      let x = net.stem(batch);
-      for (let i = 1; i <= net.blocks.length + 1; i++) {
-        x = i <= net.blocks.length ? runBlock(net.blocks[i - 1]!, x) : net.last(x);
-        if (returned.includes(i)) body.push(x);
-      }
-      return { body, features: fpn(body) };
+      const maps = body.run(batch);
+      return { body: maps, features: fpn(maps) };
     });
 
   const anchors = (batchSize: readonly [number, number], features: readonly tf.Tensor4D[]) =>
     rpnAnchors(
       batchSize,
       features.map((f) => [f.shape[1], f.shape[2]] as [number, number]),
-      features.map(() => MOBILENET_FPN_ANCHORS.sizes),
-      features.map(() => MOBILENET_FPN_ANCHORS.aspectRatios),
+      body.anchors.sizes,
+      features.map(() => body.anchors.aspectRatios),
     );
 
   const proposals = (head: RpnHeadLevels, a: MultiLevelAnchors, imageSizes: ReadonlyArray<readonly [number, number]>, o: { training?: boolean } = {}): Proposals =>
@@ -298,6 +340,40 @@ function buildFasterRcnnMobilenet(op: string, model: string, defaults: { minSize
   };
 }
 
+/** `_fasterrcnn_mobilenet_v3_large_fpn`: MobileNetV3-Large's features under `_mobilenet_extractor(fpn=True)`. */
+function buildFasterRcnnMobilenet(op: string, model: string, defaults: FasterRcnnDefaults, options: FasterRcnnMobilenetOptions): FasterRcnnMobilenetV3LargeFpn {
+  const config = {
+    ...fasterRcnnConfig(op, options, { rpnScoreThresh: 0.05, ...defaults }, 6),
+    widthMult: numberInRange(op, 'widthMult', options.widthMult ?? 1, Number.MIN_VALUE, 1e3),
+  };
+  return buildFasterRcnn(model, config, options.seed ?? 0, (ctx) => {
+    // mobilenet_v3_large(norm_layer=...).features, then _mobilenet_extractor(backbone, fpn=True, trainable_layers).
+    const name = (i: number, j: number) => (j < 0 ? `backbone.body.${i}` : `backbone.body.${i}.block.${j}`);
+    const net = mobilenetV3LargeFeatures(ctx, { widthMult: config.widthMult, eps: FASTER_RCNN_MOBILENET_BATCH_NORM_EPS, name });
+    const stages = net.stageIndices;
+    const returned = [stages[stages.length - 2]!, stages[stages.length - 1]!];
+    const channelsAt = (i: number) => (i === net.blocks.length + 1 ? net.lastChannels : net.blocks[i - 1]!.outChannels);
+    const freezeBefore = config.trainableBackboneLayers === 0 ? net.blocks.length + 2 : stages[stages.length - config.trainableBackboneLayers]!;
+    ctx.params.setTrainable((n) => {
+      const m = /^backbone\.body\.(\d+)\./.exec(n);
+      return m !== null && Number(m[1]) < freezeBefore;
+    }, false);
+    return {
+      outChannels: returned.map(channelsAt),
+      anchors: { sizes: returned.concat(0).map(() => MOBILENET_FPN_ANCHORS.sizes), aspectRatios: MOBILENET_FPN_ANCHORS.aspectRatios },
+      run: (batch) => {
+        const body: tf.Tensor4D[] = [];
+        let x = net.stem(batch);
+        for (let i = 1; i <= net.blocks.length + 1; i++) {
+          x = i <= net.blocks.length ? runBlock(net.blocks[i - 1]!, x) : net.last(x);
+          if (returned.includes(i)) body.push(x);
+        }
+        return body;
+      },
+    };
+  });
+}
+
 /**
  * Creates torchvision 0.14's `fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=None, ...)`:
  * MobileNetV3-Large (full tail, batch-norm eps 1e-5) whose last two stages (both stride 32) feed a 256-channel
@@ -327,4 +403,49 @@ export function fasterrcnnMobilenetV3LargeFpn(options: FasterRcnnMobilenetOption
  */
 export function fasterrcnnMobilenetV3Large320Fpn(options: FasterRcnnMobilenetOptions = {}): FasterRcnnMobilenetV3LargeFpn {
   return buildFasterRcnnMobilenet('fasterrcnnMobilenetV3Large320Fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn', { minSize: 320, maxSize: 640, rpnPreNmsTopNTest: 150, rpnPostNmsTopNTest: 150 }, options);
+}
+
+/** Batch-norm epsilon of `fasterrcnn_resnet50_fpn`'s ResNet-50: torch's default (FrozenBatchNorm2d's too). */
+export const FASTER_RCNN_RESNET_BATCH_NORM_EPS = 1e-5;
+
+/**
+ * Creates torchvision 0.14's `fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, ...)` (Ren et al.
+ * 2015's Faster R-CNN, Lin et al. 2017's FPN, He et al. 2016's ResNet-50): `backbone.body` is ResNet-50 up to
+ * `layer4` (Bottleneck v1.5, see {@link resnet50Body}), `backbone.fpn` a 256-channel FPN on `layer1` …
+ * `layer4` (in_channels [256, 512, 1024, 2048]) with LastLevelMaxPool, so 5 levels '0' … '3' and 'pool'
+ * (strides 4 … 64); `rpn.head` an RPNHead with 3 anchors per location ({@link RESNET_FPN_ANCHORS}: size 32 on
+ * '0' … 512 on 'pool', ratios 0.5, 1, 2); `roi_heads` MultiScaleRoIAlign over '0' … '3' (7 x 7, sampling
+ * ratio 2), TwoMLPHead (256 · 7 · 7 → 1024 → 1024) and FastRCNNPredictor. torchvision's defaults: images
+ * resized to a shorter side of 800 (longest at most 1333), ImageNet normalisation, batches padded to 32; RPN
+ * score threshold 0, 1000 proposals per level before NMS (0.7) and 1000 per image after at test time;
+ * detections with a class probability > 0.05, NMS 0.5, at most 100 per image.
+ *
+ * `frozenBatchNorm: true` builds what torchvision builds for pretrained weights (`FrozenBatchNorm2d`,
+ * `trainableBackboneLayers` default 3: `conv1`, `bn1` and `layer1` frozen); torchvision's COCO_V1 checkpoint
+ * also needs `batchNormEps: 0`. Parameter names are torchvision's (`backbone.body.layer1.0.conv1.weight`, …).
+ *
+ * @example
+ * // python3 scripts/pth_to_safetensors.py fasterrcnn_resnet50_fpn_coco-258fb6c6.pth frcnn-r50.safetensors
+ * const model = fasterrcnnResnet50Fpn({ numClasses: 91, frozenBatchNorm: true, batchNormEps: 0 });
+ * model.loadStateDict(readFileSync('frcnn-r50.safetensors'));
+ * const [det] = model.detect(image); // image: Tensor[H, W, 3] RGB in [0, 1]; boxes xyxy in its pixels
+ */
+export function fasterrcnnResnet50Fpn(options: FasterRcnnResnet50FpnOptions = {}): FasterRcnnResnet50Fpn {
+  const op = 'fasterrcnnResnet50Fpn';
+  const common = fasterRcnnConfig(op, options, {}, 5);
+  const config = { ...common, batchNormEps: numberInRange(op, 'batchNormEps', options.batchNormEps ?? FASTER_RCNN_RESNET_BATCH_NORM_EPS, 0, 1) };
+  return buildFasterRcnn('fasterrcnn_resnet50_fpn', config, options.seed ?? 0, (ctx) => {
+    // resnet50(norm_layer=...), then _resnet_fpn_extractor(backbone, trainable_layers): returned layers 1-4.
+    const net = resnet50Body(ctx, 'backbone.body', { eps: config.batchNormEps });
+    const trainable = resnetTrainableLayers(config.trainableBackboneLayers);
+    ctx.params.setTrainable((n) => n.startsWith('backbone.body.') && !trainable(n.slice('backbone.body.'.length)), false);
+    return {
+      outChannels: net.outChannels,
+      anchors: RESNET_FPN_ANCHORS,
+      run: (batch) => {
+        let x = net.stem(batch);
+        return net.layers.map((layer) => (x = layer(x)));
+      },
+    };
+  });
 }

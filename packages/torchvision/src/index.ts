@@ -58,10 +58,18 @@ export { generalizedRcnnTransform, type RcnnTransformOptions, type RcnnTransform
 export {
   fasterrcnnMobilenetV3LargeFpn,
   fasterrcnnMobilenetV3Large320Fpn,
+  fasterrcnnResnet50Fpn,
   FASTER_RCNN_DEFAULTS,
   FASTER_RCNN_MOBILENET_BATCH_NORM_EPS,
+  FASTER_RCNN_RESNET_BATCH_NORM_EPS,
   MOBILENET_FPN_ANCHORS,
+  RESNET_FPN_ANCHORS,
+  type FasterRcnn,
+  type FasterRcnnOptions,
   type FasterRcnnMobilenetOptions,
   type FasterRcnnMobilenetV3LargeFpn,
+  type FasterRcnnResnet50FpnOptions,
+  type FasterRcnnResnet50Fpn,
   type FasterRcnnBoxOutputs,
 } from './faster-rcnn';
+export { resnet50Body, resnetBottleneck, resnetTrainableLayers, RESNET50_LAYERS, type ResNetBody, type ResNetBodyOptions, type ResNetBottleneckOptions } from './resnet';
