@@ -27,6 +27,35 @@ export interface CreateDetectorOptions {
 }
 
 /**
+ * Builds a detector of a registered kind from its saved configuration (see {@link registerDetectorKind}).
+ * Receives the configuration as saved (`detector.config`) and {@link createDetector}'s options.
+ */
+export type DetectorFactory = (config: { kind: string } & Record<string, unknown>, options: CreateDetectorOptions) => Detector<{ kind: string }>;
+
+const REGISTERED = new Map<string, DetectorFactory>();
+
+/**
+ * Teaches {@link createDetector} (and so {@link loadDetector}, `loadDetector` of an image folder and the
+ * trainer's checkpoints) a detector kind made outside this package, e.g. @detkit/torchvision's
+ * `'ssdlite320-mobilenet-v3-large'` (its `registerTorchvisionDetectors()` calls this). Registering a kind
+ * again replaces its factory; `'ssd'` and `'faster-rcnn'` cannot be replaced.
+ *
+ * @throws InvalidArgumentError naming `kind` when it is empty or built in, `factory` when it is not a function.
+ */
+export function registerDetectorKind(kind: string, factory: DetectorFactory): void {
+  const op = 'registerDetectorKind';
+  if (typeof kind !== 'string' || kind.length === 0) throw new InvalidArgumentError(op, 'kind', 'must be a non-empty string');
+  if (kind === 'ssd' || kind === 'faster-rcnn') throw new InvalidArgumentError(op, 'kind', `'${kind}' is built in and cannot be replaced`);
+  if (typeof factory !== 'function') throw new InvalidArgumentError(op, 'factory', 'must be a function (config, options) => Detector');
+  REGISTERED.set(kind, factory);
+}
+
+/** The detector kinds {@link createDetector} builds: the built-in ones, then the registered ones. */
+export function detectorKinds(): string[] {
+  return ['ssd', 'faster-rcnn', ...REGISTERED.keys()];
+}
+
+/**
  * Builds a detector from its serialisable configuration (`detector.config`, or the `config` of a saved
  * checkpoint's topology): the same architecture and recipe, fresh weights. Configurations saved before the
  * typed recipe (flat `anchorSizes`, `rpnBatchSize`, `negPosRatio`, ...) are read with the constants they
@@ -35,23 +64,32 @@ export interface CreateDetectorOptions {
 export function createDetector(config: SsdConfig, options?: CreateDetectorOptions): Ssd;
 export function createDetector(config: FasterRcnnConfig, options?: CreateDetectorOptions): FasterRcnn;
 export function createDetector(config: DetectorConfig, options?: CreateDetectorOptions): Ssd | FasterRcnn;
-export function createDetector(config: DetectorConfig, options: CreateDetectorOptions = {}): Ssd | FasterRcnn {
+export function createDetector(config: { kind: string } & Record<string, unknown>, options?: CreateDetectorOptions): Detector<{ kind: string }>;
+export function createDetector(config: DetectorConfig | { kind: string }, options: CreateDetectorOptions = {}): Ssd | FasterRcnn | Detector<{ kind: string }> {
   const op = 'createDetector';
   if (config === null || typeof config !== 'object') throw new InvalidArgumentError(op, 'config', 'must be a detector configuration object');
-  if (config.backbone === 'custom' && options.backbone === undefined) {
+  const kind = (config as { kind?: unknown }).kind;
+  if (kind !== 'ssd' && kind !== 'faster-rcnn') {
+    const factory = typeof kind === 'string' ? REGISTERED.get(kind) : undefined;
+    if (factory !== undefined) return factory(config as { kind: string } & Record<string, unknown>, options);
+    throw new InvalidArgumentError(
+      op,
+      'config.kind',
+      `must be one of ${detectorKinds().map((k) => `'${k}'`).join(', ')} (other kinds are registered by the package that makes them, e.g. @detkit/torchvision's registerTorchvisionDetectors()), got ${JSON.stringify(kind)}`,
+    );
+  }
+  const builtIn = config as DetectorConfig;
+  if (builtIn.backbone === 'custom' && options.backbone === undefined) {
     throw new InvalidArgumentError(op, 'options.backbone', 'is required: the configuration was made with a custom backbone');
   }
-  const backbone = config.backbone === 'custom' ? options.backbone : config.backbone;
+  const backbone = builtIn.backbone === 'custom' ? options.backbone : builtIn.backbone;
   const common = { seed: options.seed, name: options.name, backbone };
-  if (config.kind === 'ssd') {
-    const { kind: _, ...fields } = config;
+  if (builtIn.kind === 'ssd') {
+    const { kind: _, ...fields } = builtIn;
     return createSsd({ ...fields, ...common });
   }
-  if (config.kind === 'faster-rcnn') {
-    const { kind: _, ...fields } = config;
-    return createFasterRcnn({ ...fields, ...common });
-  }
-  throw new InvalidArgumentError(op, 'config.kind', `must be 'ssd' or 'faster-rcnn', got ${JSON.stringify((config as { kind?: unknown }).kind)}`);
+  const { kind: _, ...fields } = builtIn;
+  return createFasterRcnn({ ...fields, ...common });
 }
 
 /**
@@ -117,7 +155,9 @@ export function detectorTopology(artifacts: tf.io.ModelArtifacts): DetectorTopol
 export async function loadDetector(source: tf.io.IOHandler | tf.io.ModelArtifacts, options: CreateDetectorOptions = {}): Promise<Ssd | FasterRcnn> {
   const artifacts = typeof (source as tf.io.IOHandler).load === 'function' ? await (source as tf.io.IOHandler).load!() : (source as tf.io.ModelArtifacts);
   const { config } = detectorTopology(artifacts);
-  const detector = createDetector(config, options);
+  // A registered kind (registerDetectorKind) is typed as the built-in union here, as the trainer and
+  // loadDetector use only the Detector interface and `config.imageSize`, which every kind has.
+  const detector = createDetector(config, options) as Ssd | FasterRcnn;
   try {
     assignDetectorWeights(detector, artifacts);
   } catch (e) {

@@ -44,11 +44,14 @@ export {
 } from './faster-rcnn';
 export {
   createDetector,
+  registerDetectorKind,
+  detectorKinds,
   saveDetector,
   loadDetector as loadDetectorModel,
   assignDetectorWeights,
   detectorTopology,
   type DetectorConfig,
+  type DetectorFactory,
   type DetectorTopology,
   type CreateDetectorOptions,
 } from './detector-weights';
