@@ -50,7 +50,16 @@ export {
   type Ssdlite320Options,
   type Ssdlite320MobilenetV3Large,
   type SsdliteForward,
+  type SsdliteDetectOptions,
 } from './ssdlite';
+export {
+  ssdliteDetector,
+  registerTorchvisionDetectors,
+  SSDLITE_KIND,
+  type SsdliteDetector,
+  type SsdliteDetectorConfig,
+  type SsdliteDetectorOptions,
+} from './detector';
 export { featurePyramidNetwork, lastLevelMaxPool, type FeaturePyramidOptions, type FeaturePyramid } from './fpn';
 export { rpnHead, rpnAnchors, flattenRpnLevels, type RpnHeadLevels } from './rpn';
 export { twoMlpHead, fastRcnnPredictor, boxRoiPool } from './roi-heads';

@@ -83,6 +83,14 @@ export interface Ssdlite320Options {
   seed?: number;
 }
 
+/** Per-call overrides of {@link Ssdlite320MobilenetV3Large.detect}'s postprocessing (the model's config otherwise). */
+export interface SsdliteDetectOptions {
+  /** Keep detections with a class probability above this. */
+  scoreThresh?: number;
+  /** Detections kept per image. */
+  detectionsPerImg?: number;
+}
+
 /** What {@link Ssdlite320MobilenetV3Large.forward} returns: torchvision's `backbone` and `head` outputs. */
 export interface SsdliteForward {
   /** The six feature maps (`backbone(x)['0']` … `['5']`), NHWC: Tensor[N, H_k, W_k, C_k]. */
@@ -122,7 +130,7 @@ export interface Ssdlite320MobilenetV3Large {
    * @returns Per image: boxes Tensor[D, 4] xyxy in the input image's pixels, scores Tensor[D], labels
    *   Tensor[D] int32 (1..numClasses-1), by descending score.
    */
-  detect(images: TensorInput | readonly TensorInput[]): Detections[];
+  detect(images: TensorInput | readonly TensorInput[], options?: SsdliteDetectOptions): Detections[];
   /**
    * The training losses, as torchvision's model returns them in train mode (`model.train(); model(images,
    * targets)`): transform (targets' boxes scaled by the float32 ratios 320 / side), backbone and head with the
@@ -245,14 +253,20 @@ export function ssdlite320MobilenetV3Large(options: Ssdlite320Options = {}): Ssd
       return tf.stack(list.map((im) => tf.image.resizeBilinear(tf.div(tf.sub(tf.cast(im, 'float32'), mean), std) as tf.Tensor3D, [320, 320], false, true))) as tf.Tensor4D;
     });
 
-  const detect = (images: TensorInput | readonly TensorInput[]): Detections[] =>
+  const detect = (images: TensorInput | readonly TensorInput[], overrides: SsdliteDetectOptions = {}): Detections[] =>
     tf.tidy(() => {
       const list = imageList('detect', images);
       const out = forward(transform(list));
       const anchors = ssdDefaultBoxes({ ...SSDLITE320, featureMapSizes: out.features.map((f) => [f.shape[1], f.shape[2]] as [number, number]) });
       const dets = postprocessDetections(
         { classLogits: out.clsLogits, boxDeltas: out.bboxRegression, referenceBoxes: anchors, imageSizes: [320, 320] },
-        { scoreThreshold: config.scoreThresh, nmsThreshold: config.nmsThresh, detectionsPerImage: config.detectionsPerImg, topkCandidates: config.topkCandidates, minSize: 0 },
+        {
+          scoreThreshold: overrides.scoreThresh ?? config.scoreThresh,
+          nmsThreshold: config.nmsThresh,
+          detectionsPerImage: overrides.detectionsPerImg ?? config.detectionsPerImg,
+          topkCandidates: config.topkCandidates,
+          minSize: 0,
+        },
       );
       // transform.postprocess: resize_boxes by float32 original / 320 ratios.
       return dets.map((det, i) => {
