@@ -15,6 +15,7 @@ import { Command } from 'commander';
 import { useBackend } from '@detkit/backends';
 import { InvalidArgumentError } from '@detkit/core';
 import { loadDetectorModel, type Detector, type DetectorConfig } from '@detkit/models';
+import { registerTorchvisionDetectors } from '@detkit/torchvision';
 import {
   unlessHelp,
   RUN_FILE,
@@ -84,6 +85,7 @@ const OP = 'detkit convert';
 async function readFolder(dir: string, what: string): Promise<ConvertSource> {
   const manifest = await readManifest(dir);
   const { artifacts, classes, categoryIds } = await readModel(dir);
+  registerTorchvisionDetectors(); // torchvision's kinds load through @detkit/models' registry
   const detector = await loadDetectorModel(artifacts);
   return { detector, classes, categoryIds, runId: manifest?.runId ?? '', epoch: manifest?.epoch ?? 0, step: manifest?.step ?? 0, description: `${what} ${dir}` };
 }

@@ -17,6 +17,7 @@ import { createLoader, type DetectionSample } from '@detkit/data';
 import { loadImageFile } from '@detkit/data/node';
 import type { Detections } from '@detkit/eval';
 import { loadDetectorModel } from '@detkit/models';
+import { registerTorchvisionDetectors } from '@detkit/torchvision';
 import {
   unlessHelp,
   evaluateDetector,
@@ -219,6 +220,7 @@ export async function runEval(config: EvalConfig): Promise<{ report: EvalReport;
     if (classes.length !== gt.classes.length || classes.some((c, i) => c !== gt.classes[i])) {
       throw new InvalidArgumentError(OP, 'data', `has the classes ${gt.classes.join(', ')}, the model ${input.dir} ${classes.join(', ')}: score a model on data with its own classes`);
     }
+    registerTorchvisionDetectors(); // torchvision's kinds load through @detkit/models' registry
     const detector = await loadDetectorModel(artifacts);
     try {
       const samples = new Map(gt.samples.map((s) => [s.id, s]));

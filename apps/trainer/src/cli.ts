@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { InvalidArgumentError } from '@detkit/core';
-import { BACKENDS, defaultConfig, parseDuration, readConfigFile, validateConfig, type ModelName, type TrainConfig } from './config';
+import { BACKENDS, defaultConfig, MODELS, parseDuration, readConfigFile, validateConfig, type ModelName, type TrainConfig } from './config';
 import { DEFAULT_VAL_SPLIT } from './dataset';
 
 function integer(value: string): number {
@@ -58,7 +58,9 @@ function trainProgram(name: string): Command {
   return new Command(name)
     .description('Train an SSD or Faster R-CNN detector with detkit; evaluates each epoch (COCO AP and VOC mAP) and writes checkpoints, metrics, plots and drawn detections.')
     .option('-c, --config <file>', 'JSON file with any configuration fields; flags override it (default: none)')
-    .addOption(new Option('-m, --model <name>', `detector (default: ${d.model})`).choices(['ssd', 'faster-rcnn']))
+    .addOption(new Option('-m, --model <name>', `detector: detkit's ssd or faster-rcnn, or torchvision's ssdlite320-mobilenet-v3-large (default: ${d.model})`).choices([...MODELS]))
+    .option('--weights <file>', 'ssdlite320-mobilenet-v3-large: torchvision weights to fine-tune from, a safetensors state dict (default: none: random)')
+    .option('--trainable-backbone-layers <n>', "ssdlite320-mobilenet-v3-large: backbone stages trained, 0-6, counting from the last, as torchvision's trainable_backbone_layers (default: 6)", integer)
     .option('-d, --data <where>', `'synthetic' (built in), 'synthetic:hard', a COCO folder or a VOC devkit folder (default: ${d.data})`)
     .option('--train-annotations <file>', 'COCO instances file of the training split, instead of --data (default: none)')
     .option('--train-images <dir>', 'folder of the training images (default: found beside the annotations)')
@@ -100,6 +102,7 @@ Examples:
   $ ${name}                                         # SSD on the built-in synthetic set
   $ ${name} --data ~/data/coco-shapes --time 10m    # your COCO folder, the best model in ten minutes
   $ ${name} --model faster-rcnn --data VOCdevkit/VOC2007 -o runs/voc
+  $ ${name} --model ssdlite320-mobilenet-v3-large --weights ssdlite_coco.safetensors --data ~/data/coco-shapes
   $ ${name} --train-annotations ann.json --train-images imgs/ --val-split 0.1`,
     );
 }
@@ -175,7 +178,7 @@ export async function parseTrainArgs(argv: readonly string[], io?: CliIo, option
   const flags = program.opts<Record<string, unknown>>();
   const file = typeof flags.config === 'string' ? await readConfigFile(path.resolve(options.cwd ?? process.env.INIT_CWD ?? process.cwd(), flags.config)) : {};
   const model = (flags.model ?? file.model ?? 'ssd') as ModelName;
-  if (model !== 'ssd' && model !== 'faster-rcnn') throw new InvalidArgumentError(name, 'model', `must be 'ssd' or 'faster-rcnn', got ${JSON.stringify(model)}`);
+  if (!(MODELS as readonly string[]).includes(model)) throw new InvalidArgumentError(name, 'model', `must be one of ${MODELS.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(model)}`);
   const fromFlags: Partial<TrainConfig> = {};
   for (const [key, value] of Object.entries(flags)) {
     if (key === 'config' || value === undefined) continue;

@@ -5,8 +5,14 @@ import type { BackendName } from '@detkit/backends';
 import type { OptimizerName } from './optimizer';
 import type { LrSchedule } from './schedule';
 
-/** The models the trainer builds. */
-export type ModelName = 'ssd' | 'faster-rcnn';
+/**
+ * The models the trainer builds: detkit's SSD and Faster R-CNN, and torchvision's SSDlite320 on
+ * MobileNetV3-Large (`@detkit/torchvision`), which fine-tunes from torchvision's weights (`weights`).
+ */
+export type ModelName = 'ssd' | 'faster-rcnn' | 'ssdlite320-mobilenet-v3-large';
+
+/** The model names, in `--model`'s order. */
+export const MODELS = ['ssd', 'faster-rcnn', 'ssdlite320-mobilenet-v3-large'] as const satisfies readonly ModelName[];
 
 /** Largest model input side the trainer accepts, in pixels (a 4096 x 4096 batch of 8 is 400 MB of float32 input alone). */
 export const MAX_IMAGE_SIZE = 4096;
@@ -41,7 +47,15 @@ const nonNegativeInt = z.number().int().min(0);
  */
 export const trainConfigSchema = z.strictObject({
   /** Which detector. */
-  model: z.enum(['ssd', 'faster-rcnn']),
+  model: z.enum(MODELS),
+  /**
+   * torchvision weights to start from (`ssdlite320-mobilenet-v3-large` only): a safetensors state dict, e.g.
+   * converted from torchvision's COCO `.pth` with @detkit/torchvision's `pth_to_safetensors.py`. Weights of
+   * another class count keep everything but the class-dependent layers (the log names them). null: random.
+   */
+  weights: z.string().min(1).nullable(),
+  /** `trainable_backbone_layers` of torchvision's models (0-6 for SSDlite); null: the model's default (6, all). */
+  trainableBackboneLayers: z.number().int().min(0).max(6).nullable(),
   /**
    * The data: `'synthetic'` (the built-in 'quick' set), `'synthetic:hard'`, a COCO folder (see the README's
    * layouts), a Pascal VOC devkit folder, or `''` when `trainAnnotations` is given.
@@ -157,10 +171,15 @@ export function defaultConfig(model: ModelName = 'ssd'): TrainConfig {
     draw: 8,
     progress: true,
     modelOptions: {},
+    weights: null,
+    trainableBackboneLayers: null,
   };
   // Measured on the synthetic 'quick' set on 2 shared cores (see the README): SSD passes VOC mAP@0.5 0.9 in
   // its 4th epoch, Faster R-CNN in its 2nd.
   if (model === 'faster-rcnn') return { ...common, model, batchSize: 8, lr: 2e-3, warmupSteps: 100 };
+  // torchvision's SSDlite recipe (references/detection: SGD lr 0.15 at batch 192, momentum 0.9, weight decay
+  // 4e-5, cosine) scaled linearly to batch 8; not tuned here.
+  if (model === 'ssdlite320-mobilenet-v3-large') return { ...common, model, batchSize: 8, optimizer: 'sgd', lr: 0.00625, weightDecay: 4e-5, warmupSteps: 50 };
   return { ...common, model, batchSize: 16, lr: 4e-3, warmupSteps: 50 };
 }
 

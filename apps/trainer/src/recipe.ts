@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@detkit/core';
 import type { SampleSource } from '@detkit/data';
 import { LONG_RUN_EPOCHS, LONG_RUN_SECONDS, type AugmentName, type TrainConfig } from './config';
 
@@ -30,9 +31,11 @@ export interface DataStats {
 }
 
 /** The defaults on the built-in synthetic set, measured there (see the README). */
-const SYNTHETIC_EPOCHS = { ssd: 6, 'faster-rcnn': 4 } as const;
-/** Time budgets on other data: the bars of the trainer README (SSD 10 minutes, Faster R-CNN 15). */
-export const DEFAULT_TIME_BUDGET = { ssd: 600, 'faster-rcnn': 900 } as const;
+const SYNTHETIC_EPOCHS = { ssd: 6, 'faster-rcnn': 4, 'ssdlite320-mobilenet-v3-large': 6 } as const;
+/** Time budgets on other data: the bars of the trainer README (SSD 10 minutes, Faster R-CNN 15; SSDlite as SSD). */
+export const DEFAULT_TIME_BUDGET = { ssd: 600, 'faster-rcnn': 900, 'ssdlite320-mobilenet-v3-large': 600 } as const;
+/** torchvision's SSDlite320 is made for 320 x 320 inputs (its anchors and head follow the architecture). */
+export const SSDLITE_IMAGE_SIZE = 320;
 /** Largest automatic input size: beyond it a step on 2 CPU cores is too slow for a 10-minute budget. */
 export const MAX_AUTO_IMAGE_SIZE = 320;
 /**
@@ -132,8 +135,19 @@ export function autoAnchorSizes(stats: DataStats, imageSize: number): number[] {
 export async function resolveRun(config: TrainConfig, train: SampleSource, synthetic: boolean): Promise<ResolvedRun> {
   const notes: string[] = [];
   const modelOptions: Record<string, unknown> = {};
+  if (config.model !== 'ssdlite320-mobilenet-v3-large') {
+    for (const key of ['weights', 'trainableBackboneLayers'] as const) {
+      if (config[key] !== null) throw new InvalidArgumentError('detkit-train', key, `applies to torchvision's models (--model ssdlite320-mobilenet-v3-large), not to ${config.model}`);
+    }
+  }
   let imageSize: number;
-  if (synthetic) {
+  if (config.model === 'ssdlite320-mobilenet-v3-large') {
+    if (config.imageSize !== 'auto' && config.imageSize !== SSDLITE_IMAGE_SIZE) {
+      throw new InvalidArgumentError('detkit-train', 'imageSize', `must be 'auto' or ${SSDLITE_IMAGE_SIZE} for ${config.model} (its input size), got ${config.imageSize}`);
+    }
+    imageSize = SSDLITE_IMAGE_SIZE;
+    if (!synthetic) notes.push(`image size ${imageSize} px (${config.model}'s input)`);
+  } else if (synthetic) {
     imageSize = config.imageSize === 'auto' ? 128 : config.imageSize;
   } else {
     const stats = await dataStats(train);

@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '@detkit/core';
 import { boxesToOriginal, createLoader, type DetectionSample } from '@detkit/data';
 import { loadImageFile } from '@detkit/data/node';
 import { loadDetectorModel } from '@detkit/models';
+import { registerTorchvisionDetectors } from '@detkit/torchvision';
 import { latestCheckpoint, readModel } from './checkpoint';
 import { parseCommand, type CliIo } from './cli';
 import { drawDetections } from './draw';
@@ -110,6 +111,7 @@ export async function runDetect(config: DetectConfig, log: (line: string) => voi
   const dir = await resolveModelDir(config.model);
   const { artifacts, classes, categoryIds } = await readModel(dir);
   log(`model ${dir} (${classes.length} classes)`);
+  registerTorchvisionDetectors();
   const detector = await loadDetectorModel(artifacts);
   try {
     const [h, w] = detector.config.imageSize;

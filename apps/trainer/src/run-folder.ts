@@ -45,9 +45,10 @@ export interface RunFolder {
  * step reached), where the folder is now, the backend (results then match within float rounding rather
  * than bit for bit), and how much is drawn and shown. Every other field (model, data and its splits, image
  * size, batch size, optimizer, learning rate and schedule, augmentation, seed, image limits, model options,
- * and any field added later) must match: changing it would silently train a different run.
+ * and any field added later) must match: changing it would silently train a different run. `weights` only
+ * chooses where a fresh run starts: a resumed run continues from its checkpoint's weights.
  */
-export const RESUMABLE_FIELDS: readonly string[] = ['epochs', 'time', 'maxSteps', 'out', 'resume', 'overwrite', 'backend', 'switchBackendAt', 'threads', 'workers', 'draw', 'progress'];
+export const RESUMABLE_FIELDS: readonly string[] = ['epochs', 'time', 'maxSteps', 'out', 'resume', 'overwrite', 'backend', 'switchBackendAt', 'threads', 'workers', 'draw', 'progress', 'weights'];
 
 /** What the trainer writes into an output folder: what `--overwrite` removes (nothing else is touched). */
 export const RUN_OUTPUTS: readonly string[] = [RUN_FILE, CHECKPOINTS, 'model', 'metrics.jsonl', 'loss.png', 'map.png', 'detections', 'val-annotations.json', 'val-results.json'];

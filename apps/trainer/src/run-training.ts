@@ -3,11 +3,12 @@ import { freemem, loadavg } from 'node:os';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { backendInfo, useBackend } from '@detkit/backends';
-import { tf } from '@detkit/core';
+import { InvalidArgumentError, tf } from '@detkit/core';
 import { createLoader, toCoco, type DetectionSample, type LoaderOptions } from '@detkit/data';
 import { createWorkerPool, loadImageFile, type WorkerPool } from '@detkit/data/node';
 import { createFasterRcnn, disposeOptimizer, createSsd, setLearningRate, trainableVariables, type Detector, type DetectorConfig } from '@detkit/models';
 import { createRng } from '@detkit/samplers';
+import { registerTorchvisionDetectors, ssdliteDetector, type SsdliteDetector, type SsdliteDetectorOptions } from '@detkit/torchvision';
 import { latestCheckpoint, writeCheckpoint, writeFinalModel, type RunState, type WriteProbe } from './checkpoint';
 import type { TrainConfig } from './config';
 import { openData } from './dataset';
@@ -60,6 +61,9 @@ export interface EpochRecord {
   backend: string;
 }
 
+// torchvision's detectors are rebuilt from checkpoints through @detkit/models' registry.
+registerTorchvisionDetectors();
+
 /** Hooks for tests and embedding: called after each step and epoch; throwing stops the run there (as a crash would). */
 export interface RunHooks {
   log?: (line: string) => void;
@@ -81,8 +85,29 @@ export interface RunSummary {
 
 /** Builds the detector of a configuration (its `'auto'` fields resolved), seeded. */
 export function buildDetector(config: TrainConfig, run: Pick<ResolvedRun, 'imageSize' | 'modelOptions'>, numClasses: number): Detector<DetectorConfig> {
+  if (config.model === 'ssdlite320-mobilenet-v3-large') {
+    const options = { ...run.modelOptions, numClasses, seed: config.seed, ...(config.trainableBackboneLayers !== null ? { trainableBackboneLayers: config.trainableBackboneLayers } : {}) };
+    return ssdliteDetector(options as SsdliteDetectorOptions) as unknown as Detector<DetectorConfig>;
+  }
   const options = { ...run.modelOptions, numClasses, imageSize: run.imageSize, seed: config.seed };
   return config.model === 'ssd' ? createSsd(options) : createFasterRcnn(options);
+}
+
+/**
+ * Loads `config.weights` (a torchvision safetensors state dict) into a torchvision detector: everything but
+ * the class-dependent layers when the class count differs (those keep their fresh values and are logged).
+ */
+async function loadStartWeights(config: TrainConfig, detector: Detector<DetectorConfig>, log: (line: string) => void): Promise<void> {
+  if (config.weights === null) return;
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(config.weights));
+  } catch (cause) {
+    throw new InvalidArgumentError('detkit-train', 'weights', `${config.weights}: could not be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`);
+  }
+  const report = (detector as unknown as SsdliteDetector).model.loadStateDict(bytes, { reinitialiseClassLayers: true });
+  log(`  weights: ${report.loaded.length} entries from ${config.weights}`);
+  if (report.reinitialised.length > 0) log(`  weights: the class count differs; re-initialised ${report.reinitialised.join(', ')}`);
 }
 
 /** The loader options of an augmentation recipe (see `TrainConfig.augment`). */
@@ -186,6 +211,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
   const rng = createRng(config.seed);
   let state: RunState = { version: 2, runId: folder.runId, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes, categoryIds: data.categoryIds === null ? null : [...data.categoryIds] };
 
+  if (!config.resume) await loadStartWeights(config, detector, log);
   if (config.resume) {
     // The newest intact checkpoint of this folder's run, its configuration checked against this one's.
     const saved = await resumeRun(folder, config, classes, { detector, optimizer, rng, metricsFile }, log);
