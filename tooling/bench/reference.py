@@ -36,7 +36,7 @@ try:
     import numpy as np
     import torch
     import torchvision
-    from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_320_fpn
+    from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_320_fpn, ssdlite320_mobilenet_v3_large
     from torchvision.models.detection._utils import BoxCoder, SSDMatcher
     from torchvision.models.detection.anchor_utils import AnchorGenerator, DefaultBoxGenerator
     from torchvision.models.detection.image_list import ImageList
@@ -327,9 +327,41 @@ def w8_tv(x):
     return call, (lambda _: [sum(p.numel() for p in model.parameters())]), note
 
 
+def w8_tv_ssdlite(x):
+    """ssdlite320_mobilenet_v3_large (random weights, 91 classes, nothing downloaded), one training step on
+    2 images of 320x320 with 5 boxes each, SGD momentum: the module detkit's W8-tv-ssdlite runs."""
+    torch.manual_seed(0)
+    model = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=91)
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
+    images = list(x["images"])
+    targets = [{"boxes": b, "labels": l.long()} for b, l in zip(x["boxes"], x["labels"])]
+
+    def call():
+        model.train()
+        with torch.enable_grad():
+            opt.zero_grad()
+            losses = model(images, targets)
+            total = sum(losses.values())
+            total.backward()
+            opt.step()
+        return total.item()
+
+    model.eval()
+    with torch.no_grad():
+        model(images)
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            model(images)
+            times.append((time.perf_counter() - t0) * 1000.0)
+    model.train()
+    note = f"inference (eval, batch 2) {statistics.median(times):.0f} ms"
+    return call, (lambda _: [sum(p.numel() for p in model.parameters())]), note
+
+
 WORKLOADS = {
     "W1a": w1a, "W1b": w1b, "W2": w2, "W3": w3, "W4": w4, "W5a": w5a, "W5b": w5b, "W5c": w5c,
-    "W6-match": w6_match, "W6-loss": w6_loss, "W7a": w7a, "W7b": w7b, "W8": w8, "W8-tv": w8_tv,
+    "W6-match": w6_match, "W6-loss": w6_loss, "W7a": w7a, "W7b": w7b, "W8": w8, "W8-tv": w8_tv, "W8-tv-ssdlite": w8_tv_ssdlite,
 }
 
 

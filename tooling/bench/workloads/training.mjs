@@ -28,6 +28,18 @@ const W8_SIZE = 320;
 const W8_ANCHORS = 9;
 const W8_CELLS = W8_SIZE / 16;
 
+/** The torchvision W8 rows' inputs: 2 images 3 x 320 x 320 (NCHW, as reference.py takes them), 5 boxes and COCO labels 1..90 each. */
+function tvInputs(rand) {
+  const boxes = randomBoxes(rand, 2 * 5, { size: 320, minSide: 32, maxSide: 200 });
+  const labels = randomClasses(rand, 2 * 5, 90);
+  for (let i = 0; i < labels.data.length; i++) labels.data[i] += 1;
+  return {
+    images: { data: uniform(rand, 2 * 3 * 320 * 320, 0, 1), shape: [2, 3, 320, 320] },
+    boxes: { data: boxes.data, shape: [2, 5, 4] },
+    labels: { data: labels.data, shape: [2, 5] },
+  };
+}
+
 /** Σ over the network's parameters of their sizes. */
 const parameterCount = (vars) => vars.reduce((n, v) => n + v.size, 0);
 
@@ -135,6 +147,56 @@ export const TRAINING_WORKLOADS = [
   trainerWorkload({ id: 'W8-trainer-ssd', model: 'SSD', batch: 16, lr: 4e-3, factory: 'createSsd' }),
   trainerWorkload({ id: 'W8-trainer-frcnn', model: 'Faster R-CNN', batch: 8, lr: 2e-3, factory: 'createFasterRcnn' }),
   {
+    id: 'W8-tv-ssdlite',
+    group: 'W8-trainer',
+    title: 'torchvision ssdlite320_mobilenet_v3_large (random weights, 91 classes), one training step, 2 x 320 x 320, SGD momentum',
+    package: '@detkit/torchvision',
+    target: 1.5,
+    seed: 82,
+    threads: {},
+    cpu: CPU_TRAINING,
+    timing: TRAINING_TIMING,
+    reference: { min_runs: 3, warmup_runs: 1 },
+    inputs: tvInputs,
+    // The same module on both sides (@detkit/torchvision's parity tests): torch's train mode (batch-norm batch
+    // statistics), SSDMatcher(0.5), 3:1 hard negatives; different random weights, so the losses differ.
+    setup: (tv, t) => {
+      const model = tv.ssdlite320MobilenetV3Large({ numClasses: 91 });
+      const optimizer = tf.train.momentum(0.01, 0.9);
+      const images = tf.tidy(() => tf.unstack(tf.transpose(t.images, [0, 2, 3, 1])));
+      const boxes = tf.unstack(t.boxes);
+      const labels = tf.unstack(t.labels);
+      const targets = boxes.map((b, i) => ({ boxes: b, labels: labels[i] }));
+      const vars = model.parameters.trainableVariables();
+      const summary = [model.parameters.specs().filter((s) => s.kind === 'parameter').reduce((n, s) => n + s.torchShape.reduce((a, b) => a * b, 1), 0)];
+      return {
+        call: () => {
+          const cost = optimizer.minimize(() => model.loss(images, targets).total, true, vars);
+          const loss = cost.dataSync()[0];
+          cost.dispose();
+          return { loss, summary };
+        },
+        extras: (median) => {
+          const times = [];
+          for (let i = 0; i < 3; i++) {
+            const t0 = performance.now();
+            tf.dispose(model.detect(images).flatMap((d) => [d.boxes, d.scores, d.labels]));
+            times.push(performance.now() - t0);
+          }
+          times.sort((a, b) => a - b);
+          return { 'steps/s': 1000 / median, 'inference ms (eval, batch 2)': times[1] };
+        },
+        dispose: () => {
+          optimizer.dispose();
+          optimizer.c?.dispose();
+          tf.dispose([...images, ...boxes, ...labels]);
+          model.dispose();
+        },
+      };
+    },
+    check: async (out) => out.summary,
+  },
+  {
     id: 'W8-tv',
     group: 'W8-trainer',
     title: 'torchvision fasterrcnn_mobilenet_v3_large_320_fpn (random weights), one training step, 2 x 320 x 320, SGD momentum',
@@ -142,15 +204,6 @@ export const TRAINING_WORKLOADS = [
     detkit: false,
     seed: 81,
     reference: { min_runs: 3, warmup_runs: 1 },
-    inputs: (rand) => {
-      const boxes = randomBoxes(rand, 2 * 5, { size: 320, minSide: 32, maxSide: 200 });
-      const labels = randomClasses(rand, 2 * 5, 90);
-      for (let i = 0; i < labels.data.length; i++) labels.data[i] += 1;
-      return {
-        images: { data: uniform(rand, 2 * 3 * 320 * 320, 0, 1), shape: [2, 3, 320, 320] },
-        boxes: { data: boxes.data, shape: [2, 5, 4] },
-        labels: { data: labels.data, shape: [2, 5] },
-      };
-    },
+    inputs: tvInputs,
   },
 ];
