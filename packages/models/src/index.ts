@@ -6,6 +6,7 @@ export {
   DEFAULT_BACKBONE_CHANNELS,
   BATCH_NORM_MOMENTUM,
   BATCH_NORM_EPSILON,
+  batchNormTrain,
   type Backbone,
   type FeatureLevel,
   type ConvBackbone,

@@ -1,4 +1,5 @@
 import { ShapeError, tf } from '@detkit/core';
+import { batchNormTrain } from '@detkit/models';
 import type { TorchParameters } from './state-dict';
 
 /** A layer of a torchvision module, NHWC in and out. */
@@ -126,44 +127,17 @@ export function batchNorm2d(ctx: BuildContext, name: string, channels: number, e
     const [n, h, w] = x.shape;
     const count = n * h * w;
     if (count < 2) throw new ShapeError(name, 'input', '[N, H, W, C] with N·H·W > 1 (torch: more than 1 value per channel when training)', x.shape);
-    return trainBatchNorm(x, weight as tf.Tensor1D, bias as tf.Tensor1D, eps, (m, v) => {
-      // The running statistics are state, not part of the graph. torch keeps the unbiased variance.
-      mean.assign(tf.add(tf.mul(mean, 1 - momentum), tf.mul(m, momentum)));
-      variance.assign(tf.add(tf.mul(variance, 1 - momentum), tf.mul(v, (momentum * count) / (count - 1))));
-      ctx.params.incrementCounter(counter);
+    // @detkit/models' train-mode batch norm: one custom-gradient op, torch's backward formula.
+    const batch = batchNormTrain(x, weight as tf.Tensor1D, bias as tf.Tensor1D, eps);
+    // The running statistics are state, not part of the graph. torch keeps the unbiased variance.
+    tf.tidy(() => {
+      mean.assign(tf.add(tf.mul(mean, 1 - momentum), tf.mul(batch.mean, momentum)));
+      variance.assign(tf.add(tf.mul(variance, 1 - momentum), tf.mul(batch.variance, (momentum * count) / (count - 1))));
     });
+    tf.dispose([batch.mean, batch.variance]);
+    ctx.params.incrementCounter(counter);
+    return batch.out;
   };
-}
-
-/**
- * Train-mode batch norm with its gradient written out (what torch's `batch_norm_backward` computes), as one
- * custom-gradient op: `y = x̂ · weight + bias`, `x̂ = (x - mean) / sqrt(var + eps)` over N, H, W (biased
- * variance), and backward `dbias = Σ dy`, `dweight = Σ dy · x̂`, `dx = weight / sqrt(var + eps) / M · (M · dy -
- * dbias - x̂ · dweight)` with M = N·H·W. tfjs's own chain (moments, then batchNorm) takes several times the
- * kernels and tiles its per-channel factors to the input's size. `update(mean, variance)` receives the batch
- * statistics during the forward.
- */
-function trainBatchNorm(x: tf.Tensor4D, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number, update: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void): tf.Tensor4D {
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xIn, wIn, bIn, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const { mean, variance } = tf.moments(xIn, [0, 1, 2]);
-    update(mean as tf.Tensor1D, variance as tf.Tensor1D);
-    const inv = tf.rsqrt(tf.add(variance, eps));
-    const xhat = tf.mul(tf.sub(xIn, mean), inv);
-    save([xhat, inv, wIn]);
-    return {
-      value: tf.add(tf.mul(xhat, wIn), bIn),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xh, iv, w] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const m = dy.shape[0]! * dy.shape[1]! * dy.shape[2]!;
-        const dbias = tf.sum(dy, [0, 1, 2]);
-        const dweight = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
-        const dx = tf.mul(tf.sub(tf.sub(tf.mul(dy, m), dbias), tf.mul(xh, dweight)), tf.div(tf.mul(w, iv), m));
-        return [dx, dweight, dbias];
-      },
-    };
-  });
-  return op(x, weight, bias) as tf.Tensor4D;
 }
 
 /** Options of {@link conv2dNormActivation}. */
