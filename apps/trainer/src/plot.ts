@@ -1,4 +1,6 @@
-import { PALETTE, Raster, type Rgb } from './raster';
+import { writeFile } from 'node:fs/promises';
+import type { TopLevelSpec } from 'vega-lite';
+import { drawing, FONT_FAMILY, type Drawing } from './raster';
 
 /** One curve of a plot: points (x, y) and a name for the legend. */
 export interface Series {
@@ -10,95 +12,103 @@ export interface Series {
 export interface LinePlotOptions {
   title: string;
   xLabel: string;
+  /** Title of the y axis. Default: none. */
+  yLabel?: string;
+  /** Size of the whole image in pixels, title and legend included. Default 900 x 500. */
   width?: number;
   height?: number;
   /** Plot y on a log10 axis (losses). Non-positive values are left out. */
   logY?: boolean;
 }
 
-/** "Nice" tick positions covering [lo, hi] (1, 2, 5 x 10^k steps). */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
-  return ticks;
+/**
+ * Longer series are thinned to about this many evenly spaced points (the last one kept): over twice the
+ * plot's width in pixels, so the drawn curve is the same, while the SVG stays small and fast to render.
+ */
+const MAX_POINTS_PER_SERIES = 2000;
+
+/** Every `ceil(n / max)`-th point of `points`, and the last one. */
+function thin<T>(points: readonly T[], max: number): readonly T[] {
+  const stride = Math.ceil(points.length / max);
+  if (stride <= 1) return points;
+  return points.filter((_, i) => i % stride === 0 || i === points.length - 1);
 }
 
-/** Ticks of a log10 axis spanning [lo, hi] (in log10 units): 1, 2, 5 x 10^k, thinned to 1 x 10^k on long ranges. */
-function logTicks(lo: number, hi: number): number[] {
-  const ticks: number[] = [];
-  const mantissas = hi - lo > 3 ? [1] : [1, 2, 5];
-  for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) for (const m of mantissas) ticks.push(m * 10 ** k);
-  return ticks.filter((t) => Math.log10(t) >= lo && Math.log10(t) <= hi);
-}
+/** Series with at most this many points also get a dot per point (so one-point series show). */
+const MAX_POINTS_WITH_DOTS = 30;
 
-function label(v: number): string {
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1000 || a < 0.01) return v.toExponential(0);
-  return String(Number(v.toPrecision(3)));
+/**
+ * Ends of a log axis for data in [lo, hi] (both > 0): the nearest 1, 2 or 5 x 10^k outside, so both ends carry a
+ * labelled tick (Vega's own `nice` goes to whole decades, which can leave most of the plot empty).
+ */
+function logDomain(lo: number, hi: number): [number, number] {
+  const candidates = (v: number) => [1, 2, 5, 10].map((m) => Number((m * 10 ** Math.floor(Math.log10(v))).toPrecision(12)));
+  return [candidates(lo).filter((t) => t <= lo).pop() ?? lo, candidates(hi).find((t) => t >= hi) ?? hi];
 }
 
 /**
- * A line plot as an RGB raster: axes with ticks and labels, one coloured line per series, a legend.
+ * The Vega-Lite spec of {@link linePlot}: one coloured line per series (Tableau 10 colours, Vega's `category10`, legend in series
+ * order, every series listed even when it has no points yet), axes with titles, the title on top.
  */
-export function linePlot(series: readonly Series[], options: LinePlotOptions): Raster {
+export function linePlotSpec(series: readonly Series[], options: LinePlotOptions): TopLevelSpec {
   const width = options.width ?? 900;
   const height = options.height ?? 500;
-  const r = new Raster(width, height);
-  const black: Rgb = [0, 0, 0];
-  const grey: Rgb = [225, 225, 225];
-  const margin = { left: 70, right: 20, top: 36, bottom: 46 };
-  const fy = (v: number) => (options.logY ? Math.log10(v) : v);
-  const usable = series.map((s) => ({ ...s, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!options.logY || y > 0)) }));
-  const all = usable.flatMap((s) => s.points);
-  r.text(options.title, margin.left, 12, black, 2);
-  if (all.length === 0) {
-    r.text('no data yet', width / 2 - 40, height / 2, black, 2);
-    return r;
+  const values = series.flatMap((s) =>
+    thin(s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!options.logY || y > 0)), MAX_POINTS_PER_SERIES).map(([x, y]) => ({ series: s.name, x, y })),
+  );
+  const frame = {
+    width,
+    height,
+    autosize: { type: 'fit', contains: 'padding' },
+    padding: 12,
+    background: 'white',
+    title: { text: options.title, anchor: 'start', fontSize: 16, offset: 12 },
+    config: { font: FONT_FAMILY, axis: { labelFontSize: 12, titleFontSize: 13, gridColor: '#e1e1e1' }, legend: { labelFontSize: 12, symbolStrokeWidth: 3 } },
+  } as const;
+  if (values.length === 0) {
+    return { ...frame, data: { values: [{}] }, mark: { type: 'text', text: 'no data yet', fontSize: 16 }, encoding: { x: { value: width / 2 }, y: { value: height / 2 } } };
   }
-  let [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
-  let [y0, y1] = [Math.min(...all.map((p) => fy(p[1]))), Math.max(...all.map((p) => fy(p[1])))];
-  if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
-  if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
-  const pad = (y1 - y0) * 0.05;
-  [y0, y1] = [y0 - pad, y1 + pad];
-  const px = (x: number) => margin.left + ((x - x0) / (x1 - x0)) * (width - margin.left - margin.right);
-  const py = (y: number) => height - margin.bottom - ((fy(y) - y0) / (y1 - y0)) * (height - margin.top - margin.bottom);
-  // Grid and ticks.
-  for (const t of niceTicks(x0, x1, 8)) {
-    r.line(px(t), margin.top, px(t), height - margin.bottom, grey);
-    const text = label(t);
-    r.text(text, px(t) - Raster.textWidth(text) / 2, height - margin.bottom + 8, black);
+  const [yMin, yMax] = values.reduce(([lo, hi], v) => [Math.min(lo, v.y), Math.max(hi, v.y)], [Infinity, -Infinity]);
+  const integerX = values.every((v) => Number.isInteger(v.x));
+  const longest = Math.max(...series.map((s) => s.points.length));
+  return {
+    ...frame,
+    data: { values },
+    mark: { type: 'line', strokeWidth: 2, clip: true, point: longest <= MAX_POINTS_WITH_DOTS ? { size: 30, filled: true } : false },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: options.xLabel, scale: { zero: false, nice: false }, axis: integerX ? { tickMinStep: 1, format: 'd' } : {} },
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title: options.yLabel ?? null,
+        scale: options.logY ? { type: 'log', nice: false, domain: logDomain(yMin, yMax) } : { zero: false, padding: 8 },
+        axis: { format: '~g' },
+      },
+      color: { field: 'series', type: 'nominal', scale: { domain: series.map((s) => s.name), scheme: 'category10' }, legend: { title: null, orient: 'right' } },
+    },
+  };
+}
+
+/**
+ * A line plot, drawn by Vega-Lite (compiled to Vega, rendered headless to SVG) and rasterised to PNG by
+ * resvg: axes with ticks, titles and a grid, one coloured line per series, a legend, the title on top.
+ */
+export async function linePlot(series: readonly Series[], options: LinePlotOptions): Promise<Drawing> {
+  // Loaded on first use: together they take a few tenths of a second to import, which commands that draw no
+  // plot (detect, eval, --help) should not pay.
+  const [{ parse, View }, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new View(parse(compile(linePlotSpec(series, options)).spec), { renderer: 'none' });
+  try {
+    return drawing(await view.toSVG());
+  } finally {
+    view.finalize();
   }
-  const yTicks = options.logY ? logTicks(y0, y1) : niceTicks(y0, y1, 6);
-  for (const t of yTicks) {
-    const y = py(t);
-    if (!(y >= margin.top - 1 && y <= height - margin.bottom + 1)) continue;
-    r.line(margin.left, y, width - margin.right, y, grey);
-    const text = label(t);
-    r.text(text, margin.left - 8 - Raster.textWidth(text), y - 3, black);
-  }
-  r.line(margin.left, margin.top, margin.left, height - margin.bottom, black);
-  r.line(margin.left, height - margin.bottom, width - margin.right, height - margin.bottom, black);
-  r.text(options.xLabel, width / 2 - Raster.textWidth(options.xLabel), height - 18, black, 2);
-  if (options.logY) r.text('log scale', 8, margin.top - 14, black);
-  // Curves and legend.
-  usable.forEach((s, i) => {
-    const c = PALETTE[i % PALETTE.length]!;
-    for (let k = 1; k < s.points.length; k++) {
-      const [a, b] = [s.points[k - 1]!, s.points[k]!];
-      r.line(px(a[0]), py(a[1]), px(b[0]), py(b[1]), c, 2);
-    }
-    if (s.points.length === 1) r.fillRect(px(s.points[0]![0]) - 2, py(s.points[0]![1]) - 2, px(s.points[0]![0]) + 3, py(s.points[0]![1]) + 3, c);
-    const ly = margin.top + 6 + i * 16;
-    r.fillRect(width - margin.right - 150, ly, width - margin.right - 136, ly + 8, c);
-    r.text(s.name, width - margin.right - 130, ly, black, 1, [255, 255, 255]);
-  });
-  return r;
+}
+
+/** Writes {@link linePlot}'s PNG to `file` (a .png path) and its SVG next to it, with the extension .svg. */
+export async function writePlot(file: string, series: readonly Series[], options: LinePlotOptions): Promise<void> {
+  const plot = await linePlot(series, options);
+  await Promise.all([writeFile(file, plot.png()), writeFile(file.replace(/\.png$/i, '') + '.svg', plot.svg)]);
 }
 
 /** A trailing moving average of `window` points, for noisy per-step losses. */

@@ -15,7 +15,7 @@ import { openData } from './dataset';
 import { drawDetections } from './draw';
 import { evaluateDetector, formatCocoTable, type CocoSummary, type Evaluation } from './evaluate';
 import { createOptimizer } from './optimizer';
-import { linePlot, smooth } from './plot';
+import { smooth, writePlot } from './plot';
 import { resolveRun, type ResolvedRun } from './recipe';
 import { openRunFolder, resumeRun } from './run-folder';
 import { scheduledRate } from './schedule';
@@ -134,7 +134,7 @@ async function readMetricLines(file: string): Promise<string[]> {
   return text.split('\n').filter((l) => l.trim() !== '');
 }
 
-/** Writes loss.png (smoothed total and parts per step) and map.png (mAP per epoch). */
+/** Writes loss.png (smoothed total and parts per step) and map.png (mAP per epoch), each with an .svg beside it. */
 async function writePlots(out: string, lines: readonly string[]): Promise<void> {
   const records = lines.map((l) => JSON.parse(l) as StepRecord | EpochRecord);
   const steps = records.filter((r): r is StepRecord => r.type === 'step');
@@ -145,14 +145,14 @@ async function writePlots(out: string, lines: readonly string[]): Promise<void> 
     { name: 'total', points: smooth(steps.map((s) => [s.step, s.loss] as const), window) },
     ...names.map((n) => ({ name: n, points: smooth(steps.map((s) => [s.step, s.parts[n] ?? NaN] as const), window) })),
   ];
-  await writeFile(path.join(out, 'loss.png'), linePlot(series, { title: `training loss (moving average of ${window} steps)`, xLabel: 'step', logY: true }).png());
+  await writePlot(path.join(out, 'loss.png'), series, { title: `training loss (moving average of ${window} steps)`, xLabel: 'step', yLabel: 'loss (log scale)', logY: true });
   const map = [
     { name: 'VOC mAP@0.5', points: epochs.map((e) => [e.epoch + 1, e.map] as const) },
     { name: 'COCO AP50', points: epochs.filter((e) => e.coco).map((e) => [e.epoch + 1, e.coco.ap50] as const) },
     { name: 'COCO AP', points: epochs.filter((e) => e.coco).map((e) => [e.epoch + 1, e.coco.ap] as const) },
     { name: 'COCO AR@100', points: epochs.filter((e) => e.coco).map((e) => [e.epoch + 1, e.coco.ar100] as const) },
   ];
-  await writeFile(path.join(out, 'map.png'), linePlot(map, { title: 'validation AP', xLabel: 'epoch', width: 600, height: 360 }).png());
+  await writePlot(path.join(out, 'map.png'), map, { title: 'validation AP', xLabel: 'epoch', width: 600, height: 360 });
 }
 
 async function writeDrawings(out: string, evaluation: Evaluation, classes: readonly string[]): Promise<void> {

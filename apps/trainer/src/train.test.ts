@@ -84,6 +84,7 @@ describe('detkit-train end to end (tiny run)', () => {
     expect(epochs[1]!.map).toBeGreaterThanOrEqual(0);
     expect(summary.finalMap).toBe(epochs[1]!.map);
     for (const file of ['loss.png', 'map.png']) expect(isPng(await readFile(path.join(out, file)))).toBe(true);
+    for (const [file, title] of [['loss.svg', '>training loss (moving average of'], ['map.svg', '>validation AP<']] as const) expect(await readFile(path.join(out, file), 'utf8')).toContain(title);
     const drawn = await readdir(path.join(out, 'detections'));
     expect(drawn).toHaveLength(2);
     expect(isPng(await readFile(path.join(out, 'detections', drawn[0]!)))).toBe(true);
