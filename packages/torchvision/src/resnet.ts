@@ -48,10 +48,13 @@ export function resnetBottleneck(ctx: BuildContext, name: string, o: ResNetBottl
     const dbn = batchNorm2d(ctx, `${name}.downsample.1`, out, o.eps);
     downsample = (x) => dbn(dconv(x));
   }
-  return (x) => {
-    const y = bn3(conv3(tf.relu(bn2(conv2(tf.relu(bn1(conv1(x))))))));
-    return tf.relu(tf.add(y, downsample ? downsample(x) : x)) as tf.Tensor4D;
-  };
+  // Each block in its own tidy: the intermediates of the 16 blocks would otherwise live until the caller's tidy
+  // ends (GBs at torchvision's 800 px, more than wasm's memory). Tensors a gradient tape needs are kept by it.
+  return (x) =>
+    tf.tidy(() => {
+      const y = bn3(conv3(tf.relu(bn2(conv2(tf.relu(bn1(conv1(x))))))));
+      return tf.relu(tf.add(y, downsample ? downsample(x) : x)) as tf.Tensor4D;
+    });
 }
 
 /** torchvision's ResNet-50 without its classifier, as layers (NHWC); see {@link resnet50Body}. */
@@ -88,7 +91,7 @@ export function resnet50Body(ctx: BuildContext, prefix: string, options: ResNetB
   const bn1 = batchNorm2d(ctx, `${prefix}.bn1`, STEM_CHANNELS, eps);
   // nn.MaxPool2d(kernel_size=3, stride=2, padding=1): the padding never wins the max (torch pads with -inf;
   // tfjs skips positions outside the input), and the output size is floor((H + 2 - 3) / 2) + 1 in both.
-  const stem: Layer = (x) => tf.maxPool(tf.relu(bn1(conv1(x))), 3, 2, 1);
+  const stem: Layer = (x) => tf.tidy(() => tf.maxPool(tf.relu(bn1(conv1(x))), 3, 2, 1));
   let inChannels = STEM_CHANNELS;
   const layers: Layer[] = [];
   const outChannels: number[] = [];

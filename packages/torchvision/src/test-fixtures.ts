@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { tf } from '@detkit/core';
-import { readSafetensors, safetensorsToBigInt64, safetensorsToFloat32, type SafetensorsFile } from './safetensors';
+import { readSafetensors, safetensorsToBigInt64, safetensorsToFloat32, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors';
+import type { TorchParameters } from './state-dict';
 
 /** Reads a fixture written by tooling/fixtures/groups/torchvision.py. */
 export function readFixture(file: string): { bytes: Uint8Array; file: SafetensorsFile } {
@@ -121,4 +122,69 @@ export function expectSameDetections(
     expectParity(`${what}.scores`, errorStats(tf.gather(actual.scores, idx), scores), own.scores);
     expectParity(`${what}.boxes`, errorStats(tf.gather(actual.boxes, idx), boxes), own.boxes);
   });
+}
+
+/**
+ * `model.detect` on the fixture's images (`input.{i}`) against torchvision's `model(images)` (`detections.{i}.*`),
+ * by {@link expectSameDetections}; it must leave nothing behind but its results. End to end the stages' float32
+ * errors compound, so the bar is twice torchvision's own float32-vs-float64 error (`torch_float32_error`'s
+ * `detections.scores` / `detections.boxes`) where that exceeds 1e-4.
+ */
+export function expectDetectParity(what: string, model: { detect(images: tf.Tensor3D[]): Array<{ boxes: tf.Tensor; scores: tf.Tensor; labels: tf.Tensor }> }, outputs: SafetensorsFile, torchError: Readonly<Record<string, number>>): void {
+  const count = [...outputs.tensors.keys()].filter((k) => /^input\.\d+$/.test(k)).length;
+  const inputs = Array.from({ length: count }, (_, i) => fixtureTensor(outputs, `input.${i}`) as tf.Tensor3D);
+  const before = tf.memory().numTensors;
+  const dets = model.detect(inputs);
+  expect(tf.memory().numTensors).toBe(before + 3 * dets.length);
+  const own = { scores: torchError['detections.scores'], boxes: torchError['detections.boxes'] };
+  dets.forEach((det, i) => expectSameDetections(`${what} detections.${i}`, det, outputs, `detections.${i}`, own));
+  tf.dispose([...inputs, ...dets.flatMap((d) => [d.boxes, d.scores, d.labels])]);
+}
+
+/** lowbias32 (Chris Wellons' integer hash) in uint32 arithmetic, as tooling/fixtures/groups/torchvision_resnet.py's mix32. */
+function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** 32-bit FNV-1a of an ASCII name. */
+function fnv1a(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The formula weights of tooling/fixtures/groups/torchvision_resnet.py for one entry, in torch's row-major
+ * order: element i is float32(lo + (hi - lo) · (mix32(mix32(i) ^ fnv1a(name)) >> 8) / 2^24), computed in
+ * float64 as numpy does, so both sides hold the same bits.
+ */
+export function formulaValues(name: string, size: number, [lo, hi]: readonly [number, number]): Float32Array {
+  const seed = fnv1a(name);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = lo + (hi - lo) * ((mix32(mix32(i) ^ seed) >>> 8) / 16777216);
+  return out;
+}
+
+/**
+ * A model's whole state dict filled with the generator's formula weights (`ranges`: its `formula_ranges`
+ * metadata, [lo, hi] per entry; `num_batches_tracked` counters 0), as safetensors for `loadStateDict`.
+ */
+export function formulaStateDict(params: TorchParameters, ranges: Readonly<Record<string, readonly [number, number]>>): Uint8Array {
+  const specs = new Map(params.specs().map((s) => [s.name, s]));
+  const out = new Map<string, SafetensorsInput>();
+  for (const name of params.names()) {
+    const spec = specs.get(name);
+    if (spec === undefined) {
+      out.set(name, { dtype: 'I64', shape: [], data: new BigInt64Array(1) });
+      continue;
+    }
+    const range = ranges[name];
+    if (range === undefined) throw new Error(`the fixture has no formula range for '${name}'`);
+    out.set(name, { dtype: 'F32', shape: spec.torchShape, data: formulaValues(name, spec.torchShape.reduce((a, b) => a * b, 1), range) });
+  }
+  return writeSafetensors(out);
 }
