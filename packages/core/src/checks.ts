@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, InvalidValueError, ShapeError } from './errors';
 import { peekValues } from './kernels';
+import { numberOption } from './options';
 import { tf } from './tf';
 
 let valueChecks = true;
@@ -195,9 +196,10 @@ export function assertValidBoxes(op: string, argument: string, t: tf.Tensor): vo
   }
 }
 
-/** Throws {@link InvalidArgumentError} unless `value` is a finite number within [min, max]. */
+/**
+ * Throws {@link InvalidArgumentError} unless `value` is a finite number within [min, max]: an assertion form
+ * of `numberOption(op, argument, value, { min, max })` for finite bounds.
+ */
 export function assertNumberInRange(op: string, argument: string, value: unknown, min: number, max: number): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new InvalidArgumentError(op, argument, `must be a number in [${min}, ${max}], got ${String(value)}`);
-  }
+  numberOption(op, argument, value, { min, max });
 }

@@ -38,6 +38,14 @@ export {
   type ToTensorOptions,
 } from './checks';
 export {
+  numberOption,
+  integerOption,
+  booleanOption,
+  type NumberOptionSpec,
+  type IntegerOptionSpec,
+  type BooleanOptionSpec,
+} from './options';
+export {
   defineWasmModule,
   callWasmKernel,
   wasmSimdSupported,
