@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ShapeError, callWasmKernel, hasFusedKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { ShapeError, callWasmKernel, numberOption, hasFusedKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { safeAtan2, safeDiv, xyxyInput } from './internal';
 import { boxesWasm } from './wasm';
 
@@ -135,11 +135,7 @@ function iouFamilyOps(kind: IouKind, a: tf.Tensor, b: tf.Tensor, pairwise: boole
 }
 
 function checkEps(op: string, options: DistanceIouOptions): number {
-  const eps = options.eps ?? DEFAULT_EPS;
-  if (typeof eps !== 'number' || !(eps >= 0) || !Number.isFinite(eps)) {
-    throw new InvalidArgumentError(op, 'eps', `must be a finite number >= 0, got ${String(eps)}`);
-  }
-  return eps;
+  return numberOption(op, 'eps', options.eps ?? DEFAULT_EPS, { min: 0 });
 }
 
 function pairwise(op: string, kind: IouKind, boxes1: TensorInput, boxes2: TensorInput, eps: number): tf.Tensor2D {

@@ -1,5 +1,5 @@
 /** Helpers shared by the box ops (not exported from the package). */
-import { InvalidArgumentError, InvalidValueError, ShapeError, assertValidBoxes, assertFinite, peekValues, toTensor, tf, valueChecksEnabled, type TensorInput } from '@detkit/core';
+import { InvalidValueError, ShapeError, assertValidBoxes, assertFinite, peekValues, toTensor, tf, valueChecksEnabled, type TensorInput } from '@detkit/core';
 
 /** The four coordinate columns of [..., 4] boxes, each [..., 1]. */
 export interface Columns {
@@ -94,12 +94,4 @@ export function assertFiniteResult(op: string, argument: string, t: tf.Tensor, p
     const x = v[i] as number;
     if (x - x !== 0) throw new InvalidValueError(op, argument, problem, Math.floor(i / width));
   }
-}
-
-/** Checks a threshold-like option: a finite number in [min, max]. */
-export function numberOption(op: string, argument: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
-    throw new InvalidArgumentError(op, argument, `must be a number in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
 }

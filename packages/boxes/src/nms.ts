@@ -1,5 +1,5 @@
-import { InvalidArgumentError, ShapeError, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { finiteInput, numberOption, xyxyInput } from './internal';
+import { InvalidArgumentError, ShapeError, integerOption, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { finiteInput, xyxyInput } from './internal';
 import { greedyNms, sortByScore } from './nms-core';
 
 /** Options of {@link nms} and {@link batchedNms}. */
@@ -60,15 +60,9 @@ const nmsKernel: TypedArrayKernel<NmsAttrs> = {
 
 function checkOptions(op: string, options: NmsOptions): NmsAttrs {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object with iouThreshold');
-  const iouThreshold = numberOption(op, 'iouThreshold', options.iouThreshold, 0, 1);
-  const maxOutputSize = options.maxOutputSize ?? Number.MAX_SAFE_INTEGER;
-  if (!Number.isInteger(maxOutputSize) || maxOutputSize < 0) {
-    throw new InvalidArgumentError(op, 'maxOutputSize', `must be an integer >= 0, got ${String(options.maxOutputSize)}`);
-  }
-  const scoreThreshold = options.scoreThreshold ?? -Infinity;
-  if (typeof scoreThreshold !== 'number' || Number.isNaN(scoreThreshold)) {
-    throw new InvalidArgumentError(op, 'scoreThreshold', `must be a number, got ${String(options.scoreThreshold)}`);
-  }
+  const iouThreshold = numberOption(op, 'iouThreshold', options.iouThreshold, { min: 0, max: 1 });
+  const maxOutputSize = integerOption(op, 'maxOutputSize', options.maxOutputSize ?? Number.MAX_SAFE_INTEGER, { min: 0 });
+  const scoreThreshold = numberOption(op, 'scoreThreshold', options.scoreThreshold ?? -Infinity, { allowInfinity: true });
   return { iouThreshold, maxOutputSize, scoreThreshold, batched: false };
 }
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { xyxyInput } from './internal';
 
 const removeSmallBoxesKernel: TypedArrayKernel<{ minSize: number }> = {
@@ -27,9 +27,7 @@ const removeSmallBoxesKernel: TypedArrayKernel<{ minSize: number }> = {
  */
 export function removeSmallBoxes(boxes: TensorInput, minSize: number): tf.Tensor1D {
   const op = 'removeSmallBoxes';
-  if (typeof minSize !== 'number' || !(minSize >= 0) || !Number.isFinite(minSize)) {
-    throw new InvalidArgumentError(op, 'minSize', `must be a finite number >= 0, got ${String(minSize)}`);
-  }
+  numberOption(op, 'minSize', minSize, { min: 0 });
   return tf.tidy(() => {
     const t = xyxyInput(op, 'boxes', boxes, { rank2: true });
     return runTypedArrayKernel(removeSmallBoxesKernel, [t], { minSize })[0] as tf.Tensor1D;

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { InvalidArgumentError, integerOption, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { ShapeError } from '@detkit/core';
-import { finiteInput, numberOption, xyxyInput } from './internal';
+import { finiteInput, xyxyInput } from './internal';
 import { softNmsCore, type SoftNmsParams } from './nms-core';
 
 /** Options of {@link softNms}. */
@@ -54,14 +54,11 @@ export function softNms(boxes: TensorInput, scores: TensorInput, options: SoftNm
   }
   const params: SoftNmsParams = {
     method,
-    iouThreshold: numberOption(op, 'iouThreshold', options.iouThreshold ?? 0.3, 0, 1),
-    sigma: numberOption(op, 'sigma', options.sigma ?? 0.5, Number.MIN_VALUE, Infinity),
-    scoreThreshold: numberOption(op, 'scoreThreshold', options.scoreThreshold ?? 0.001, -Infinity, Infinity),
-    maxOutputSize: options.maxOutputSize ?? Number.MAX_SAFE_INTEGER,
+    iouThreshold: numberOption(op, 'iouThreshold', options.iouThreshold ?? 0.3, { min: 0, max: 1 }),
+    sigma: numberOption(op, 'sigma', options.sigma ?? 0.5, { min: Number.MIN_VALUE, max: Infinity, allowInfinity: true }),
+    scoreThreshold: numberOption(op, 'scoreThreshold', options.scoreThreshold ?? 0.001, { min: -Infinity, max: Infinity, allowInfinity: true }),
+    maxOutputSize: integerOption(op, 'maxOutputSize', options.maxOutputSize ?? Number.MAX_SAFE_INTEGER, { min: 0 }),
   };
-  if (!Number.isInteger(params.maxOutputSize) || params.maxOutputSize < 0) {
-    throw new InvalidArgumentError(op, 'maxOutputSize', `must be an integer >= 0, got ${String(options.maxOutputSize)}`);
-  }
   const [indices, decayed] = tf.tidy(() => {
     const b = xyxyInput(op, 'boxes', boxes, { rank2: true });
     const s = finiteInput(op, 'scores', scores, 1, '[N]');
