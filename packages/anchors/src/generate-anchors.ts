@@ -1,5 +1,5 @@
-import { InvalidArgumentError, tf } from '@detkit/core';
-import { anchorCount, booleanOption, cellAnchorValues, finiteAnchors, gridSize, offsetOption, positiveList, resolveSizes, stridePair, writeGridAnchors } from './internal';
+import { InvalidArgumentError, booleanOption, tf } from '@detkit/core';
+import { anchorCount, cellAnchorValues, finiteAnchors, gridSize, offsetOption, positiveList, resolveSizes, stridePair, writeGridAnchors } from './internal';
 
 /** The aspect ratios (height / width) of torchvision's AnchorGenerator and of the Faster R-CNN paper. */
 export const DEFAULT_ANCHOR_RATIOS: readonly number[] = Object.freeze([0.5, 1, 2]);
@@ -80,7 +80,7 @@ export function cellAnchors(options: CellAnchorsOptions): tf.Tensor2D {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
   const sizes = resolveSizes(op, options);
   const ratios = positiveList(op, 'ratios', options.ratios ?? DEFAULT_ANCHOR_RATIOS);
-  const round = booleanOption(op, 'round', options.round, true);
+  const round = booleanOption(op, 'round', options.round, { default: true });
   anchorCount(op, 'sizes', sizes.length * ratios.length);
   const values = finiteAnchors(op, 'options', cellAnchorValues(sizes, ratios, round));
   return tf.tensor2d(values, [values.length / 4, 4], 'float32');
@@ -116,7 +116,7 @@ export function generateAnchors(options: GenerateAnchorsOptions): tf.Tensor2D {
   const stride = stridePair(op, 'stride', options.stride);
   const sizes = resolveSizes(op, options, stride);
   const ratios = positiveList(op, 'ratios', options.ratios ?? DEFAULT_ANCHOR_RATIOS);
-  const round = booleanOption(op, 'round', options.round, true);
+  const round = booleanOption(op, 'round', options.round, { default: true });
   const offset = offsetOption(op, options.offset);
   anchorCount(op, 'featureSize', featureSize[0] * featureSize[1] * sizes.length * ratios.length);
   const cell = cellAnchorValues(sizes, ratios, round);

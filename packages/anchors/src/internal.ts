@@ -1,5 +1,5 @@
 /** Option checks and float32 helpers shared by the generators (not exported from the package). */
-import { InvalidArgumentError } from '@detkit/core';
+import { InvalidArgumentError, numberOption } from '@detkit/core';
 
 const { fround } = Math;
 
@@ -41,14 +41,6 @@ function show(value: unknown): string {
   }
 }
 
-/** A finite number > 0. */
-export function positive(op: string, argument: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidArgumentError(op, argument, `must be a finite number > 0, got ${show(value)}`);
-  }
-  return value;
-}
-
 /** A non-empty array of finite numbers > 0. */
 export function positiveList(op: string, argument: string, value: unknown, allowEmpty = false): number[] {
   if (!Array.isArray(value) || (!allowEmpty && value.length === 0) || !value.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)) {
@@ -77,20 +69,13 @@ export function imageSize(op: string, argument: string, value: unknown): [number
 /** A stride: one number > 0, or `[strideY, strideX]`. */
 export function stridePair(op: string, argument: string, value: unknown): [number, number] {
   if (typeof value === 'number') {
-    positive(op, argument, value);
+    numberOption(op, argument, value, { min: 0, minExclusive: true });
     return [value, value];
   }
   if (!Array.isArray(value) || value.length !== 2 || !value.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)) {
     throw new InvalidArgumentError(op, argument, `must be a number > 0 or [strideY, strideX], got ${show(value)}`);
   }
   return [value[0] as number, value[1] as number];
-}
-
-/** A boolean option with a default. */
-export function booleanOption(op: string, argument: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new InvalidArgumentError(op, argument, `must be a boolean, got ${show(value)}`);
-  return value;
 }
 
 /** The anchor centre offset, a fraction of the stride in [0, 1). */
@@ -130,7 +115,7 @@ export function resolveSizes(
   if (sizes !== undefined) return positiveList(op, `${where}sizes`, sizes);
   const s = positiveList(op, `${where}scales`, scales);
   let base: number;
-  if (baseSize !== undefined) base = positive(op, `${where}baseSize`, baseSize);
+  if (baseSize !== undefined) base = numberOption(op, `${where}baseSize`, baseSize, { min: 0, minExclusive: true });
   else if (stride !== undefined && stride[0] === stride[1]) base = stride[0];
   else throw new InvalidArgumentError(op, `${where}baseSize`, 'is needed with scales when there is no single stride to default to');
   return s.map((v) => v * base);

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { InvalidArgumentError, booleanOption, tf } from '@detkit/core';
 import { DEFAULT_ANCHOR_RATIOS, type CellAnchorsOptions } from './generate-anchors';
-import { anchorCount, booleanOption, cellAnchorValues, finiteAnchors, gridSize, imageSize as imageSizeOption, offsetOption, positiveList, resolveSizes, stridePair, writeGridAnchors } from './internal';
+import { anchorCount, cellAnchorValues, finiteAnchors, gridSize, imageSize as imageSizeOption, offsetOption, positiveList, resolveSizes, stridePair, writeGridAnchors } from './internal';
 
 /** One level of a feature pyramid: its grid, its stride and the shape of its anchors. */
 export interface AnchorLevel extends Omit<CellAnchorsOptions, 'round'> {
@@ -58,7 +58,7 @@ export function generateMultiLevelAnchors(options: MultiLevelAnchorsOptions): Mu
   if (!Array.isArray(levels)) throw new InvalidArgumentError(op, 'levels', 'must be an array of levels');
   const image = options.imageSize === undefined ? undefined : imageSizeOption(op, 'imageSize', options.imageSize);
   const offset = offsetOption(op, options.offset);
-  const round = booleanOption(op, 'round', options.round, true);
+  const round = booleanOption(op, 'round', options.round, { default: true });
 
   const plan = levels.map((level: AnchorLevel, l) => {
     const where = `levels[${l}].`;

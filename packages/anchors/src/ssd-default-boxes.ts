@@ -1,5 +1,5 @@
-import { InvalidArgumentError, tf } from '@detkit/core';
-import { anchorCount, booleanOption, finiteAnchors, gridSize, imageSize as imageSizeOption, positive, positiveList } from './internal';
+import { InvalidArgumentError, booleanOption, numberOption, tf } from '@detkit/core';
+import { anchorCount, finiteAnchors, gridSize, imageSize as imageSizeOption, positiveList } from './internal';
 
 const { fround } = Math;
 
@@ -102,8 +102,8 @@ function resolveScales(op: string, config: SsdDefaultBoxesConfig, levels: number
     }
     return scales;
   }
-  const min = positive(op, 'minRatio', config.minRatio ?? SSD_MIN_RATIO);
-  const max = positive(op, 'maxRatio', config.maxRatio ?? SSD_MAX_RATIO);
+  const min = numberOption(op, 'minRatio', config.minRatio ?? SSD_MIN_RATIO, { min: 0, minExclusive: true });
+  const max = numberOption(op, 'maxRatio', config.maxRatio ?? SSD_MAX_RATIO, { min: 0, minExclusive: true });
   if (levels <= 1) return [min, max];
   const range = max - min;
   const scales = Array.from({ length: levels }, (_, k) => min + (range * k) / (levels - 1));
@@ -148,7 +148,7 @@ export function ssdDefaultBoxes(config: SsdDefaultBoxesConfig): tf.Tensor2D {
     throw new InvalidArgumentError(op, 'steps', `must have one step per level (${levels}), got ${steps.length}`);
   }
   const scales = resolveScales(op, config, levels);
-  const clip = booleanOption(op, 'clip', config.clip, true);
+  const clip = booleanOption(op, 'clip', config.clip, { default: true });
 
   const total = anchorCount(op, 'featureMapSizes', grids.reduce((n, [h, w], k) => n + h * w * (perLocation[k] as number), 0));
   const out = new Float32Array(4 * total);
