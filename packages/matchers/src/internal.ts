@@ -45,16 +45,14 @@ export function optionsObject<T extends object>(op: string, options: T | undefin
   return options;
 }
 
+/** The bounds of a threshold option, for @detkit/core's `numberOption`: [0, 1]. */
+export const THRESHOLD = { min: 0, max: 1 } as const;
+
 /**
- * Checks a threshold option: a finite number in [0, 1], or in (0, 1] with `positive` (a threshold that
- * makes positives: at 0, an anchor overlapping nothing would be positive).
+ * The bounds of a threshold that makes positives, for @detkit/core's `numberOption`: (0, 1] (at 0, an
+ * anchor overlapping nothing would be positive).
  */
-export function threshold(op: string, argument: string, value: unknown, positive = false): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1 || (positive && value === 0)) {
-    throw new InvalidArgumentError(op, argument, `must be a number in ${positive ? '(0' : '[0'}, 1], got ${String(value)}`);
-  }
-  return value;
-}
+export const POSITIVE_THRESHOLD = { min: 0, max: 1, minExclusive: true } as const;
 
 
 /**

@@ -1,5 +1,5 @@
-import { InvalidArgumentError, callWasmKernel, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { IOU_TOLERANCE, float32Values, matrixShape, notIou, optionsObject, qualityInput, threshold } from './internal';
+import { InvalidArgumentError, callWasmKernel, numberOption, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { IOU_TOLERANCE, POSITIVE_THRESHOLD, THRESHOLD, float32Values, matrixShape, notIou, optionsObject, qualityInput } from './internal';
 import { matchersWasm } from './wasm';
 
 /** What a matcher returns for one image: two separate Int32 tensors, one entry per anchor (or prior, or proposal). */
@@ -159,14 +159,14 @@ const maxIouMatchKernel: TypedArrayKernel<MaxIouAttrs> = {
 export function createMaxIouMatcher(options: MaxIouMatcherOptions): Matcher {
   const op = 'createMaxIouMatcher';
   optionsObject(op, options);
-  const high = threshold(op, 'highThreshold', options.highThreshold, true);
-  const low = threshold(op, 'lowThreshold', options.lowThreshold);
+  const high = numberOption(op, 'highThreshold', options.highThreshold, POSITIVE_THRESHOLD);
+  const low = numberOption(op, 'lowThreshold', options.lowThreshold, THRESHOLD);
   if (low > high) throw new InvalidArgumentError(op, 'lowThreshold', `must be <= highThreshold (${high}), got ${low}`);
-  const negativeMin = threshold(op, 'negativeMinIou', options.negativeMinIou ?? 0);
+  const negativeMin = numberOption(op, 'negativeMinIou', options.negativeMinIou ?? 0, THRESHOLD);
   if (negativeMin > low) throw new InvalidArgumentError(op, 'negativeMinIou', `must be <= lowThreshold (${low}), got ${negativeMin}`);
   const lowQuality = options.allowLowQualityMatches ?? false;
   if (typeof lowQuality !== 'boolean') throw new InvalidArgumentError(op, 'allowLowQualityMatches', `must be a boolean, got ${String(lowQuality)}`);
-  const minLowQuality = threshold(op, 'minLowQualityIou', options.minLowQualityIou ?? 0);
+  const minLowQuality = numberOption(op, 'minLowQualityIou', options.minLowQualityIou ?? 0, THRESHOLD);
   const attrs: Omit<MaxIouAttrs, 'checkValues'> = {
     high: Math.fround(high),
     low: Math.fround(low),

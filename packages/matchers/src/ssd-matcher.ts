@@ -1,5 +1,5 @@
-import { callWasmKernel, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { IOU_TOLERANCE, float32Values, matrixShape, notIou, optionsObject, qualityInput, threshold } from './internal';
+import { callWasmKernel, numberOption, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { IOU_TOLERANCE, POSITIVE_THRESHOLD, float32Values, matrixShape, notIou, optionsObject, qualityInput } from './internal';
 import { matchersWasm } from './wasm';
 import type { Matcher } from './max-iou-matcher';
 
@@ -146,7 +146,7 @@ const ssdMatchKernel: TypedArrayKernel<SsdAttrs> = {
 export function createSsdMatcher(options: SsdMatcherOptions = {}): Matcher {
   const op = 'createSsdMatcher';
   optionsObject(op, options);
-  const t = Math.fround(threshold(op, 'threshold', options.threshold ?? SSD_MATCH_THRESHOLD, true));
+  const t = Math.fround(numberOption(op, 'threshold', options.threshold ?? SSD_MATCH_THRESHOLD, POSITIVE_THRESHOLD));
   return ((iou: TensorInput) =>
     tf.tidy(() => {
       const q = qualityInput(OP, iou);
