@@ -1,7 +1,7 @@
 import { boxIou, RPN_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
-import { InvalidArgumentError, tf, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, numberOption, tf, type TensorInput } from '@detkit/core';
 import { createMaxIouMatcher, RPN_MATCHER_OPTIONS, type Matcher, type MaxIouMatcherOptions } from '@detkit/matchers';
-import { boxesInput, numberOption, optionsObject } from './internal';
+import { boxesInput, optionsObject } from './internal';
 import { drawSeed, type RandomOptions } from './rng';
 import { checkBudget, RPN_SAMPLER_OPTIONS, sampleBalanced, type SamplerBudget } from './sample-balanced';
 import { insideIndices, matchedTargets, scatterRows } from './target-kernels';
@@ -51,9 +51,9 @@ function checkImageSize(op: string, options: RpnTargetOptions): { height: number
   const size = options.imageSize;
   if (!Array.isArray(size) || size.length !== 2) throw new InvalidArgumentError(op, 'imageSize', `must be [height, width], got ${JSON.stringify(size)}`);
   return {
-    height: numberOption(op, 'imageSize', size[0], 0, Number.MAX_VALUE),
-    width: numberOption(op, 'imageSize', size[1], 0, Number.MAX_VALUE),
-    border: numberOption(op, 'allowedBorder', options.allowedBorder ?? 0, 0, Number.MAX_VALUE),
+    height: numberOption(op, 'imageSize', size[0], { min: 0, max: Number.MAX_VALUE }),
+    width: numberOption(op, 'imageSize', size[1], { min: 0, max: Number.MAX_VALUE }),
+    border: numberOption(op, 'allowedBorder', options.allowedBorder ?? 0, { min: 0, max: Number.MAX_VALUE }),
   };
 }
 

@@ -47,22 +47,6 @@ export function optionsObject<T extends object>(op: string, options: T | undefin
   return options;
 }
 
-/** Checks an integer option >= min. */
-export function integerOption(op: string, argument: string, value: unknown, min = 0): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(op, argument, `must be an integer >= ${min}, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** Checks a number option within [min, max]. */
-export function numberOption(op: string, argument: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new InvalidArgumentError(op, argument, `must be a number in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}
-
 /** Checks ground-truth class ids: int32 [M] with every value >= 1 (0 is background); detached. */
 export function classesInput(op: string, x: TensorInput, m: number): tf.Tensor1D {
   const t = toTensor(op, 'gtClasses', x, 'int32');

@@ -1,5 +1,5 @@
-import { callWasmKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { integerOption, labelsInput, lossInput, numberOption } from './internal';
+import { callWasmKernel, integerOption, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { labelsInput, lossInput } from './internal';
 import { samplersWasm } from './wasm';
 
 /** Options of {@link mineHardNegatives}. */
@@ -68,8 +68,8 @@ const miningKernel: TypedArrayKernel<MiningAttrs> = {
  */
 export function mineHardNegatives(lossPerPrior: TensorInput, labels: TensorInput, options: MineHardNegativesOptions = {}): tf.Tensor {
   const op = 'mineHardNegatives';
-  const negPosRatio = numberOption(op, 'negPosRatio', options.negPosRatio ?? SSD_NEG_POS_RATIO, 0, Number.MAX_SAFE_INTEGER);
-  const minNegatives = integerOption(op, 'minNegatives', options.minNegatives ?? 0);
+  const negPosRatio = numberOption(op, 'negPosRatio', options.negPosRatio ?? SSD_NEG_POS_RATIO, { min: 0, max: Number.MAX_SAFE_INTEGER });
+  const minNegatives = integerOption(op, 'minNegatives', options.minNegatives ?? 0, { min: 0 });
   return tf.tidy(() => {
     const l = labelsInput(op, 'labels', labels, true);
     const loss = lossInput(op, 'lossPerPrior', lossPerPrior, l.shape);

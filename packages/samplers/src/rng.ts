@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@detkit/core';
+import { InvalidArgumentError, integerOption } from '@detkit/core';
 
 /** A source of uniform random numbers in [0, 1), like `Math.random`. */
 export type Rng = () => number;
@@ -136,8 +136,7 @@ export function drawSeed(op: string, options: RandomOptions): number {
   const { seed, rng } = options;
   if (seed !== undefined && rng !== undefined) throw new InvalidArgumentError(op, 'seed', 'and rng are exclusive: pass one of them');
   if (seed !== undefined) {
-    if (typeof seed !== 'number' || !Number.isInteger(seed)) throw new InvalidArgumentError(op, 'seed', `must be an integer, got ${String(seed)}`);
-    return seed >>> 0;
+    return integerOption(op, 'seed', seed) >>> 0;
   }
   if (rng !== undefined && typeof rng !== 'function') throw new InvalidArgumentError(op, 'rng', `must be a function returning numbers in [0, 1), got ${String(rng)}`);
   const u = (rng ?? Math.random)();

@@ -1,5 +1,5 @@
-import { runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { integerOption, labelsInput, numberOption, optionsObject, sampledIndices, splitByLabel } from './internal';
+import { integerOption, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { labelsInput, optionsObject, sampledIndices, splitByLabel } from './internal';
 import { drawSeed, sfc32, type RandomOptions } from './rng';
 
 /** How many elements a sampler keeps and what share of them may be positive. */
@@ -77,8 +77,8 @@ const balancedKernel: TypedArrayKernel<BalancedAttrs> = {
 export function checkBudget(op: string, options: SamplerBudget): SamplerBudget {
   optionsObject(op, options);
   return {
-    batchSize: integerOption(op, 'batchSize', options.batchSize),
-    positiveFraction: numberOption(op, 'positiveFraction', options.positiveFraction, 0, 1),
+    batchSize: integerOption(op, 'batchSize', options.batchSize, { min: 0 }),
+    positiveFraction: numberOption(op, 'positiveFraction', options.positiveFraction, { min: 0, max: 1 }),
   };
 }
 

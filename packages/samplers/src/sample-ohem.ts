@@ -1,5 +1,5 @@
-import { runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { labelsInput, lossInput, numberOption, sampledIndices, splitByLabel } from './internal';
+import { numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { labelsInput, lossInput, sampledIndices, splitByLabel } from './internal';
 import { checkBudget, type SampleResult, type SamplerBudget } from './sample-balanced';
 import { selectTop } from './select-top';
 
@@ -67,7 +67,7 @@ const ohemKernel: TypedArrayKernel<OhemAttrs> = {
 export function sampleOhem(lossPerRoi: TensorInput, labels: TensorInput, options: SampleOhemOptions): SampleResult {
   const op = 'sampleOhem';
   const budget = checkBudget(op, options);
-  const negPosUpperBound = numberOption(op, 'negPosUpperBound', options.negPosUpperBound ?? -1, -1, Number.MAX_SAFE_INTEGER);
+  const negPosUpperBound = numberOption(op, 'negPosUpperBound', options.negPosUpperBound ?? -1, { min: -1, max: Number.MAX_SAFE_INTEGER });
   return tf.tidy(() => {
     const l = labelsInput(op, 'labels', labels);
     const loss = lossInput(op, 'lossPerRoi', lossPerRoi, l.shape);
