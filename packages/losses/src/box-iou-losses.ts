@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
+import { ShapeError, numberOption, tf, type TensorInput } from '@detkit/core';
 import { floatInput, reduce, reductionOption, stopGradient, tieSplitMaximum, tieSplitMinimum, type Reduction } from './internal';
 
 /** Options of the box IoU losses. */
@@ -106,11 +106,8 @@ function iouLossForm(kind: Kind, a: tf.Tensor, b: tf.Tensor, eps: number): tf.Te
 
 function boxIouLoss(op: string, kind: Kind, boxes1: TensorInput, boxes2: TensorInput, options: BoxIouLossOptions): tf.Tensor {
   const reduction = reductionOption(op, options.reduction, 'none');
-  const eps = options.eps ?? DEFAULT_EPS;
   // eps > 0: it is what keeps IoU = I / (U + eps) defined for zero-size boxes (torchvision gives NaN at 0).
-  if (typeof eps !== 'number' || !Number.isFinite(eps) || !(eps > 0)) {
-    throw new InvalidArgumentError(op, 'eps', `must be a finite number > 0, got ${String(eps)}`);
-  }
+  const eps = numberOption(op, 'eps', options.eps ?? DEFAULT_EPS, { min: 0, minExclusive: true });
   return tf.tidy(() => {
     const a = floatInput(op, 'boxes1', boxes1);
     const b = floatInput(op, 'boxes2', boxes2);

@@ -1,5 +1,5 @@
-import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
-import { divByCount, floatInput, integerOption, labelsInput, reductionOption, type Reduction } from './internal';
+import { InvalidArgumentError, ShapeError, integerOption, tf, type TensorInput } from '@detkit/core';
+import { divByCount, floatInput, labelsInput, reductionOption, type Reduction } from './internal';
 import { softmaxCrossEntropyRows } from './softmax-xent';
 
 /**
@@ -34,7 +34,7 @@ export interface CrossEntropyLossOptions {
  */
 export function crossEntropyLoss(logits: TensorInput, labels: TensorInput, options: CrossEntropyLossOptions = {}): tf.Tensor {
   const op = 'crossEntropyLoss';
-  const ignoreIndex = integerOption(op, 'ignoreIndex', options.ignoreIndex, IGNORE_INDEX);
+  const ignoreIndex = integerOption(op, 'ignoreIndex', options.ignoreIndex, { default: IGNORE_INDEX });
   const reduction = reductionOption(op, options.reduction, 'mean');
   return tf.tidy(() => {
     const x = floatInput(op, 'logits', logits);

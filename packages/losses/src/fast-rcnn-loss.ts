@@ -1,5 +1,5 @@
-import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
-import { assertShapeEquals, divByCount, floatInput, labelsInput, numberOption, reductionOption, weightedSum, type DetectionLoss, type Reduction } from './internal';
+import { InvalidArgumentError, ShapeError, numberOption, tf, type TensorInput } from '@detkit/core';
+import { assertShapeEquals, divByCount, floatInput, labelsInput, reductionOption, weightedSum, type DetectionLoss, type Reduction } from './internal';
 import { smoothL1Rows } from './smooth-l1-loss';
 import { softmaxCrossEntropyRows } from './softmax-xent';
 
@@ -64,8 +64,8 @@ export function fastRcnnLoss(
   if (normalization !== 'torchvision' && normalization !== 'walk-through') {
     throw new InvalidArgumentError(op, 'normalization', `must be 'torchvision' or 'walk-through', got ${JSON.stringify(normalization)}`);
   }
-  const lambda = numberOption(op, 'lambda', options.lambda, FAST_RCNN_LOSS_WEIGHTS[normalization].lambda, 0);
-  const beta = numberOption(op, 'beta', options.beta, FAST_RCNN_LOSS_WEIGHTS[normalization].beta, 0);
+  const lambda = numberOption(op, 'lambda', options.lambda, { default: FAST_RCNN_LOSS_WEIGHTS[normalization].lambda, min: 0 });
+  const beta = numberOption(op, 'beta', options.beta, { default: FAST_RCNN_LOSS_WEIGHTS[normalization].beta, min: 0 });
   const reduction = reductionOption(op, options.reduction, 'mean');
   return tf.tidy(() => {
     const logits = floatInput(op, 'classLogits', classLogits);

@@ -43,25 +43,6 @@ export function reductionOption(op: string, value: unknown, fallback: Reduction)
   return value as Reduction;
 }
 
-/** Checks a numeric option: finite and within [min, max] (undefined gives `fallback`). */
-export function numberOption(op: string, argument: string, value: unknown, fallback: number, min: number, max = Infinity): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max || (max === Infinity && !Number.isFinite(value))) {
-    const range = max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`;
-    throw new InvalidArgumentError(op, argument, `must be a finite number ${range}, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** Checks an integer option (undefined gives `fallback`). */
-export function integerOption(op: string, argument: string, value: unknown, fallback: number, min = -Infinity): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(op, argument, `must be an integer${min > -Infinity ? ` >= ${min}` : ''}, got ${String(value)}`);
-  }
-  return value;
-}
-
 interface ScanAttrs {
   mode: 'finite' | 'labels';
   classes: number;

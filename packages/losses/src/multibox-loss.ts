@@ -1,6 +1,6 @@
-import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, ShapeError, integerOption, numberOption, tf, type TensorInput } from '@detkit/core';
 import { mineHardNegatives, SSD_NEG_POS_RATIO } from '@detkit/samplers';
-import { assertShapeEquals, floatInput, integerOption, labelsInput, numberOption, reductionOption, weightedSum, type DetectionLoss, type Reduction } from './internal';
+import { assertShapeEquals, floatInput, labelsInput, reductionOption, weightedSum, type DetectionLoss, type Reduction } from './internal';
 import { smoothL1Rows } from './smooth-l1-loss';
 import { softmaxCrossEntropyRows } from './softmax-xent';
 
@@ -63,10 +63,10 @@ export function multiboxLoss(
 ): DetectionLoss {
   const op = 'multiboxLoss';
   // Bounded as @detkit/samplers' mineHardNegatives bounds it, so a bad ratio is reported here, by name.
-  const negPosRatio = numberOption(op, 'negPosRatio', options.negPosRatio, SSD_NEG_POS_RATIO, 0, Number.MAX_SAFE_INTEGER);
-  const minNegatives = integerOption(op, 'minNegatives', options.minNegatives, 0, 0);
-  const alpha = numberOption(op, 'alpha', options.alpha, MULTIBOX_LOSS_WEIGHTS.alpha, 0);
-  const beta = numberOption(op, 'beta', options.beta, MULTIBOX_LOSS_WEIGHTS.beta, 0);
+  const negPosRatio = numberOption(op, 'negPosRatio', options.negPosRatio, { default: SSD_NEG_POS_RATIO, min: 0, max: Number.MAX_SAFE_INTEGER });
+  const minNegatives = integerOption(op, 'minNegatives', options.minNegatives, { default: 0, min: 0 });
+  const alpha = numberOption(op, 'alpha', options.alpha, { default: MULTIBOX_LOSS_WEIGHTS.alpha, min: 0 });
+  const beta = numberOption(op, 'beta', options.beta, { default: MULTIBOX_LOSS_WEIGHTS.beta, min: 0 });
   const reduction = reductionOption(op, options.reduction, 'mean');
   return tf.tidy(() => {
     const logits = floatInput(op, 'clsLogits', clsLogits);

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, ShapeError, numberOption, tf, type TensorInput } from '@detkit/core';
 import { bceWithLogitsElementwise } from './binary-cross-entropy-with-logits';
-import { assertShapeEquals, divByCount, floatInput, labelsInput, numberOption, reductionOption, weightedSum, type DetectionLoss, type Reduction } from './internal';
+import { assertShapeEquals, divByCount, floatInput, labelsInput, reductionOption, weightedSum, type DetectionLoss, type Reduction } from './internal';
 import { smoothL1Rows } from './smooth-l1-loss';
 import { softmaxCrossEntropyRows } from './softmax-xent';
 
@@ -76,12 +76,12 @@ export function rpnLoss(objectness: TensorInput, boxDeltas: TensorInput, labels:
   if (normalization !== 'torchvision' && normalization !== 'paper' && normalization !== 'keras-frcnn') {
     throw new InvalidArgumentError(op, 'normalization', `must be 'torchvision', 'paper' or 'keras-frcnn', got ${JSON.stringify(normalization)}`);
   }
-  const lambda = numberOption(op, 'lambda', options.lambda, RPN_LOSS_WEIGHTS[normalization].lambda, 0);
-  const beta = numberOption(op, 'beta', options.beta, RPN_LOSS_WEIGHTS[normalization].beta, 0);
-  const eps = numberOption(op, 'eps', options.eps, KERAS_FRCNN_EPS, Number.MIN_VALUE);
-  const anchorsPerLocation = numberOption(op, 'anchorsPerLocation', options.anchorsPerLocation, 9, Number.MIN_VALUE);
-  const nCls = options.nCls === undefined ? undefined : numberOption(op, 'nCls', options.nCls, 0, Number.MIN_VALUE);
-  const nReg = options.nReg === undefined || options.nReg === 'positives' ? options.nReg : numberOption(op, 'nReg', options.nReg, 0, Number.MIN_VALUE);
+  const lambda = numberOption(op, 'lambda', options.lambda, { default: RPN_LOSS_WEIGHTS[normalization].lambda, min: 0 });
+  const beta = numberOption(op, 'beta', options.beta, { default: RPN_LOSS_WEIGHTS[normalization].beta, min: 0 });
+  const eps = numberOption(op, 'eps', options.eps, { default: KERAS_FRCNN_EPS, min: Number.MIN_VALUE });
+  const anchorsPerLocation = numberOption(op, 'anchorsPerLocation', options.anchorsPerLocation, { default: 9, min: Number.MIN_VALUE });
+  const nCls = options.nCls === undefined ? undefined : numberOption(op, 'nCls', options.nCls, { min: Number.MIN_VALUE });
+  const nReg = options.nReg === undefined || options.nReg === 'positives' ? options.nReg : numberOption(op, 'nReg', options.nReg, { min: Number.MIN_VALUE });
   const reduction = reductionOption(op, options.reduction, 'mean');
 
   return tf.tidy(() => {

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, ShapeError, tf, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, ShapeError, numberOption, tf, type TensorInput } from '@detkit/core';
 import { bceWithLogitsElementwise } from './binary-cross-entropy-with-logits';
-import { floatInput, numberOption, reduce, reductionOption, type Reduction } from './internal';
+import { floatInput, reduce, reductionOption, type Reduction } from './internal';
 
 /**
  * max(base, 0)^gamma for a constant gamma > 0, with the gradient gamma base^(gamma - 1) taken as 0 at
@@ -58,7 +58,7 @@ export function sigmoidFocalLoss(logits: TensorInput, targets: TensorInput, opti
   if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha > 1) {
     throw new InvalidArgumentError(op, 'alpha', `must be a number <= 1 (negative turns weighting off), got ${String(alpha)}`);
   }
-  const gamma = numberOption(op, 'gamma', options.gamma, 2, 0);
+  const gamma = numberOption(op, 'gamma', options.gamma, { default: 2, min: 0 });
   const reduction = reductionOption(op, options.reduction, 'none');
   return tf.tidy(() => {
     const x = floatInput(op, 'logits', logits);

@@ -1,5 +1,5 @@
-import { ShapeError, callWasmKernel, hasTypedArrayPath, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { floatInput, numberOption, reduce, reductionOption, type Reduction } from './internal';
+import { ShapeError, callWasmKernel, hasTypedArrayPath, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { floatInput, reduce, reductionOption, type Reduction } from './internal';
 import { lossesWasm } from './wasm';
 
 /** Options of {@link smoothL1Loss}. */
@@ -150,7 +150,7 @@ export function smoothL1Rows(pred: tf.Tensor, target: tf.Tensor, beta: number, w
  */
 export function smoothL1Loss(pred: TensorInput, target: TensorInput, options: SmoothL1LossOptions = {}): tf.Tensor {
   const op = 'smoothL1Loss';
-  const beta = numberOption(op, 'beta', options.beta, 1, 0);
+  const beta = numberOption(op, 'beta', options.beta, { default: 1, min: 0 });
   const reduction = reductionOption(op, options.reduction, 'mean');
   return tf.tidy(() => {
     const p = floatInput(op, 'pred', pred);
