@@ -1,6 +1,6 @@
-import { InvalidArgumentError, ShapeError, toTensor, tf, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, ShapeError, integerOption, tf, toTensor, type TensorInput } from '@detkit/core';
 import type { HeadWeights } from './head-weights';
-import { gridSize, positiveInteger } from './internal';
+import { gridSize } from './internal';
 import { dense } from './layers';
 import { createVariables, headName, headWeights, torchLinearInit, type HeadCommonOptions, type ParamSpec } from './weights';
 
@@ -63,10 +63,10 @@ export interface BoxHead extends HeadWeights {
 export function createBoxHead(options: BoxHeadOptions): BoxHead {
   const op = 'createBoxHead';
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object with inChannels and numClasses');
-  const inChannels = positiveInteger(op, 'inChannels', options.inChannels);
-  const numClasses = positiveInteger(op, 'numClasses', options.numClasses);
+  const inChannels = integerOption(op, 'inChannels', options.inChannels, { min: 1 });
+  const numClasses = integerOption(op, 'numClasses', options.numClasses, { min: 1 });
   const poolSize = gridSize(op, 'poolSize', options.poolSize ?? [7, 7]);
-  const representationSize = positiveInteger(op, 'representationSize', options.representationSize ?? 1024);
+  const representationSize = integerOption(op, 'representationSize', options.representationSize ?? 1024, { min: 1 });
   const name = headName(op, 'box_head', options.name);
   const inFeatures = poolSize[0] * poolSize[1] * inChannels;
   const r = representationSize;

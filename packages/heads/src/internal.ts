@@ -61,42 +61,6 @@ export function gridSize(op: string, argument: string, value: unknown): [number,
   return [pair[0] as number, pair[1] as number];
 }
 
-/** A finite number > 0. */
-export function positiveNumber(op: string, argument: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
-    throw new InvalidArgumentError(op, argument, `must be a finite number > 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** A finite number >= 0. */
-export function nonNegativeNumber(op: string, argument: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || !(value >= 0)) {
-    throw new InvalidArgumentError(op, argument, `must be a finite number >= 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** A number in [min, max] (NaN rejected). */
-export function numberInRange(op: string, argument: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
-    throw new InvalidArgumentError(op, argument, `must be a number in [${min}, ${max}], got ${String(value)}`);
-  }
-  return value;
-}
-
-/** An integer >= min (Infinity allowed when `allowInfinity`). */
-export function integerOption(op: string, argument: string, value: unknown, min: number, allowInfinity = false): number {
-  const ok = typeof value === 'number' && ((Number.isInteger(value) && value >= min) || (allowInfinity && value === Infinity));
-  if (!ok) throw new InvalidArgumentError(op, argument, `must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`);
-  return value;
-}
-
-/** A positive integer. */
-export function positiveInteger(op: string, argument: string, value: unknown): number {
-  return integerOption(op, argument, value, 1);
-}
-
 /**
  * `[height, width]` of each of `count` images from one `[h, w]` (shared) or a list of them; sizes are
  * finite and >= 0.

@@ -1,5 +1,5 @@
-import { InvalidArgumentError, ShapeError, peekValues, tf, type TensorInput } from '@detkit/core';
-import { boxesInput, featuresInput, gridSize, imageIndexInput, imageSizesOption, positiveNumber } from './internal';
+import { InvalidArgumentError, ShapeError, booleanOption, integerOption, numberOption, peekValues, tf, type TensorInput } from '@detkit/core';
+import { boxesInput, featuresInput, gridSize, imageIndexInput, imageSizesOption } from './internal';
 import { roiAlign } from './roi-align';
 
 /**
@@ -96,13 +96,10 @@ export function multiScaleRoiAlign(
   const op = 'multiScaleRoiAlign';
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object with imageSizes');
   const [pooledH, pooledW] = gridSize(op, 'outputSize', options.outputSize ?? 7);
-  const samplingRatio = options.samplingRatio ?? 2;
-  if (!Number.isInteger(samplingRatio)) throw new InvalidArgumentError(op, 'samplingRatio', `must be an integer, got ${String(samplingRatio)}`);
-  const aligned = options.aligned ?? false;
-  if (typeof aligned !== 'boolean') throw new InvalidArgumentError(op, 'aligned', `must be a boolean, got ${String(aligned)}`);
-  const s0 = Math.fround(positiveNumber(op, 'canonicalScale', options.canonicalScale ?? FPN_CANONICAL_SCALE));
-  const k0 = options.canonicalLevel ?? FPN_CANONICAL_LEVEL;
-  if (!Number.isInteger(k0)) throw new InvalidArgumentError(op, 'canonicalLevel', `must be an integer, got ${String(k0)}`);
+  const samplingRatio = integerOption(op, 'samplingRatio', options.samplingRatio ?? 2);
+  const aligned = booleanOption(op, 'aligned', options.aligned ?? false);
+  const s0 = Math.fround(numberOption(op, 'canonicalScale', options.canonicalScale ?? FPN_CANONICAL_SCALE, { min: 0, minExclusive: true }));
+  const k0 = integerOption(op, 'canonicalLevel', options.canonicalLevel ?? FPN_CANONICAL_LEVEL);
   if (!Array.isArray(features) || features.length === 0) {
     throw new InvalidArgumentError(op, 'features', 'must be a non-empty list of NHWC feature maps, one per pyramid level');
   }

@@ -1,6 +1,6 @@
 import { DEFAULT_SCALE_CLAMP, ROI_BOX_CODER_WEIGHTS, batchedNms, type BoxCoderWeights } from '@detkit/boxes';
-import { InvalidArgumentError, ShapeError, runTypedArrayKernel, tf, toTensor, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { boxesInput, detached, finiteInput, splitColumns, imageSizesOption, integerOption, nonNegativeNumber, numberInRange } from './internal';
+import { InvalidArgumentError, ShapeError, integerOption, numberOption, runTypedArrayKernel, tf, toTensor, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { boxesInput, detached, finiteInput, splitColumns, imageSizesOption } from './internal';
 import { bigEnough, decodeClipInto, decodeParams } from './decode';
 import { topByValue } from './sort';
 
@@ -148,11 +148,11 @@ function checkOptions(op: string, options: PostprocessOptions) {
   const clamp = options.clamp ?? DEFAULT_SCALE_CLAMP;
   if (clamp !== false && (typeof clamp !== 'number' || Number.isNaN(clamp))) throw new InvalidArgumentError(op, 'clamp', `must be a number or false, got ${String(clamp)}`);
   return {
-    scoreThreshold: numberInRange(op, 'scoreThreshold', options.scoreThreshold, 0, 1),
-    nmsThreshold: numberInRange(op, 'nmsThreshold', options.nmsThreshold, 0, 1),
-    detectionsPerImage: integerOption(op, 'detectionsPerImage', options.detectionsPerImage, 0, true),
-    topk: integerOption(op, 'topkCandidates', options.topkCandidates ?? Infinity, 0, true),
-    minSize: nonNegativeNumber(op, 'minSize', options.minSize ?? 0),
+    scoreThreshold: numberOption(op, 'scoreThreshold', options.scoreThreshold, { min: 0, max: 1 }),
+    nmsThreshold: numberOption(op, 'nmsThreshold', options.nmsThreshold, { min: 0, max: 1 }),
+    detectionsPerImage: integerOption(op, 'detectionsPerImage', options.detectionsPerImage, { min: 0, allowInfinity: true }),
+    topk: integerOption(op, 'topkCandidates', options.topkCandidates ?? Infinity, { min: 0, allowInfinity: true }),
+    minSize: numberOption(op, 'minSize', options.minSize ?? 0, { min: 0 }),
     weights,
     clamp,
   };

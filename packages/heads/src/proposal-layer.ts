@@ -1,6 +1,6 @@
 import { DEFAULT_SCALE_CLAMP, RPN_BOX_CODER_WEIGHTS, batchedNms, nms, type BoxCoderWeights } from '@detkit/boxes';
-import { InvalidArgumentError, ShapeError, assertFinite, runTypedArrayKernel, tf, toTensor, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { boxesInput, detached, finiteInput, splitColumns, imageSizesOption, integerOption, nonNegativeNumber, numberInRange } from './internal';
+import { InvalidArgumentError, ShapeError, assertFinite, integerOption, numberOption, runTypedArrayKernel, tf, toTensor, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { boxesInput, detached, finiteInput, splitColumns, imageSizesOption } from './internal';
 import { bigEnough, decodeClipInto, decodeParams } from './decode';
 import { sigmoid32, topByValue } from './sort';
 
@@ -175,11 +175,11 @@ function checkOptions(op: string, options: ProposalLayerOptions) {
     throw new InvalidArgumentError(op, 'weights', `must be four finite numbers > 0, got ${JSON.stringify(weights)}`);
   }
   return {
-    preNmsTopN: integerOption(op, 'preNmsTopN', options.preNmsTopN, 0, true),
-    postNmsTopN: integerOption(op, 'postNmsTopN', options.postNmsTopN, 0, true),
-    nmsThreshold: numberInRange(op, 'nmsThreshold', options.nmsThreshold ?? 0.7, 0, 1),
-    minSize: nonNegativeNumber(op, 'minSize', options.minSize ?? 1e-3),
-    scoreThreshold: numberInRange(op, 'scoreThreshold', options.scoreThreshold ?? 0, 0, 1),
+    preNmsTopN: integerOption(op, 'preNmsTopN', options.preNmsTopN, { min: 0, allowInfinity: true }),
+    postNmsTopN: integerOption(op, 'postNmsTopN', options.postNmsTopN, { min: 0, allowInfinity: true }),
+    nmsThreshold: numberOption(op, 'nmsThreshold', options.nmsThreshold ?? 0.7, { min: 0, max: 1 }),
+    minSize: numberOption(op, 'minSize', options.minSize ?? 1e-3, { min: 0 }),
+    scoreThreshold: numberOption(op, 'scoreThreshold', options.scoreThreshold ?? 0, { min: 0, max: 1 }),
     filterFirst: order === 'filter-first',
     clamp,
     weights,

@@ -1,5 +1,5 @@
-import { InvalidArgumentError, assertFinite, InvalidValueError, callWasmKernel, peekValues, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { boxesInput, featuresInput, gridSize, imageIndexInput, positiveNumber } from './internal';
+import { InvalidArgumentError, InvalidValueError, assertFinite, callWasmKernel, integerOption, numberOption, peekValues, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { boxesInput, featuresInput, gridSize, imageIndexInput } from './internal';
 import { headsWasm } from './wasm';
 
 /** Options of {@link roiAlign}. */
@@ -90,9 +90,8 @@ const roiAlignGradKernel: TypedArrayKernel<RoiAlignGradAttrs> = {
 function checkOptions(op: string, options: RoiAlignOptions): RoiAlignAttrs {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
   const [pooledH, pooledW] = gridSize(op, 'outputSize', options.outputSize ?? [7, 7]);
-  const spatialScale = positiveNumber(op, 'spatialScale', options.spatialScale ?? 1);
-  const samplingRatio = options.samplingRatio ?? -1;
-  if (!Number.isInteger(samplingRatio)) throw new InvalidArgumentError(op, 'samplingRatio', `must be an integer, got ${String(samplingRatio)}`);
+  const spatialScale = numberOption(op, 'spatialScale', options.spatialScale ?? 1, { min: 0, minExclusive: true });
+  const samplingRatio = integerOption(op, 'samplingRatio', options.samplingRatio ?? -1);
   if (samplingRatio * samplingRatio > ROI_ALIGN_MAX_SAMPLES_PER_BIN) {
     throw new InvalidArgumentError(
       op,

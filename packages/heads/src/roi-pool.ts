@@ -1,5 +1,5 @@
-import { InvalidArgumentError, assertFinite, callWasmKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { boxesInput, featuresInput, gridSize, imageIndexInput, positiveNumber } from './internal';
+import { InvalidArgumentError, assertFinite, callWasmKernel, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { boxesInput, featuresInput, gridSize, imageIndexInput } from './internal';
 import { headsWasm } from './wasm';
 
 /** Options of {@link roiPool}. */
@@ -90,7 +90,7 @@ export function roiPool(features: TensorInput, boxes: TensorInput, boxImageIndex
   const op = 'roiPool';
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
   const [pooledH, pooledW] = gridSize(op, 'outputSize', options.outputSize ?? [7, 7]);
-  const spatialScale = Math.fround(positiveNumber(op, 'spatialScale', options.spatialScale ?? 1));
+  const spatialScale = Math.fround(numberOption(op, 'spatialScale', options.spatialScale ?? 1, { min: 0, minExclusive: true }));
   return tf.tidy(() => {
     const f = featuresInput(op, 'features', features);
     assertFinite(op, 'features', f);

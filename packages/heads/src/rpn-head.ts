@@ -1,6 +1,6 @@
-import { InvalidArgumentError, tf, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, integerOption, tf, type TensorInput } from '@detkit/core';
 import type { HeadWeights } from './head-weights';
-import { applyOverLevels, featureLevels, positiveInteger } from './internal';
+import { applyOverLevels, featureLevels } from './internal';
 import { conv2dSame, flattenLevel } from './layers';
 import { createVariables, headName, headWeights, type HeadCommonOptions, type ParamSpec } from './weights';
 
@@ -67,9 +67,9 @@ export interface RpnHead extends HeadWeights {
 export function createRpnHead(options: RpnHeadOptions): RpnHead {
   const op = 'createRpnHead';
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object with inChannels');
-  const inChannels = positiveInteger(op, 'inChannels', options.inChannels);
-  const midChannels = positiveInteger(op, 'midChannels', options.midChannels ?? 512);
-  const numAnchors = positiveInteger(op, 'numAnchors', options.numAnchors ?? 9);
+  const inChannels = integerOption(op, 'inChannels', options.inChannels, { min: 1 });
+  const midChannels = integerOption(op, 'midChannels', options.midChannels ?? 512, { min: 1 });
+  const numAnchors = integerOption(op, 'numAnchors', options.numAnchors ?? 9, { min: 1 });
   const objectnessLogits = options.objectnessLogits ?? 1;
   if (objectnessLogits !== 1 && objectnessLogits !== 2) {
     throw new InvalidArgumentError(op, 'objectnessLogits', `must be 1 (sigmoid) or 2 (softmax), got ${String(objectnessLogits)}`);

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, type TensorInput, type tf } from '@detkit/core';
+import { InvalidArgumentError, integerOption, type TensorInput, type tf } from '@detkit/core';
 import type { HeadWeights } from './head-weights';
-import { applyOverLevels, featureLevels, positiveInteger } from './internal';
+import { applyOverLevels, featureLevels } from './internal';
 import { conv2dSame, flattenLevel } from './layers';
 import { createVariables, headName, headWeights, xavierUniformInit, type HeadCommonOptions, type ParamSpec } from './weights';
 
@@ -65,9 +65,9 @@ export function createSsdHead(options: SsdHeadOptions): SsdHead {
   if (!Array.isArray(numAnchors) || numAnchors.length !== inChannels.length) {
     throw new InvalidArgumentError(op, 'numAnchors', `must list one anchor count per level (${inChannels.length}), got ${JSON.stringify(numAnchors)}`);
   }
-  inChannels.forEach((c, i) => positiveInteger(op, `inChannels[${i}]`, c));
-  numAnchors.forEach((a, i) => positiveInteger(op, `numAnchors[${i}]`, a));
-  const numClasses = positiveInteger(op, 'numClasses', options.numClasses);
+  inChannels.forEach((c, i) => integerOption(op, `inChannels[${i}]`, c, { min: 1 }));
+  numAnchors.forEach((a, i) => integerOption(op, `numAnchors[${i}]`, a, { min: 1 }));
+  const numClasses = integerOption(op, 'numClasses', options.numClasses, { min: 1 });
   const name = headName(op, 'ssd_head', options.name);
   const zeros = { kind: 'zeros' } as const;
   const specs: ParamSpec[] = [];

@@ -2,7 +2,7 @@
  * Creating a head's variables with torchvision's initialisations, and the object every head shares
  * (name, variables, save / load / dispose). Not exported from the package.
  */
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { InvalidArgumentError, integerOption, tf } from '@detkit/core';
 import { loadHeadWeights, saveHeadWeights, type HeadWeights } from './head-weights';
 
 /** How a parameter is initialised. */
@@ -106,9 +106,7 @@ export const MAX_PARAMETER_SIZE = 2 ** 27;
 
 /** Creates the trainable variables `${name}/${key}` of `specs`, initialised as each spec says. */
 export function createVariables(op: string, name: string, specs: readonly ParamSpec[], seed: number | undefined): Record<string, tf.Variable> {
-  if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed))) {
-    throw new InvalidArgumentError(op, 'seed', `must be an integer, got ${String(seed)}`);
-  }
+  if (seed !== undefined) integerOption(op, 'seed', seed);
   for (const spec of specs) {
     const size = spec.shape.reduce((a, b) => a * b, 1);
     if (!(size <= MAX_PARAMETER_SIZE)) {
