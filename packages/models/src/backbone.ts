@@ -1,5 +1,5 @@
-import { InvalidArgumentError, ShapeError, tf } from '@detkit/core';
-import { componentSeed, positiveInteger, seedOption, uniquePrefix } from './variables';
+import { InvalidArgumentError, ShapeError, integerOption, tf } from '@detkit/core';
+import { componentSeed, uniquePrefix } from './variables';
 
 /** One feature map a backbone produces: its stride (input pixels per cell) and channel count. */
 export interface FeatureLevel {
@@ -170,13 +170,13 @@ export function createConvBackbone(options: ConvBackboneOptions = {}): ConvBackb
   const op = 'createConvBackbone';
   const channels = [...(options.channels ?? DEFAULT_BACKBONE_CHANNELS)];
   if (channels.length === 0) throw new InvalidArgumentError(op, 'channels', 'must list at least one stage');
-  channels.forEach((c, i) => positiveInteger(op, `channels[${i}]`, c));
+  channels.forEach((c, i) => integerOption(op, `channels[${i}]`, c, { min: 1 }));
   const per = options.convsPerStage ?? channels.map((_, i) => (i < 2 ? 1 : 2));
   const convsPerStage = typeof per === 'number' ? channels.map(() => per) : [...per];
   if (convsPerStage.length !== channels.length) {
     throw new InvalidArgumentError(op, 'convsPerStage', `must be one number or one per stage (${channels.length}), got ${JSON.stringify(per)}`);
   }
-  convsPerStage.forEach((n, i) => positiveInteger(op, `convsPerStage[${i}]`, n));
+  convsPerStage.forEach((n, i) => integerOption(op, `convsPerStage[${i}]`, n, { min: 1 }));
   const strides = channels.map((_, i) => 2 ** (i + 1));
   const outputStrides = [...(options.outputStrides ?? strides.slice(-3))];
   if (
@@ -191,7 +191,7 @@ export function createConvBackbone(options: ConvBackboneOptions = {}): ConvBackb
     );
   }
   const batchNorm = options.batchNorm ?? true;
-  const seed = seedOption(op, options.seed);
+  const seed = options.seed === undefined ? undefined : integerOption(op, 'seed', options.seed);
   const prefix = uniquePrefix(op, 'backbone', options.name);
 
   const variables: Record<string, tf.Variable> = {};

@@ -1,6 +1,6 @@
 import { DEFAULT_ANCHOR_RATIOS, generateAnchors } from '@detkit/anchors';
 import { ROI_BOX_CODER_WEIGHTS, RPN_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { InvalidArgumentError, integerOption, tf } from '@detkit/core';
 import { createBoxHead, createRpnHead, PROPOSAL_PRESETS, proposalLayer, roiAlign, type ProposalLayerOptions } from '@detkit/heads';
 import { FAST_RCNN_LOSS_WEIGHTS, fastRcnnLoss, RPN_LOSS_WEIGHTS, rpnLoss, type FastRcnnNormalization, type RpnNormalization } from '@detkit/losses';
 import { createMaxIouMatcher, ROI_MATCHER_OPTIONS, RPN_MATCHER_OPTIONS, type MaxIouMatcherOptions } from '@detkit/matchers';
@@ -11,7 +11,7 @@ import { upgradeLegacyOptions } from './legacy-options';
 import { imageSizeOption, prefixed, resolveBackbone, runDetections, targetTensors } from './internal';
 import { FASTER_RCNN_DEFAULT_POSTPROCESS, postprocessGroup, type PostprocessConfig } from './postprocess';
 import { booleanValue, boxCoderWeights, field, integerFrom, numberIn, oneOf, positiveList, rejectUnknownKeys, resolveGroup, underPath, type Group } from './recipe-fields';
-import { componentSeed, positiveInteger, seedOption } from './variables';
+import { componentSeed } from './variables';
 
 /** @deprecated The proposal settings of one phase in the options' old `proposals: { train, test }`. */
 export interface LegacyProposalConfig {
@@ -291,9 +291,9 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
   const op = 'createFasterRcnn';
   if (given === null || typeof given !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object with numClasses');
   const options = upgradeLegacyOptions(op, 'faster-rcnn', given);
-  const numClasses = positiveInteger(op, 'numClasses', options.numClasses);
+  const numClasses = integerOption(op, 'numClasses', options.numClasses, { min: 1 });
   const imageSize = imageSizeOption(op, options.imageSize ?? 128);
-  const seed = seedOption(op, options.seed);
+  const seed = options.seed === undefined ? undefined : integerOption(op, 'seed', options.seed);
   rejectUnknownKeys(op, '', options, [...ARCHITECTURE_KEYS, ...Object.keys(FASTER_RCNN_RECIPE)]);
   const { anchors: a, rpn: r, roiHeads: h, postprocess: p } = options;
   const defaults = recipeDefaults(r?.loss?.normalization, h?.loss?.normalization);
@@ -311,9 +311,9 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
     throw new InvalidArgumentError(op, 'backbone', `must produce exactly one feature map, got ${backbone.levels.length}`);
   }
   const level = backbone.levels[0]!;
-  const rpnChannels = positiveInteger(op, 'rpnChannels', options.rpnChannels ?? level.channels);
-  const poolSize = positiveInteger(op, 'poolSize', options.poolSize ?? 7);
-  const representationSize = positiveInteger(op, 'representationSize', options.representationSize ?? 256);
+  const rpnChannels = integerOption(op, 'rpnChannels', options.rpnChannels ?? level.channels, { min: 1 });
+  const poolSize = integerOption(op, 'poolSize', options.poolSize ?? 7, { min: 1 });
+  const representationSize = integerOption(op, 'representationSize', options.representationSize ?? 256, { min: 1 });
   const [height, width] = imageSize;
   const featureSize: [number, number] = [Math.ceil(height / level.stride), Math.ceil(width / level.stride)];
   const { sizes, aspectRatios, offset } = recipe.anchors;

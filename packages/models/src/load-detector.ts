@@ -8,7 +8,7 @@
 import type * as NodeFs from 'node:fs/promises';
 import type * as NodePath from 'node:path';
 import type * as NodeUrl from 'node:url';
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { InvalidArgumentError, integerOption, numberOption, tf } from '@detkit/core';
 import { boxesToOriginal, createLoader, decodeImage, fetchImage, type DetectionSample, type RgbImage } from '@detkit/data';
 import { detectorTopology, loadDetector as loadDetectorModel, type CreateDetectorOptions } from './detector-weights';
 import type { FasterRcnn } from './faster-rcnn';
@@ -302,8 +302,8 @@ function checkOptions(options: DetectImageOptions): void {
   const op = 'detect';
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
   const { scoreThreshold: t, maxDetections: m } = options;
-  if (t !== undefined && !(typeof t === 'number' && t >= 0 && t <= 1)) throw new InvalidArgumentError(op, 'scoreThreshold', `must be a number in [0, 1], got ${String(t)}`);
-  if (m !== undefined && !(Number.isInteger(m) && m >= 1)) throw new InvalidArgumentError(op, 'maxDetections', `must be an integer >= 1, got ${String(m)}`);
+  if (t !== undefined) numberOption(op, 'scoreThreshold', t, { min: 0, max: 1 });
+  if (m !== undefined) integerOption(op, 'maxDetections', m, { min: 1 });
 }
 
 /**

@@ -2,7 +2,7 @@
  * Saving and restoring a tfjs optimizer exactly, and setting its learning rate: what a training loop with
  * checkpoints needs beyond the detector's weights.
  */
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { InvalidArgumentError, numberOption, tf } from '@detkit/core';
 
 /** A named tensor, as tfjs optimizers' `getWeights()` / `setWeights()` take them. */
 export interface NamedTensor {
@@ -39,7 +39,7 @@ function optimizerArgument(op: string, optimizer: unknown): tf.Optimizer {
 export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   const op = 'setLearningRate';
   const o = optimizerArgument(op, optimizer);
-  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw new InvalidArgumentError(op, 'lr', `must be a finite number >= 0, got ${String(lr)}`);
+  numberOption(op, 'lr', lr, { min: 0 });
   // (tfjs's Optimizer[Symbol.hasInstance] makes every optimizer `instanceof SGDOptimizer`: test the method.)
   const sgd = o as unknown as { setLearningRate?: (lr: number) => void };
   if (typeof sgd.setLearningRate === 'function') sgd.setLearningRate(lr);

@@ -1,6 +1,6 @@
 import { SSD_MAX_RATIO, SSD_MIN_RATIO, ssdBoxesPerLocation, ssdDefaultBoxes } from '@detkit/anchors';
 import { ROI_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { InvalidArgumentError, integerOption, tf } from '@detkit/core';
 import { createSsdHead } from '@detkit/heads';
 import { MULTIBOX_LOSS_WEIGHTS, multiboxLoss } from '@detkit/losses';
 import { createSsdMatcher, SSD_MATCH_THRESHOLD } from '@detkit/matchers';
@@ -11,7 +11,7 @@ import { upgradeLegacyOptions } from './legacy-options';
 import { imageSizeOption, prefixed, resolveBackbone, runDetections, targetTensors } from './internal';
 import { postprocessGroup, SSD_DEFAULT_POSTPROCESS, type PostprocessConfig } from './postprocess';
 import { booleanValue, boxCoderWeights, field, numberIn, positiveList, rejectUnknownKeys, resolveGroup, underPath, type Field, type Group } from './recipe-fields';
-import { componentSeed, positiveInteger, seedOption } from './variables';
+import { componentSeed } from './variables';
 
 /** SSD's default boxes: the options of @detkit/anchors' `ssdDefaultBoxes` that are not the backbone's. */
 export interface SsdDefaultBoxesRecipe {
@@ -212,9 +212,9 @@ export function createSsd(given: SsdOptions): Ssd {
   const op = 'createSsd';
   if (given === null || typeof given !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object with numClasses');
   const options = upgradeLegacyOptions(op, 'ssd', given);
-  const numClasses = positiveInteger(op, 'numClasses', options.numClasses);
+  const numClasses = integerOption(op, 'numClasses', options.numClasses, { min: 1 });
   const imageSize = imageSizeOption(op, options.imageSize ?? 128);
-  const seed = seedOption(op, options.seed);
+  const seed = options.seed === undefined ? undefined : integerOption(op, 'seed', options.seed);
   const { backbone, config: backboneConfig } = resolveBackbone(options.backbone, seed, options.name);
   const levels = backbone.levels;
   let recipe: SsdRecipe;

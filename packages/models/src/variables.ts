@@ -24,21 +24,6 @@ export function uniquePrefix(op: string, base: string, name: string | undefined)
   return candidate;
 }
 
-/** Checks an optional integer seed. */
-export function seedOption(op: string, seed: unknown): number | undefined {
-  if (seed === undefined) return undefined;
-  if (typeof seed !== 'number' || !Number.isInteger(seed)) throw new InvalidArgumentError(op, 'seed', `must be an integer, got ${String(seed)}`);
-  return seed;
-}
-
-/** A positive integer option. */
-export function positiveInteger(op: string, argument: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidArgumentError(op, argument, `must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
 /**
  * The seed of a detector's component number `index` (a backbone conv, a head), from the detector's seed,
  * so that components draw different weights. Never 0: the backbone passes it to tfjs's random initialisers,
