@@ -1,7 +1,6 @@
 import { IMAGENET_NORMALIZATION } from '@detkit/data';
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { InvalidArgumentError, integerOption, tf } from '@detkit/core';
 import { registerDetectorKind, type DetectionResult, type DetectOptions, type Detector, type DetectorLoss, type DetectorLossOptions, type ImageTargets } from '@detkit/models';
-import { integerInRange } from './internal';
 import { SSDLITE320_DEFAULTS, ssdlite320MobilenetV3Large, type Ssdlite320MobilenetV3Large } from './ssdlite';
 
 /** The `kind` of {@link ssdliteDetector}'s detectors (`--model ssdlite320-mobilenet-v3-large` of the trainer). */
@@ -69,7 +68,7 @@ const SIZE = 320;
 export function ssdliteDetector(options: SsdliteDetectorOptions): SsdliteDetector {
   const op = 'ssdliteDetector';
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object with numClasses');
-  const numClasses = integerInRange(op, 'numClasses', options.numClasses, 1);
+  const numClasses = integerOption(op, 'numClasses', options.numClasses, { min: 1 });
   const p = { ...options.postprocess };
   const model = ssdlite320MobilenetV3Large({
     numClasses: numClasses + 1,

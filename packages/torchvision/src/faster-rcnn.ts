@@ -1,8 +1,8 @@
 import type { MultiLevelAnchors } from '@detkit/anchors';
 import { FASTER_RCNN_POSTPROCESS, PROPOSAL_PRESETS, postprocessDetections, proposalLayer, type Detections, type Proposals } from '@detkit/heads';
-import { InvalidArgumentError, ShapeError, tf, toTensor, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, ShapeError, integerOption, numberOption, tf, toTensor, type TensorInput } from '@detkit/core';
 import { featurePyramidNetwork } from './fpn';
-import { channelTriple, imageList, integerInRange, numberInRange } from './internal';
+import { channelTriple, imageList } from './internal';
 import type { BuildContext } from './layers';
 import { mobilenetV3LargeFeatures, runBlock } from './mobilenet-v3';
 import { resnet50Body, resnetTrainableLayers } from './resnet';
@@ -204,14 +204,14 @@ function fasterRcnnConfig(op: string, options: FasterRcnnOptions, defaults: Fast
   const d = { ...FASTER_RCNN_DEFAULTS, ...defaults };
   const frozenBatchNorm = options.frozenBatchNorm ?? false;
   if (typeof frozenBatchNorm !== 'boolean') throw new InvalidArgumentError(op, 'frozenBatchNorm', `must be a boolean, got ${String(frozenBatchNorm)}`);
-  const topN = (name: keyof FasterRcnnOptions & keyof typeof d) => integerInRange(op, name, (options[name] as number | undefined) ?? (d[name] as number), 0);
-  const unit = (name: keyof FasterRcnnOptions & keyof typeof d) => numberInRange(op, name, (options[name] as number | undefined) ?? (d[name] as number), 0, 1);
+  const topN = (name: keyof FasterRcnnOptions & keyof typeof d) => integerOption(op, name, (options[name] as number | undefined) ?? (d[name] as number), { min: 0 });
+  const unit = (name: keyof FasterRcnnOptions & keyof typeof d) => numberOption(op, name, (options[name] as number | undefined) ?? (d[name] as number), { min: 0, max: 1 });
   return {
-    numClasses: integerInRange(op, 'numClasses', options.numClasses ?? 91, 1),
+    numClasses: integerOption(op, 'numClasses', options.numClasses ?? 91, { min: 1 }),
     frozenBatchNorm,
-    trainableBackboneLayers: integerInRange(op, 'trainableBackboneLayers', options.trainableBackboneLayers ?? (frozenBatchNorm ? 3 : maxTrainable), 0, maxTrainable),
-    minSize: numberInRange(op, 'minSize', options.minSize ?? d.minSize, 1),
-    maxSize: numberInRange(op, 'maxSize', options.maxSize ?? d.maxSize, 1),
+    trainableBackboneLayers: integerOption(op, 'trainableBackboneLayers', options.trainableBackboneLayers ?? (frozenBatchNorm ? 3 : maxTrainable), { min: 0, max: maxTrainable }),
+    minSize: numberOption(op, 'minSize', options.minSize ?? d.minSize, { min: 1 }),
+    maxSize: numberOption(op, 'maxSize', options.maxSize ?? d.maxSize, { min: 1 }),
     imageMean: channelTriple(op, 'imageMean', options.imageMean ?? d.imageMean, false),
     imageStd: channelTriple(op, 'imageStd', options.imageStd ?? d.imageStd, true),
     rpnPreNmsTopNTrain: topN('rpnPreNmsTopNTrain'),
@@ -223,8 +223,8 @@ function fasterRcnnConfig(op: string, options: FasterRcnnOptions, defaults: Fast
     boxScoreThresh: unit('boxScoreThresh'),
     boxNmsThresh: unit('boxNmsThresh'),
     boxDetectionsPerImg: topN('boxDetectionsPerImg'),
-    fpnOutChannels: integerInRange(op, 'fpnOutChannels', options.fpnOutChannels ?? d.fpnOutChannels, 1),
-    representationSize: integerInRange(op, 'representationSize', options.representationSize ?? d.representationSize, 1),
+    fpnOutChannels: integerOption(op, 'fpnOutChannels', options.fpnOutChannels ?? d.fpnOutChannels, { min: 1 }),
+    representationSize: integerOption(op, 'representationSize', options.representationSize ?? d.representationSize, { min: 1 }),
   };
 }
 
@@ -344,7 +344,7 @@ function buildFasterRcnn<C extends Required<Omit<FasterRcnnOptions, 'seed'>>>(mo
 function buildFasterRcnnMobilenet(op: string, model: string, defaults: FasterRcnnDefaults, options: FasterRcnnMobilenetOptions): FasterRcnnMobilenetV3LargeFpn {
   const config = {
     ...fasterRcnnConfig(op, options, { rpnScoreThresh: 0.05, ...defaults }, 6),
-    widthMult: numberInRange(op, 'widthMult', options.widthMult ?? 1, Number.MIN_VALUE, 1e3),
+    widthMult: numberOption(op, 'widthMult', options.widthMult ?? 1, { min: Number.MIN_VALUE, max: 1e3 }),
   };
   return buildFasterRcnn(model, config, options.seed ?? 0, (ctx) => {
     // mobilenet_v3_large(norm_layer=...).features, then _mobilenet_extractor(backbone, fpn=True, trainable_layers).
@@ -433,7 +433,7 @@ export const FASTER_RCNN_RESNET_BATCH_NORM_EPS = 1e-5;
 export function fasterrcnnResnet50Fpn(options: FasterRcnnResnet50FpnOptions = {}): FasterRcnnResnet50Fpn {
   const op = 'fasterrcnnResnet50Fpn';
   const common = fasterRcnnConfig(op, options, {}, 5);
-  const config = { ...common, batchNormEps: numberInRange(op, 'batchNormEps', options.batchNormEps ?? FASTER_RCNN_RESNET_BATCH_NORM_EPS, 0, 1) };
+  const config = { ...common, batchNormEps: numberOption(op, 'batchNormEps', options.batchNormEps ?? FASTER_RCNN_RESNET_BATCH_NORM_EPS, { min: 0, max: 1 }) };
   return buildFasterRcnn('fasterrcnn_resnet50_fpn', config, options.seed ?? 0, (ctx) => {
     // resnet50(norm_layer=...), then _resnet_fpn_extractor(backbone, trainable_layers): returned layers 1-4.
     const net = resnet50Body(ctx, 'backbone.body', { eps: config.batchNormEps });

@@ -1,18 +1,6 @@
 // Shared argument checks of the model factories (not exported from the package).
 import { InvalidArgumentError, ShapeError, tf, toTensor, type TensorInput } from '@detkit/core';
 
-/** An integer in [min, max], or an InvalidArgumentError naming it. */
-export function integerInRange(op: string, name: string, v: number, min: number, max = Infinity): number {
-  if (!Number.isInteger(v) || v < min || v > max) throw new InvalidArgumentError(op, name, `must be an integer in [${min}, ${max}], got ${String(v)}`);
-  return v;
-}
-
-/** A finite number in [min, max], or an InvalidArgumentError naming it. */
-export function numberInRange(op: string, name: string, v: number, min: number, max = Infinity): number {
-  if (typeof v !== 'number' || !(v >= min && v <= max)) throw new InvalidArgumentError(op, name, `must be a number in [${min}, ${max}], got ${String(v)}`);
-  return v;
-}
-
 /** Three finite numbers (a per-channel mean or std), > 0 when `positive`. */
 export function channelTriple(op: string, name: string, v: readonly number[], positive: boolean): number[] {
   if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0))) {

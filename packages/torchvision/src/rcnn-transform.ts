@@ -1,5 +1,5 @@
-import { InvalidArgumentError, runTypedArrayKernel, tf, type TypedArrayKernel } from '@detkit/core';
-import { channelTriple, imageList, integerInRange, numberInRange } from './internal';
+import { InvalidArgumentError, integerOption, numberOption, runTypedArrayKernel, tf, type TypedArrayKernel } from '@detkit/core';
+import { channelTriple, imageList } from './internal';
 import type { TensorInput } from '@detkit/core';
 
 interface ResizeAttrs {
@@ -126,11 +126,11 @@ export interface RcnnTransform {
  */
 export function generalizedRcnnTransform(options: RcnnTransformOptions): RcnnTransform {
   const op = 'generalizedRcnnTransform';
-  const minSize = numberInRange(op, 'minSize', options.minSize, 1);
-  const maxSize = numberInRange(op, 'maxSize', options.maxSize, 1);
+  const minSize = numberOption(op, 'minSize', options.minSize, { min: 1 });
+  const maxSize = numberOption(op, 'maxSize', options.maxSize, { min: 1 });
   const mean = channelTriple(op, 'imageMean', options.imageMean, false);
   const std = channelTriple(op, 'imageStd', options.imageStd, true);
-  const divisible = integerInRange(op, 'sizeDivisible', options.sizeDivisible ?? 32, 1);
+  const divisible = integerOption(op, 'sizeDivisible', options.sizeDivisible ?? 32, { min: 1 });
   const resizedSize = (height: number, width: number): [number, number] => {
     const small = Math.fround(Math.min(height, width));
     const large = Math.fround(Math.max(height, width));

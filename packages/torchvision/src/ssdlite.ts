@@ -1,11 +1,11 @@
 import { SSDLITE320, ssdBoxesPerLocation, ssdDefaultBoxes } from '@detkit/anchors';
 import { ROI_BOX_CODER_WEIGHTS } from '@detkit/boxes';
 import { postprocessDetections, type Detections } from '@detkit/heads';
-import { InvalidArgumentError, ShapeError, tf, toTensor, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, ShapeError, integerOption, tf, toTensor, type TensorInput } from '@detkit/core';
 import { multiboxLoss } from '@detkit/losses';
 import { createSsdMatcher } from '@detkit/matchers';
 import { buildSsdTargetsBatch } from '@detkit/samplers';
-import { channelTriple, imageList, integerInRange } from './internal';
+import { channelTriple, imageList } from './internal';
 import { conv2d, conv2dNormActivation, sequential, type BuildContext, type Layer, type ModelMode } from './layers';
 import { mobilenetV3LargeConfig, mobilenetV3LargeFeatures, runBlock } from './mobilenet-v3';
 import { TorchParameters, type LoadStateDictOptions, type LoadStateDictReport } from './state-dict';
@@ -188,10 +188,10 @@ export function ssdlite320MobilenetV3Large(options: Ssdlite320Options = {}): Ssd
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
   const d = SSDLITE320_DEFAULTS;
   const config = {
-    numClasses: integerInRange(op, 'numClasses', options.numClasses ?? 91, 1),
+    numClasses: integerOption(op, 'numClasses', options.numClasses ?? 91, { min: 1 }),
     widthMult: options.widthMult ?? 1,
     reducedTail: options.reducedTail ?? true,
-    trainableBackboneLayers: integerInRange(op, 'trainableBackboneLayers', options.trainableBackboneLayers ?? 6, 0, 6),
+    trainableBackboneLayers: integerOption(op, 'trainableBackboneLayers', options.trainableBackboneLayers ?? 6, { min: 0, max: 6 }),
     scoreThresh: options.scoreThresh ?? d.scoreThresh,
     nmsThresh: options.nmsThresh ?? d.nmsThresh,
     detectionsPerImg: options.detectionsPerImg ?? d.detectionsPerImg,
