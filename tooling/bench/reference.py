@@ -295,68 +295,48 @@ def w8(x):
     return call, (lambda _: summary)
 
 
+def torchvision_train_step(model, x):
+    """One SGD-momentum training step of a torchvision detector on W8-tv's inputs (2 images of 320x320 with
+    5 boxes each), and its eval-mode inference time on them for the note."""
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
+    images = list(x["images"])
+    targets = [{"boxes": b, "labels": l.long()} for b, l in zip(x["boxes"], x["labels"])]
+
+    def call():
+        model.train()
+        with torch.enable_grad():
+            opt.zero_grad()
+            losses = model(images, targets)
+            total = sum(losses.values())
+            total.backward()
+            opt.step()
+        return total.item()
+
+    model.eval()
+    with torch.no_grad():
+        model(images)
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            model(images)
+            times.append((time.perf_counter() - t0) * 1000.0)
+    model.train()
+    note = f"inference (eval, batch 2) {statistics.median(times):.0f} ms"
+    return call, (lambda _: [sum(p.numel() for p in model.parameters())]), note
+
+
 def w8_tv(x):
     """BENCHMARKS.md's W8 reference: fasterrcnn_mobilenet_v3_large_320_fpn (random weights, nothing
     downloaded), one training step on 2 images of 320x320 with 5 boxes each, SGD momentum."""
     torch.manual_seed(0)
-    model = fasterrcnn_mobilenet_v3_large_320_fpn(weights=None, weights_backbone=None)
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
-    images = list(x["images"])
-    targets = [{"boxes": b, "labels": l.long()} for b, l in zip(x["boxes"], x["labels"])]
-
-    def call():
-        model.train()
-        with torch.enable_grad():
-            opt.zero_grad()
-            losses = model(images, targets)
-            total = sum(losses.values())
-            total.backward()
-            opt.step()
-        return total.item()
-
-    model.eval()
-    with torch.no_grad():
-        model(images)
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            model(images)
-            times.append((time.perf_counter() - t0) * 1000.0)
-    model.train()
-    note = f"inference (eval, batch 2) {statistics.median(times):.0f} ms"
-    return call, (lambda _: [sum(p.numel() for p in model.parameters())]), note
+    return torchvision_train_step(fasterrcnn_mobilenet_v3_large_320_fpn(weights=None, weights_backbone=None), x)
 
 
 def w8_tv_ssdlite(x):
-    """ssdlite320_mobilenet_v3_large (random weights, 91 classes, nothing downloaded), one training step on
-    2 images of 320x320 with 5 boxes each, SGD momentum: the module detkit's W8-tv-ssdlite runs."""
+    """ssdlite320_mobilenet_v3_large (random weights, 91 classes, nothing downloaded), the same step: the module
+    detkit's W8-tv-ssdlite runs."""
     torch.manual_seed(0)
-    model = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=91)
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
-    images = list(x["images"])
-    targets = [{"boxes": b, "labels": l.long()} for b, l in zip(x["boxes"], x["labels"])]
-
-    def call():
-        model.train()
-        with torch.enable_grad():
-            opt.zero_grad()
-            losses = model(images, targets)
-            total = sum(losses.values())
-            total.backward()
-            opt.step()
-        return total.item()
-
-    model.eval()
-    with torch.no_grad():
-        model(images)
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            model(images)
-            times.append((time.perf_counter() - t0) * 1000.0)
-    model.train()
-    note = f"inference (eval, batch 2) {statistics.median(times):.0f} ms"
-    return call, (lambda _: [sum(p.numel() for p in model.parameters())]), note
+    return torchvision_train_step(ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=91), x)
 
 
 WORKLOADS = {

@@ -40,6 +40,17 @@ function tvInputs(rand) {
   };
 }
 
+/** The median of three timed calls of `f`, in ms (an inference beside a training step's timing). */
+function medianOf3(f) {
+  const times = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    f();
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[1];
+}
+
 /** Σ over the network's parameters of their sizes. */
 const parameterCount = (vars) => vars.reduce((n, v) => n + v.size, 0);
 
@@ -77,16 +88,7 @@ function trainerWorkload({ id, model, batch, lr, factory }) {
           cost.dispose();
           return { loss, summary };
         },
-        extras: (median) => {
-          const times = [];
-          for (let i = 0; i < 3; i++) {
-            const t0 = performance.now();
-            tf.dispose(detector.detect(data.images));
-            times.push(performance.now() - t0);
-          }
-          times.sort((a, b) => a - b);
-          return { 'steps/s': 1000 / median, 'images/s': (1000 * batch) / median, 'inference ms (batch)': times[1] };
-        },
+        extras: (median) => ({ 'steps/s': 1000 / median, 'images/s': (1000 * batch) / median, 'inference ms (batch)': medianOf3(() => tf.dispose(detector.detect(data.images))) }),
         dispose: () => {
           optimizer.dispose();
           data.dispose();
@@ -176,16 +178,10 @@ export const TRAINING_WORKLOADS = [
           cost.dispose();
           return { loss, summary };
         },
-        extras: (median) => {
-          const times = [];
-          for (let i = 0; i < 3; i++) {
-            const t0 = performance.now();
-            tf.dispose(model.detect(images).flatMap((d) => [d.boxes, d.scores, d.labels]));
-            times.push(performance.now() - t0);
-          }
-          times.sort((a, b) => a - b);
-          return { 'steps/s': 1000 / median, 'inference ms (eval, batch 2)': times[1] };
-        },
+        extras: (median) => ({
+          'steps/s': 1000 / median,
+          'inference ms (eval, batch 2)': medianOf3(() => tf.dispose(model.detect(images).flatMap((d) => [d.boxes, d.scores, d.labels]))),
+        }),
         dispose: () => {
           optimizer.dispose();
           optimizer.c?.dispose();
