@@ -2,7 +2,7 @@
 // the optimizer's slots, and its loss curve matches a run that never switched, within 1e-4.
 import { tf } from '@detkit/core';
 import { describe, expect, it } from 'vitest';
-import { createRpnNet, rpnTargets, trainStep } from '../bench/rpn-net.mjs';
+import { createRpnNet, rpnTargets, trainStep } from '@detkit/test-utils/rpn-net';
 import { useBackend, type BackendName } from '../src/index';
 
 const SIZE = 32;

@@ -4,7 +4,7 @@
 import { setupBackend, tf } from '@detkit/core';
 import { expectNoLeaks } from '@detkit/test-utils';
 import { describe, expect, it } from 'vitest';
-import { createRpnNet, rpnTargets, trainStep } from '../bench/rpn-net.mjs';
+import { createRpnNet, rpnTargets, trainStep } from '@detkit/test-utils/rpn-net';
 import { ADDED_WASM_KERNELS, registerWasmTrainingKernels, REPLACED_WASM_KERNELS, useBackend } from '../src/index';
 
 const SIZE = 32;

@@ -16,7 +16,7 @@ sides time the same values. Prints one JSON object on stdout:
      "results": {"W1a": {"median_ms": 0.5, "runs": 2000, "check": [...]}, "W9": {"error": "..."}}}
 
 Every call runs under torch.no_grad(); the workloads with a backward pass turn gradients back on inside
-their call. W8's network and loss are packages/backends/bench/reference.py's (RpnNet, loss_fn), imported
+their call. W8's network and loss are rpn-net.py's (RpnNet, loss_fn), imported
 from there. Exit status 3 means torch or torchvision could not be imported.
 """
 import importlib.util
@@ -261,11 +261,11 @@ _backends_reference = None
 
 
 def backends_reference():
-    """packages/backends/bench/reference.py (W8's network and loss), loaded from its file."""
+    """rpn-net.py beside this file (W8's network and loss), loaded from its file."""
     global _backends_reference
     if _backends_reference is None:
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packages", "backends", "bench", "reference.py")
-        spec = importlib.util.spec_from_file_location("detkit_backends_w8_reference", path)
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rpn-net.py")
+        spec = importlib.util.spec_from_file_location("detkit_bench_rpn_net", path)
         _backends_reference = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(_backends_reference)
     return _backends_reference

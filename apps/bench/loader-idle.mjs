@@ -3,10 +3,10 @@
 // simulated training step of S ms (a busy loop on the main thread, as a tfjs step occupies it) and
 // reports the time the consumer waits for each batch after the first, in-thread vs in a worker pool.
 //
-//   npx -y pnpm@10 --filter @detkit/data build && node packages/data/bench/idle.mjs [--step 300] [--batches 12]
+//   npx -y pnpm@10 --filter @detkit/data build && node apps/bench/loader-idle.mjs [--step 300] [--batches 12]
 //     [--threads 1] [--size 256] [--batch 16] [--images 256] [--augment ssd]
 //
-// Uses the built package (dist/). Images: the synthetic 'hard' preset (256 x 256), written once to a
+// Uses the built @detkit/data (dist/). Images: the synthetic 'hard' preset (256 x 256), written once to a
 // temporary folder as PNG, read back with readCoco like a user's COCO folder.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// Types of rpn-net.mjs, for the tests that import it.
+// Types of rpn-net.js, for the tests that import it.
 import type { tf } from '@detkit/core';
 
 export interface RpnNet {

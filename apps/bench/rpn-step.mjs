@@ -1,18 +1,19 @@
 // W8 (BENCHMARKS.md, as issue 5 defines it for @detkit/backends): one training step of a small conv
-// backbone with an RPN head (rpn-net.mjs) at 320x320, batch 2, on detkit's wasm backend, on tfjs's cpu
-// backend, and the same network in torch (reference.py, one thread); prints the ratios and the largest
-// kernels' share of the wasm step (tf.profile). Runs over the built package (pnpm build first).
+// backbone with an RPN head (@detkit/test-utils/rpn-net) at 320x320, batch 2, on detkit's wasm backend, on tfjs's cpu
+// backend, and the same network in torch (rpn-net.py, one thread); prints the ratios and the largest
+// kernels' share of the wasm step (tf.profile). Runs over the built
+// @detkit/backends (`pnpm --filter @detkit/bench... build` first). `pnpm bench W8` times the same step in the harness.
 //
-//   node bench/w8.mjs                 # wasm, cpu and torchvision
-//   node bench/w8.mjs wasm torch      # a subset (cpu takes minutes: tfjs-backend-cpu's conv filter gradient is a scalar loop)
+//   node apps/bench/rpn-step.mjs             # wasm, cpu and torchvision
+//   node apps/bench/rpn-step.mjs wasm torch  # a subset (cpu takes minutes: tfjs-backend-cpu's conv filter gradient is a scalar loop)
 //
 // The harness entry point is `runW8(backends)`; DETKIT_BENCH_PYTHON overrides /usr/bin/python3.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '@detkit/core';
-import { backendInfo, useBackend } from '../dist/index.js';
-import { createRpnNet, rpnLoss, rpnTargets, trainStep } from './rpn-net.mjs';
+import { backendInfo, useBackend } from '@detkit/backends';
+import { createRpnNet, rpnLoss, rpnTargets, trainStep } from '@detkit/test-utils/rpn-net';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const W8 = { id: 'W8', batch: 2, size: 320, target: 1.5 };
@@ -55,10 +56,10 @@ export async function timeBackend(backend, { steps = STEPS[backend] ?? 3, profil
   return { median_ms: median(times), runs: times.length, loss, info: backendInfo(), kernels };
 }
 
-/** Runs reference.py; returns its JSON, or { missing } when Python or torch is absent. */
+/** Runs rpn-net.py; returns its JSON, or { missing } when Python or torch is absent. */
 export function timeTorch() {
   const python = process.env.DETKIT_BENCH_PYTHON ?? '/usr/bin/python3';
-  const r = spawnSync(python, [join(HERE, 'reference.py'), '--batch', String(W8.batch), '--size', String(W8.size)], {
+  const r = spawnSync(python, [join(HERE, 'rpn-net.py'), '--batch', String(W8.batch), '--size', String(W8.size)], {
     env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' },
     encoding: 'utf8',
     timeout: 600_000,

@@ -1,11 +1,11 @@
 // W8, one training step, in the two forms the project uses:
 //
 // - W8 (issue 5's, @detkit/backends): a small conv backbone + Faster R-CNN RPN head
-//   (packages/backends/bench/rpn-net.mjs) at 320x320, batch 2, SGD momentum, against the same network in
-//   torch (packages/backends/bench/reference.py's RpnNet and loss_fn, called from reference.py here).
+//   (@detkit/test-utils/rpn-net, which @detkit/backends' tests also train) at 320x320, batch 2, SGD momentum,
+//   against the same network in torch (rpn-net.py's RpnNet and loss_fn, called from reference.py here).
 // - W8-trainer (BENCHMARKS.md's): one step of the reference trainer's default detectors, SSD (batch 16)
 //   and Faster R-CNN (batch 8) of @detkit/models at 128x128 on the synthetic set, Adam, as
-//   apps/trainer/bench/w8.mjs times it. detkit only: torchvision has no such model. BENCHMARKS.md's
+//   trainer-steps.mjs times it. detkit only: torchvision has no such model. BENCHMARKS.md's
 //   torchvision figure for W8 is a different network, fasterrcnn_mobilenet_v3_large_320_fpn (random
 //   weights) at batch 2 x 320x320: W8-tv times it for scale, with no ratio.
 //
@@ -13,7 +13,7 @@
 // @detkit/core's cpu conv kernels, 2026-11-22) to minutes (stock tfjs), 13 to 28 times the wasm step, so the
 // cpu side of these runs only with `--cpu-w8`.
 import { tf } from '@detkit/core';
-import { createRpnNet, trainStep } from '../../../packages/backends/bench/rpn-net.mjs';
+import { createRpnNet, trainStep } from '@detkit/test-utils/rpn-net';
 import { randomBoxes, randomClasses, uniform } from '../inputs.mjs';
 
 const CPU_TRAINING = {
@@ -105,7 +105,7 @@ function trainerWorkload({ id, model, batch, lr, factory }) {
 export const TRAINING_WORKLOADS = [
   {
     id: 'W8',
-    title: `one training step, conv backbone + RPN head (rpn-net.mjs), ${W8_BATCH} x ${W8_SIZE} x ${W8_SIZE}, SGD momentum`,
+    title: `one training step, conv backbone + RPN head (test-utils rpn-net), ${W8_BATCH} x ${W8_SIZE} x ${W8_SIZE}, SGD momentum`,
     package: '@detkit/backends',
     target: 1.5,
     seed: 8,

@@ -1,8 +1,9 @@
 // W8's network: a small conv backbone (stride 16, one depthwise-separable block) with a Faster R-CNN RPN
 // head (3x3 conv + ReLU, sibling 1x1 convs for objectness and 4 deltas per anchor), its loss against
-// fixed targets, and one SGD-momentum training step. Plain JS over any tfjs namespace, NHWC. Used by the
-// W8 bench (w8.mjs, at 320x320) and by @detkit/backends' tests (small widths). reference.py builds the
-// same architecture in torch.
+// fixed targets, and one SGD-momentum training step. Plain JS over any tfjs namespace, NHWC. Used by
+// @detkit/backends' tests (small widths) and by @detkit/bench's W8 (apps/bench/rpn-step.mjs and the harness,
+// at 320x320); apps/bench/rpn-net.py builds the same architecture in torch. It lives here, on the bottom floor,
+// because a package's tests may not import from the top-floor bench.
 
 /**
  * @param {typeof import('@tensorflow/tfjs-core')} tf

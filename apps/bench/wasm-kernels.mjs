@@ -1,8 +1,8 @@
 // Kernel speeds on wasm, tfjs-backend-wasm 4.22's own kernels vs detkit's, in one run: W8's conv layers
 // (input and filter gradients), a dense layer's transposed products, depthwise and gather gradients.
-//   node bench/kernels.mjs
+//   node apps/bench/wasm-kernels.mjs
 import { setupBackend, tf } from '@detkit/core';
-import { registerWasmTrainingKernels, useBackend } from '../dist/index.js';
+import { registerWasmTrainingKernels, useBackend } from '@detkit/backends';
 
 const time = (f, n = 3) => {
   tf.dispose(f());

@@ -1,6 +1,6 @@
 // W8 (BENCHMARKS.md): one training step of the reference trainer's default detectors at their default size
 // and batch, and steps per second, on the wasm and cpu backends. Also one inference batch.
-// Run after a build: `node bench/w8.mjs [steps] [backends...]`, e.g. `node bench/w8.mjs 20 wasm cpu`.
+// Run after a build: `node apps/bench/trainer-steps.mjs [steps] [backends...]`, e.g. `node apps/bench/trainer-steps.mjs 20 wasm cpu`.
 // Prints a Markdown table; the step is timed as the trainer runs it (optimizer.minimize + reading the loss),
 // on a fixed batch of the synthetic set, after 3 warm-up steps (1 on cpu). Data loading is not included.
 import { loadavg } from 'node:os';

@@ -1,9 +1,9 @@
-"""W8, torchvision side: one training step of w8.mjs's network (small conv backbone at stride 16 with a
+"""W8, torchvision side: one training step of rpn-step.mjs's network (@detkit/test-utils/rpn-net) (small conv backbone at stride 16 with a
 depthwise-separable block, Faster R-CNN RPN head: 3x3 conv 512 + ReLU, 1x1 objectness and 4-delta convs,
 9 anchors) at 320x320, batch 2, SGD momentum, objectness BCE + smooth L1 (beta 1/9) against fixed random
 targets. One thread (torch.set_num_threads(1), OPENBLAS_NUM_THREADS=1). Prints one JSON line.
 
-Run: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/reference.py [--steps N] [--batch B] [--size S]
+Run: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 apps/bench/rpn-net.py [--steps N] [--batch B] [--size S]
 """
 import argparse
 import json

@@ -286,15 +286,27 @@ function printThreadTable(workloads, counts, threaded) {
   }
 }
 
+const USAGE = `usage: pnpm bench [--cpu-w8] [--threads 1,2] [ids...]   (or node run.mjs ... in apps/bench)
+  ids        workload ids or groups (W1a, W5 = W5a-c, W8-trainer); none: every workload
+  --cpu-w8   also the cpu side of the training steps (seconds to minutes a step; DETKIT_BENCH_CPU_W8=1)
+  --threads  thread counts compared on the training steps, 1 to 8 (default: 1 and every core)
+Single benchmarks beside this file: rpn-step.mjs, trainer-steps.mjs, wasm-kernels.mjs, cpu-kernels.mjs,
+loader-idle.mjs, profile.mjs, head-conv.mjs, webgpu.mjs, webgpu-steps.mjs (README.md).`;
+
 async function main() {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
     options: {
       'cpu-w8': { type: 'boolean', default: process.env.DETKIT_BENCH_CPU_W8 === '1' },
       threads: { type: 'string', default: `1,${everyCore()}` },
+      help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: true,
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const counts = [...new Set(values.threads.split(',').map(Number))];
   if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 8)) {
     console.error(`--threads takes thread counts from 1 to 8 separated by commas, got '${values.threads}'`);

@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { backendInfo, useBackend } from '@detkit/backends';
 import { tf } from '@detkit/core';
-import { createRpnNet, trainStep } from '../../packages/backends/bench/rpn-net.mjs';
+import { createRpnNet, trainStep } from '@detkit/test-utils/rpn-net';
 
 const threads = Number(process.argv[2] ?? Math.min(8, os.availableParallelism()));
 const which = process.argv.length > 3 ? process.argv.slice(3) : ['ssd', 'frcnn', 'w8'];
@@ -122,7 +122,7 @@ function setupW8() {
   const labels = tf.cast(tf.greater(tf.randomUniform([2, 20, 20, 9]), 0.9), 'float32');
   const targets = tf.randomUniform([2, 20, 20, 36], -0.5, 0.5);
   return {
-    title: 'W8 (rpn-net.mjs, 2 x 320 x 320, SGD momentum)',
+    title: 'W8 (test-utils rpn-net, 2 x 320 x 320, SGD momentum)',
     step: () => trainStep(tf, net, optimizer, images, { labels, targets }),
     dispose: () => {
       optimizer.dispose();

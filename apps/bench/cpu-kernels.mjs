@@ -1,7 +1,7 @@
 // Convolution kernel speeds on tfjs-backend-cpu, tfjs 4.22's own kernels vs @detkit/core's replacements
 // (registerCpuKernelFixes), in one run, on W8's layers at batch 2.
-//   node bench/cpu-kernels.mjs          # detkit's kernels, and tfjs's except its slowest filter gradients
-//   node bench/cpu-kernels.mjs --all    # tfjs's filter gradient on every layer too (minutes)
+//   node apps/bench/cpu-kernels.mjs     # detkit's kernels, and tfjs's except its slowest filter gradients
+//   node apps/bench/cpu-kernels.mjs --all # tfjs's filter gradient on every layer too (minutes)
 import { setupBackend, stockCpuKernel, tf } from '@detkit/core';
 
 const all = process.argv.includes('--all');
