@@ -12,8 +12,8 @@ export declare function expectClose(
 ): void;
 /** Runs fn, disposes its tensors, asserts tf.memory().numTensors is back where it was. */
 export declare function expectNoLeaks(fn: () => unknown): Promise<void>;
-/** Runs fn, expects a DetkitError (any subclass) to be thrown, and returns it. */
-export declare function thrownDetkitError(fn: () => unknown): DetkitError;
+/** Runs fn, expects a DetkitError (any subclass, or an instance of `errorClass` when given) to be thrown, and returns it. */
+export declare function thrownDetkitError<E extends DetkitError = DetkitError>(fn: () => unknown, errorClass?: abstract new (...args: any[]) => E): E;
 /** Reads a JSON fixture written by tooling/fixtures/generate.py. */
 export declare function readFixture(url: URL | string): unknown;
 /** SwiftShader's Vulkan driver manifest from Debian's chromium package. */

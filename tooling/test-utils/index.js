@@ -101,19 +101,22 @@ function collectTensors(x, out = []) {
 
 /**
  * Runs `fn`, expects it to throw a detkit error (any `DetkitError` subclass, checked with
- * `DetkitError.isInstance`) and returns that error, for assertions on its class, `op` and `argument`.
- * Fails the test when `fn` returns or throws anything else.
+ * `DetkitError.isInstance`; with `errorClass`, an instance of that class) and returns that error, for
+ * assertions on its class, `op` and `argument`. Fails the test when `fn` returns or throws anything else.
+ * @template {import('@detkit/core').DetkitError} E
  * @param {() => unknown} fn
- * @returns {import('@detkit/core').DetkitError}
+ * @param {abstract new (...args: any[]) => E} [errorClass]
+ * @returns {E}
  */
-export function thrownDetkitError(fn) {
+export function thrownDetkitError(fn, errorClass) {
   try {
     fn();
   } catch (e) {
     expect(DetkitError.isInstance(e), `not a DetkitError: ${String(e)}`).toBe(true);
+    if (errorClass) expect(e).toBeInstanceOf(errorClass);
     return e;
   }
-  throw new Error('expected a DetkitError, but nothing was thrown');
+  throw new Error(`expected ${errorClass ? `a ${errorClass.name}` : 'a DetkitError'}, but nothing was thrown`);
 }
 
 /**

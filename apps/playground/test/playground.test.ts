@@ -5,7 +5,7 @@
 // Needs /usr/bin/chromium (the root test command installs it) or DETKIT_CHROMIUM; DETKIT_SKIP_BROWSER=1
 // opts out (the tests then show as skipped).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FASTER_RCNN_VGG16_ANCHORS, SSD300, generateAnchors, ssdDefaultBoxes } from '@detkit/anchors';
@@ -14,28 +14,14 @@ import { boxIou } from '@detkit/boxes';
 import { tf } from '@detkit/core';
 import { boxesToInput, decodeImage, encodePng, planResize, syntheticSample, type RgbImage } from '@detkit/data';
 import { RPN_MATCHER_OPTIONS, createMaxIouMatcher, createSsdMatcher } from '@detkit/matchers';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { BROWSER_OPTED_OUT, launchChromium } from '@detkit/test-utils/browser';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlaygroundHandle } from '../src/main';
 import type { Detection } from '../src/detect-view';
 import type { TrainSetup } from '../src/train-protocol';
 import { APP_ROOT, buildAndServe, type Served } from './serve';
 
-const CHROMIUM = process.env.DETKIT_CHROMIUM ?? '/usr/bin/chromium';
-const OPTED_OUT = process.env.DETKIT_SKIP_BROWSER === '1';
-/** The flags of @detkit/backends' browser suite: WebGL and WebGPU on SwiftShader, no network chatter. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--enable-unsafe-swiftshader',
-  '--enable-unsafe-webgpu',
-  '--disable-gpu-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const REPO = path.resolve(APP_ROOT, '../..');
 const SCREENSHOTS = path.join(APP_ROOT, 'screenshots');
 /** The synthetic validation image the matcher test looks at. */
@@ -61,7 +47,7 @@ const DETECT_TOLERANCE = 1e-4;
 type Handle = PlaygroundHandle;
 declare const window: { __playground: Handle };
 
-describe.skipIf(OPTED_OUT)('playground in headless Chromium', () => {
+describe.skipIf(BROWSER_OPTED_OUT)('playground in headless Chromium', () => {
   let served: Served | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;
@@ -70,11 +56,8 @@ describe.skipIf(OPTED_OUT)('playground in headless Chromium', () => {
 
   beforeAll(async () => {
     try {
-      if (!existsSync(CHROMIUM)) {
-        throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium), set DETKIT_CHROMIUM, or opt out with DETKIT_SKIP_BROWSER=1`);
-      }
       served = await buildAndServe();
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+      browser = await launchChromium();
       page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       page.on('console', (m) => {
         if (m.type() === 'error') consoleErrors.push(m.text());

@@ -2,7 +2,7 @@
  * The trainer's fault suite: kill -9 at chosen and at random points, damaged checkpoint and model files of
  * every kind, a reused output folder, a full disk. Each case states the outcome the README documents.
  *
- * Runs are the tiny ones of train.test.ts (16 training images of 64 px, batches of 8: 2 steps per epoch,
+ * Runs are the tiny ones of test-support.ts (16 training images of 64 px, batches of 8: 2 steps per epoch,
  * 2 epochs). The kill cases run `detkit-train` as a child process (src/fault-child.ts, bundled here with
  * esbuild) and SIGKILL it; the others run in this process.
  */
@@ -18,35 +18,15 @@ import { createRandom, DetkitError, InvalidArgumentError } from '@detkit/core';
 import { encodePng, syntheticSample } from '@detkit/data';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, readModel } from './checkpoint';
-import { defaultConfig, type TrainConfig } from './config';
 import { CheckpointError, OutputFolderInUseError, ResumeMismatchError } from './errors';
 import { drawingNames, runDetect } from './run-detect';
 import { runTraining, type StepRecord } from './run-training';
+import { TINY_BACKBONE, tinyConfig } from './test-support';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bundleDir = path.join(here, '..', 'node_modules', '.cache', 'detkit-faults');
-const CHANNELS = { backbone: { channels: [8, 16, 16, 24, 32] } };
 /** Time limit of a case that runs the tiny training in child processes (generous: CI machines are shared). */
 const CHILD_TIMEOUT = 240_000;
-
-/** The tiny run of train.test.ts. */
-function tinyConfig(out: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return {
-    ...defaultConfig('ssd'),
-    imageSize: 64,
-    batchSize: 8,
-    epochs: 2,
-    trainLimit: 16,
-    valLimit: 8,
-    lr: 0.01,
-    warmupSteps: 1,
-    draw: 2,
-    progress: false,
-    out,
-    modelOptions: CHANNELS,
-    ...overrides,
-  };
-}
 
 let work = '';
 let configFile = '';
@@ -159,7 +139,7 @@ beforeAll(async () => {
   });
   work = await mkdtemp(path.join(tmpdir(), 'detkit-faults-'));
   configFile = path.join(work, 'tiny.json');
-  await writeFile(configFile, JSON.stringify({ modelOptions: CHANNELS }));
+  await writeFile(configFile, JSON.stringify({ modelOptions: TINY_BACKBONE }));
   reference.out = path.join(work, 'reference');
   const run = await train(tinyArgs(reference.out));
   expect(run.stderr).toBe('');

@@ -8,28 +8,10 @@ import { createLoader, encodePng, syntheticSample, syntheticSource } from '@detk
 import { loadDetectorModel, type Detector } from '@detkit/models';
 import { afterAll, describe, expect, it } from 'vitest';
 import { latestCheckpoint, readModel } from './checkpoint';
-import { defaultConfig, type TrainConfig } from './config';
 import { runDetect } from './run-detect';
 import { runTraining, type EpochRecord, type StepRecord } from './run-training';
+import { tinyConfig } from './test-support';
 
-/** A run small enough for CI: 16 training images of 64 px, batches of 8, so 2 steps per epoch. */
-function tinyConfig(out: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return {
-    ...defaultConfig('ssd'),
-    imageSize: 64,
-    batchSize: 8,
-    epochs: 2,
-    trainLimit: 16,
-    valLimit: 8,
-    lr: 0.01,
-    warmupSteps: 1,
-    draw: 2,
-    progress: false,
-    out,
-    modelOptions: { backbone: { channels: [8, 16, 16, 24, 32] } },
-    ...overrides,
-  };
-}
 
 const quiet = { log: () => {} };
 const detectors: Detector[] = [];

@@ -2,33 +2,18 @@
 // case against the cpu oracle in the same page. Needs /usr/bin/chromium (Debian: apt-get install -y
 // chromium) or DETKIT_CHROMIUM; without it this file fails. DETKIT_SKIP_BROWSER=1 opts out explicitly
 // (the tests then show as skipped).
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { BROWSER_OPTED_OUT, launchChromium } from '@detkit/test-utils/browser';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserReport } from './browser/report';
 import { bundleAndServe, type Served } from './browser/serve';
 import { BROWSER_CASES as ALL_CASES } from './conformance/index';
 
-const CHROMIUM = process.env.DETKIT_CHROMIUM ?? '/usr/bin/chromium';
-const OPTED_OUT = process.env.DETKIT_SKIP_BROWSER === '1';
-/** The flags that run WebGL and WebGPU on SwiftShader in a closed network (see the README). */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--enable-unsafe-swiftshader',
-  '--enable-unsafe-webgpu',
-  '--disable-gpu-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 /** Bundling, starting Chromium and running every case on three backends, in the worst case. */
 const BROWSER_TIMEOUT_MS = 240_000;
 const GPU_BACKENDS = ['webgl', 'webgpu', 'wasm'] as const;
 
-describe.skipIf(OPTED_OUT)('conformance in headless Chromium', () => {
+describe.skipIf(BROWSER_OPTED_OUT)('conformance in headless Chromium', () => {
   let served: Served | undefined;
   let browser: Browser | undefined;
   let report: BrowserReport | undefined;
@@ -45,11 +30,8 @@ describe.skipIf(OPTED_OUT)('conformance in headless Chromium', () => {
   }, BROWSER_TIMEOUT_MS + 60_000);
 
   async function runPage(): Promise<BrowserReport> {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium), set DETKIT_CHROMIUM, or opt out with DETKIT_SKIP_BROWSER=1`);
-    }
     served = await bundleAndServe();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
     const page = await browser.newPage();
     page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));

@@ -1,6 +1,9 @@
 // parseCoco / toCoco: the COCO instances format in, samples out, and every kind of bad record.
+import { thrownDetkitError } from '@detkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { DataError, parseCoco, toCoco, type DataIssueKind } from './index';
+
+const issue = (fn: () => unknown) => thrownDetkitError(fn, DataError);
 
 const good = {
   images: [
@@ -17,16 +20,6 @@ const good = {
     { id: 3, image_id: 7, category_id: 1, bbox: [-0.5, 1, 20.5, 79.8] },
   ],
 };
-
-function issue(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error('expected a DataError');
-}
 
 const withAnn = (ann: Record<string, unknown>) => ({ ...good, annotations: [ann] });
 

@@ -1,21 +1,14 @@
 // parseVocXml: a Pascal VOC annotation in, one sample out, and every kind of bad object.
+import { thrownDetkitError } from '@detkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { DataError, VOC_CLASSES, parseVocXml } from './index';
+
+const issue = (fn: () => unknown) => thrownDetkitError(fn, DataError);
 
 const obj = (name: string, box: (number | string)[], difficult?: number) =>
   `<object><name>${name}</name><pose>Left</pose><truncated>0</truncated>${difficult === undefined ? '' : `<difficult>${difficult}</difficult>`}<bndbox><xmin>${box[0]}</xmin><ymin>${box[1]}</ymin><xmax>${box[2]}</xmax><ymax>${box[3]}</ymax></bndbox></object>`;
 const xml = (...objects: string[]) =>
   `<?xml version="1.0"?><annotation><folder>VOC2007</folder><filename>000005.jpg</filename><size><width>500</width><height>375</height><depth>3</depth></size><segmented>0</segmented>${objects.join('')}</annotation>`;
-
-function issue(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error('expected a DataError');
-}
 
 describe('parseVocXml', () => {
   it('reads size, classes, difficult flags; 1-based boxes become [xmin - 1, ymin - 1, xmax, ymax]', () => {

@@ -9,7 +9,7 @@ import { FASTER_RCNN_POSTPROCESS, PROPOSAL_PRESETS, SSD_POSTPROCESS } from '@det
 import { FAST_RCNN_LOSS_WEIGHTS, MULTIBOX_LOSS_WEIGHTS, RPN_LOSS_WEIGHTS } from '@detkit/losses';
 import { ROI_MATCHER_OPTIONS, RPN_MATCHER_OPTIONS, SSD_MATCH_THRESHOLD } from '@detkit/matchers';
 import { ROI_SAMPLER_OPTIONS, RPN_SAMPLER_OPTIONS, SSD_NEG_POS_RATIO } from '@detkit/samplers';
-import { expectNoLeaks } from '@detkit/test-utils';
+import { expectNoLeaks, thrownDetkitError } from '@detkit/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createDetector,
@@ -32,6 +32,8 @@ import {
   type ImageTargets,
   type SsdOptions,
 } from './index';
+
+const thrown = (f: () => unknown) => thrownDetkitError(f, InvalidArgumentError);
 
 const SIZE = 64;
 
@@ -81,16 +83,6 @@ async function roundTrip(detector: Detector<DetectorConfig>): Promise<Detector<D
   await saveDetector(detector, tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) })));
   // Through JSON, as a checkpoint on disk is.
   return loadDetectorModel(tf.io.fromMemory({ ...saved!, modelTopology: JSON.parse(JSON.stringify(saved!.modelTopology)) }));
-}
-
-function thrown(f: () => unknown): InvalidArgumentError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InvalidArgumentError) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
 }
 
 /**

@@ -6,8 +6,7 @@ import { expect, it } from 'vitest';
 import { tf } from '@detkit/core';
 import { describeEachBackend } from '@detkit/test-utils';
 import { fasterrcnnMobilenetV3Large320Fpn } from './faster-rcnn';
-import { safetensorsToBigInt64 } from './safetensors';
-import { errorStats, expectDetectParity, expectParity, expectSameDetections, fixtureTensor, readFixture } from './test-fixtures';
+import { errorStats, expectDetectParity, expectSameDetections, fixtureTensor, parityFixture, readFixture } from './test-fixtures';
 
 // The committed reduced model, and the full-size one (width 1, 91 classes) when the generator wrote it
 // (DETKIT_FULL_MODELS=1 pnpm fixtures; packages/torchvision/fixtures/full/ is not committed).
@@ -17,18 +16,14 @@ for (const NAME of NAMES) {
   const weights = readFixture(`${NAME}.weights.safetensors`);
   const outputs = readFixture(`${NAME}.outputs.safetensors`).file;
   const kwargs = JSON.parse(outputs.metadata.kwargs!) as { num_classes: number; width_mult?: number; fpn_out_channels?: number; representation_size?: number };
-  /** torchvision's own float32 error per tensor: max |float32 - float64| / max |float64| (from the generator). */
-  const torchError = JSON.parse(outputs.metadata.torch_float32_error!) as Record<string, number>;
   const options = { numClasses: kwargs.num_classes, widthMult: kwargs.width_mult ?? 1, fpnOutChannels: kwargs.fpn_out_channels ?? 256, representationSize: kwargs.representation_size ?? 1024 };
-  const flatSizes = Array.from(safetensorsToBigInt64(outputs.tensors.get('image_sizes')!), Number);
-  const sizes = Array.from({ length: flatSizes.length / 2 }, (_, i) => [flatSizes[2 * i]!, flatSizes[2 * i + 1]!] as [number, number]);
+  const { sizes, torchError, check } = parityFixture(outputs);
   const images = sizes.length;
   const load = () => {
     const model = fasterrcnnMobilenetV3Large320Fpn(options);
     expect(model.loadStateDict(weights.bytes).loaded.length).toBe(weights.file.tensors.size);
     return model;
   };
-  const check = (what: string, actual: tf.Tensor, key: string) => expectParity(what, errorStats(actual, fixtureTensor(outputs, key)), torchError[key]);
 
   describeEachBackend(`fasterrcnnMobilenetV3Large320Fpn parity with torchvision (${NAME})`, (backend) => {
     it('reproduces the transform, backbone, FPN, RPN head and anchors', () => {

@@ -4,6 +4,7 @@ import { fasterrcnnMobilenetV3Large320Fpn, fasterrcnnMobilenetV3LargeFpn } from 
 import { generalizedRcnnTransform } from './rcnn-transform';
 import { readSafetensors, safetensorsToBigInt64, safetensorsToFloat32, writeSafetensors, type SafetensorsInput } from './safetensors';
 import { StateDictError } from './errors';
+import { expectStagesLeaveOnlyOutputs } from './test-fixtures';
 
 const small = { numClasses: 3, widthMult: 0.25, fpnOutChannels: 16, representationSize: 16 };
 
@@ -30,14 +31,7 @@ describe('fasterrcnnMobilenetV3Large320Fpn', () => {
     expect(props.boxes.every((b) => b.shape[0] <= 150)).toBe(true);
     const box = model.roiHeads(features, props.boxes, t.imageSizes);
     expect(box.classLogits.shape).toEqual([props.boxes[0]!.shape[0] + props.boxes[1]!.shape[0], 3]);
-    const dets = model.postprocess(box, props.boxes, t.imageSizes);
-    const made = [t.batch, ...body, ...features, ...head.objectness, ...head.deltas, anchors.anchors, ...props.boxes, ...props.scores, ...Object.values(box), ...dets.flatMap((d) => [d.boxes, d.scores, d.labels])];
-    expect(tf.memory().numTensors).toBe(start + made.length);
-    tf.dispose(made);
-    const [det] = model.detect(image);
-    expect(det!.boxes.shape[1]).toBe(4);
-    expect(tf.memory().numTensors).toBe(start + 3);
-    tf.dispose([det!.boxes, det!.scores, det!.labels]);
+    expectStagesLeaveOnlyOutputs(model, image, start, { t, body, features, head, anchors, props, box });
     const bad = tf.zeros([4, 4, 2]);
     expect(() => model.detect(bad)).toThrow(ShapeError);
     expect(() => model.backbone(bad)).toThrow(ShapeError);

@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend, tf } from '@detkit/core';
 import { describeEachBackend } from '@detkit/test-utils';
 import { fasterrcnnResnet50Fpn } from './faster-rcnn';
-import { safetensorsToBigInt64, safetensorsToFloat32 } from './safetensors';
-import { errorStats, expectDetectParity, expectParity, expectSameDetections, fixtureTensor, formulaStateDict, formulaValues, readFixture } from './test-fixtures';
+import { safetensorsToFloat32 } from './safetensors';
+import { errorStats, expectDetectParity, expectSameDetections, fixtureTensor, formulaStateDict, formulaValues, parityFixture, readFixture } from './test-fixtures';
 
 const NAMES = ['fasterrcnn-r50-160', ...(existsSync(new URL('../fixtures/full/fasterrcnn-r50.outputs.safetensors', import.meta.url)) ? ['full/fasterrcnn-r50'] : [])];
 const LEVELS = ['0', '1', '2', '3', 'pool'];
@@ -18,8 +18,6 @@ for (const NAME of NAMES) {
   const outputs = readFixture(`${NAME}.outputs.safetensors`).file;
   const kwargs = JSON.parse(outputs.metadata.kwargs!) as Record<string, number>;
   const ranges = JSON.parse(outputs.metadata.formula_ranges!) as Record<string, [number, number]>;
-  /** torchvision's own float32 error per tensor: max |float32 - float64| / max |float64| (from the generator). */
-  const torchError = JSON.parse(outputs.metadata.torch_float32_error!) as Record<string, number>;
   // The generator's model: fasterrcnn_resnet50_fpn as torchvision builds it for pretrained weights (FrozenBatchNorm2d).
   const options = {
     numClasses: kwargs.num_classes!,
@@ -27,8 +25,7 @@ for (const NAME of NAMES) {
     ...(kwargs.min_size === undefined ? {} : { minSize: kwargs.min_size, maxSize: kwargs.max_size }),
     ...(kwargs.rpn_pre_nms_top_n_test === undefined ? {} : { rpnPreNmsTopNTest: kwargs.rpn_pre_nms_top_n_test, rpnPostNmsTopNTest: kwargs.rpn_post_nms_top_n_test }),
   };
-  const flatSizes = Array.from(safetensorsToBigInt64(outputs.tensors.get('image_sizes')!), Number);
-  const sizes = Array.from({ length: flatSizes.length / 2 }, (_, i) => [flatSizes[2 * i]!, flatSizes[2 * i + 1]!] as [number, number]);
+  const { sizes, torchError, check } = parityFixture(outputs);
   const images = sizes.length;
   // The full-size model is 2 x 896 x 1088 px: minutes on tfjs' cpu backend.
   const timeout = NAME.startsWith('full/') ? 900_000 : 240_000;
@@ -39,7 +36,6 @@ for (const NAME of NAMES) {
     expect(model.loadStateDict(weights).loaded.length).toBe(model.parameters.names().length);
     return model;
   };
-  const check = (what: string, actual: tf.Tensor, key: string) => expectParity(what, errorStats(actual, fixtureTensor(outputs, key)), torchError[key]);
   /** The channels (NHWC: last axis) the generator kept of a map. */
   const firstChannels = (x: tf.Tensor4D, key: string) => tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, outputs.tensors.get(key)!.shape[1]!]);
 

@@ -5,6 +5,7 @@ import { fasterrcnnResnet50Fpn } from './faster-rcnn';
 import { resnet50Body, resnetBottleneck, resnetTrainableLayers } from './resnet';
 import { TorchParameters } from './state-dict';
 import { writeSafetensors } from './safetensors';
+import { expectStagesLeaveOnlyOutputs } from './test-fixtures';
 
 describe('fasterrcnnResnet50Fpn', () => {
   beforeAll(() => setupBackend('cpu'));
@@ -93,14 +94,7 @@ describe('fasterrcnnResnet50Fpn', () => {
     const box = model.roiHeads(features, props.boxes, t.imageSizes);
     expect(box.boxFeatures.shape.slice(1)).toEqual([7, 7, 256]);
     expect(box.boxRegression.shape[1]).toBe(20);
-    const dets = model.postprocess(box, props.boxes, t.imageSizes);
-    const made = [t.batch, ...body, ...features, ...head.objectness, ...head.deltas, anchors.anchors, ...props.boxes, ...props.scores, ...Object.values(box), ...dets.flatMap((d) => [d.boxes, d.scores, d.labels])];
-    expect(tf.memory().numTensors).toBe(start + made.length);
-    tf.dispose(made);
-    const [det] = model.detect(image);
-    expect(det!.boxes.shape[1]).toBe(4);
-    expect(tf.memory().numTensors).toBe(start + 3);
-    tf.dispose([det!.boxes, det!.scores, det!.labels]);
+    expectStagesLeaveOnlyOutputs(model, image, start, { t, body, features, head, anchors, props, box });
     const bad = tf.zeros([1, 8, 8, 1]);
     expect(() => model.backbone(bad)).toThrow(ShapeError);
     expect(tf.memory().numTensors).toBe(start + 1);

@@ -1,10 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DetkitError, setupBackend, tf } from '@detkit/core';
-import { describeEachBackend } from '@detkit/test-utils';
+import { setupBackend, tf } from '@detkit/core';
+import { describeEachBackend, thrownDetkitError } from '@detkit/test-utils';
 import { StateDictError } from './errors';
 import { readSafetensors, writeSafetensors, type SafetensorsInput } from './safetensors';
 import { ssdlite320MobilenetV3Large } from './ssdlite';
 import { readFixture } from './test-fixtures';
+
+const thrownStateDictError = (fn: () => unknown) => thrownDetkitError(fn, StateDictError);
 
 const weights = readFixture('ssdlite320-w050-c4.weights.safetensors');
 const small = () => ssdlite320MobilenetV3Large({ numClasses: 4, widthMult: 0.5 });
@@ -15,17 +17,6 @@ function edited(edit: (entries: Map<string, SafetensorsInput>) => void): Uint8Ar
   for (const [name, e] of weights.file.tensors) entries.set(name, { dtype: e.dtype, shape: e.shape, data: e.bytes });
   edit(entries);
   return writeSafetensors(entries);
-}
-
-function thrownStateDictError(fn: () => unknown): StateDictError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(StateDictError);
-    expect(DetkitError.isInstance(e)).toBe(true);
-    return e as StateDictError;
-  }
-  throw new Error('expected a StateDictError');
 }
 
 describeEachBackend('state dict round trip', () => {

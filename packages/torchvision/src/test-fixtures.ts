@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { tf } from '@detkit/core';
 import { readSafetensors, safetensorsToBigInt64, safetensorsToFloat32, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors';
+import type { FasterRcnn, FasterRcnnBoxOutputs } from './faster-rcnn';
 import type { TorchParameters } from './state-dict';
 
 /** Reads a fixture written by tooling/fixtures/groups/torchvision.py. */
@@ -139,6 +140,53 @@ export function expectDetectParity(what: string, model: { detect(images: tf.Tens
   const own = { scores: torchError['detections.scores'], boxes: torchError['detections.boxes'] };
   dets.forEach((det, i) => expectSameDetections(`${what} detections.${i}`, det, outputs, `detections.${i}`, own));
   tf.dispose([...inputs, ...dets.flatMap((d) => [d.boxes, d.scores, d.labels])]);
+}
+
+/**
+ * What a parity test needs from an outputs fixture: the images' sizes after the transform (`image_sizes`,
+ * [height, width] each), torchvision's own float32 error per tensor (`torch_float32_error`: max |float32 -
+ * float64| / max |float64|, from the generator), and `check(what, actual, key)`, {@link expectParity} of a
+ * detkit tensor against the fixture's `key` with that error as the allowance.
+ */
+export function parityFixture(outputs: SafetensorsFile): {
+  sizes: Array<[number, number]>;
+  torchError: Record<string, number>;
+  check(what: string, actual: tf.Tensor, key: string): void;
+} {
+  const flat = Array.from(safetensorsToBigInt64(outputs.tensors.get('image_sizes')!), Number);
+  const sizes = Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!] as [number, number]);
+  const torchError = JSON.parse(outputs.metadata.torch_float32_error!) as Record<string, number>;
+  return { sizes, torchError, check: (what, actual, key) => expectParity(what, errorStats(actual, fixtureTensor(outputs, key)), torchError[key]) };
+}
+
+/**
+ * The end of a stage-by-stage Faster R-CNN walk: postprocesses `stages.box`, checks that the stages' outputs
+ * (and the detections) are the only tensors made since `start`, disposes them, then checks that
+ * `model.detect(image)` leaves exactly its three result tensors.
+ */
+export function expectStagesLeaveOnlyOutputs(
+  model: FasterRcnn<object>,
+  image: tf.Tensor3D,
+  start: number,
+  stages: {
+    t: { batch: tf.Tensor; imageSizes: Array<[number, number]> };
+    body: tf.Tensor[];
+    features: tf.Tensor[];
+    head: { objectness: tf.Tensor[]; deltas: tf.Tensor[] };
+    anchors: { anchors: tf.Tensor };
+    props: { boxes: tf.Tensor2D[]; scores: tf.Tensor[] };
+    box: FasterRcnnBoxOutputs;
+  },
+): void {
+  const { t, body, features, head, anchors, props, box } = stages;
+  const dets = model.postprocess(box, props.boxes, t.imageSizes);
+  const made = [t.batch, ...body, ...features, ...head.objectness, ...head.deltas, anchors.anchors, ...props.boxes, ...props.scores, ...Object.values(box), ...dets.flatMap((d) => [d.boxes, d.scores, d.labels])];
+  expect(tf.memory().numTensors).toBe(start + made.length);
+  tf.dispose(made);
+  const [det] = model.detect(image);
+  expect(det!.boxes.shape[1]).toBe(4);
+  expect(tf.memory().numTensors).toBe(start + 3);
+  tf.dispose([det!.boxes, det!.scores, det!.labels]);
 }
 
 /** lowbias32 (Chris Wellons' integer hash) in uint32 arithmetic, as tooling/fixtures/groups/torchvision_resnet.py's mix32. */

@@ -6,8 +6,6 @@
 // DETKIT_SKIP_BROWSER=1 skips that part explicitly, as in @detkit/backends).
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +14,8 @@ import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/co
 import { setupBackend, tf } from '@detkit/core';
 import { rpnLoss } from '@detkit/losses';
 import { buildRpnTargets } from '@detkit/samplers';
+import { BROWSER_OPTED_OUT, launchChromium, serveDirectory } from '@detkit/test-utils/browser';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { publint } from 'publint';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RATIO, measureBundles } from './bundle-size.mjs';
@@ -26,20 +24,6 @@ const exec = promisify(execFile);
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = path.resolve(HERE, '../..');
 const SAMPLE_PNG = path.join(HERE, 'fixtures', 'sample.png');
-const CHROMIUM = process.env.DETKIT_CHROMIUM ?? '/usr/bin/chromium';
-const SKIP_BROWSER = process.env.DETKIT_SKIP_BROWSER === '1';
-/** The flags that run WebGL on SwiftShader in a closed network (as @detkit/backends' browser tests). */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--enable-unsafe-swiftshader',
-  '--disable-gpu-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 interface Manifest {
   name: string;
@@ -470,9 +454,8 @@ console.log(JSON.stringify(await detector.detect('sample.png', ${JSON.stringify(
     }
   });
 
-  it.skipIf(SKIP_BROWSER)('an esbuild bundle of loadDetector + detect in Chromium matches Node within 1e-4 on webgl and wasm', async () => {
+  it.skipIf(BROWSER_OPTED_OUT)('an esbuild bundle of loadDetector + detect in Chromium matches Node within 1e-4 on webgl and wasm', async () => {
     expect(node, 'the Node detections (previous test)').toBeDefined();
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium), set DETKIT_CHROMIUM, or opt out with DETKIT_SKIP_BROWSER=1`);
     const site = path.join(full, 'site');
     mkdirSync(path.join(site, 'model'), { recursive: true });
     for (const f of ['model.json', 'weights.bin']) copyFileSync(path.join(full, 'model', f), path.join(site, 'model', f));
@@ -505,22 +488,14 @@ window.__detkit = results;
     writeFileSync(path.join(full, 'page.mjs'), page);
     await build({ entryPoints: [path.join(full, 'page.mjs')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', outfile: path.join(site, 'page.js'), logLevel: 'error' });
     writeFileSync(path.join(site, 'index.html'), '<!doctype html><meta charset="utf-8"><title>detkit consumer</title><script type="module" src="page.js"></script>\n');
-    const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png' };
-    const server = http.createServer((req, res) => {
-      const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname).replace(/^\/+/, '') || 'index.html';
-      const file = path.join(site, rel);
-      if (!file.startsWith(site) || !existsSync(file)) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
-      res.end(readFileSync(file));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    const served = await serveDirectory(site);
+    const browser = await launchChromium();
     const logs: string[] = [];
     try {
       const tab = await browser.newPage();
       tab.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
       tab.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-      await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html`);
+      await tab.goto(served.url);
       await tab.waitForFunction(() => (window as unknown as { __detkit?: unknown }).__detkit !== undefined, null, { timeout: 180_000, polling: 250 });
       const results = (await tab.evaluate(() => (window as unknown as { __detkit: unknown }).__detkit)) as Record<string, BrowserDetections>;
       for (const backend of ['webgl', 'wasm']) {
@@ -531,7 +506,7 @@ window.__detkit = results;
       }
     } finally {
       await browser.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await served.close();
     }
   });
 });

@@ -1,22 +1,16 @@
 // Bundles the conformance page with esbuild and serves it, with tfjs-backend-wasm's .wasm files beside
 // it (where tfjs looks by default: the bundled page needs no wasm path), from a localhost HTTP server.
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serveDirectory, type Served } from '@detkit/test-utils/browser';
 import { build } from 'esbuild';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+export type { Served };
 
-export interface Served {
-  url: string;
-  dir: string;
-  close(): Promise<void>;
-}
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 export async function bundleAndServe(): Promise<Served> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'detkit-browser-'));
@@ -36,24 +30,5 @@ export async function bundleAndServe(): Promise<Served> {
   const wasmDist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
   for (const f of readdirSync(wasmDist).filter((f) => f.endsWith('.wasm'))) copyFileSync(path.join(wasmDist, f), path.join(dir, f));
   writeFileSync(path.join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>detkit conformance</title><script type="module" src="page.js"></script>\n');
-  const server = http.createServer((req, res) => {
-    const name = path.basename(new URL(req.url ?? '/', 'http://localhost').pathname) || 'index.html';
-    try {
-      const body = readFileSync(path.join(dir, name));
-      res.writeHead(200, { 'content-type': TYPES[path.extname(name)] ?? 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/index.html`,
-    dir,
-    close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return serveDirectory(dir);
 }
