@@ -2,20 +2,15 @@
 // each step applies the mean over replicas of each replica's gradient of its own shard (batch norm over
 // each shard alone), the same update in every replica. The reference is computed in this process with the
 // same network, on the same one-thread wasm backend, with the same float32 mean.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, tf } from '@detkit/core';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDataParallel, type DataParallel, type DataParallelState } from '../src/data-parallel';
 import { useBackend } from '../src/use-backend';
+import { bundleChild } from './bundle-child';
 import { buildNet, type Shard } from './data-parallel/replica';
 
-const PACKAGE = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const SEED = 7;
-let dir: string;
-let replicaModule: string;
+let replica: { file: string; remove(): void };
 
 function shard(seed: number, n: number): Shard {
   return {
@@ -64,25 +59,10 @@ function reference(steps: Shard[][]): { variables: Float32Array[]; movingMean: F
 beforeAll(async () => {
   await useBackend('wasm', { threads: 1 });
   STEPS = [0, 1, 2].map((s) => [shard(10 * s + 1, 3), shard(10 * s + 2, 3)]);
-  const cache = path.join(PACKAGE, 'node_modules', '.cache');
-  mkdirSync(cache, { recursive: true });
-  dir = mkdtempSync(path.join(cache, 'data-parallel-test-'));
-  replicaModule = path.join(dir, 'replica.mjs');
-  await build({
-    entryPoints: [path.join(PACKAGE, 'test', 'data-parallel', 'replica.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: replicaModule,
-    external: ['@tensorflow/*', '@detkit/core'],
-    logLevel: 'silent',
-  });
+  replica = await bundleChild('test/data-parallel/replica.ts', ['@tensorflow/*', '@detkit/core']);
 });
 
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => replica.remove());
 
 describe('startDataParallel', () => {
   let group: DataParallel<Shard>;
@@ -90,7 +70,7 @@ describe('startDataParallel', () => {
   let states: DataParallelState[];
 
   beforeAll(async () => {
-    group = await startDataParallel<Shard>({ module: replicaModule, replicas: 2, options: { seed: SEED } });
+    group = await startDataParallel<Shard>({ module: replica.file, replicas: 2, options: { seed: SEED } });
     losses = [];
     for (const shards of STEPS) losses.push(await group.step(shards));
     states = [await group.getState(0), await group.getState(1)];
@@ -147,7 +127,7 @@ describe('startDataParallel', () => {
   });
 
   it('bad arguments are typed errors', async () => {
-    await expect(startDataParallel({ module: replicaModule, replicas: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(startDataParallel({ module: replica.file, replicas: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(startDataParallel({ module: 'relative/replica.mjs', replicas: 1 })).rejects.toThrow(/'module' must be a file: URL or an absolute path/);
     await expect(group.step([STEPS[0]![0]!])).rejects.toThrow(/'shards' must hold one shard per replica \(2\), got 1/);
     await expect(group.getState(2)).rejects.toBeInstanceOf(InvalidArgumentError);

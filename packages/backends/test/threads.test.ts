@@ -6,12 +6,9 @@
 // tiles, so every output element is summed by one thread in the same order, and N threads train to the
 // same weights as one, bit for bit.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendInfo } from '../src/index';
+import { bundleChild, PACKAGE } from './bundle-child';
 
 interface ChildReport {
   info: BackendInfo;
@@ -21,34 +18,17 @@ interface ChildReport {
   changeError: string | null;
 }
 
-const PACKAGE = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-let dir: string;
-let script: string;
+let script: { file: string; remove(): void };
 
 beforeAll(async () => {
-  const cache = path.join(PACKAGE, 'node_modules', '.cache');
-  mkdirSync(cache, { recursive: true });
-  dir = mkdtempSync(path.join(cache, 'threads-test-'));
-  script = path.join(dir, 'train.mjs');
-  await build({
-    entryPoints: [path.join(PACKAGE, 'test', 'threads', 'train.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: script,
-    external: ['@tensorflow/*', '@detkit/core', '@detkit/boxes'],
-    logLevel: 'silent',
-  });
+  script = await bundleChild('test/threads/train.ts', ['@tensorflow/*', '@detkit/core', '@detkit/boxes']);
 });
 
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => script.remove());
 
 /** Runs the child with `threads`; it must exit by itself (code 0) within the timeout. */
 function train(threads: number): ChildReport {
-  const child = spawnSync(process.execPath, [script, String(threads)], { cwd: PACKAGE, encoding: 'utf8', timeout: 90_000 });
+  const child = spawnSync(process.execPath, [script.file, String(threads)], { cwd: PACKAGE, encoding: 'utf8', timeout: 90_000 });
   expect(child.error, child.stderr).toBeUndefined();
   expect(child.signal, 'the child did not exit by itself').toBeNull();
   expect(child.status, child.stderr).toBe(0);
