@@ -3,10 +3,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DataId, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { conv2dFilterGrad, conv2dForward, conv2dInputGrad, depthwiseFilterGrad, depthwiseInputGrad } from './cpu-conv-kernels';
 
-const FIXED = Symbol.for('detkit.backends.cpuFix');
+/**
+ * Marks a tfjs-backend-cpu kernel config that @detkit/core's {@link registerCpuKernelFixes} registered in
+ * place of tfjs's own. A `Symbol.for` key, so a second copy of @detkit/core in the same process sees the
+ * mark and does not wrap the kernel again.
+ */
+const CORE_CPU_KERNEL_FIX = Symbol.for('detkit.core.cpuKernelFix');
+/** On a config marked {@link CORE_CPU_KERNEL_FIX}: tfjs's own kernel function that it replaced. */
 const STOCK = Symbol.for('detkit.core.stockCpuKernel');
 
-type Fixed = KernelConfig & { [FIXED]?: true; [STOCK]?: KernelFunc };
+type Fixed = KernelConfig & { [CORE_CPU_KERNEL_FIX]?: true; [STOCK]?: KernelFunc };
 
 interface CpuBackend {
   data: { get(dataId: DataId): { values: ArrayLike<number> } };
@@ -21,9 +27,9 @@ function valuesOf(backend: CpuBackend, info: TensorInfo): Values {
 
 function wrap(kernelName: string, fix: (original: KernelFunc) => KernelFunc): boolean {
   const original = tf.getKernel(kernelName, 'cpu') as Fixed | undefined;
-  if (original === undefined || original[FIXED]) return false;
+  if (original === undefined || original[CORE_CPU_KERNEL_FIX]) return false;
   tf.unregisterKernel(kernelName, 'cpu');
-  tf.registerKernel({ ...original, [FIXED]: true, [STOCK]: original.kernelFunc, kernelFunc: fix(original.kernelFunc) } as KernelConfig);
+  tf.registerKernel({ ...original, [CORE_CPU_KERNEL_FIX]: true, [STOCK]: original.kernelFunc, kernelFunc: fix(original.kernelFunc) } as KernelConfig);
   return true;
 }
 
@@ -66,6 +72,33 @@ function fastPathApplies(a: ConvBackpropAttrs, ...tensors: TensorInfo[]): boolea
   return a.dataFormat !== 'NCHW' && unit && tensors.every((t) => t.dtype === 'float32');
 }
 
+/** A conv gradient over flat NHWC arrays (see cpu-conv-kernels.ts). */
+type ConvGradient = (a: Values, b: Values, info: tf.backend_util.Conv2DInfo) => Float32Array;
+
+/** `Conv2DBackpropFilter` / `DepthwiseConv2dNativeBackpropFilter`: dW [filterShape] from x and dy. */
+function filterGradient(compute: ConvGradient, depthwise: boolean): (original: KernelFunc) => KernelFunc {
+  return (original) => (args) => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const a = args.attrs as unknown as ConvBackpropAttrs & { filterShape: number[] };
+    if (!fastPathApplies(a, x, dy)) return original(args);
+    const backend = args.backend as unknown as CpuBackend;
+    const dw = compute(valuesOf(backend, x), valuesOf(backend, dy), convInfo(x.shape, a.filterShape, a, depthwise));
+    return backend.makeTensorInfo([...a.filterShape], 'float32', dw);
+  };
+}
+
+/** `Conv2DBackpropInput` / `DepthwiseConv2dNativeBackpropInput`: dx [inputShape] from dy and the filter. */
+function inputGradient(compute: ConvGradient, depthwise: boolean): (original: KernelFunc) => KernelFunc {
+  return (original) => (args) => {
+    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as ConvBackpropAttrs & { inputShape: number[] };
+    if (!fastPathApplies(a, dy, filter)) return original(args);
+    const backend = args.backend as unknown as CpuBackend;
+    const dx = compute(valuesOf(backend, dy), valuesOf(backend, filter), convInfo(a.inputShape, filter.shape, a, depthwise));
+    return backend.makeTensorInfo([...a.inputShape], 'float32', dx);
+  };
+}
+
 /**
  * Fixes tfjs-backend-cpu 4.22 kernels that break training or backend switches, or make training hopelessly
  * slow:
@@ -101,38 +134,10 @@ export function registerCpuKernelFixes(): string[] {
     const info = convInfo(x.shape, filter.shape, a, false);
     return backend.makeTensorInfo([...info.outShape], 'float32', conv2dForward(valuesOf(backend, x), valuesOf(backend, filter), info));
   });
-  add('Conv2DBackpropFilter', (original) => (args) => {
-    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-    const a = args.attrs as unknown as ConvBackpropAttrs & { filterShape: number[] };
-    if (!fastPathApplies(a, x, dy)) return original(args);
-    const backend = args.backend as unknown as CpuBackend;
-    const dw = conv2dFilterGrad(valuesOf(backend, x), valuesOf(backend, dy), convInfo(x.shape, a.filterShape, a, false));
-    return backend.makeTensorInfo([...a.filterShape], 'float32', dw);
-  });
-  add('Conv2DBackpropInput', (original) => (args) => {
-    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
-    const a = args.attrs as unknown as ConvBackpropAttrs & { inputShape: number[] };
-    if (!fastPathApplies(a, dy, filter)) return original(args);
-    const backend = args.backend as unknown as CpuBackend;
-    const dx = conv2dInputGrad(valuesOf(backend, dy), valuesOf(backend, filter), convInfo(a.inputShape, filter.shape, a, false));
-    return backend.makeTensorInfo([...a.inputShape], 'float32', dx);
-  });
-  add('DepthwiseConv2dNativeBackpropFilter', (original) => (args) => {
-    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-    const a = args.attrs as unknown as ConvBackpropAttrs & { filterShape: number[] };
-    if (!fastPathApplies(a, x, dy)) return original(args);
-    const backend = args.backend as unknown as CpuBackend;
-    const dw = depthwiseFilterGrad(valuesOf(backend, x), valuesOf(backend, dy), convInfo(x.shape, a.filterShape, a, true));
-    return backend.makeTensorInfo([...a.filterShape], 'float32', dw);
-  });
-  add('DepthwiseConv2dNativeBackpropInput', (original) => (args) => {
-    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
-    const a = args.attrs as unknown as ConvBackpropAttrs & { inputShape: number[] };
-    if (!fastPathApplies(a, dy, filter)) return original(args);
-    const backend = args.backend as unknown as CpuBackend;
-    const dx = depthwiseInputGrad(valuesOf(backend, dy), valuesOf(backend, filter), convInfo(a.inputShape, filter.shape, a, true));
-    return backend.makeTensorInfo([...a.inputShape], 'float32', dx);
-  });
+  add('Conv2DBackpropFilter', filterGradient(conv2dFilterGrad, false));
+  add('Conv2DBackpropInput', inputGradient(conv2dInputGrad, false));
+  add('DepthwiseConv2dNativeBackpropFilter', filterGradient(depthwiseFilterGrad, true));
+  add('DepthwiseConv2dNativeBackpropInput', inputGradient(depthwiseInputGrad, true));
   add('ResizeBilinearGrad', (original) => (args) => {
     const out = original(args) as TensorInfo;
     out.shape = [...(args.inputs as { images: TensorInfo }).images.shape];

@@ -23,6 +23,7 @@ export {
   type KernelContext,
   type KernelDtype,
   type KernelArray,
+  type WasmHeap,
 } from './kernels';
 export {
   toTensor,
@@ -50,7 +51,6 @@ export {
   callWasmKernel,
   wasmSimdSupported,
   type WasmModule,
-  type WasmHeap,
   type WasmPointers,
   type WasmCall,
 } from './wasm-kernels';

@@ -10,7 +10,17 @@
  */
 import type { TensorInfo, KernelBackend, DataId, NamedAttrMap } from '@tensorflow/tfjs-core';
 import { tf } from './tf';
-import type { WasmHeap } from './wasm-kernels';
+
+/**
+ * A wasm module's linear memory with an allocator: tfjs-backend-wasm's heap, or a private one. Declared
+ * here, where {@link KernelContext} hands it to kernels; `wasm-kernels.ts` runs modules in it.
+ */
+export interface WasmHeap {
+  readonly memory: WebAssembly.Memory;
+  /** Allocates `bytes` (16-byte aligned) and returns the byte offset. */
+  malloc(bytes: number): number;
+  free(pointer: number): void;
+}
 
 /** Dtypes a typed-array kernel may read or write. */
 export type KernelDtype = 'float32' | 'int32';

@@ -13,15 +13,7 @@
  * kernels run on the calling thread only, while XNNPACK's worker threads are idle between tfjs kernels.
  */
 import { DetkitError } from './errors';
-import type { KernelArray, KernelContext } from './kernels';
-
-/** A wasm module's linear memory with an allocator: tfjs-backend-wasm's heap, or a private one. */
-export interface WasmHeap {
-  readonly memory: WebAssembly.Memory;
-  /** Allocates `bytes` (16-byte aligned) and returns the byte offset. */
-  malloc(bytes: number): number;
-  free(pointer: number): void;
-}
+import type { KernelArray, KernelContext, WasmHeap } from './kernels';
 
 /** A compiled detkit kernel module (see {@link defineWasmModule}). */
 export interface WasmModule<Exports> {
