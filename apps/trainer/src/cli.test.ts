@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BACKEND_NAMES } from '@detkit/backends';
 import { InvalidArgumentError } from '@detkit/core';
 import { describe, expect, it } from 'vitest';
 import { HelpShown, parseTrainArgs } from './cli';
@@ -89,5 +90,10 @@ describe('detkit-detect arguments', () => {
   it('needs at least one image and a score in [0, 1]', () => {
     expect(() => parseDetectArgs([], quiet)).toThrow(InvalidArgumentError);
     expect(() => parseDetectArgs(['--score', '2', 'a.png'], quiet)).toThrow(/score/);
+  });
+
+  it('--backend takes every backend of @detkit/backends, webgl and webgpu included, and lists them when wrong', () => {
+    for (const backend of BACKEND_NAMES) expect(parseDetectArgs(['--backend', backend, 'a.png'], quiet).backend).toBe(backend);
+    expect(() => parseDetectArgs(['--backend', 'tpu', 'a.png'], quiet)).toThrow(/wasm, cpu, gpu, webgl, webgpu, auto/);
   });
 });

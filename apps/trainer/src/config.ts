@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InvalidArgumentError } from '@detkit/core';
-import type { BackendName } from '@detkit/backends';
+import { BACKEND_NAMES, type BackendName } from '@detkit/backends';
 import type { OptimizerName } from './optimizer';
 import type { LrSchedule } from './schedule';
 
@@ -17,8 +17,8 @@ export const MODELS = ['ssd', 'faster-rcnn', 'ssdlite320-mobilenet-v3-large'] as
 /** Largest model input side the trainer accepts, in pixels (a 4096 x 4096 batch of 8 is 400 MB of float32 input alone). */
 export const MAX_IMAGE_SIZE = 4096;
 
-/** The backends `--backend` takes (see @detkit/backends' `useBackend`). */
-export const BACKENDS = ['wasm', 'cpu', 'gpu', 'webgpu', 'webgl', 'auto'] as const satisfies readonly BackendName[];
+/** The backends `--backend` takes: every name @detkit/backends' `useBackend` knows (`BACKEND_NAMES`). */
+export const BACKENDS = BACKEND_NAMES;
 
 /**
  * Training-time augmentation: `'ssd'` is torchvision's SSD recipe (photometric distortion, zoom-out, IoU crop,

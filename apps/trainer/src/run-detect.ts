@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
-import { useBackend, type BackendName } from '@detkit/backends';
+import { BACKEND_NAMES, useBackend, type BackendName } from '@detkit/backends';
 import { InvalidArgumentError } from '@detkit/core';
 import { boxesToOriginal, createLoader, type DetectionSample } from '@detkit/data';
 import { loadImageFile } from '@detkit/data/node';
@@ -58,7 +58,7 @@ export function parseDetectArgs(argv: readonly string[], io?: CliIo, name = 'det
     .option('-m, --model <dir>', 'run folder or folder with model.json', 'runs/latest')
     .option('-o, --out <dir>', 'output folder', 'detections')
     .option('--score <t>', 'minimum score', number, 0.3)
-    .addOption(new Option('--backend <name>', 'where the math runs').choices(['wasm', 'cpu', 'gpu', 'auto']).default('wasm'));
+    .addOption(new Option('--backend <name>', 'where the math runs').choices([...BACKEND_NAMES]).default('wasm'));
   parseCommand(program, argv, io);
   const o = program.opts<{ model: string; out: string; score: number; backend: BackendName }>();
   if (!(o.score >= 0 && o.score <= 1)) throw new InvalidArgumentError(name, 'score', `must be in [0, 1], got ${o.score}`);
