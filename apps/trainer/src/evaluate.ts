@@ -1,6 +1,6 @@
 import { tf } from '@detkit/core';
 import { IMAGENET_NORMALIZATION, boxesToOriginal, type DetectionSample, type Loader } from '@detkit/data';
-import { evaluateCoco, evaluateVoc, formatApTable, type Detections, type GroundTruth } from '@detkit/eval';
+import { evaluateCoco, evaluateVoc, formatApTable, type CocoStats, type Detections, type GroundTruth } from '@detkit/eval';
 import type { DetectionResult, Detector } from '@detkit/models';
 
 /** A validation image kept for drawing: its pixels (input size, RGB bytes), ground truth and detections, in input pixels. */
@@ -13,16 +13,11 @@ export interface DrawnImage {
   detections: DetectionResult;
 }
 
-/** The COCO summary numbers the trainer records (pycocotools' `stats`, by name; -1 where undefined). */
-export interface CocoSummary {
-  ap: number;
-  ap50: number;
-  ap75: number;
-  apSmall: number;
-  apMedium: number;
-  apLarge: number;
-  ar100: number;
-}
+/** The COCO summary numbers the trainer records, in the order it writes and prints them. */
+const COCO_SUMMARY_KEYS = ['ap', 'ap50', 'ap75', 'apSmall', 'apMedium', 'apLarge', 'ar100'] as const;
+
+/** The COCO summary numbers the trainer records: seven of @detkit/eval's {@link CocoStats} (pycocotools' `stats`, by name; -1 where undefined). */
+export type CocoSummary = Pick<CocoStats, (typeof COCO_SUMMARY_KEYS)[number]>;
 
 /** One detection in a COCO results file (`loadRes` of pycocotools): bbox is [x, y, w, h] in original pixels. */
 export interface CocoResultRecord {
@@ -140,7 +135,7 @@ export function scoreDetections(groundTruth: readonly GroundTruth[], detections:
   return {
     map: voc.map,
     perClass,
-    coco: { ap: s.ap, ap50: s.ap50, ap75: s.ap75, apSmall: s.apSmall, apMedium: s.apMedium, apLarge: s.apLarge, ar100: s.ar100 },
+    coco: Object.fromEntries(COCO_SUMMARY_KEYS.map((k) => [k, s[k]])) as CocoSummary,
     cocoPerClass,
     table,
   };
@@ -152,7 +147,7 @@ function round2(x: number): number {
 
 /** The COCO summary as a one-row markdown table. */
 export function formatCocoTable(c: CocoSummary): string {
-  const cols = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR100'];
-  const vals = [c.ap, c.ap50, c.ap75, c.apSmall, c.apMedium, c.apLarge, c.ar100].map((v) => (v < 0 ? '-' : v.toFixed(3)));
+  const cols = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR100']; // COCO_SUMMARY_KEYS' columns
+  const vals = COCO_SUMMARY_KEYS.map((k) => (c[k] < 0 ? '-' : c[k].toFixed(3)));
   return `| ${cols.join(' | ')} |\n| ${cols.map(() => '---:').join(' | ')} |\n| ${vals.join(' | ')} |`;
 }
