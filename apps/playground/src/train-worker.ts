@@ -2,11 +2,10 @@
 // through @detkit/data's loader, Adam, and @detkit/backends' useBackend to move between WebGPU, WebGL, WASM
 // and CPU between two steps. Weights and Adam's slots are tfjs variables: they stay valid across the swap
 // (tfjs moves each one's data to the new backend when it is first used there).
-import { tf } from '@detkit/core';
+import { createRandom, tf } from '@detkit/core';
 import { createLoader, syntheticSource, type Batch, type Loader } from '@detkit/data';
 import { evaluateVoc, type Detections, type GroundTruth } from '@detkit/eval';
 import { createFasterRcnn, createSsd, disposeOptimizer, saveDetector, trainableVariables, type FasterRcnn, type Ssd } from '@detkit/models';
-import { createRng } from '@detkit/samplers';
 import { startBackend } from './backend';
 import type { ExportedModel, PlaygroundBackend, Reply, Request, StepEvent, TrainSetup, WorkerEvent } from './train-protocol';
 
@@ -60,7 +59,7 @@ async function setup(s: TrainSetup, backend: PlaygroundBackend): Promise<void> {
     batches: loader.epoch(0),
     epoch: 0,
     step: 0,
-    rng: createRng(s.seed),
+    rng: createRandom(s.seed),
     classes: [...classes],
   };
 }

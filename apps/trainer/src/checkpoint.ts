@@ -37,7 +37,7 @@ export interface RunState {
   epoch: number;
   /** Optimizer steps completed. */
   step: number;
-  /** The run's RNG state after `step` steps (@detkit/samplers' `SeededRng.state()`). */
+  /** The run's RNG state after `step` steps (@detkit/core's `SeededRandom.state()`: one uint32 word). */
   rng: number[];
   /** Lines of metrics.jsonl written up to this checkpoint (a resumed run cuts the file back to them). */
   metricsLines: number;
@@ -414,7 +414,7 @@ function parseState(file: string, data: Buffer): RunState {
   if (typeof s.runId !== 'string') bad('runId', 'a string');
   for (const k of ['epoch', 'step', 'metricsLines'] as const) if (!Number.isInteger(s[k]) || (s[k] as number) < 0) bad(k, 'an integer >= 0');
   if (typeof s.trainSeconds !== 'number' || !(s.trainSeconds >= 0)) bad('trainSeconds', 'a number >= 0');
-  if (!Array.isArray(s.rng) || s.rng.length !== 4 || !s.rng.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)) bad('rng', 'four integers in [0, 2^32)');
+  if (!Array.isArray(s.rng) || s.rng.length !== 1 || !s.rng.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)) bad('rng', 'one integer in [0, 2^32) in an array');
   if (!isObject(s.config)) bad('config', 'an object');
   if (!Array.isArray(s.classes) || !s.classes.every((c) => typeof c === 'string')) bad('classes', 'a list of names');
   return s as unknown as RunState;

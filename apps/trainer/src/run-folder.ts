@@ -11,9 +11,8 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import writeFileAtomic from 'write-file-atomic';
-import { InvalidArgumentError, type tf } from '@detkit/core';
+import { InvalidArgumentError, type SeededRandom, type tf } from '@detkit/core';
 import type { Detector, DetectorConfig } from '@detkit/models';
-import type { SeededRng } from '@detkit/samplers';
 import { applyCheckpoint, CHECKPOINTS, listCheckpoints, readCheckpoint, removeStaleTemporaries, type LoadedCheckpoint, type RunState } from './checkpoint';
 import { defaultConfig, type TrainConfig } from './config';
 import { CheckpointError, OutputFolderInUseError, OutputWriteError, ResumeMismatchError, type ConfigDifference } from './errors';
@@ -169,7 +168,7 @@ export function configDifferences(saved: Partial<TrainConfig>, now: TrainConfig)
 export interface ResumeTargets {
   detector: Detector<DetectorConfig>;
   optimizer: tf.Optimizer;
-  rng: SeededRng;
+  rng: SeededRandom;
   /** metrics.jsonl, cut back to the lines the checkpoint recorded. */
   metricsFile: string;
 }

@@ -3,11 +3,10 @@ import { freemem, loadavg } from 'node:os';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { backendInfo, useBackend } from '@detkit/backends';
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { createRandom, InvalidArgumentError, tf } from '@detkit/core';
 import { createLoader, toCoco, type DetectionSample, type LoaderOptions } from '@detkit/data';
 import { createWorkerPool, loadImageFile, type WorkerPool } from '@detkit/data/node';
 import { createFasterRcnn, disposeOptimizer, createSsd, setLearningRate, trainableVariables, type Detector, type DetectorConfig } from '@detkit/models';
-import { createRng } from '@detkit/samplers';
 import { registerTorchvisionDetectors, ssdliteDetector, type SsdliteDetector, type SsdliteDetectorOptions } from '@detkit/torchvision';
 import { latestCheckpoint, writeCheckpoint, writeFinalModel, type RunState, type WriteProbe } from './checkpoint';
 import type { TrainConfig } from './config';
@@ -208,7 +207,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
   // batch-norm parameters (rank 1), as detectron2 and torchvision's references leave those undecayed.
   const decayed = variables.filter((v) => v.rank >= 2);
   const optimizer = createOptimizer(config.optimizer, config.lr, config.momentum);
-  const rng = createRng(config.seed);
+  const rng = createRandom(config.seed);
   let state: RunState = { version: 2, runId: folder.runId, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes, categoryIds: data.categoryIds === null ? null : [...data.categoryIds] };
 
   if (!config.resume) await loadStartWeights(config, detector, log);

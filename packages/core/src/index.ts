@@ -1,6 +1,6 @@
 export { tf } from './tf';
 export { detach } from './detach';
-export { createRandom, type Random } from './random';
+export { createRandom, type Random, type RandomState, type SeededRandom } from './random';
 export { registerGradientFixes } from './gradient-fixes';
 export { registerCpuKernelFixes, stockCpuKernel } from './cpu-kernel-fixes';
 export {

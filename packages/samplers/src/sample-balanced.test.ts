@@ -1,7 +1,7 @@
-import { InvalidArgumentError, ShapeError, setupBackend, tf } from '@detkit/core';
+import { createRandom, InvalidArgumentError, ShapeError, setupBackend, tf } from '@detkit/core';
 import { describeEachBackend, expectNoLeaks } from '@detkit/test-utils';
 import { describe, expect, it } from 'vitest';
-import { createRng, ROI_SAMPLER_OPTIONS, RPN_SAMPLER_OPTIONS, sampleBalanced } from './index';
+import { ROI_SAMPLER_OPTIONS, RPN_SAMPLER_OPTIONS, sampleBalanced } from './index';
 
 function run(labels: number[], options: Parameters<typeof sampleBalanced>[1]) {
   const out = sampleBalanced(labels, options);
@@ -47,7 +47,7 @@ describeEachBackend('sampleBalanced', () => {
     const a = run(labels, { ...RPN_SAMPLER_OPTIONS, seed: 11 });
     expect(run(labels, { ...RPN_SAMPLER_OPTIONS, seed: 11 })).toEqual(a);
     expect(run(labels, { ...RPN_SAMPLER_OPTIONS, seed: 12 })).not.toEqual(a);
-    const r1 = createRng(5), r2 = createRng(5);
+    const r1 = createRandom(5), r2 = createRandom(5);
     const first = [run(labels, { ...RPN_SAMPLER_OPTIONS, rng: r1 }), run(labels, { ...RPN_SAMPLER_OPTIONS, rng: r1 })];
     expect([run(labels, { ...RPN_SAMPLER_OPTIONS, rng: r2 }), run(labels, { ...RPN_SAMPLER_OPTIONS, rng: r2 })]).toEqual(first);
     expect(first[0]).not.toEqual(first[1]);

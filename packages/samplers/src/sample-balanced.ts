@@ -1,6 +1,6 @@
-import { integerOption, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { createRandom, integerOption, numberOption, runTypedArrayKernel, tf, type Random, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { labelsInput, optionsObject, sampledIndices, splitByLabel } from './internal';
-import { drawSeed, sfc32, type RandomOptions } from './rng';
+import { drawSeed, type RandomOptions } from './rng';
 
 /** How many elements a sampler keeps and what share of them may be positive. */
 export interface SamplerBudget {
@@ -42,10 +42,10 @@ interface BalancedAttrs {
 }
 
 /** Moves a uniformly random choice of `k` of a[0..n) to a[0..k) (partial Fisher-Yates). */
-function chooseInPlace(a: Int32Array, n: number, k: number, next: () => number): void {
+function chooseInPlace(a: Int32Array, n: number, k: number, random: Random): void {
   for (let i = 0; i < k; i++) {
     // A uniform integer in [i, n): 32 random bits scaled (bias below n / 2^32, immaterial here).
-    const j = i + Math.floor((next() / 4294967296) * (n - i));
+    const j = i + Math.floor(random() * (n - i));
     const t = a[i] as number;
     a[i] = a[j] as number;
     a[j] = t;
@@ -62,9 +62,9 @@ const balancedKernel: TypedArrayKernel<BalancedAttrs> = {
     // torchvision: int(batch_size_per_image * positive_fraction), then the rest of the batch is negatives.
     const takePositive = Math.min(np, Math.floor(batchSize * positiveFraction));
     const takeNegative = Math.min(nn, batchSize - takePositive);
-    const next = sfc32(seed);
-    chooseInPlace(positive, np, takePositive, next);
-    chooseInPlace(negative, nn, takeNegative, next);
+    const random = createRandom(seed);
+    chooseInPlace(positive, np, takePositive, random);
+    chooseInPlace(negative, nn, takeNegative, random);
     const out = new Int32Array(n).fill(-1);
     for (let i = 0; i < takePositive; i++) out[positive[i] as number] = labels[positive[i] as number] as number;
     for (let i = 0; i < takeNegative; i++) out[negative[i] as number] = 0;
@@ -90,8 +90,9 @@ export function checkBudget(op: string, options: SamplerBudget): SamplerBudget {
  * rest left out.
  *
  * Parity with torchvision is by semantics, not by the draws: torchvision shuffles with `torch.randperm`
- * on torch's global generator; here the choice is a partial Fisher-Yates shuffle driven by sfc32 from
- * `seed` (or one draw of `rng`), so the same seed and labels give the same sample on every backend.
+ * on torch's global generator; here the choice is a partial Fisher-Yates shuffle driven by
+ * `@detkit/core`'s `createRandom` (mulberry32) from `seed` (or one draw of `rng`), so the same seed and
+ * labels give the same sample on every backend.
  *
  * Runs as one typed-array kernel (`DetkitSamplersBalanced`) on cpu and wasm. Not differentiated: `labels`
  * is taken as a constant of the gradient tape (labels computed from trainable tensors may go in).
