@@ -6,32 +6,25 @@
 import { loadavg } from 'node:os';
 import { useBackend } from '@detkit/backends';
 import { tf } from '@detkit/core';
-import { createLoader, syntheticSource } from '@detkit/data';
 import { createFasterRcnn, createSsd, trainableVariables } from '@detkit/models';
+import { firstSyntheticBatch, samplingRng, TRAINER_IMAGE_SIZE } from './trainer-batch.mjs';
 
 const steps = Number(process.argv[2] ?? 20);
 const backends = process.argv.length > 3 ? process.argv.slice(3) : ['wasm', 'cpu'];
 const MODELS = [
-  { name: 'ssd', batch: 16, make: () => createSsd({ numClasses: 4, imageSize: 128, seed: 0 }) },
-  { name: 'faster-rcnn', batch: 8, make: () => createFasterRcnn({ numClasses: 4, imageSize: 128, seed: 0 }) },
+  { name: 'ssd', batch: 16, make: () => createSsd({ numClasses: 4, imageSize: TRAINER_IMAGE_SIZE, seed: 0 }) },
+  { name: 'faster-rcnn', batch: 8, make: () => createFasterRcnn({ numClasses: 4, imageSize: TRAINER_IMAGE_SIZE, seed: 0 }) },
 ];
-
-async function firstBatch(batchSize) {
-  const loader = createLoader({ source: syntheticSource({ split: 'train' }), imageSize: 128, batchSize, seed: 0 });
-  for await (const batch of loader.epoch(0)) return batch;
-  throw new Error('no batch');
-}
 
 const rows = [];
 for (const backend of backends) {
   await useBackend(backend);
   for (const m of MODELS) {
     const detector = m.make();
-    const batch = await firstBatch(m.batch);
+    const batch = await firstSyntheticBatch(m.batch);
     const optimizer = tf.train.adam(1e-3);
     const vars = trainableVariables(detector);
-    let s = 1;
-    const rng = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+    const rng = samplingRng(1);
     const step = () => {
       const cost = optimizer.minimize(() => detector.loss(batch.images, batch.targets, { rng }).total, true, vars);
       cost.dataSync();
@@ -51,7 +44,7 @@ for (const backend of backends) {
     detector.detect(batch.images);
     const inference = performance.now() - t0;
     const median = times[Math.floor(times.length / 2)];
-    rows.push(`| ${m.name} | ${backend} | ${m.batch} x 128 x 128 | ${median.toFixed(0)} | ${(1000 / median).toFixed(2)} | ${((1000 / median) * m.batch).toFixed(1)} | ${inference.toFixed(0)} | ${n} | ${loadavg()[0].toFixed(1)} |`);
+    rows.push(`| ${m.name} | ${backend} | ${m.batch} x ${TRAINER_IMAGE_SIZE} x ${TRAINER_IMAGE_SIZE} | ${median.toFixed(0)} | ${(1000 / median).toFixed(2)} | ${((1000 / median) * m.batch).toFixed(1)} | ${inference.toFixed(0)} | ${n} | ${loadavg()[0].toFixed(1)} |`);
     console.error(rows[rows.length - 1]);
     optimizer.dispose();
     batch.dispose();

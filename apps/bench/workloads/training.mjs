@@ -15,6 +15,7 @@
 import { tf } from '@detkit/core';
 import { createRpnNet, trainStep } from '@detkit/test-utils/rpn-net';
 import { randomBoxes, randomClasses, uniform } from '../inputs.mjs';
+import { firstSyntheticBatch, samplingRng, TRAINER_IMAGE_SIZE } from '../trainer-batch.mjs';
 
 const CPU_TRAINING = {
   skip: 'a training step on tfjs-backend-cpu takes seconds to minutes (conv gradients in plain JS)',
@@ -59,7 +60,7 @@ function trainerWorkload({ id, model, batch, lr, factory }) {
   return {
     id,
     group: 'W8-trainer',
-    title: `one training step, ${model} (trainer defaults: ${batch} x 128 x 128, Adam), synthetic set`,
+    title: `one training step, ${model} (trainer defaults: ${batch} x ${TRAINER_IMAGE_SIZE} x ${TRAINER_IMAGE_SIZE}, Adam), synthetic set`,
     package: '@detkit/models',
     seed: 0,
     reference: false,
@@ -68,19 +69,12 @@ function trainerWorkload({ id, model, batch, lr, factory }) {
     threads: { speedup: 1.7, dataParallel: { module: new URL('../replica-trainer.mjs', import.meta.url), options: { factory, batch, lr } } },
     inputs: () => ({}),
     setup: async (models) => {
-      const { createLoader, syntheticSource } = await import('@detkit/data');
-      const detector = models[factory]({ numClasses: 4, imageSize: 128, seed: 0 });
-      const loader = createLoader({ source: syntheticSource({ split: 'train' }), imageSize: 128, batchSize: batch, seed: 0 });
-      let data;
-      for await (const b of loader.epoch(0)) {
-        data = b;
-        break;
-      }
+      const detector = models[factory]({ numClasses: 4, imageSize: TRAINER_IMAGE_SIZE, seed: 0 });
+      const data = await firstSyntheticBatch(batch);
       const optimizer = tf.train.adam(lr);
       const vars = models.trainableVariables(detector);
       const summary = [parameterCount(vars)];
-      let s = 1;
-      const rng = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296;
+      const rng = samplingRng(1);
       return {
         call: () => {
           const cost = optimizer.minimize(() => detector.loss(data.images, data.targets, { rng }).total, true, vars);
