@@ -17,8 +17,7 @@ for (const NAME of NAMES) {
   const outputs = readFixture(`${NAME}.outputs.safetensors`).file;
   const kwargs = JSON.parse(outputs.metadata.kwargs!) as { num_classes: number; width_mult?: number; fpn_out_channels?: number; representation_size?: number };
   const options = { numClasses: kwargs.num_classes, widthMult: kwargs.width_mult ?? 1, fpnOutChannels: kwargs.fpn_out_channels ?? 256, representationSize: kwargs.representation_size ?? 1024 };
-  const { sizes, torchError, check } = parityFixture(outputs);
-  const images = sizes.length;
+  const { sizes, torchError, check, checkTransform } = parityFixture(outputs);
   const load = () => {
     const model = fasterrcnnMobilenetV3Large320Fpn(options);
     expect(model.loadStateDict(weights.bytes).loaded.length).toBe(weights.file.tensors.size);
@@ -30,10 +29,7 @@ for (const NAME of NAMES) {
       const model = load();
       const before = tf.memory().numTensors;
       tf.tidy(() => {
-        const inputs = Array.from({ length: images }, (_, i) => fixtureTensor(outputs, `input.${i}`) as tf.Tensor3D);
-        const t = model.transform(inputs);
-        expect(t.imageSizes).toEqual(sizes);
-        check(`[${backend}] transformed`, t.batch, 'transformed');
+        checkTransform(`[${backend}]`, model);
         // Each stage on torchvision's own input, so errors do not compound across stages.
         const batch = fixtureTensor(outputs, 'transformed') as tf.Tensor4D;
         const { body, features } = model.backbone(batch);

@@ -25,8 +25,7 @@ for (const NAME of NAMES) {
     ...(kwargs.min_size === undefined ? {} : { minSize: kwargs.min_size, maxSize: kwargs.max_size }),
     ...(kwargs.rpn_pre_nms_top_n_test === undefined ? {} : { rpnPreNmsTopNTest: kwargs.rpn_pre_nms_top_n_test, rpnPostNmsTopNTest: kwargs.rpn_post_nms_top_n_test }),
   };
-  const { sizes, torchError, check } = parityFixture(outputs);
-  const images = sizes.length;
+  const { sizes, torchError, check, checkTransform } = parityFixture(outputs);
   // The full-size model is 2 x 896 x 1088 px: minutes on tfjs' cpu backend.
   const timeout = NAME.startsWith('full/') ? 900_000 : 240_000;
   let weights: Uint8Array | undefined;
@@ -64,10 +63,7 @@ for (const NAME of NAMES) {
         const model = load();
         const before = tf.memory().numTensors;
         tf.tidy(() => {
-          const inputs = Array.from({ length: images }, (_, i) => fixtureTensor(outputs, `input.${i}`) as tf.Tensor3D);
-          const t = model.transform(inputs);
-          expect(t.imageSizes).toEqual(sizes);
-          check(`[${backend}] transformed`, t.batch, 'transformed');
+          checkTransform(`[${backend}]`, model);
           // The backbone on torchvision's batch; the RPN head and box head on detkit's own FPN levels (the
           // generator keeps only a few channels of each), the proposal filter and postprocessing on
           // torchvision's own head outputs.

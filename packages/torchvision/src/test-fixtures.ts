@@ -145,18 +145,28 @@ export function expectDetectParity(what: string, model: { detect(images: tf.Tens
 /**
  * What a parity test needs from an outputs fixture: the images' sizes after the transform (`image_sizes`,
  * [height, width] each), torchvision's own float32 error per tensor (`torch_float32_error`: max |float32 -
- * float64| / max |float64|, from the generator), and `check(what, actual, key)`, {@link expectParity} of a
- * detkit tensor against the fixture's `key` with that error as the allowance.
+ * float64| / max |float64|, from the generator), `check(what, actual, key)`, {@link expectParity} of a
+ * detkit tensor against the fixture's `key` with that error as the allowance, and `checkTransform`.
  */
 export function parityFixture(outputs: SafetensorsFile): {
   sizes: Array<[number, number]>;
   torchError: Record<string, number>;
   check(what: string, actual: tf.Tensor, key: string): void;
+  /** `model.transform` on the fixture's images (`input.{i}`) against `image_sizes` and `transformed`. */
+  checkTransform(what: string, model: { transform(images: tf.Tensor3D[]): { batch: tf.Tensor; imageSizes: Array<[number, number]> } }): void;
 } {
   const flat = Array.from(safetensorsToBigInt64(outputs.tensors.get('image_sizes')!), Number);
   const sizes = Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!] as [number, number]);
   const torchError = JSON.parse(outputs.metadata.torch_float32_error!) as Record<string, number>;
-  return { sizes, torchError, check: (what, actual, key) => expectParity(what, errorStats(actual, fixtureTensor(outputs, key)), torchError[key]) };
+  const check = (what: string, actual: tf.Tensor, key: string) => expectParity(what, errorStats(actual, fixtureTensor(outputs, key)), torchError[key]);
+  const checkTransform = (what: string, model: { transform(images: tf.Tensor3D[]): { batch: tf.Tensor; imageSizes: Array<[number, number]> } }) =>
+    tf.tidy(() => {
+      const inputs = sizes.map((_, i) => fixtureTensor(outputs, `input.${i}`) as tf.Tensor3D);
+      const t = model.transform(inputs);
+      expect(t.imageSizes).toEqual(sizes);
+      check(`${what} transformed`, t.batch, 'transformed');
+    });
+  return { sizes, torchError, check, checkTransform };
 }
 
 /**
