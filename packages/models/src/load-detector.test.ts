@@ -12,10 +12,10 @@ import {
   createSsd,
   loadDetector,
   loadDetectorModel,
-  saveDetector,
   type Detection,
   type ImageDetector,
 } from './index';
+import { savedArtifacts } from './test-save';
 
 const CLASSES = ['circle', 'square'];
 
@@ -40,24 +40,17 @@ function testImage(): RgbImage {
 /** The model.json + weights.bin the reference trainer writes (saveDetector, classes in userDefinedMetadata). */
 async function writeModelFolder(dir: string, topologyPatch: Record<string, unknown> = {}): Promise<tf.io.ModelArtifacts> {
   const ssd = createSsd({ numClasses: 2, imageSize: 64, seed: 0 });
-  let saved: tf.io.ModelArtifacts | undefined;
-  await saveDetector(
-    ssd,
-    tf.io.withSaveHandler(async (a) => {
-      saved = a;
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
-    }),
-  );
+  const saved = await savedArtifacts(ssd);
   ssd.dispose();
-  const modelTopology = { ...(saved!.modelTopology as object), ...topologyPatch };
+  const modelTopology = { ...(saved.modelTopology as object), ...topologyPatch };
   const json = {
-    format: saved!.format,
-    generatedBy: saved!.generatedBy,
+    format: saved.format,
+    generatedBy: saved.generatedBy,
     modelTopology,
-    weightsManifest: [{ paths: ['weights.bin'], weights: saved!.weightSpecs }],
+    weightsManifest: [{ paths: ['weights.bin'], weights: saved.weightSpecs }],
     userDefinedMetadata: { classes: CLASSES },
   };
-  writeFileSync(path.join(dir, 'weights.bin'), new Uint8Array(saved!.weightData as ArrayBuffer));
+  writeFileSync(path.join(dir, 'weights.bin'), new Uint8Array(saved.weightData as ArrayBuffer));
   writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
   return { ...saved!, modelTopology, userDefinedMetadata: { classes: CLASSES } };
 }

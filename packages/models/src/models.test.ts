@@ -8,13 +8,13 @@ import {
   createFasterRcnn,
   createSsd,
   loadDetectorModel,
-  saveDetector,
   trainableVariables,
   type Backbone,
   type Detector,
   type DetectorConfig,
   type ImageTargets,
 } from './index';
+import { savedArtifacts } from './test-save';
 
 /** Four 64 x 64 images, each with one or two bright shapes on a dark background, and their boxes. */
 function tinyBatch(): { images: tf.Tensor4D; targets: ImageTargets[] } {
@@ -59,15 +59,7 @@ function train(detector: Detector, steps: number, lr: number): number[] {
 }
 
 async function roundTrip(detector: Detector<DetectorConfig>): Promise<Detector<DetectorConfig>> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await saveDetector(
-    detector,
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-    }),
-  );
-  return loadDetectorModel(tf.io.fromMemory(saved!));
+  return loadDetectorModel(tf.io.fromMemory(await savedArtifacts(detector)));
 }
 
 for (const backend of ['cpu', 'wasm'] as const) {

@@ -22,7 +22,6 @@ import {
   FASTER_RCNN_ROI_BATCH_SIZE,
   loadDetectorModel,
   recipeFields,
-  saveDetector,
   SSD_ASPECT_RATIOS,
   SSD_DETECTIONS_PER_IMAGE,
   SSD_SCALES,
@@ -32,6 +31,7 @@ import {
   type ImageTargets,
   type SsdOptions,
 } from './index';
+import { savedArtifacts } from './test-save';
 
 const thrown = (f: () => unknown) => thrownDetkitError(f, InvalidArgumentError);
 
@@ -79,10 +79,9 @@ function observe(detector: Detector): string {
 }
 
 async function roundTrip(detector: Detector<DetectorConfig>): Promise<Detector<DetectorConfig>> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await saveDetector(detector, tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) })));
+  const saved = await savedArtifacts(detector);
   // Through JSON, as a checkpoint on disk is.
-  return loadDetectorModel(tf.io.fromMemory({ ...saved!, modelTopology: JSON.parse(JSON.stringify(saved!.modelTopology)) }));
+  return loadDetectorModel(tf.io.fromMemory({ ...saved, modelTopology: JSON.parse(JSON.stringify(saved.modelTopology)) }));
 }
 
 /**

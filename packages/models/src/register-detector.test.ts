@@ -2,7 +2,8 @@
 // its saved configuration (how @detkit/torchvision's detectors go through the trainer's checkpoints).
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDetector, createSsd, detectorKinds, loadDetectorModel, registerDetectorKind, saveDetector, type Detector, type Ssd } from './index';
+import { createDetector, createSsd, detectorKinds, loadDetectorModel, registerDetectorKind, type Detector, type Ssd } from './index';
+import { savedArtifacts } from './test-save';
 
 /** A "foreign" kind: an SSD whose configuration carries another kind and only the fields it needs. */
 function toy(numClasses: number, seed: number): Detector<{ kind: string; numClasses: number; imageSize: [number, number] }> {
@@ -19,12 +20,8 @@ describe('registerDetectorKind', () => {
     registerDetectorKind('toy', (config, options) => toy(config.numClasses as number, options.seed ?? 0));
     expect(detectorKinds()).toEqual(['ssd', 'faster-rcnn', 'toy']);
     const original = toy(2, 1);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await saveDetector(original as never, tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
-    const loaded = (await loadDetectorModel(artifacts!)) as unknown as Detector<{ kind: string }>;
+    const artifacts = await savedArtifacts(original as never);
+    const loaded = (await loadDetectorModel(artifacts)) as unknown as Detector<{ kind: string }>;
     expect(loaded.config).toEqual(original.config);
     for (const [key, v] of Object.entries(original.variables)) expect(Array.from(loaded.variables[key]!.dataSync())).toEqual(Array.from(v.dataSync()));
     // A fresh one from the configuration alone has other (seeded) weights but the same variables.
