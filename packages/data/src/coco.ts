@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import { DataError, emptySkipReport, reportIssue, type SkipReport } from './errors';
-import { ObjectCollector, isFiniteNumber, joinPath, readOptions, type ReadOptions } from './internal';
+import { ObjectCollector, joinPath, readOptions, type ReadOptions } from './internal';
 import type { DetectionDataset, DetectionSample } from './types';
 
 /** Options of {@link parseCoco}. */
@@ -36,6 +37,41 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 
 function isId(x: unknown): x is number {
   return Number.isSafeInteger(x);
+}
+
+// The shape of each record, as zod schemas whose messages say what was expected; the checks across records
+// (duplicate ids, unknown images and categories, boxes against their image) are made in parseCoco.
+const XYWH = '[x, y, w, h]';
+const id = z.int({ error: 'an integer' });
+const positivePixels = z.int({ error: 'a positive integer (pixels)' }).positive({ error: 'a positive integer (pixels)' });
+const categorySchema = z.looseObject({ id, name: z.string({ error: 'a string name' }) }, { error: 'an object' });
+const imageSchema = z.looseObject(
+  { id, file_name: z.string({ error: 'a file name' }).min(1, { error: 'a file name' }), width: positivePixels, height: positivePixels },
+  { error: 'an object' },
+);
+const annotationSchema = z.looseObject(
+  {
+    id: id.optional(), // a results file has none
+    image_id: id,
+    bbox: z.array(z.unknown(), { error: XYWH }).length(4, { error: XYWH }).pipe(z.array(z.number({ error: `${XYWH}: a non-numeric coordinate` }))),
+    iscrowd: z.union([z.literal(0), z.literal(1), z.boolean()], { error: '0 or 1' }).optional(),
+    area: z.number({ error: 'a number >= 0' }).nonnegative({ error: 'a number >= 0' }).optional(),
+  },
+  { error: 'an object' },
+);
+
+/**
+ * The first thing wrong with a record's shape, as `has <field> <value>, expected <what>` (or `is not an
+ * object`) with the field's path; `nonNumericBox` when it is a bbox coordinate. Undefined when the shape is right.
+ */
+function shapeIssue(schema: z.ZodType, rec: unknown): { problem: string; nonNumericBox: boolean } | undefined {
+  const result = schema.safeParse(rec);
+  if (result.success) return undefined;
+  const issue = result.error.issues[0]!;
+  const [field] = issue.path;
+  if (field === undefined || !isRecord(rec)) return { problem: 'is not an object', nonNumericBox: false };
+  const value = rec[field as string];
+  return { problem: `has ${String(field)} ${JSON.stringify(value)}, expected ${issue.message}`, nonNumericBox: field === 'bbox' && issue.path.length > 1 };
 }
 
 /**
@@ -86,14 +122,14 @@ export function parseCoco(json: string | unknown, options: ParseCocoOptions = {}
   const catById = new Map<number, string>();
   cats.forEach((c, i) => {
     const rec = describe('categories', i, c, ['id', 'name']);
-    if (!isRecord(c) || !isId(c.id) || typeof c.name !== 'string') {
-      throw new DataError({ file, record: rec, kind: 'malformed-record', problem: 'needs an integer id and a string name' });
-    }
-    if (catById.has(c.id)) throw new DataError({ file, record: rec, kind: 'duplicate-id', problem: `repeats category id ${c.id}` });
+    const shape = shapeIssue(categorySchema, c);
+    if (shape) throw new DataError({ file, record: rec, kind: 'malformed-record', problem: shape.problem });
+    const { id: catId, name } = c as z.infer<typeof categorySchema>;
+    if (catById.has(catId)) throw new DataError({ file, record: rec, kind: 'duplicate-id', problem: `repeats category id ${catId}` });
     // Two categories of one name would be one class under two labels: outputs could not be mapped back by name.
-    const same = [...catById].find(([, name]) => name === c.name);
-    if (same) throw new DataError({ file, record: rec, kind: 'duplicate-id', problem: `repeats category name ${JSON.stringify(c.name)} (also category id ${same[0]})` });
-    catById.set(c.id, c.name);
+    const same = [...catById].find(([, other]) => other === name);
+    if (same) throw new DataError({ file, record: rec, kind: 'duplicate-id', problem: `repeats category name ${JSON.stringify(name)} (also category id ${same[0]})` });
+    catById.set(catId, name);
   });
   const categoryIds = [...catById.keys()].sort((a, b) => a - b);
   const labelOf = new Map(categoryIds.map((id, i) => [id, i]));
@@ -113,16 +149,12 @@ export function parseCoco(json: string | unknown, options: ParseCocoOptions = {}
       reportIssue(onInvalid, skipped, { file, record: rec, kind, problem });
       if (isRecord(img) && isId(img.id) && !byId.has(img.id)) byId.set(img.id, null);
     };
-    if (!isRecord(img)) return bad('malformed-record', 'is not an object');
-    if (!isId(img.id)) return bad('malformed-record', `has id ${JSON.stringify(img.id)}, expected an integer`);
-    if (typeof img.file_name !== 'string' || img.file_name === '') return bad('malformed-record', 'has no file_name');
-    for (const key of ['width', 'height'] as const) {
-      const v = img[key];
-      if (!isId(v) || v <= 0) return bad('malformed-record', `has ${key} ${JSON.stringify(v)}, expected a positive integer (pixels)`);
-    }
-    if (byId.has(img.id)) return bad('duplicate-id', `repeats image id ${img.id}`);
-    const entry = { id: img.id, fileName: img.file_name, objects: new ObjectCollector(file, img.width as number, img.height as number, boxTolerance, onInvalid, skipped) };
-    byId.set(img.id, entry);
+    const shape = shapeIssue(imageSchema, img);
+    if (shape) return bad('malformed-record', shape.problem);
+    const { id: imageId, file_name: fileName, width, height } = img as z.infer<typeof imageSchema>;
+    if (byId.has(imageId)) return bad('duplicate-id', `repeats image id ${imageId}`);
+    const entry = { id: imageId, fileName, objects: new ObjectCollector(file, width, height, boxTolerance, onInvalid, skipped) };
+    byId.set(imageId, entry);
     order.push(entry);
   });
 
@@ -132,30 +164,25 @@ export function parseCoco(json: string | unknown, options: ParseCocoOptions = {}
     const rec = describe('annotations', i, a, ['id', 'image_id']);
     const bad = (kind: 'malformed-record' | 'duplicate-id' | 'unknown-category' | 'box-not-finite', problem: string) =>
       reportIssue(onInvalid, skipped, { file, record: rec, kind, problem });
-    if (!isRecord(a)) return bad('malformed-record', 'is not an object');
-    if (a.id !== undefined) {
-      if (!isId(a.id)) return bad('malformed-record', `has id ${JSON.stringify(a.id)}, expected an integer`);
-      const first = annIds.get(a.id);
-      if (first !== undefined) return bad('duplicate-id', `repeats annotation id ${a.id} (first at annotations[${first}])`);
-      annIds.set(a.id, i);
+    const shape = shapeIssue(annotationSchema, a);
+    if (shape) return bad(shape.nonNumericBox ? 'box-not-finite' : 'malformed-record', shape.problem);
+    const ann = a as z.infer<typeof annotationSchema> & { category_id?: unknown };
+    if (ann.id !== undefined) {
+      const first = annIds.get(ann.id);
+      if (first !== undefined) return bad('duplicate-id', `repeats annotation id ${ann.id} (first at annotations[${first}])`);
+      annIds.set(ann.id, i);
     }
-    if (!isId(a.image_id)) return bad('malformed-record', `has image_id ${JSON.stringify(a.image_id)}, expected an integer`);
-    const entry = byId.get(a.image_id);
+    const entry = byId.get(ann.image_id);
     if (entry === null) return; // its image was skipped and counted
-    if (entry === undefined) return bad('malformed-record', `refers to image_id ${a.image_id}, which is not in 'images'`);
-    const label = labelOf.get(a.category_id as number);
-    if (label === undefined) return bad('unknown-category', `has category_id ${JSON.stringify(a.category_id)}, which is not in 'categories'`);
-    const bb = a.bbox;
-    if (!Array.isArray(bb) || bb.length !== 4) return bad('malformed-record', `has bbox ${JSON.stringify(bb)}, expected [x, y, w, h]`);
-    if (!bb.every((v) => typeof v === 'number')) return bad('box-not-finite', `has bbox ${JSON.stringify(bb)} with a non-numeric coordinate`);
-    const [x, y, w, h] = bb as [number, number, number, number];
+    if (entry === undefined) return bad('malformed-record', `refers to image_id ${ann.image_id}, which is not in 'images'`);
+    const label = labelOf.get(ann.category_id as number);
+    if (label === undefined) return bad('unknown-category', `has category_id ${JSON.stringify(ann.category_id)}, which is not in 'categories'`);
+    const [x, y, w, h] = ann.bbox as [number, number, number, number];
     if (w < 0 || h < 0) {
-      return entry.objects.issue(rec, 'box-inverted', `has bbox [${bb.join(', ')}] with negative ${w < 0 ? 'width' : 'height'} (${w < 0 ? 'x2 < x1' : 'y2 < y1'})`);
+      return entry.objects.issue(rec, 'box-inverted', `has bbox [${ann.bbox.join(', ')}] with negative ${w < 0 ? 'width' : 'height'} (${w < 0 ? 'x2 < x1' : 'y2 < y1'})`);
     }
-    const iscrowd = a.iscrowd === undefined ? 0 : a.iscrowd === 1 || a.iscrowd === true ? 1 : a.iscrowd === 0 || a.iscrowd === false ? 0 : -1;
-    if (iscrowd < 0) return bad('malformed-record', `has iscrowd ${JSON.stringify(a.iscrowd)}, expected 0 or 1`);
-    if (a.area !== undefined && (!isFiniteNumber(a.area) || a.area < 0)) return bad('malformed-record', `has area ${JSON.stringify(a.area)}, expected a number >= 0`);
-    entry.objects.add(rec, [x, y, x + w, y + h], label, { iscrowd, ...(a.area !== undefined ? { area: a.area as number } : {}) });
+    const iscrowd = ann.iscrowd === 1 || ann.iscrowd === true ? 1 : 0;
+    entry.objects.add(rec, [x, y, x + w, y + h], label, { iscrowd, ...(ann.area !== undefined ? { area: ann.area } : {}) });
   });
 
   const samples: DetectionSample[] = order.map((e) => e.objects.sample(e.id, joinPath(imageRoot, e.fileName), true));
