@@ -19,7 +19,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { bundleForNode } from '@detkit/test-utils/bundle';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const app = path.join(here, '..');
@@ -40,17 +40,7 @@ if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(every) || every <
 const out = path.resolve(process.env.INIT_CWD ?? process.cwd(), values.out);
 
 const bundleDir = path.join(app, 'node_modules', '.cache', 'detkit-soak');
-await build({
-  entryPoints: [path.join(app, 'src', 'run-training.ts'), path.join(app, 'src', 'config.ts')],
-  outdir: bundleDir,
-  bundle: true,
-  splitting: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'error',
-});
+await bundleForNode([path.join(app, 'src', 'run-training.ts'), path.join(app, 'src', 'config.ts')], bundleDir);
 const { runTraining } = await import(pathToFileURL(path.join(bundleDir, 'run-training.js')).href);
 const { defaultConfig } = await import(pathToFileURL(path.join(bundleDir, 'config.js')).href);
 const { tf } = await import('@detkit/core');

@@ -13,9 +13,9 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { createRandom, DetkitError, InvalidArgumentError } from '@detkit/core';
 import { encodePng, syntheticSample } from '@detkit/data';
+import { bundleForNode } from '@detkit/test-utils/bundle';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, readModel } from './checkpoint';
 import { CheckpointError, OutputFolderInUseError, ResumeMismatchError } from './errors';
@@ -126,17 +126,7 @@ const random = createRandom(seed);
 
 beforeAll(async () => {
   console.log(`fault suite: random kill points from seed ${seed} (DETKIT_FAULT_SEED=${seed} replays them)`);
-  await build({
-    entryPoints: ['train.ts', 'detect.ts', 'fault-child.ts'].map((f) => path.join(here, f)),
-    outdir: bundleDir,
-    bundle: true,
-    splitting: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-  });
+  await bundleForNode(['train.ts', 'detect.ts', 'fault-child.ts'].map((f) => path.join(here, f)), bundleDir);
   work = await mkdtemp(path.join(tmpdir(), 'detkit-faults-'));
   configFile = path.join(work, 'tiny.json');
   await writeFile(configFile, JSON.stringify({ modelOptions: TINY_BACKBONE }));

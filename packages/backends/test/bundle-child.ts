@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleForNode } from '@detkit/test-utils/bundle';
 
 export const PACKAGE = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -16,7 +16,7 @@ export async function bundleChild(entry: string, external: string[]): Promise<{ 
   const cache = path.join(PACKAGE, 'node_modules', '.cache');
   mkdirSync(cache, { recursive: true });
   const dir = mkdtempSync(path.join(cache, `${path.basename(entry, '.ts')}-`));
-  const file = path.join(dir, `${path.basename(entry, '.ts')}.mjs`);
-  await build({ entryPoints: [path.join(PACKAGE, entry)], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: file, external, logLevel: 'silent' });
+  const file = path.join(dir, `${path.basename(entry, '.ts')}.js`);
+  await bundleForNode([path.join(PACKAGE, entry)], dir, { external });
   return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
