@@ -3,7 +3,7 @@
  * the numbers (eval of the model, of the run's val-results.json and of the trainer's own record agree),
  * and the built executable (dist/detkit.js, as npx runs it) for help, exit statuses and errors printed once.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -112,6 +112,16 @@ describe.skipIf(!existsSync(BIN))('the built executable (dist/detkit.js)', () =>
     expect(train.stdout).toMatch(/^Usage: detkit train \[options\]/);
     expect(train.stdout.replace(/\s+/g, ' ')).toContain('(default: runs/latest)');
     expect(train.stdout.match(/^ {2}\$ detkit train/gm)?.length ?? 0).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a reader that closes the pipe early (detkit train --help | head -1) ends the output quietly: status 0, no stack', async () => {
+    const child = spawn(process.execPath, [BIN, 'train', '--help'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first write: that write fails with EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('user errors: one line on stderr, no stack, exit status 2 (arguments) or 1 (damaged model)', async () => {

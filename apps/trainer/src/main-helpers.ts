@@ -19,9 +19,13 @@ function isSystemError(e: unknown): e is NodeJS.ErrnoException {
  * Runs a command-line entry point: a detkit error (bad flag, missing backend, bad data, a damaged
  * checkpoint) prints its message and exits with status 1 (2 for bad arguments); a failed write (a full
  * disk) prints its message, with the file, and exits with status 1; anything else is a bug and keeps its
- * stack.
+ * stack. A closed stdout (`detkit-train --help | head`) ends the output quietly, not with a stack.
  */
 export async function runMain(main: () => Promise<void>): Promise<void> {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   try {
     await main();
   } catch (e) {
