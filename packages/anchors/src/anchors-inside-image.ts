@@ -1,5 +1,6 @@
 import { InvalidArgumentError, assertBoxesShape, assertValidBoxes, runTypedArrayKernel, tf, toTensor, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { imageSize as imageSizeOption } from './internal';
+import { ANCHORS_INSIDE_IMAGE_KERNEL } from './kernel-names';
 
 /** Options of {@link anchorsInsideImage}. */
 export interface AnchorsInsideImageOptions {
@@ -11,7 +12,7 @@ export interface AnchorsInsideImageOptions {
 }
 
 const insideKernel: TypedArrayKernel<{ height: number; width: number; border: number }> = {
-  kernelName: 'DetkitAnchorsInsideImage',
+  kernelName: ANCHORS_INSIDE_IMAGE_KERNEL,
   inputNames: ['anchors'],
   compute([anchors], { height, width, border }, ctx) {
     const a = anchors!.values;

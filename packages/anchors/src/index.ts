@@ -10,3 +10,4 @@ export { generateMultiLevelAnchors, type AnchorLevel, type MultiLevelAnchorsOpti
 export { anchorsInsideImage, type AnchorsInsideImageOptions } from './anchors-inside-image';
 export { MAX_ANCHORS } from './internal';
 export { ssdDefaultBoxes, ssdBoxesPerLocation, SSD300, SSDLITE320, SSD_MIN_RATIO, SSD_MAX_RATIO, type SsdDefaultBoxesConfig } from './ssd-default-boxes';
+export { ANCHORS_INSIDE_IMAGE_KERNEL } from './kernel-names';

@@ -2,7 +2,10 @@
 // chromium ships (the test command installs it): backend selection, the adapter report, detkit's WGSL
 // kernels, and the whole conformance suite against the cpu oracle. Without the driver every test here
 // fails saying what to install (provideSoftwareVulkan), rather than skipping.
+import { PAIRWISE_IOU_KERNEL } from '@detkit/boxes';
 import { BackendUnavailableError, tf } from '@detkit/core';
+import { ROI_ALIGN_KERNEL } from '@detkit/heads';
+import { MAX_IOU_MATCH_KERNEL } from '@detkit/matchers';
 import { provideSoftwareVulkan } from '@detkit/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADDED_WEBGPU_KERNELS, backendInfo, isSoftwareAdapter, useBackend } from '../src/index';
@@ -85,9 +88,9 @@ describe('webgpu in Node (Dawn on SwiftShader)', () => {
     await useBackend('webgpu');
     for (const name of ADDED_WEBGPU_KERNELS) expect(tf.getKernel(name, 'webgpu'), name).toBeDefined();
     const wanted: Record<string, string[]> = {
-      'boxes/boxIou (fused kernel)': ['DetkitPairwiseIou'],
-      'matchers/maxIou RPN (low-quality matches)': ['DetkitMatchersMaxIou'],
-      'heads/roiAlign 7x7 sampling 2 (Faster R-CNN box head)': ['DetkitRoiAlign'],
+      'boxes/boxIou (fused kernel)': [PAIRWISE_IOU_KERNEL],
+      'matchers/maxIou RPN (low-quality matches)': [MAX_IOU_MATCH_KERNEL],
+      'heads/roiAlign 7x7 sampling 2 (Faster R-CNN box head)': [ROI_ALIGN_KERNEL],
     };
     for (const [name, kernels] of Object.entries(wanted)) {
       const c = ALL_CASES.find((x) => x.name === name)!;

@@ -1,6 +1,7 @@
 import { ShapeError, callWasmKernel, numberOption, hasFusedKernel, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { safeAtan2, safeDiv, xyxyInput } from './internal';
 import { boxesWasm } from './wasm';
+import { PAIRWISE_IOU_KERNEL } from './kernel-names';
 
 /** The members of the IoU family. */
 export type IouKind = 'iou' | 'giou' | 'diou' | 'ciou';
@@ -30,7 +31,7 @@ interface IouAttrs {
  * degenerate cases (a product that underflows to 0) agree with the float32 IoU kernel.
  */
 const pairwiseIouKernel: TypedArrayKernel<IouAttrs> = {
-  kernelName: 'DetkitPairwiseIou',
+  kernelName: PAIRWISE_IOU_KERNEL,
   inputNames: ['boxes1', 'boxes2'],
   compute([a, b], { kind, eps }, ctx) {
     const n = a!.shape[0] as number;

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, ShapeError, integerOption, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { finiteInput, xyxyInput } from './internal';
 import { greedyNms, sortByScore } from './nms-core';
+import { NMS_KERNEL } from './kernel-names';
 
 /** Options of {@link nms} and {@link batchedNms}. */
 export interface NmsOptions {
@@ -31,7 +32,7 @@ function keptInOrder(order: Int32Array, keep: Uint8Array, max: number): Int32Arr
 }
 
 const nmsKernel: TypedArrayKernel<NmsAttrs> = {
-  kernelName: 'DetkitNms',
+  kernelName: NMS_KERNEL,
   inputNames: ['boxes', 'scores', 'classIds'],
   compute([boxes, scores, classIds], attrs, ctx) {
     const s = scores!.values;

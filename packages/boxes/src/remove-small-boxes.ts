@@ -1,8 +1,9 @@
 import { numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { xyxyInput } from './internal';
+import { REMOVE_SMALL_BOXES_KERNEL } from './kernel-names';
 
 const removeSmallBoxesKernel: TypedArrayKernel<{ minSize: number }> = {
-  kernelName: 'DetkitRemoveSmallBoxes',
+  kernelName: REMOVE_SMALL_BOXES_KERNEL,
   inputNames: ['boxes'],
   compute([boxes], { minSize }, ctx) {
     const b = boxes!.values;

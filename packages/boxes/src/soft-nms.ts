@@ -2,6 +2,7 @@ import { InvalidArgumentError, integerOption, numberOption, runTypedArrayKernel,
 import { ShapeError } from '@detkit/core';
 import { finiteInput, xyxyInput } from './internal';
 import { softNmsCore, type SoftNmsParams } from './nms-core';
+import { SOFT_NMS_KERNEL } from './kernel-names';
 
 /** Options of {@link softNms}. */
 export interface SoftNmsOptions {
@@ -29,7 +30,7 @@ export interface SoftNmsResult {
 }
 
 const softNmsKernel: TypedArrayKernel<SoftNmsParams> = {
-  kernelName: 'DetkitSoftNms',
+  kernelName: SOFT_NMS_KERNEL,
   inputNames: ['boxes', 'scores'],
   compute([boxes, scores], params, ctx) {
     const r = softNmsCore(boxes!.values, scores!.values, params);

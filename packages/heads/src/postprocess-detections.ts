@@ -3,6 +3,7 @@ import { InvalidArgumentError, ShapeError, integerOption, numberOption, runTyped
 import { boxesInput, detached, finiteInput, splitColumns, imageSizesOption } from './internal';
 import { bigEnough, decodeClipInto, decodeParams } from './decode';
 import { topByValue } from './sort';
+import { DETECTION_CANDIDATES_KERNEL } from './kernel-names';
 
 /** Options of {@link postprocessDetections}. */
 export interface PostprocessOptions {
@@ -100,7 +101,7 @@ interface SelectAttrs {
  * float32), clipped and size-tested. Outputs boxes [M, 4], scores [M], labels [M] (int32), class-major.
  */
 const selectKernel: TypedArrayKernel<SelectAttrs> = {
-  kernelName: 'DetkitDetectionCandidates',
+  kernelName: DETECTION_CANDIDATES_KERNEL,
   inputNames: ['deltas', 'referenceBoxes', 'scores'],
   compute([deltasIn, refsIn, scoresIn], a, ctx) {
     const deltas = deltasIn!.values;

@@ -3,6 +3,7 @@ import { InvalidArgumentError, ShapeError, assertFinite, integerOption, numberOp
 import { boxesInput, detached, finiteInput, splitColumns, imageSizesOption } from './internal';
 import { bigEnough, decodeClipInto, decodeParams } from './decode';
 import { sigmoid32, topByValue } from './sort';
+import { PROPOSAL_CANDIDATES_KERNEL } from './kernel-names';
 
 /**
  * Which comes first: the per-level top-N by objectness, or the clip-and-size filter.
@@ -103,7 +104,7 @@ interface CandidateAttrs {
  * [M, 4], probabilities [M] and level ids [M] (int32), per level by descending logit.
  */
 const candidatesKernel: TypedArrayKernel<CandidateAttrs> = {
-  kernelName: 'DetkitProposalCandidates',
+  kernelName: PROPOSAL_CANDIDATES_KERNEL,
   inputNames: ['deltas', 'anchors', 'logits'],
   compute([deltasIn, anchorsIn, logitsIn], a, ctx) {
     const total = a.levels.reduce((s, c) => s + c, 0);

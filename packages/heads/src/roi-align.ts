@@ -1,6 +1,7 @@
 import { InvalidArgumentError, InvalidValueError, assertFinite, callWasmKernel, integerOption, numberOption, peekValues, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { boxesInput, featuresInput, gridSize, imageIndexInput } from './internal';
 import { headsWasm } from './wasm';
+import { ROI_ALIGN_GRAD_KERNEL, ROI_ALIGN_KERNEL } from './kernel-names';
 
 /** Options of {@link roiAlign}. */
 export interface RoiAlignOptions {
@@ -54,7 +55,7 @@ interface RoiAlignGradAttrs extends RoiAlignAttrs {
 }
 
 const roiAlignKernel: TypedArrayKernel<RoiAlignAttrs> = {
-  kernelName: 'DetkitRoiAlign',
+  kernelName: ROI_ALIGN_KERNEL,
   inputNames: ['features', 'boxes', 'boxImageIndex'],
   compute([features, boxes, index], a, ctx) {
     const [b, h, w, c] = features!.shape as [number, number, number, number];
@@ -69,7 +70,7 @@ const roiAlignKernel: TypedArrayKernel<RoiAlignAttrs> = {
 };
 
 const roiAlignGradKernel: TypedArrayKernel<RoiAlignGradAttrs> = {
-  kernelName: 'DetkitRoiAlignGrad',
+  kernelName: ROI_ALIGN_GRAD_KERNEL,
   inputNames: ['dy', 'boxes', 'boxImageIndex'],
   compute([dy, boxes, index], a, ctx) {
     const [b, h, w, c] = a.featureShape;

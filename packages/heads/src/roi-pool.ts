@@ -1,6 +1,7 @@
 import { InvalidArgumentError, assertFinite, callWasmKernel, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { boxesInput, featuresInput, gridSize, imageIndexInput } from './internal';
 import { headsWasm } from './wasm';
+import { ROI_POOL_GRAD_KERNEL, ROI_POOL_KERNEL } from './kernel-names';
 
 /** Options of {@link roiPool}. */
 export interface RoiPoolOptions {
@@ -23,7 +24,7 @@ interface RoiPoolGradAttrs {
 }
 
 const roiPoolKernel: TypedArrayKernel<RoiPoolAttrs> = {
-  kernelName: 'DetkitRoiPool',
+  kernelName: ROI_POOL_KERNEL,
   inputNames: ['features', 'boxes', 'boxImageIndex'],
   compute([features, boxes, index], a, ctx) {
     const [b, h, w, c] = features!.shape as [number, number, number, number];
@@ -43,7 +44,7 @@ const roiPoolKernel: TypedArrayKernel<RoiPoolAttrs> = {
 };
 
 const roiPoolGradKernel: TypedArrayKernel<RoiPoolGradAttrs> = {
-  kernelName: 'DetkitRoiPoolGrad',
+  kernelName: ROI_POOL_GRAD_KERNEL,
   inputNames: ['dy', 'argmax', 'boxImageIndex'],
   compute([dy, argmax, index], a, ctx) {
     const [b, h, w, c] = a.featureShape;

@@ -10,3 +10,4 @@ export { rpnLoss, RPN_LOSS_WEIGHTS, type RpnLossOptions, type RpnNormalization }
 export { fastRcnnLoss, FAST_RCNN_LOSS_WEIGHTS, type FastRcnnLossOptions, type FastRcnnNormalization } from './fast-rcnn-loss';
 export { multiboxLoss, MULTIBOX_LOSS_WEIGHTS, type MultiboxLossOptions } from './multibox-loss';
 export type { DetectionLoss, Reduction } from './internal';
+export { SMOOTH_L1_ROWS_KERNEL, SMOOTH_L1_ROWS_GRAD_KERNEL, SOFTMAX_CROSS_ENTROPY_KERNEL, SOFTMAX_CROSS_ENTROPY_GRAD_KERNEL, SCAN_KERNEL } from './kernel-names';

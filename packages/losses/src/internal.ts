@@ -15,6 +15,7 @@ import {
   type TypedArrayKernel,
 } from '@detkit/core';
 import { lossesWasm } from './wasm';
+import { SCAN_KERNEL } from './kernel-names';
 
 /**
  * How a loss reduces its per-element values: `'none'` keeps them, `'sum'` adds them up, `'mean'`
@@ -56,7 +57,7 @@ interface ScanAttrs {
  * logits take ~2 ms where a JS loop takes ~15 ms.
  */
 const scanKernel: TypedArrayKernel<ScanAttrs> = {
-  kernelName: 'DetkitLossesScan',
+  kernelName: SCAN_KERNEL,
   inputNames: ['x'],
   compute([x], { mode, classes, ignore }, ctx) {
     const out = ctx.output([1], 'int32');

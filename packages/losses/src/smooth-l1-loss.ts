@@ -1,6 +1,7 @@
 import { ShapeError, callWasmKernel, hasTypedArrayPath, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { floatInput, reduce, reductionOption, type Reduction } from './internal';
 import { lossesWasm } from './wasm';
+import { SMOOTH_L1_ROWS_GRAD_KERNEL, SMOOTH_L1_ROWS_KERNEL } from './kernel-names';
 
 /** Options of {@link smoothL1Loss}. */
 export interface SmoothL1LossOptions {
@@ -40,7 +41,7 @@ export interface SmoothL1RowsOptions {
 
 /** Forward: pred, target [..., W] (and weights [...]) → [...]. */
 const rowsKernel: TypedArrayKernel<RowsAttrs> = {
-  kernelName: 'DetkitLossesSmoothL1Rows',
+  kernelName: SMOOTH_L1_ROWS_KERNEL,
   inputNames: ['pred', 'target', 'weights'],
   compute([pred, target, weights], { beta, weighted, elementwise }, ctx) {
     const { lead, width } = rowsOf(pred!.shape, elementwise);
@@ -58,7 +59,7 @@ const rowsKernel: TypedArrayKernel<RowsAttrs> = {
 
 /** Backward: pred, target [..., W], weights [...], dy [...] → dpred [..., W]. */
 const rowsGradKernel: TypedArrayKernel<RowsAttrs> = {
-  kernelName: 'DetkitLossesSmoothL1RowsGrad',
+  kernelName: SMOOTH_L1_ROWS_GRAD_KERNEL,
   inputNames: ['pred', 'target', 'weights', 'dy'],
   compute([pred, target, weights, dy], { beta, weighted, elementwise }, ctx) {
     const { width } = rowsOf(pred!.shape, elementwise);

@@ -11,6 +11,7 @@
  */
 import { callWasmKernel, hasTypedArrayPath, runTypedArrayKernel, tf, type TypedArrayKernel } from '@detkit/core';
 import { EXP_CONSTANTS_BYTES, lossesWasm } from './wasm';
+import { SOFTMAX_CROSS_ENTROPY_GRAD_KERNEL, SOFTMAX_CROSS_ENTROPY_KERNEL } from './kernel-names';
 
 interface XentAttrs {
   ignoreIndex: number;
@@ -18,7 +19,7 @@ interface XentAttrs {
 
 /** Forward: logits [..., C] float32, labels [...] int32 → loss, max, log-sum-exp of the shifted row [...]. */
 const xentKernel: TypedArrayKernel<XentAttrs> = {
-  kernelName: 'DetkitLossesSoftmaxCrossEntropy',
+  kernelName: SOFTMAX_CROSS_ENTROPY_KERNEL,
   inputNames: ['logits', 'labels'],
   compute([logits, labels], { ignoreIndex }, ctx) {
     const lead = labels!.shape;
@@ -40,7 +41,7 @@ const xentKernel: TypedArrayKernel<XentAttrs> = {
 
 /** Backward: logits [..., C], labels, max, logSum, dy [...] → dlogits [..., C]. */
 const xentGradKernel: TypedArrayKernel<XentAttrs> = {
-  kernelName: 'DetkitLossesSoftmaxCrossEntropyGrad',
+  kernelName: SOFTMAX_CROSS_ENTROPY_GRAD_KERNEL,
   inputNames: ['logits', 'labels', 'max', 'logSum', 'dy'],
   compute([logits, labels, max, logSum, dy], { ignoreIndex }, ctx) {
     const classes = logits!.shape[logits!.shape.length - 1] as number;

@@ -9,3 +9,4 @@ export {
   type BatchMatchResult,
 } from './max-iou-matcher';
 export { createSsdMatcher, SSD_MATCH_THRESHOLD, type SsdMatcherOptions } from './ssd-matcher';
+export { MAX_IOU_MATCH_KERNEL, SSD_MATCH_KERNEL } from './kernel-names';

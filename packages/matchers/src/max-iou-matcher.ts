@@ -1,6 +1,7 @@
 import { InvalidArgumentError, callWasmKernel, numberOption, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { IOU_TOLERANCE, POSITIVE_THRESHOLD, THRESHOLD, float32Values, matrixShape, notIou, optionsObject, qualityInput } from './internal';
 import { matchersWasm } from './wasm';
+import { MAX_IOU_MATCH_KERNEL } from './kernel-names';
 
 /** What a matcher returns for one image: two separate Int32 tensors, one entry per anchor (or prior, or proposal). */
 export interface MatchResult {
@@ -103,7 +104,7 @@ interface MaxIouAttrs {
  * float32. Outputs are made only once the input has passed the check, so a throw leaves nothing behind.
  */
 const maxIouMatchKernel: TypedArrayKernel<MaxIouAttrs> = {
-  kernelName: 'DetkitMatchersMaxIou',
+  kernelName: MAX_IOU_MATCH_KERNEL,
   inputNames: ['iou'],
   compute([iou], { high, low, negativeMin, lowQuality, minLowQuality, checkValues }, ctx) {
     const { batch, m, n, outShape } = matrixShape(iou!.shape);

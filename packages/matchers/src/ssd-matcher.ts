@@ -2,6 +2,7 @@ import { callWasmKernel, numberOption, runTypedArrayKernel, tf, valueChecksEnabl
 import { IOU_TOLERANCE, POSITIVE_THRESHOLD, float32Values, matrixShape, notIou, optionsObject, qualityInput } from './internal';
 import { matchersWasm } from './wasm';
 import type { Matcher } from './max-iou-matcher';
+import { SSD_MATCH_KERNEL } from './kernel-names';
 
 /** Options of {@link createSsdMatcher}. */
 export interface SsdMatcherOptions {
@@ -79,7 +80,7 @@ function assignBestPriors(q: ArrayLike<number>, m: number, n: number, rowMax: Fl
  * returns each box's best prior; then each box is given a prior of its own ({@link assignBestPriors}).
  */
 const ssdMatchKernel: TypedArrayKernel<SsdAttrs> = {
-  kernelName: 'DetkitMatchersSsd',
+  kernelName: SSD_MATCH_KERNEL,
   inputNames: ['iou'],
   compute([iou], { threshold: t, checkValues }, ctx) {
     const { batch, m, n, outShape } = matrixShape(iou!.shape);

@@ -1,6 +1,7 @@
 import { callWasmKernel, integerOption, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { labelsInput, lossInput } from './internal';
 import { samplersWasm } from './wasm';
+import { MINE_HARD_NEGATIVES_KERNEL } from './kernel-names';
 
 /** Options of {@link mineHardNegatives}. */
 export interface MineHardNegativesOptions {
@@ -27,7 +28,7 @@ interface MiningAttrs {
 
 /** The selection, per row, in the wasm module's `mineHardNegatives` (assembly/index.ts). */
 const miningKernel: TypedArrayKernel<MiningAttrs> = {
-  kernelName: 'DetkitSamplersMineHardNegatives',
+  kernelName: MINE_HARD_NEGATIVES_KERNEL,
   inputNames: ['loss', 'labels'],
   compute([loss, labels], { negPosRatio, minNegatives }, ctx) {
     const shape = labels!.shape;

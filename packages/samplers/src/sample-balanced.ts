@@ -1,6 +1,7 @@
 import { createRandom, integerOption, numberOption, runTypedArrayKernel, tf, type Random, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { labelsInput, optionsObject, sampledIndices, splitByLabel } from './internal';
 import { drawSeed, type RandomOptions } from './rng';
+import { BALANCED_SAMPLE_KERNEL } from './kernel-names';
 
 /** How many elements a sampler keeps and what share of them may be positive. */
 export interface SamplerBudget {
@@ -53,7 +54,7 @@ function chooseInPlace(a: Int32Array, n: number, k: number, random: Random): voi
 }
 
 const balancedKernel: TypedArrayKernel<BalancedAttrs> = {
-  kernelName: 'DetkitSamplersBalanced',
+  kernelName: BALANCED_SAMPLE_KERNEL,
   inputNames: ['labels'],
   compute([labelsIn], { batchSize, positiveFraction, seed }, ctx) {
     const labels = labelsIn!.values;

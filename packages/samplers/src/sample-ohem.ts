@@ -2,6 +2,7 @@ import { numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArra
 import { labelsInput, lossInput, sampledIndices, splitByLabel } from './internal';
 import { checkBudget, type SampleResult, type SamplerBudget } from './sample-balanced';
 import { selectTop } from './select-top';
+import { OHEM_KERNEL } from './kernel-names';
 
 /** Options of {@link sampleOhem}. */
 export interface SampleOhemOptions extends SamplerBudget {
@@ -19,7 +20,7 @@ interface OhemAttrs {
 }
 
 const ohemKernel: TypedArrayKernel<OhemAttrs> = {
-  kernelName: 'DetkitSamplersOhem',
+  kernelName: OHEM_KERNEL,
   inputNames: ['loss', 'labels'],
   compute([lossIn, labelsIn], { batchSize, positiveFraction, negPosUpperBound }, ctx) {
     const loss = lossIn!.values;

@@ -8,6 +8,7 @@
  */
 import { encodeBoxes, type BoxCoderWeights } from '@detkit/boxes';
 import { runTypedArrayKernel, tf, type KernelArray, type TypedArrayKernel } from '@detkit/core';
+import { GATHER_MATCHED_KERNEL, GATHER_SAMPLED_KERNEL, INSIDE_IMAGE_KERNEL, MATCHED_CLASSES_KERNEL, SCATTER_ROWS_KERNEL } from './kernel-names';
 
 interface InsideAttrs {
   height: number;
@@ -20,7 +21,7 @@ interface InsideAttrs {
  * pixels of slack: x1 >= -border, y1 >= -border, x2 <= width + border, y2 <= height + border.
  */
 const insideKernel: TypedArrayKernel<InsideAttrs> = {
-  kernelName: 'DetkitSamplersInsideImage',
+  kernelName: INSIDE_IMAGE_KERNEL,
   inputNames: ['boxes'],
   compute([boxes], { height, width, border }, ctx) {
     const b = boxes!.values;
@@ -42,7 +43,7 @@ interface ScatterAttrs {
 
 /** out[indices[k]] = values[k] (rows of values), `fill` elsewhere: [rows, ...values.shape[1:]]. */
 const scatterKernel: TypedArrayKernel<ScatterAttrs> = {
-  kernelName: 'DetkitSamplersScatterRows',
+  kernelName: SCATTER_ROWS_KERNEL,
   inputNames: ['indices', 'values'],
   compute([indices, values], { rows, fill }, ctx) {
     const width = values!.shape.slice(1).reduce((a, b) => a * b, 1);
@@ -67,7 +68,7 @@ const scatterKernel: TypedArrayKernel<ScatterAttrs> = {
  * Outputs: matchedGt [...matches.shape, 4], positive Int32 [P], positiveBoxes [P, 4], positiveGt [P, 4].
  */
 const matchedKernel: TypedArrayKernel<Record<string, never>> = {
-  kernelName: 'DetkitSamplersGatherMatched',
+  kernelName: GATHER_MATCHED_KERNEL,
   inputNames: ['boxes', 'gt', 'matches'],
   compute([boxes, gt, matches], _attrs, ctx) {
     const n = boxes!.shape[0] as number;
@@ -108,7 +109,7 @@ const matchedKernel: TypedArrayKernel<Record<string, never>> = {
  * positiveBoxes [P, 4], positiveGt [P, 4].
  */
 const sampledKernel: TypedArrayKernel<Record<string, never>> = {
-  kernelName: 'DetkitSamplersGatherSampled',
+  kernelName: GATHER_SAMPLED_KERNEL,
   inputNames: ['boxes', 'gt', 'gtClasses', 'matches', 'indices'],
   compute([boxes, gt, gtClasses, matches, indices], _attrs, ctx) {
     const s = indices!.shape[0] as number;
@@ -155,7 +156,7 @@ const sampledKernel: TypedArrayKernel<Record<string, never>> = {
  * matches. Batched like {@link matchedKernel}: matches [B, N] index the B groups of gtClasses [B * G].
  */
 const classKernel: TypedArrayKernel<Record<string, never>> = {
-  kernelName: 'DetkitSamplersMatchedClasses',
+  kernelName: MATCHED_CLASSES_KERNEL,
   inputNames: ['gtClasses', 'matches'],
   compute([gtClasses, matches], _attrs, ctx) {
     const shape = matches!.shape;

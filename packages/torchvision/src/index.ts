@@ -82,3 +82,4 @@ export {
   type FasterRcnnBoxOutputs,
 } from './faster-rcnn';
 export { resnet50Body, resnetBottleneck, resnetTrainableLayers, RESNET50_LAYERS, type ResNetBody, type ResNetBodyOptions, type ResNetBottleneckOptions } from './resnet';
+export { RESIZE_BILINEAR_KERNEL } from './kernel-names';

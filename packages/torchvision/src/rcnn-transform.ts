@@ -1,6 +1,7 @@
 import { InvalidArgumentError, integerOption, numberOption, runTypedArrayKernel, tf, type TypedArrayKernel } from '@detkit/core';
 import { channelTriple, imageList } from './internal';
 import type { TensorInput } from '@detkit/core';
+import { RESIZE_BILINEAR_KERNEL } from './kernel-names';
 
 interface ResizeAttrs {
   height: number;
@@ -43,7 +44,7 @@ function linearTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int3
  * 1e-4 relative on some pixels on wasm), which a deep network amplifies into the detections.
  */
 const torchBilinearKernel: TypedArrayKernel<ResizeAttrs> = {
-  kernelName: 'DetkitTorchResizeBilinear',
+  kernelName: RESIZE_BILINEAR_KERNEL,
   inputNames: ['image'],
   compute([image], a, ctx) {
     const [h, w, c] = image!.shape as [number, number, number];

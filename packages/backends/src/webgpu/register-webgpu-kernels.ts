@@ -4,7 +4,10 @@
  * `runTypedArrayKernel` (@detkit/core) dispatches them on the device instead of downloading the inputs to
  * the CPU. Registered by `useBackend('webgpu' | 'gpu')`.
  */
+import type { PAIRWISE_IOU_KERNEL as BOXES_PAIRWISE_IOU_KERNEL } from '@detkit/boxes';
 import { InvalidValueError, tf } from '@detkit/core';
+import type { ROI_ALIGN_GRAD_KERNEL as HEADS_ROI_ALIGN_GRAD_KERNEL, ROI_ALIGN_KERNEL as HEADS_ROI_ALIGN_KERNEL } from '@detkit/heads';
+import type { MAX_IOU_MATCH_KERNEL as MATCHERS_MAX_IOU_MATCH_KERNEL, SSD_MATCH_KERNEL as MATCHERS_SSD_MATCH_KERNEL } from '@detkit/matchers';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { firstNotIouProgram, maxIouMatchProgram, pairwiseIouProgram, roiAlignGradProgram, roiAlignProgram, rowMaxArgProgram, rowMaxProgram, ssdMatchProgram, type WgslProgram } from './programs';
 
@@ -18,17 +21,20 @@ interface WebgpuBackend {
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
-// Kernel names of the typed-array kernels these replace on webgpu (kept in step with their packages: the
-// conformance suite checks that each op dispatches the kernel named here).
+// Kernel names of the typed-array kernels these replace on webgpu. Each package declares its names in its
+// src/kernel-names.ts; @detkit/backends does not depend on those packages at run time, so the names are
+// written here again, typed by a type-only import of the owning package's constant: a rename there fails
+// the typecheck here (and the conformance suite checks that each op dispatches the kernel named here).
 /** @detkit/boxes' pairwise IoU family (`boxIou`, `generalizedBoxIou`, `distanceBoxIou`, `completeBoxIou`). */
-export const PAIRWISE_IOU_KERNEL = 'DetkitPairwiseIou';
+export const PAIRWISE_IOU_KERNEL: typeof BOXES_PAIRWISE_IOU_KERNEL = 'DetkitBoxesPairwiseIou';
 /** @detkit/matchers' `createMaxIouMatcher`. */
-export const MAX_IOU_MATCH_KERNEL = 'DetkitMatchersMaxIou';
+export const MAX_IOU_MATCH_KERNEL: typeof MATCHERS_MAX_IOU_MATCH_KERNEL = 'DetkitMatchersMaxIou';
 /** @detkit/matchers' `createSsdMatcher`. */
-export const SSD_MATCH_KERNEL = 'DetkitMatchersSsd';
-/** @detkit/heads' `roiAlign` forward and backward. */
-export const ROI_ALIGN_KERNEL = 'DetkitRoiAlign';
-export const ROI_ALIGN_GRAD_KERNEL = 'DetkitRoiAlignGrad';
+export const SSD_MATCH_KERNEL: typeof MATCHERS_SSD_MATCH_KERNEL = 'DetkitMatchersSsd';
+/** @detkit/heads' `roiAlign` forward. */
+export const ROI_ALIGN_KERNEL: typeof HEADS_ROI_ALIGN_KERNEL = 'DetkitHeadsRoiAlign';
+/** @detkit/heads' `roiAlign` backward. */
+export const ROI_ALIGN_GRAD_KERNEL: typeof HEADS_ROI_ALIGN_GRAD_KERNEL = 'DetkitHeadsRoiAlignGrad';
 
 /** Kernels detkit registers for tfjs-backend-webgpu 4.22 (WGSL). */
 export const ADDED_WEBGPU_KERNELS: readonly string[] = [PAIRWISE_IOU_KERNEL, MAX_IOU_MATCH_KERNEL, SSD_MATCH_KERNEL, ROI_ALIGN_KERNEL, ROI_ALIGN_GRAD_KERNEL];
