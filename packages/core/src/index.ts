@@ -11,6 +11,7 @@ export {
   BackendUnavailableError,
   type DetkitErrorCode,
 } from './errors';
+export { assignWeights } from './weights';
 export { setupBackend, nodeWasmDistPath, type CoreBackendName, type SetupBackendOptions } from './backend';
 export {
   runTypedArrayKernel,

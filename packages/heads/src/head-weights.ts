@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ShapeError, tf } from '@detkit/core';
+import { assignWeights, InvalidArgumentError, tf } from '@detkit/core';
 
 /**
  * What every detkit head has: its weights as named, trainable `tf.Variable`s, and saving and loading
@@ -90,17 +90,5 @@ export async function loadHeadWeights(head: HeadWeights, source: tf.io.IOHandler
   if (topology && typeof topology === 'object' && topology.format === 'detkit-head' && topology.kind !== head.kind) {
     throw new InvalidArgumentError(op, 'source', `holds the weights of a '${String(topology.kind)}' head, not a '${head.kind}' head`);
   }
-  if (!artifacts.weightSpecs || artifacts.weightData === undefined) throw new InvalidArgumentError(op, 'source', 'holds no weights');
-  const decoded = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
-  try {
-    for (const [key, variable] of Object.entries(head.variables)) {
-      const value = decoded[key];
-      if (value === undefined) throw new InvalidArgumentError(op, 'source', `has no weight '${key}'`);
-      if (!tf.util.arraysEqual(value.shape, variable.shape)) throw new ShapeError(op, key, `[${variable.shape.join(', ')}]`, value.shape);
-      if (value.dtype !== 'float32') throw new InvalidArgumentError(op, 'source', `weight '${key}' has dtype ${value.dtype}, expected float32`);
-    }
-    for (const [key, variable] of Object.entries(head.variables)) variable.assign(decoded[key]!);
-  } finally {
-    tf.dispose(Object.values(decoded));
-  }
+  assignWeights(op, 'source', head.variables, artifacts);
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ShapeError, tf } from '@detkit/core';
+import { assignWeights, InvalidArgumentError, tf } from '@detkit/core';
 import type { Backbone } from './backbone';
 import type { Detector } from './detector';
 import { createFasterRcnn, type FasterRcnn, type FasterRcnnConfig } from './faster-rcnn';
@@ -114,23 +114,12 @@ export async function saveDetector(detector: Detector<DetectorConfig>, handler: 
 }
 
 /**
- * Assigns saved weights to a detector's variables. Every variable must be present with its shape (a
- * `ShapeError` or `InvalidArgumentError` names the first that is not); nothing is assigned unless all match.
+ * Assigns saved weights to a detector's variables with @detkit/core's `assignWeights`: every variable must be
+ * present with its shape (a `ShapeError` or `InvalidArgumentError` names the first that is not); nothing is
+ * assigned unless all match.
  */
 export function assignDetectorWeights(detector: Detector, artifacts: tf.io.ModelArtifacts): void {
-  const op = 'assignDetectorWeights';
-  if (!artifacts.weightSpecs || artifacts.weightData === undefined) throw new InvalidArgumentError(op, 'artifacts', 'hold no weights');
-  const decoded = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
-  try {
-    for (const [key, variable] of Object.entries(detector.variables)) {
-      const value = decoded[key];
-      if (value === undefined) throw new InvalidArgumentError(op, 'artifacts', `have no weight '${key}'`);
-      if (!tf.util.arraysEqual(value.shape, variable.shape)) throw new ShapeError(op, key, `[${variable.shape.join(', ')}]`, value.shape);
-    }
-    for (const [key, variable] of Object.entries(detector.variables)) variable.assign(decoded[key]!);
-  } finally {
-    tf.dispose(Object.values(decoded));
-  }
+  assignWeights('assignDetectorWeights', 'artifacts', detector.variables, artifacts);
 }
 
 /**
