@@ -6,8 +6,8 @@ import { compileAssembly, generatedPath, renderModule } from './index.js';
 
 const dir = process.cwd();
 const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
-const bytes = await compileAssembly(dir);
+const compiled = await compileAssembly(dir);
 const out = generatedPath(dir);
 await mkdir(path.dirname(out), { recursive: true });
-await writeFile(out, renderModule(bytes, pkg.name));
-console.log(`${path.relative(dir, out)}: ${bytes.length} bytes of wasm`);
+await writeFile(out, renderModule(compiled, pkg.name));
+console.log(`${path.relative(dir, out)}: ${compiled.bytes.length} bytes of wasm, ${compiled.exports.length} exports`);

@@ -1,12 +1,12 @@
 /** Typed bindings of @detkit/boxes' WebAssembly kernels (assembly/index.ts). */
 import { defineWasmModule } from '@detkit/core';
-import { WASM_BASE64 } from './generated/wasm';
+import { WASM_BASE64, type WasmExports } from './generated/wasm';
 
-/** Exports of assembly/index.ts; pointers are byte offsets into the memory the module runs in. */
-export interface BoxesWasm {
-  boxIou(a: number, n: number, b: number, m: number, out: number, scratch: number): void;
-  nmsScratchBytes(n: number): number;
-  nmsSorted(coords: number, n: number, threshold: number, maxKeep: number, scratch: number, keptOut: number): number;
-}
+/**
+ * Exports of assembly/index.ts: the interface the build generates from the AssemblyScript sources
+ * (./generated/wasm.ts); pointers are byte offsets into the memory the module runs in.
+ */
+export type BoxesWasm = WasmExports;
 
+/** The compiled module: `instantiate(heap)` gives its exports on `heap.memory` (one instance per memory). */
 export const boxesWasm = defineWasmModule<BoxesWasm>(WASM_BASE64);

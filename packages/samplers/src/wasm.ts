@@ -1,10 +1,12 @@
 /** Typed bindings of @detkit/samplers' WebAssembly kernels (assembly/index.ts). */
 import { defineWasmModule } from '@detkit/core';
-import { WASM_BASE64 } from './generated/wasm';
+import { WASM_BASE64, type WasmExports } from './generated/wasm';
 
-/** Exports of assembly/index.ts; pointers are byte offsets into the memory the module runs in. */
-export interface SamplersWasm {
-  mineHardNegatives(loss: number, labels: number, rows: number, n: number, negPosRatio: number, minNegatives: number, out: number, scratch: number): void;
-}
+/**
+ * Exports of assembly/index.ts: the interface the build generates from the AssemblyScript sources
+ * (./generated/wasm.ts); pointers are byte offsets into the memory the module runs in.
+ */
+export type SamplersWasm = WasmExports;
 
+/** The compiled module: `instantiate(heap)` gives its exports on `heap.memory` (one instance per memory). */
 export const samplersWasm = defineWasmModule<SamplersWasm>(WASM_BASE64);
