@@ -34,6 +34,52 @@ function kthLargest(v: usize, n: i32, k: i32): f32 {
 }
 
 /**
+ * Marks in `out` the `k` members of one pool of a row (positives: label > 0, or negatives: label == 0) with
+ * the largest loss, equal losses lower index first: positives keep their label, negatives get 0. `scratch`
+ * holds the pool's `count` losses in index order (reordered here). Returns how many were marked:
+ * min(k, count). One quickselect for the k-th largest loss, then one pass over the row.
+ */
+function keepLargest(loss: usize, labels: usize, row: usize, n: i32, positives: bool, scratch: usize, count: i32, k: i32, out: usize): i32 {
+  if (k <= 0 || count == 0) return 0;
+  let threshold: f32 = -Infinity;
+  let ties = k;
+  if (k < count) {
+    threshold = kthLargest(scratch, count, k);
+    for (let j = 0; j < n; j++) {
+      const o = (row + <usize>j) << 2;
+      const label = load<i32>(labels + o);
+      if ((positives ? label > 0 : label == 0) && load<f32>(loss + o) > threshold) ties--;
+    }
+  }
+  for (let j = 0; j < n; j++) {
+    const o = (row + <usize>j) << 2;
+    const label = load<i32>(labels + o);
+    if (!(positives ? label > 0 : label == 0)) continue;
+    const v = load<f32>(loss + o);
+    if (v > threshold) store<i32>(out + o, positives ? label : 0);
+    else if (v == threshold && ties > 0) {
+      store<i32>(out + o, positives ? label : 0);
+      ties--;
+    }
+  }
+  return min<i32>(k, count);
+}
+
+/** Copies the losses of one pool of a row (positives: label > 0, or negatives: label == 0) to scratch, in index order; returns their count. */
+function gatherPool(loss: usize, labels: usize, row: usize, n: i32, positives: bool, scratch: usize): i32 {
+  let count = 0;
+  for (let j = 0; j < n; j++) {
+    const o = (row + <usize>j) << 2;
+    const label = load<i32>(labels + o);
+    if (positives ? label > 0 : label == 0) {
+      store<f32>(scratch + (<usize>count << 2), load<f32>(loss + o));
+      count++;
+    }
+  }
+  return count;
+}
+
+/**
  * SSD hard negative mining over `rows` rows of `n` losses and labels (> 0 positive, 0 negative, < 0
  * ignored). Per row: k = min(#negatives, max(ceil(negPosRatio * #positives), minNegatives)), the product
  * in float32 as torchvision's `idx_rank < neg_to_pos_ratio * num_foreground`; the k negatives with the
@@ -57,25 +103,25 @@ export function mineHardNegatives(loss: usize, labels: usize, rows: i32, n: i32,
     }
     const wanted = Mathf.ceil(negPosRatio * <f32>positives);
     const k = min<i32>(negatives, max<i32>(wanted >= <f32>negatives ? negatives : <i32>wanted, minNegatives));
-    if (k == 0) continue;
-    let threshold: f32 = -Infinity;
-    let ties = k;
-    if (k < negatives) {
-      threshold = kthLargest(scratch, negatives, k);
-      for (let j = 0; j < n; j++) {
-        const o = (row + <usize>j) << 2;
-        if (load<i32>(labels + o) == 0 && load<f32>(loss + o) > threshold) ties--;
-      }
-    }
-    for (let j = 0; j < n; j++) {
-      const o = (row + <usize>j) << 2;
-      if (load<i32>(labels + o) != 0) continue;
-      const v = load<f32>(loss + o);
-      if (v > threshold) store<i32>(out + o, 0);
-      else if (v == threshold && ties > 0) {
-        store<i32>(out + o, 0);
-        ties--;
-      }
-    }
+    keepLargest(loss, labels, row, n, false, scratch, negatives, k, out);
   }
+}
+
+/**
+ * Online hard example mining over `n` losses and labels (> 0 positive, 0 negative, < 0 ignored), as
+ * mmdetection's `OHEMSampler`: the floor(batchSize * positiveFraction) positives with the largest loss,
+ * then the batchSize - (positives taken) negatives with the largest loss, at most
+ * floor(negPosUpperBound * max(1, positives taken)) when negPosUpperBound >= 0; equal losses lower index
+ * first. Counts are computed in float64, as the TypeScript options are. Writes to `out` (int32): kept
+ * positives keep their label, kept negatives 0, everything else -1. Scratch: n floats.
+ */
+export function sampleOhem(loss: usize, labels: usize, n: i32, batchSize: f64, positiveFraction: f64, negPosUpperBound: f64, out: usize, scratch: usize): void {
+  for (let j = 0; j < n; j++) store<i32>(out + (<usize>j << 2), -1);
+  const np = gatherPool(loss, labels, 0, n, true, scratch);
+  const wantedPositive = min<f64>(Math.floor(batchSize * positiveFraction), <f64>n);
+  const takenPositive = keepLargest(loss, labels, 0, n, true, scratch, np, <i32>wantedPositive, out);
+  let wantedNegative = min<f64>(batchSize - <f64>takenPositive, <f64>n);
+  if (negPosUpperBound >= 0) wantedNegative = min<f64>(wantedNegative, Math.floor(negPosUpperBound * <f64>max<i32>(1, takenPositive)));
+  const nn = gatherPool(loss, labels, 0, n, false, scratch);
+  keepLargest(loss, labels, 0, n, false, scratch, nn, <i32>wantedNegative, out);
 }

@@ -1,10 +1,11 @@
+import { anchorsInsideImage } from '@detkit/anchors';
 import { boxIou, RPN_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
 import { InvalidArgumentError, numberOption, tf, type TensorInput } from '@detkit/core';
 import { createMaxIouMatcher, RPN_MATCHER_OPTIONS, type Matcher, type MaxIouMatcherOptions } from '@detkit/matchers';
 import { boxesInput, optionsObject } from './internal';
 import { drawSeed, type RandomOptions } from './rng';
 import { checkBudget, RPN_SAMPLER_OPTIONS, sampleBalanced, type SamplerBudget } from './sample-balanced';
-import { insideIndices, matchedTargets, scatterRows } from './target-kernels';
+import { matchedTargets, scatterRows } from './target-kernels';
 
 /** Options of {@link buildRpnTargets}. */
 export interface RpnTargetOptions extends RandomOptions {
@@ -93,7 +94,8 @@ export function buildRpnTargets(anchors: TensorInput, gtBoxes: TensorInput, opti
     if (image === undefined) {
       ({ matches, labels } = match(boxIou(g, a)));
     } else {
-      const inside = insideIndices(a, image.height, image.width, image.border);
+      // The anchors inside the image (@detkit/anchors' rule and kernel); the others stay out of matching.
+      const inside = anchorsInsideImage(a, [image.height, image.width], { allowedBorder: image.border });
       const m = match(boxIou(g, tf.gather(a, inside)));
       matches = scatterRows(inside, m.matches, n, -1) as tf.Tensor1D;
       labels = scatterRows(inside, m.labels, n, -1) as tf.Tensor1D;

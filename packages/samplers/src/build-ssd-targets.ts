@@ -59,6 +59,16 @@ function ssdMatcher(op: string, options: SsdTargetOptions) {
 }
 
 /**
+ * Matches an IoU matrix ([M, N] for one image, [B, M, N] for a batch) and gathers what both builders
+ * return: classes and regression targets of the matched boxes. Call inside `tf.tidy`.
+ */
+function targetsFromIou(match: Matcher, iou: tf.Tensor, priors: tf.Tensor, gt: tf.Tensor, classes: tf.Tensor, weights: BoxCoderWeights) {
+  const { matches, labels } = match(iou);
+  const t = matchedTargets(priors, gt, matches, weights);
+  return { matches, labels, classLabels: matchedClasses(classes, matches), matchedGtBoxes: t.matchedGtBoxes, regressionTargets: t.regressionTargets };
+}
+
+/**
  * SSD's training targets for one image (Liu et al. 2016, section 2.2); matches what torchvision's
  * `SSD.forward` and `SSD.compute_loss` build before the loss: the SSD matcher (each box takes its best
  * prior, then priors at IoU >= 0.5 take their best box), class targets and regression targets encoded
@@ -84,16 +94,8 @@ export function buildSsdTargets(priors: TensorInput, gtBoxes: TensorInput, gtCla
     const a = boxesInput(op, 'priors', priors);
     const g = boxesInput(op, 'gtBoxes', gtBoxes);
     const cls = classesInput(op, gtClasses, g.shape[0] as number);
-    const { matches, labels } = match(boxIou(g, a) as tf.Tensor2D);
-    const t = matchedTargets(a, g, matches, weights);
-    return {
-      matches,
-      labels,
-      classLabels: matchedClasses(cls, matches) as tf.Tensor1D,
-      matchedGtBoxes: t.matchedGtBoxes as tf.Tensor2D,
-      regressionTargets: t.regressionTargets as tf.Tensor2D,
-    };
-  });
+    return targetsFromIou(match, boxIou(g, a), a, g, cls, weights);
+  }) as SsdTargets;
 }
 
 /**
@@ -135,15 +137,6 @@ export function buildSsdTargetsBatch(priors: TensorInput, gtBoxes: readonly Tens
     };
     const g = batch === 0 ? tf.zeros([0, 4]) : tf.concat(boxes.map((t) => pad(t, 2)), 0); // [B * M, 4]
     const cls = batch === 0 ? tf.zeros([0], 'int32') : tf.concat(classes.map((t) => pad(t, 1)), 0); // [B * M]
-    const iou = tf.reshape(boxIou(g, a), [batch, m, n]) as tf.Tensor3D;
-    const { matches, labels } = match(iou);
-    const t = matchedTargets(a, g, matches, weights);
-    return {
-      matches,
-      labels,
-      classLabels: matchedClasses(cls, matches) as tf.Tensor2D,
-      matchedGtBoxes: t.matchedGtBoxes as tf.Tensor3D,
-      regressionTargets: t.regressionTargets as tf.Tensor3D,
-    };
-  });
+    return targetsFromIou(match, tf.reshape(boxIou(g, a), [batch, m, n]), a, g, cls, weights);
+  }) as SsdBatchTargets;
 }

@@ -14,9 +14,6 @@ export const OHEM_KERNEL = 'DetkitSamplersOhem';
 /** `mineHardNegatives`: per row, the negatives with the largest loss (SSD's 3:1). */
 export const MINE_HARD_NEGATIVES_KERNEL = 'DetkitSamplersMineHardNegatives';
 
-/** `buildRpnTargets` with `imageSize`: indices of the anchors inside the image. */
-export const INSIDE_IMAGE_KERNEL = 'DetkitSamplersInsideImage';
-
 /** The target builders' scatter of rows back to every anchor (`fill` elsewhere). */
 export const SCATTER_ROWS_KERNEL = 'DetkitSamplersScatterRows';
 

@@ -24,6 +24,14 @@ describeEachBackend('sampleOhem', () => {
     expect(run([0.5, 0.3, 0.1, 0.8, 0.7], [1, 0, 0, 0, 0], { batchSize: 4, positiveFraction: 0.5 }).labels).toEqual([1, 0, -1, 0, 0]);
   });
 
+  it('takes equal losses in index order, in each pool', () => {
+    // Positives at 0, 2, 5 all 0.4, budget 4 at 0.5: 2 positives, the first two (0 and 2); negatives at
+    // 1, 3, 4, 6 with 0.6, 0.2, 0.6, 0.6: 4 - 2 = 2, the hardest (0.6) in index order (1 and 4, not 6).
+    const loss = [0.4, 0.6, 0.4, 0.2, 0.6, 0.4, 0.6];
+    const labels = [1, 0, 2, 0, 0, 3, 0];
+    expect(run(loss, labels, { batchSize: 4, positiveFraction: 0.5 })).toEqual({ labels: [1, 0, 2, -1, 0, -1, -1], indices: [0, 1, 2, 4] });
+  });
+
   it('negPosUpperBound caps negatives per positive (at least one positive counted)', () => {
     const loss = [0.5, 0.3, 0.1, 0.8, 0.7];
     // 1 positive, bound 1: at most floor(1 * 1) = 1 negative, the hardest (0.8).

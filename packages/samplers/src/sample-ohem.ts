@@ -1,8 +1,8 @@
-import { numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { labelsInput, lossInput, sampledIndices, splitByLabel } from './internal';
+import { callWasmKernel, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { labelsInput, lossInput, sampledIndices } from './internal';
 import { checkBudget, type SampleResult, type SamplerBudget } from './sample-balanced';
-import { selectTop } from './select-top';
 import { OHEM_KERNEL } from './kernel-names';
+import { samplersWasm } from './wasm';
 
 /** Options of {@link sampleOhem}. */
 export interface SampleOhemOptions extends SamplerBudget {
@@ -19,27 +19,18 @@ interface OhemAttrs {
   negPosUpperBound: number;
 }
 
+/** The selection in the wasm module's `sampleOhem` (assembly/index.ts, which mining shares). */
 const ohemKernel: TypedArrayKernel<OhemAttrs> = {
   kernelName: OHEM_KERNEL,
   inputNames: ['loss', 'labels'],
   compute([lossIn, labelsIn], { batchSize, positiveFraction, negPosUpperBound }, ctx) {
-    const loss = lossIn!.values;
-    const labels = labelsIn!.values;
-    const n = labels.length;
-    const { positive, np, negative, nn } = splitByLabel(labels);
-    const out = new Int32Array(n).fill(-1);
-    const scratch = new Float32Array(n);
-    const expectedPositive = Math.floor(batchSize * positiveFraction);
-    let takenPositive = 0;
-    selectTop(positive, np, loss, expectedPositive, scratch, (i) => {
-      out[i] = labels[i] as number;
-      takenPositive++;
-    });
-    let expectedNegative = batchSize - takenPositive;
-    if (negPosUpperBound >= 0) expectedNegative = Math.min(expectedNegative, Math.floor(negPosUpperBound * Math.max(1, takenPositive)));
-    selectTop(negative, nn, loss, expectedNegative, scratch, (i) => {
-      out[i] = 0;
-    });
+    const n = labelsIn!.values.length;
+    const out = new Int32Array(n);
+    if (n > 0) {
+      callWasmKernel(samplersWasm, ctx, { inputs: [lossIn!.values, labelsIn!.values], outputs: [out], scratchBytes: 4 * n }, (wasm, p) =>
+        wasm.sampleOhem(p.inputs[0]!, p.inputs[1]!, n, batchSize, positiveFraction, negPosUpperBound, p.outputs[0]!, p.scratch),
+      );
+    }
     const indices = sampledIndices(out);
     return [ctx.outputFrom(out, [n]), ctx.outputFrom(indices, [indices.length])];
   },
@@ -57,7 +48,8 @@ const ohemKernel: TypedArrayKernel<OhemAttrs> = {
  * the network out of the sampler: compute that loss (e.g. `crossEntropyLoss(logits, classLabels,
  * { reduction: 'none' })` from `@detkit/losses`) and pass it here.
  *
- * Runs as one typed-array kernel (`DetkitSamplersOhem`) on cpu and wasm. Not differentiated: `lossPerRoi`
+ * Runs as one kernel (`DetkitSamplersOhem`, WebAssembly, with the quickselect that hard negative mining
+ * uses) on cpu and wasm. Not differentiated: `lossPerRoi`
  * is taken as a constant of the gradient tape, so a loss being trained may go in; the gradient reaches
  * the RoIs the caller keeps with `indices`.
  *

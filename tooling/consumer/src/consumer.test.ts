@@ -146,7 +146,7 @@ beforeAll(async () => {
   cli = path.join(work, 'cli');
   const all = [...packed.keys()].filter((n) => n !== '@detkit/cli');
   // The RPN pieces and what they depend on, nothing else (the dependency closure of samplers and losses).
-  const rpnNames = ['@detkit/core', '@detkit/boxes', '@detkit/matchers', '@detkit/samplers', '@detkit/losses'];
+  const rpnNames = ['@detkit/core', '@detkit/boxes', '@detkit/anchors', '@detkit/matchers', '@detkit/samplers', '@detkit/losses'];
   await Promise.all([
     npmInstall(full, [...tarballsOf(all), '@tensorflow/tfjs-core@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0', '@tensorflow/tfjs-backend-webgl@4.22.0']),
     npmInstall(rpnOnly, [...tarballsOf(rpnNames), '@tensorflow/tfjs-core@4.22.0']),
@@ -310,7 +310,7 @@ describe('Node, from the installed tarballs', () => {
 
   it('buildRpnTargets + rpnLoss with only samplers, matchers, losses and their dependencies installed', async () => {
     const installed = readdirSync(path.join(rpnOnly, 'node_modules', '@detkit')).sort();
-    expect(installed).toEqual(['boxes', 'core', 'losses', 'matchers', 'samplers']);
+    expect(installed).toEqual(['anchors', 'boxes', 'core', 'losses', 'matchers', 'samplers']);
     const script = `import { setupBackend, tf } from '@detkit/core';
 import { buildRpnTargets } from '@detkit/samplers';
 import { rpnLoss } from '@detkit/losses';
