@@ -39,7 +39,7 @@ function kthLargest(v: usize, n: i32, k: i32): f32 {
  * holds the pool's `count` losses in index order (reordered here). Returns how many were marked:
  * min(k, count). One quickselect for the k-th largest loss, then one pass over the row.
  */
-function keepLargest(loss: usize, labels: usize, row: usize, n: i32, positives: bool, scratch: usize, count: i32, k: i32, out: usize): i32 {
+@inline function keepLargest(loss: usize, labels: usize, row: usize, n: i32, positives: bool, scratch: usize, count: i32, k: i32, out: usize): i32 {
   if (k <= 0 || count == 0) return 0;
   let threshold: f32 = -Infinity;
   let ties = k;
@@ -66,7 +66,7 @@ function keepLargest(loss: usize, labels: usize, row: usize, n: i32, positives: 
 }
 
 /** Copies the losses of one pool of a row (positives: label > 0, or negatives: label == 0) to scratch, in index order; returns their count. */
-function gatherPool(loss: usize, labels: usize, row: usize, n: i32, positives: bool, scratch: usize): i32 {
+@inline function gatherPool(loss: usize, labels: usize, row: usize, n: i32, positives: bool, scratch: usize): i32 {
   let count = 0;
   for (let j = 0; j < n; j++) {
     const o = (row + <usize>j) << 2;
