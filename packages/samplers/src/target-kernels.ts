@@ -8,33 +8,7 @@
  */
 import { encodeBoxes, type BoxCoderWeights } from '@detkit/boxes';
 import { runTypedArrayKernel, tf, type KernelArray, type TypedArrayKernel } from '@detkit/core';
-import { GATHER_MATCHED_KERNEL, GATHER_SAMPLED_KERNEL, INSIDE_IMAGE_KERNEL, MATCHED_CLASSES_KERNEL, SCATTER_ROWS_KERNEL } from './kernel-names';
-
-interface InsideAttrs {
-  height: number;
-  width: number;
-  border: number;
-}
-
-/**
- * Indices (Int32 [K], ascending) of the xyxy boxes lying inside a height x width image, with `border`
- * pixels of slack: x1 >= -border, y1 >= -border, x2 <= width + border, y2 <= height + border.
- */
-const insideKernel: TypedArrayKernel<InsideAttrs> = {
-  kernelName: INSIDE_IMAGE_KERNEL,
-  inputNames: ['boxes'],
-  compute([boxes], { height, width, border }, ctx) {
-    const b = boxes!.values;
-    const n = boxes!.shape[0] as number;
-    const keep = new Int32Array(n);
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      const o = 4 * i;
-      if ((b[o] as number) >= -border && (b[o + 1] as number) >= -border && (b[o + 2] as number) <= width + border && (b[o + 3] as number) <= height + border) keep[k++] = i;
-    }
-    return [ctx.outputFrom(keep.slice(0, k), [k])];
-  },
-};
+import { GATHER_MATCHED_KERNEL, GATHER_SAMPLED_KERNEL, MATCHED_CLASSES_KERNEL, SCATTER_ROWS_KERNEL } from './kernel-names';
 
 interface ScatterAttrs {
   rows: number;
@@ -173,11 +147,6 @@ const classKernel: TypedArrayKernel<Record<string, never>> = {
     return [outT];
   },
 };
-
-/** Indices of the anchors inside the image (see {@link insideKernel}). Call inside `tf.tidy`. */
-export function insideIndices(anchors: tf.Tensor, height: number, width: number, border: number): tf.Tensor1D {
-  return runTypedArrayKernel(insideKernel, [anchors], { height, width, border })[0] as tf.Tensor1D;
-}
 
 /** Rows `values` placed at `indices` of a [rows, ...] tensor filled with `fill`. Call inside `tf.tidy`. */
 export function scatterRows(indices: tf.Tensor, values: tf.Tensor, rows: number, fill: number): tf.Tensor {
