@@ -1,9 +1,13 @@
 import type { MultiLevelAnchors } from '@detkit/anchors';
+import { ROI_BOX_CODER_WEIGHTS, RPN_BOX_CODER_WEIGHTS } from '@detkit/boxes';
 import { FASTER_RCNN_POSTPROCESS, PROPOSAL_PRESETS, postprocessDetections, proposalLayer, type Detections, type Proposals } from '@detkit/heads';
-import { InvalidArgumentError, ShapeError, integerOption, numberOption, tf, toTensor, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, ShapeError, createRandom, integerOption, numberOption, tf, toTensor, type Random, type TensorInput } from '@detkit/core';
+import { fastRcnnLoss, rpnLoss } from '@detkit/losses';
+import { createMaxIouMatcher, ROI_MATCHER_OPTIONS, RPN_MATCHER_OPTIONS } from '@detkit/matchers';
+import { buildRoiTargets, buildRpnTargets, RPN_SAMPLER_OPTIONS } from '@detkit/samplers';
 import { featurePyramidNetwork } from './fpn';
-import { channelTriple, imageList } from './internal';
-import type { BuildContext } from './layers';
+import { channelTriple, imageList, targetTensors, type TargetInput } from './internal';
+import type { BuildContext, ModelMode } from './layers';
 import { mobilenetV3LargeFeatures, runBlock } from './mobilenet-v3';
 import { resnet50Body, resnetTrainableLayers } from './resnet';
 import { generalizedRcnnTransform, type RcnnImageList } from './rcnn-transform';
@@ -59,6 +63,86 @@ const BOX_MIN_SIZE = 1e-2;
 /** `MultiScaleRoIAlign(output_size=7, sampling_ratio=2)` as `FasterRCNN` builds it. */
 const ROI_OUTPUT_SIZE = 7;
 const ROI_SAMPLING_RATIO = 2;
+
+/**
+ * torchvision `FasterRCNN`'s training defaults (its keyword arguments `rpn_fg_iou_thresh=0.7`,
+ * `rpn_bg_iou_thresh=0.3`, `rpn_batch_size_per_image=256`, `rpn_positive_fraction=0.5`,
+ * `box_fg_iou_thresh=0.5`, `box_bg_iou_thresh=0.5`, `box_batch_size_per_image=512`,
+ * `box_positive_fraction=0.25`; the RPN's box coder weights (1, 1, 1, 1), the box head's (10, 10, 5, 5)),
+ * which every factory keeps.
+ */
+export const FASTER_RCNN_TRAINING = Object.freeze({
+  /** `Matcher(0.7, 0.3, allow_low_quality_matches=True)` over every anchor (none dropped at the border). */
+  rpnMatcher: RPN_MATCHER_OPTIONS,
+  /** `BalancedPositiveNegativeSampler(256, 0.5)`. */
+  rpnSampler: RPN_SAMPLER_OPTIONS,
+  rpnBoxCoderWeights: RPN_BOX_CODER_WEIGHTS,
+  /** `Matcher(0.5, 0.5, allow_low_quality_matches=False)` over the proposals with the ground truth appended. */
+  roiMatcher: ROI_MATCHER_OPTIONS,
+  /** `BalancedPositiveNegativeSampler(512, 0.25)`. */
+  roiSampler: Object.freeze({ batchSize: 512, positiveFraction: 0.25 }),
+  roiBoxCoderWeights: ROI_BOX_CODER_WEIGHTS,
+});
+
+/** One image's ground truth for {@link FasterRcnn.loss}: torchvision's target dict (boxes xyxy in input pixels, labels >= 1). */
+export type FasterRcnnTarget = TargetInput;
+
+/**
+ * Mini-batches for {@link FasterRcnn.loss} to use instead of drawing them: what another framework's samplers
+ * drew, to reproduce its loss exactly (torchvision's `BalancedPositiveNegativeSampler` shuffles with
+ * `torch.randperm`, which no other generator reproduces). One entry per image, Int32 [S] indices in any order.
+ */
+export interface FasterRcnnSampled {
+  /**
+   * The RPN's mini-batch: indices into the image's anchors, in {@link FasterRcnn.anchors}' order (torchvision's:
+   * level, then location row by row, then anchor). Each must be an anchor the matcher labels positive or
+   * negative (IoU >= 0.7, or < 0.3, or a box's best); whether it is a positive comes from the matcher.
+   */
+  rpn: readonly TensorInput[];
+  /**
+   * The box head's mini-batch: indices into the image's training proposals (`proposals(..., { training: true })`,
+   * by descending objectness) followed by its ground-truth boxes (torchvision's `add_gt_proposals`).
+   */
+  roi: readonly TensorInput[];
+  /**
+   * The training proposals that `roi` indexes, per image Tensor[P_i, 4] xyxy in transformed-image pixels (the
+   * other framework's: torchvision's `model.rpn(...)[0]`), used instead of the RPN's own. Optional, but an
+   * index into another implementation's proposals names the same box only if both ordered them alike, and
+   * NMS over thousands of objectness scores orders near-ties (1e-7 apart) by rounding. Proposals are
+   * constants of the loss in torchvision too (decoded from detached deltas), so this changes no gradient.
+   */
+  proposals?: readonly TensorInput[];
+}
+
+/** Options of {@link FasterRcnn.loss}. */
+export interface FasterRcnnLossOptions {
+  /**
+   * Random source of the two samplers (uniform in [0, 1), e.g. `createRandom(seed)` of @detkit/core): a seeded
+   * one makes a training run reproducible. Default `Math.random`. Not with `seed`.
+   */
+  rng?: Random;
+  /** Seed of this call's draws (a fresh `createRandom(seed)`), for tests and one-off calls. Not with `rng`. */
+  seed?: number;
+  /**
+   * The mini-batches, given instead of drawn: for reproducing another framework's draw (see
+   * {@link FasterRcnnSampled}); `rng` and `seed` are then unused.
+   */
+  sampled?: FasterRcnnSampled;
+}
+
+/** {@link FasterRcnn.loss}'s result: torchvision's loss dict (camel-cased), plus their sum. All scalars. */
+export interface FasterRcnnLoss {
+  /** `loss_objectness`: binary cross-entropy of the objectness logits over the RPN's sampled anchors (mean). */
+  lossObjectness: tf.Scalar;
+  /** `loss_rpn_box_reg`: smooth L1 (beta 1/9) over the positive anchors' deltas, / the sampled anchors. */
+  lossRpnBoxReg: tf.Scalar;
+  /** `loss_classifier`: cross-entropy of the box head's class logits over the sampled RoIs (mean). */
+  lossClassifier: tf.Scalar;
+  /** `loss_box_reg`: smooth L1 (beta 1/9) of the true class's deltas over the foreground RoIs, / the sampled RoIs. */
+  lossBoxReg: tf.Scalar;
+  /** The sum of the four, what torchvision's reference script minimises. */
+  total: tf.Scalar;
+}
 
 /**
  * Options every Faster R-CNN factory takes: torchvision's keyword arguments (of the factory and of
@@ -141,8 +225,8 @@ export interface FasterRcnnBoxOutputs {
 }
 
 /**
- * torchvision 0.14's `FasterRCNN` (Ren et al. 2015's Faster R-CNN with Lin et al. 2017's FPN) in eval mode,
- * module for module, each stage exposed as torchvision's module is; made by {@link fasterrcnnResnet50Fpn},
+ * torchvision 0.14's `FasterRCNN` (Ren et al. 2015's Faster R-CNN with Lin et al. 2017's FPN), module for module,
+ * in eval mode (and train mode for {@link FasterRcnn.loss}), each stage exposed as torchvision's module is; made by {@link fasterrcnnResnet50Fpn},
  * {@link fasterrcnnMobilenetV3LargeFpn} and {@link fasterrcnnMobilenetV3Large320Fpn}.
  */
 export interface FasterRcnn<Config extends object = Required<Omit<FasterRcnnOptions, 'seed'>>> {
@@ -182,6 +266,28 @@ export interface FasterRcnn<Config extends object = Required<Omit<FasterRcnnOpti
    *   int32 (1..numClasses-1), by descending score, D <= boxDetectionsPerImg.
    */
   detect(images: TensorInput | readonly TensorInput[]): Detections[];
+  /**
+   * The training losses, as torchvision's model returns them in train mode (`model.train(); model(images,
+   * targets)`, `GeneralizedRCNN.forward`): the transform (targets' boxes scaled by the float32 ratios resized /
+   * original side), the backbone with its `nn.BatchNorm2d` layers in train mode (batch statistics; the running
+   * ones move by momentum 0.1, `num_batches_tracked` counts the call; `frozenBatchNorm` models stay frozen),
+   * the RPN in training (proposals from the `rpnPreNmsTopNTrain` / `rpnPostNmsTopNTrain` counts, detached;
+   * every anchor matched by `Matcher(0.7, 0.3, allow_low_quality_matches=True)`, a
+   * `BalancedPositiveNegativeSampler(256, 0.5)` mini-batch, @detkit/losses' `rpnLoss`), then the RoI heads in
+   * training (ground-truth boxes appended to the proposals, `Matcher(0.5, 0.5)`, a (512, 0.25) mini-batch,
+   * targets encoded with weights (10, 10, 5, 5), `fastRcnnLoss`); see {@link FASTER_RCNN_TRAINING}. The matcher's
+   * and samplers' documented differences from torchvision's apply (@detkit/matchers, @detkit/samplers): the
+   * draws are detkit's own unless `options.sampled` gives them. Differentiable with respect to the trainable
+   * parameters: call it inside `optimizer.minimize` or `tf.variableGrads`. The model stays in eval mode for
+   * every other call.
+   *
+   * @param images - As {@link FasterRcnn.detect}; with `nn.BatchNorm2d` (not `frozenBatchNorm`), more than one
+   *   value per channel is needed at every batch norm, else a ShapeError.
+   * @param targets - One {@link FasterRcnnTarget} per image: boxes with x2 > x1 and y2 > y1, labels in
+   *   [1, numClasses) (InvalidArgumentError naming `targets[i].boxes` / `.labels` otherwise); no boxes is an
+   *   image of background.
+   */
+  loss(images: TensorInput | readonly TensorInput[], targets: readonly FasterRcnnTarget[], options?: FasterRcnnLossOptions): FasterRcnnLoss;
   /** Loads a torchvision state dict (safetensors), see {@link TorchParameters.loadStateDict}. */
   loadStateDict(source: Uint8Array | SafetensorsFile, options?: LoadStateDictOptions): LoadStateDictReport;
   /** The state dict as safetensors, which torchvision's `load_state_dict(strict=True)` takes. */
@@ -241,14 +347,98 @@ interface RcnnBody {
   anchors: { sizes: ReadonlyArray<readonly number[]>; aspectRatios: readonly number[] };
 }
 
+/** {@link FasterRcnnLossOptions}, checked: the injected draws, or the random source of the samplers. */
+function lossOptions(op: string, options: FasterRcnnLossOptions): { sampled: FasterRcnnSampled | undefined; random: Random } {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
+  const { rng, seed, sampled } = options;
+  if (rng !== undefined && seed !== undefined) throw new InvalidArgumentError(op, 'options.seed', 'and options.rng are exclusive: pass one of them');
+  if (rng !== undefined && typeof rng !== 'function') throw new InvalidArgumentError(op, 'options.rng', `must be a function returning numbers in [0, 1), got ${String(rng)}`);
+  if (sampled !== undefined && (sampled === null || typeof sampled !== 'object')) throw new InvalidArgumentError(op, 'options.sampled', 'must be an object { rpn, roi }');
+  const random = rng ?? (seed !== undefined ? createRandom(integerOption(op, 'options.seed', seed)) : Math.random);
+  return { sampled, random };
+}
+
 /**
- * torchvision's `FasterRCNN(BackboneWithFPN(body, ...), num_classes, ...)` in eval mode around the body
+ * GeneralizedRCNN.forward's check of the targets (torchvision raises a ValueError for "boxes ... positive
+ * height and width"), and labels in [1, numClasses), which torchvision leaves to an index error.
+ */
+function checkTargetValues(op: string, t: { boxes: tf.Tensor2D[]; labels: tf.Tensor1D[] }, numClasses: number): void {
+  t.boxes.forEach((b, i) => {
+    const v = b.dataSync();
+    for (let r = 0; r < v.length; r += 4) {
+      if (!(v[r + 2]! > v[r]! && v[r + 3]! > v[r + 1]!)) {
+        throw new InvalidArgumentError(op, `targets[${i}].boxes`, `must have positive width and height (x2 > x1, y2 > y1), got [${Array.from(v.subarray(r, r + 4)).join(', ')}] in row ${r / 4}`);
+      }
+    }
+    const l = t.labels[i]!.dataSync();
+    const bad = l.findIndex((c) => !(c >= 1 && c < numClasses));
+    if (bad >= 0) throw new InvalidArgumentError(op, `targets[${i}].labels`, `must be class ids in [1, ${numClasses}) (0 is the background), got ${l[bad]} at ${bad}`);
+  });
+}
+
+/** `options.sampled.proposals`, checked: one Tensor[P_i, 4] per image. */
+function givenProposals(op: string, input: readonly TensorInput[], images: number): { boxes: tf.Tensor2D[] } {
+  if (!Array.isArray(input) || input.length !== images) {
+    throw new InvalidArgumentError(op, 'options.sampled.proposals', `must be an array with one Tensor[P, 4] per image (${images}), got ${Array.isArray(input) ? input.length : typeof input}`);
+  }
+  return {
+    boxes: input.map((p, i) => {
+      const t = toTensor(op, `options.sampled.proposals[${i}]`, p, 'float32');
+      if (t.rank !== 2 || t.shape[1] !== 4) throw new ShapeError(op, `options.sampled.proposals[${i}]`, '[P, 4]', t.shape);
+      return t as tf.Tensor2D;
+    }),
+  };
+}
+
+/** Indices given as a list or Tensor[S], checked to lie in [0, n), without repeats. */
+function indexList(op: string, argument: string, input: TensorInput, n: number, what: string): Int32Array {
+  // Called inside the loss's tidy, which frees the tensor.
+  const t = toTensor(op, argument, input, 'int32');
+  if (t.rank !== 1) throw new ShapeError(op, argument, '[S]', t.shape);
+  const values = t.dataSync() as Int32Array;
+  const seen = new Uint8Array(n);
+  for (const k of values) {
+    if (!(k >= 0 && k < n)) throw new InvalidArgumentError(op, argument, `must hold ${what} indices in [0, ${n}), got ${k}`);
+    if (seen[k]) throw new InvalidArgumentError(op, argument, `holds ${what} ${k} twice`);
+    seen[k] = 1;
+  }
+  return values;
+}
+
+/** The matcher's labels (Int32 [N]: 1, 0, -1) kept at the given indices, -1 elsewhere (the mini-batch as the loss reads it). */
+function pickSampled(op: string, argument: string, labels: tf.Tensor1D, input: TensorInput, what: string): tf.Tensor1D {
+  const all = labels.dataSync();
+  const out = new Int32Array(all.length).fill(-1);
+  for (const k of indexList(op, argument, input, all.length, what)) {
+    if (all[k]! < 0) throw new InvalidArgumentError(op, argument, `picks ${what} ${k}, which the matcher ignores (its best IoU is between the thresholds)`);
+    out[k] = all[k]!;
+  }
+  return tf.tensor1d(out, 'int32');
+}
+
+/** Rows of buildRoiTargets' unsampled result (`indices`, ascending, of n) that hold the given indices. */
+function sampledRows(op: string, argument: string, indices: tf.Tensor1D, n: number, input: TensorInput): tf.Tensor1D {
+  const row = new Int32Array(n).fill(-1);
+  indices.dataSync().forEach((k, r) => (row[k] = r));
+  const wanted = indexList(op, argument, input, n, 'proposal');
+  return tf.tensor1d(
+    Int32Array.from(wanted, (k) => {
+      if (row[k]! < 0) throw new InvalidArgumentError(op, argument, `picks proposal ${k}, which the matcher ignores`);
+      return row[k]!;
+    }),
+    'int32',
+  );
+}
+
+/**
+ * torchvision's `FasterRCNN(BackboneWithFPN(body, ...), num_classes, ...)` around the body
  * `makeBody` builds under `backbone.body`: FPN with LastLevelMaxPool, RPNHead, MultiScaleRoIAlign, TwoMLPHead,
  * FastRCNNPredictor, GeneralizedRCNNTransform.
  */
 function buildFasterRcnn<C extends Required<Omit<FasterRcnnOptions, 'seed'>>>(model: string, config: C, seed: number, makeBody: (ctx: BuildContext) => RcnnBody): FasterRcnn<C> {
   const params = new TorchParameters();
-  const ctx: BuildContext = { params, convStd: 0.01, seed, frozenBatchNorm: config.frozenBatchNorm };
+  const mode: ModelMode = { training: false };
+  const ctx: BuildContext = { params, convStd: 0.01, seed, frozenBatchNorm: config.frozenBatchNorm, mode };
   const transform = generalizedRcnnTransform(config);
   const body = makeBody(ctx);
   const fpn = featurePyramidNetwork(ctx, 'backbone.fpn', { inChannelsList: body.outChannels, outChannels: config.fpnOutChannels, extraBlocks: 'lastLevelMaxPool' });
@@ -323,6 +513,82 @@ function buildFasterRcnn<C extends Required<Omit<FasterRcnnOptions, 'seed'>>>(mo
       return dets.map((det, i) => ({ boxes: transform.postprocessBoxes(det.boxes, imageSizes[i]!, originalSizes[i]!), scores: det.scores, labels: det.labels })) as unknown as tf.TensorContainer;
     }) as unknown as Detections[];
 
+  const rpnMatcher = createMaxIouMatcher(FASTER_RCNN_TRAINING.rpnMatcher);
+  const roiMatcher = createMaxIouMatcher(FASTER_RCNN_TRAINING.roiMatcher);
+  const loss = (images: TensorInput | readonly TensorInput[], targets: readonly FasterRcnnTarget[], options: FasterRcnnLossOptions = {}): FasterRcnnLoss => {
+    const op = 'loss';
+    const { sampled, random } = lossOptions(op, options);
+    return tf.tidy(() => {
+      const list = imageList(op, images);
+      const t = targetTensors(op, targets, list.length);
+      checkTargetValues(op, t, config.numClasses);
+      if (sampled !== undefined) {
+        for (const stage of ['rpn', 'roi'] as const) {
+          if (!Array.isArray(sampled[stage]) || sampled[stage].length !== list.length) {
+            throw new InvalidArgumentError(op, `options.sampled.${stage}`, `must be an array with one index list per image (${list.length}), got ${Array.isArray(sampled[stage]) ? sampled[stage].length : typeof sampled[stage]}`);
+          }
+        }
+      }
+      const { batch, imageSizes, originalSizes } = transform.apply(list);
+      // transform.resize's resize_boxes: x by float32(width) / float32(original width), y likewise.
+      const gtBoxes = t.boxes.map((b, i) => {
+        const rh = Math.fround(imageSizes[i]![0] / originalSizes[i]![0]);
+        const rw = Math.fround(imageSizes[i]![1] / originalSizes[i]![1]);
+        return tf.mul(b, tf.tensor1d([rw, rh, rw, rh])) as tf.Tensor2D;
+      });
+      mode.training = true;
+      let features: tf.Tensor4D[];
+      try {
+        features = backbone(batch).features;
+      } finally {
+        mode.training = false;
+      }
+      // RegionProposalNetwork.forward in training: proposals from the detached head outputs, then its loss.
+      const head = rpn(features);
+      const a = anchors([batch.shape[1], batch.shape[2]], features);
+      const props = sampled?.proposals !== undefined ? givenProposals(op, sampled.proposals, list.length) : proposals(head, a, imageSizes, { training: true });
+      const flat = flattenRpnLevels(head);
+      const rpnTargets = gtBoxes.map((g, i) => {
+        const r = buildRpnTargets(a.anchors, g, { matcher: rpnMatcher, sampler: sampled ? false : FASTER_RCNN_TRAINING.rpnSampler, weights: FASTER_RCNN_TRAINING.rpnBoxCoderWeights, rng: random });
+        return { labels: sampled ? pickSampled(op, `options.sampled.rpn[${i}]`, r.labels, sampled.rpn[i]!, 'anchor') : r.labels, regressionTargets: r.regressionTargets };
+      });
+      const rpnParts = rpnLoss(
+        flat.objectness,
+        flat.deltas,
+        tf.stack(rpnTargets.map((r) => r.labels)),
+        tf.stack(rpnTargets.map((r) => r.regressionTargets)),
+        { normalization: 'torchvision' },
+      );
+      // RoIHeads.select_training_samples, box head, fastrcnn_loss.
+      const roi = props.boxes.map((p, i) => {
+        const r = buildRoiTargets(p, gtBoxes[i]!, t.labels[i]!, {
+          matcher: roiMatcher,
+          sampler: sampled ? false : FASTER_RCNN_TRAINING.roiSampler,
+          weights: FASTER_RCNN_TRAINING.roiBoxCoderWeights,
+          appendGtBoxes: true,
+          rng: random,
+        });
+        if (!sampled) return r;
+        const rows = sampledRows(op, `options.sampled.roi[${i}]`, r.indices, p.shape[0] + gtBoxes[i]!.shape[0], sampled.roi[i]!);
+        return { proposals: tf.gather(r.proposals, rows), classLabels: tf.gather(r.classLabels, rows), regressionTargets: tf.gather(r.regressionTargets, rows) };
+      });
+      const box = roiHeads(
+        features,
+        roi.map((r) => r.proposals as tf.Tensor2D),
+        imageSizes,
+      );
+      const boxParts = fastRcnnLoss(
+        box.classLogits,
+        box.boxRegression,
+        tf.concat(roi.map((r) => r.classLabels as tf.Tensor1D)),
+        tf.concat(roi.map((r) => r.regressionTargets as tf.Tensor2D)),
+        { normalization: 'torchvision' },
+      );
+      const parts = { lossObjectness: rpnParts.classification, lossRpnBoxReg: rpnParts.regression, lossClassifier: boxParts.classification, lossBoxReg: boxParts.regression };
+      return { ...parts, total: tf.addN(Object.values(parts)) } as unknown as tf.TensorContainer;
+    }) as unknown as FasterRcnnLoss;
+  };
+
   return {
     config,
     parameters: params,
@@ -334,6 +600,7 @@ function buildFasterRcnn<C extends Required<Omit<FasterRcnnOptions, 'seed'>>>(mo
     roiHeads,
     postprocess,
     detect,
+    loss,
     loadStateDict: (source, o) => params.loadStateDict(source, o),
     saveStateDict: (metadata) => params.saveStateDict({ model: `torchvision.models.detection.${model}`, ...metadata }),
     dispose: () => params.dispose(),

@@ -69,6 +69,7 @@ export {
   fasterrcnnMobilenetV3Large320Fpn,
   fasterrcnnResnet50Fpn,
   FASTER_RCNN_DEFAULTS,
+  FASTER_RCNN_TRAINING,
   FASTER_RCNN_MOBILENET_BATCH_NORM_EPS,
   FASTER_RCNN_RESNET_BATCH_NORM_EPS,
   MOBILENET_FPN_ANCHORS,
@@ -80,6 +81,10 @@ export {
   type FasterRcnnResnet50FpnOptions,
   type FasterRcnnResnet50Fpn,
   type FasterRcnnBoxOutputs,
+  type FasterRcnnTarget,
+  type FasterRcnnLoss,
+  type FasterRcnnLossOptions,
+  type FasterRcnnSampled,
 } from './faster-rcnn';
 export { resnet50Body, resnetBottleneck, resnetTrainableLayers, RESNET50_LAYERS, type ResNetBody, type ResNetBodyOptions, type ResNetBottleneckOptions } from './resnet';
 export { RESIZE_BILINEAR_KERNEL } from './kernel-names';

@@ -22,3 +22,33 @@ export function imageList(op: string, images: TensorInput | readonly TensorInput
   if (t.rank !== 4 || t.shape[3] !== 3 || t.shape[0] === 0) throw new ShapeError(op, 'images', '[N, H, W, 3] (N >= 1) or a list of [H, W, 3]', t.shape);
   return tf.unstack(t) as tf.Tensor3D[];
 }
+
+/** One image's ground truth as torchvision's models take it in training mode (`{ boxes, labels }`). */
+export interface TargetInput {
+  /** Tensor[G, 4] (or nested / flat numbers) float32 xyxy boxes in the input image's pixels; G may be 0. */
+  boxes: TensorInput;
+  /** Tensor[G] int32 class ids in [1, numClasses) (0 is the background). */
+  labels: TensorInput;
+}
+
+/**
+ * The targets of a `loss` call, checked: one per image, boxes Tensor[G, 4] float32 (an empty input is
+ * Tensor[0, 4]), labels Tensor[G] int32. Errors name `targets`, `targets[i].boxes` or `targets[i].labels`.
+ */
+export function targetTensors(op: string, targets: readonly TargetInput[], images: number): { boxes: tf.Tensor2D[]; labels: tf.Tensor1D[] } {
+  if (!Array.isArray(targets) || targets.length !== images) {
+    throw new InvalidArgumentError(op, 'targets', `must be an array with one target per image (${images}), got ${Array.isArray(targets) ? targets.length : typeof targets}`);
+  }
+  const boxes = targets.map((t, i) => {
+    const b = toTensor(op, `targets[${i}].boxes`, t?.boxes ?? null, 'float32');
+    const flat = b.size === 0 ? tf.zeros([0, 4]) : b;
+    if (flat.rank !== 2 || flat.shape[1] !== 4) throw new ShapeError(op, `targets[${i}].boxes`, '[G, 4]', b.shape);
+    return flat as tf.Tensor2D;
+  });
+  const labels = targets.map((t, i) => {
+    const l = toTensor(op, `targets[${i}].labels`, t?.labels ?? null, 'int32');
+    if (l.rank !== 1 || l.shape[0] !== boxes[i]!.shape[0]) throw new ShapeError(op, `targets[${i}].labels`, `[${boxes[i]!.shape[0]}] (one per box)`, l.shape);
+    return l as tf.Tensor1D;
+  });
+  return { boxes, labels };
+}

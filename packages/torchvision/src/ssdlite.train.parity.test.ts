@@ -8,8 +8,7 @@ import { tf } from '@detkit/core';
 import { describeEachBackend } from '@detkit/test-utils';
 import { readSafetensors, safetensorsToBigInt64 } from './safetensors';
 import { ssdlite320MobilenetV3Large } from './ssdlite';
-import type { ParamSpec } from './state-dict';
-import { errorStats, expectParity, fixtureTensor, readFixture } from './test-fixtures';
+import { errorStats, expectParity, fixtureInTfLayout, fixtureTensor, readFixture } from './test-fixtures';
 
 const NAME = 'ssdlite320-w050-c4';
 const weights = readFixture(`${NAME}.weights.safetensors`);
@@ -33,13 +32,6 @@ const trainError = JSON.parse(outputs.metadata.train_float32_error!) as Record<s
 // tfjs-backend-wasm 4.22 has no convolution backprops; @detkit/backends adds them (useBackend('wasm') does too).
 registerWasmTrainingKernels();
 const statNames = [...outputs.tensors.keys()].filter((k) => k.startsWith('train.') && k.endsWith('.running_mean')).map((k) => k.slice('train.'.length, -'.running_mean'.length));
-
-/** A fixture tensor in torch's layout, permuted to the tfjs layout of the parameter `spec` describes. */
-function inTfLayout(name: string, spec: ParamSpec): tf.Tensor {
-  const t = fixtureTensor(outputs, name, false);
-  const perm = { conv: [2, 3, 1, 0], depthwise: [2, 3, 0, 1], linear: [1, 0], plain: null }[spec.layout];
-  return perm === null ? t : tf.transpose(t, perm);
-}
 
 /** |a - e| / |e| for two scalars. */
 const relative = (a: number, e: number) => Math.abs(a - e) / Math.abs(e);
@@ -70,7 +62,7 @@ describeEachBackend(`ssdlite320MobilenetV3Large train-mode parity with torchvisi
     expect(value.dataSync()[0]).toBeCloseTo(bbox! + cls!, 4);
     tf.tidy(() => {
       gradNames.forEach((n, k) => {
-        const stats = errorStats(grads[variables[k]!.name]!, inTfLayout(`${GRAD_PREFIX}${n}`, specs.get(n)!));
+        const stats = errorStats(grads[variables[k]!.name]!, fixtureInTfLayout(outputs, `${GRAD_PREFIX}${n}`, specs.get(n)!));
         if (backend === 'cpu') expectParity(`[${backend}] grad ${n}`, stats, trainError[`${GRAD_PREFIX}${n}`]);
         else expect.soft(stats.scaled, `[${backend}] grad ${n}`).toBeLessThanOrEqual(WASM_GRADIENT_BAR);
       });

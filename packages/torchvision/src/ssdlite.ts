@@ -5,7 +5,7 @@ import { InvalidArgumentError, ShapeError, integerOption, tf, toTensor, type Ten
 import { multiboxLoss } from '@detkit/losses';
 import { createSsdMatcher } from '@detkit/matchers';
 import { buildSsdTargetsBatch } from '@detkit/samplers';
-import { channelTriple, imageList } from './internal';
+import { channelTriple, imageList, targetTensors, type TargetInput } from './internal';
 import { conv2d, conv2dNormActivation, sequential, type BuildContext, type Layer, type ModelMode } from './layers';
 import { mobilenetV3LargeConfig, mobilenetV3LargeFeatures, runBlock } from './mobilenet-v3';
 import { TorchParameters, type LoadStateDictOptions, type LoadStateDictReport } from './state-dict';
@@ -24,12 +24,7 @@ export const SSD_TRAINING = Object.freeze({
 });
 
 /** One image's ground truth for {@link Ssdlite320MobilenetV3Large.loss}: torchvision's target dict. */
-export interface SsdliteTarget {
-  /** Tensor[G, 4] (or nested / flat numbers) float32 xyxy boxes in the input image's pixels; G may be 0. */
-  boxes: TensorInput;
-  /** Tensor[G] int32 class ids in [1, numClasses) (0 is the background). */
-  labels: TensorInput;
-}
+export type SsdliteTarget = TargetInput;
 
 /** {@link Ssdlite320MobilenetV3Large.loss}'s result: torchvision's loss dict, plus their sum. */
 export interface SsdliteLoss {
@@ -281,24 +276,15 @@ export function ssdlite320MobilenetV3Large(options: Ssdlite320Options = {}): Ssd
   const loss = (images: TensorInput | readonly TensorInput[], targets: readonly SsdliteTarget[]): SsdliteLoss =>
     tf.tidy(() => {
       const list = imageList('loss', images);
-      if (!Array.isArray(targets) || targets.length !== list.length) {
-        throw new InvalidArgumentError('loss', 'targets', `must be an array with one target per image (${list.length}), got ${Array.isArray(targets) ? targets.length : typeof targets}`);
-      }
-      const gtBoxes = targets.map((t, i) => {
-        const boxes = toTensor('loss', `targets[${i}].boxes`, t?.boxes ?? null, 'float32');
-        const flat = boxes.size === 0 ? tf.zeros([0, 4]) : boxes;
-        if (flat.rank !== 2 || flat.shape[1] !== 4) throw new ShapeError('loss', `targets[${i}].boxes`, '[G, 4]', boxes.shape);
-        // transform.resize's resize_boxes: float32 ratios new / original.
+      const gt = targetTensors('loss', targets, list.length);
+      // transform.resize's resize_boxes: float32 ratios new / original.
+      const gtBoxes = gt.boxes.map((boxes, i) => {
         const [h, w] = list[i]!.shape;
         const rw = Math.fround(320 / w);
         const rh = Math.fround(320 / h);
-        return tf.mul(flat, tf.tensor1d([rw, rh, rw, rh])) as tf.Tensor2D;
+        return tf.mul(boxes, tf.tensor1d([rw, rh, rw, rh])) as tf.Tensor2D;
       });
-      const gtLabels = targets.map((t, i) => {
-        const labels = toTensor('loss', `targets[${i}].labels`, t?.labels ?? null, 'int32');
-        if (labels.rank !== 1 || labels.shape[0] !== gtBoxes[i]!.shape[0]) throw new ShapeError('loss', `targets[${i}].labels`, `[${gtBoxes[i]!.shape[0]}] (one per box)`, labels.shape);
-        return labels as tf.Tensor1D;
-      });
+      const gtLabels = gt.labels;
       const batch = transform(list);
       mode.training = true;
       let out: SsdliteForward;

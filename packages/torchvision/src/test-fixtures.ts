@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { tf } from '@detkit/core';
 import { readSafetensors, safetensorsToBigInt64, safetensorsToFloat32, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors';
 import type { FasterRcnn, FasterRcnnBoxOutputs } from './faster-rcnn';
-import type { TorchParameters } from './state-dict';
+import type { ParamSpec, TorchParameters } from './state-dict';
 
 /** Reads a fixture written by tooling/fixtures/groups/torchvision.py. */
 export function readFixture(file: string): { bytes: Uint8Array; file: SafetensorsFile } {
@@ -19,6 +19,16 @@ export function fixtureTensor(file: SafetensorsFile, name: string, nhwc = true):
   const t = e.dtype === 'I64' ? tf.tensor(Int32Array.from(safetensorsToBigInt64(e), Number), [...e.shape], 'int32') : tf.tensor(safetensorsToFloat32(e), [...e.shape]);
   if (!nhwc || !(t.rank === 4 || (t.rank === 3 && name.startsWith('input.')))) return t;
   const out = tf.transpose(t, t.rank === 4 ? [0, 2, 3, 1] : [1, 2, 0]);
+  t.dispose();
+  return out;
+}
+
+/** A fixture tensor in torch's layout (a parameter's gradient), permuted to the tfjs layout of the parameter `spec` describes. */
+export function fixtureInTfLayout(file: SafetensorsFile, name: string, spec: ParamSpec): tf.Tensor {
+  const t = fixtureTensor(file, name, false);
+  const perm = { conv: [2, 3, 1, 0], depthwise: [2, 3, 0, 1], linear: [1, 0], plain: null }[spec.layout];
+  if (perm === null) return t;
+  const out = tf.transpose(t, perm);
   t.dispose();
   return out;
 }
