@@ -1,5 +1,6 @@
 /** Helpers shared by the matchers (not exported from the package). */
-import { InvalidArgumentError, InvalidValueError, ShapeError, toTensor, type KernelArray, type TensorInput, type tf } from '@detkit/core';
+import { callWasmKernel, InvalidArgumentError, InvalidValueError, ShapeError, toTensor, type KernelArray, type KernelContext, type TensorInput, type tf, type WasmPointers } from '@detkit/core';
+import { matchersWasm, type MatchersWasm } from './wasm';
 
 /**
  * Converts and checks the shape of a match-quality matrix: float32, [M ground truth, N anchors] or a
@@ -62,4 +63,28 @@ export const POSITIVE_THRESHOLD = { min: 0, max: 1, minExclusive: true } as cons
  */
 export function float32Values(values: KernelArray): Float32Array {
   return values instanceof Float32Array ? values : Float32Array.from(values);
+}
+
+/**
+ * Runs a matcher's wasm kernel over a [B, M, N] IoU matrix (B = 1 for [M, N]), image by image, after the
+ * SIMD check that every value is an IoU (when `checkValues`): `perImage(wasm, p, b, q)` gets the
+ * pointers of the call and `q`, the byte offset of image b's matrix. The IoU matrix is the call's first
+ * input (float32). Throws {@link notIou} naming `op` at the first value that is not an IoU.
+ */
+export function matchEachImage(
+  op: string,
+  ctx: KernelContext,
+  iou: { values: KernelArray; shape: readonly number[] },
+  call: { outputs: readonly KernelArray[]; scratchBytes: number },
+  checkValues: boolean,
+  perImage: (wasm: MatchersWasm, p: WasmPointers, b: number, q: number) => void,
+): void {
+  const { batch, m, n } = matrixShape(iou.shape);
+  const bad = callWasmKernel(matchersWasm, ctx, { inputs: [float32Values(iou.values)], ...call }, (wasm, p) => {
+    const at = checkValues ? wasm.firstNotIou(p.inputs[0]!, batch * m * n, IOU_TOLERANCE) : -1;
+    if (at >= 0) return at;
+    for (let b = 0; b < batch; b++) perImage(wasm, p, b, p.inputs[0]! + 4 * b * m * n);
+    return -1;
+  });
+  if (bad >= 0) throw notIou(op, bad, iou.shape);
 }

@@ -1,6 +1,5 @@
-import { InvalidArgumentError, callWasmKernel, numberOption, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { IOU_TOLERANCE, POSITIVE_THRESHOLD, THRESHOLD, float32Values, matrixShape, notIou, optionsObject, qualityInput } from './internal';
-import { matchersWasm } from './wasm';
+import { InvalidArgumentError, numberOption, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { POSITIVE_THRESHOLD, THRESHOLD, matrixShape, matchEachImage, optionsObject, qualityInput } from './internal';
 import { MAX_IOU_MATCH_KERNEL } from './kernel-names';
 
 /** What a matcher returns for one image: two separate Int32 tensors, one entry per anchor (or prior, or proposal). */
@@ -114,22 +113,10 @@ const maxIouMatchKernel: TypedArrayKernel<MaxIouAttrs> = {
       // No ground truth: every anchor is background.
       matches.fill(-1);
     } else if (n > 0 && batch > 0) {
-      const bad = callWasmKernel(
-        matchersWasm,
-        ctx,
-        { inputs: [float32Values(iou!.values)], outputs: [matches, labels], scratchBytes: 4 * (n + 2 * m + 8) },
-        (wasm, p) => {
-          const at = checkValues ? wasm.firstNotIou(p.inputs[0]!, batch * m * n, IOU_TOLERANCE) : -1;
-          if (at >= 0) return at;
-          for (let b = 0; b < batch; b++) {
-            const q = p.inputs[0]! + 4 * b * m * n;
-            const out = 4 * b * n;
-            wasm.maxIouMatch(q, m, n, high, low, negativeMin, lowQuality ? 1 : 0, minLowQuality, p.outputs[0]! + out, p.outputs[1]! + out, p.scratch);
-          }
-          return -1;
-        },
-      );
-      if (bad >= 0) throw notIou(OP, bad, iou!.shape);
+      matchEachImage(OP, ctx, iou!, { outputs: [matches, labels], scratchBytes: 4 * (n + 2 * m + 8) }, checkValues, (wasm, p, b, q) => {
+        const out = 4 * b * n;
+        wasm.maxIouMatch(q, m, n, high, low, negativeMin, lowQuality ? 1 : 0, minLowQuality, p.outputs[0]! + out, p.outputs[1]! + out, p.scratch);
+      });
     }
     return [ctx.outputFrom(matches, outShape), ctx.outputFrom(labels, outShape)];
   },

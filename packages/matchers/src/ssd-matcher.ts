@@ -1,6 +1,5 @@
-import { callWasmKernel, numberOption, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
-import { IOU_TOLERANCE, POSITIVE_THRESHOLD, float32Values, matrixShape, notIou, optionsObject, qualityInput } from './internal';
-import { matchersWasm } from './wasm';
+import { numberOption, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { POSITIVE_THRESHOLD, matrixShape, matchEachImage, optionsObject, qualityInput } from './internal';
 import type { Matcher } from './max-iou-matcher';
 import { SSD_MATCH_KERNEL } from './kernel-names';
 
@@ -91,21 +90,10 @@ const ssdMatchKernel: TypedArrayKernel<SsdAttrs> = {
     } else if (n > 0 && batch > 0) {
       const rowMax = new Float32Array(batch * m);
       const rowArg = new Int32Array(batch * m);
-      const bad = callWasmKernel(
-        matchersWasm,
-        ctx,
-        { inputs: [float32Values(iou!.values)], outputs: [matches, labels, rowMax, rowArg], scratchBytes: 4 * (n + 8) },
-        (wasm, p) => {
-          const at = checkValues ? wasm.firstNotIou(p.inputs[0]!, batch * m * n, IOU_TOLERANCE) : -1;
-          if (at >= 0) return at;
-          for (let b = 0; b < batch; b++) {
-            const out = 4 * b * n, rows = 4 * b * m;
-            wasm.ssdMatch(p.inputs[0]! + 4 * b * m * n, m, n, t, p.outputs[0]! + out, p.outputs[1]! + out, p.outputs[2]! + rows, p.outputs[3]! + rows, p.scratch);
-          }
-          return -1;
-        },
-      );
-      if (bad >= 0) throw notIou(OP, bad, iou!.shape);
+      matchEachImage(OP, ctx, iou!, { outputs: [matches, labels, rowMax, rowArg], scratchBytes: 4 * (n + 8) }, checkValues, (wasm, p, b, q) => {
+        const out = 4 * b * n, rows = 4 * b * m;
+        wasm.ssdMatch(q, m, n, t, p.outputs[0]! + out, p.outputs[1]! + out, p.outputs[2]! + rows, p.outputs[3]! + rows, p.scratch);
+      });
       // A fresh view of the input: the call may have grown (and detached) backend memory.
       const q = iou!.values;
       const assigned = new Int32Array(m);
