@@ -6,8 +6,29 @@
  * its column splits (SplitV on the last axis) cost 30 ms (wasm) to 340 ms (cpu) for 22,500 boxes, more than
  * the rest of the proposal layer together. The selection steps need no gradient, so they decode here.
  */
+import { DEFAULT_SCALE_CLAMP, type BoxCoderWeights } from '@detkit/boxes';
+import { InvalidArgumentError } from '@detkit/core';
 
 const f = Math.fround;
+
+/**
+ * Checks the decoding options of a selection op: `weights` (four finite numbers > 0, `defaultWeights`
+ * when undefined) and `clamp` (a number, or false for none; `DEFAULT_SCALE_CLAMP` when undefined). Throws
+ * an `InvalidArgumentError` naming the option.
+ */
+export function decodeOptions(
+  op: string,
+  options: { weights?: BoxCoderWeights; clamp?: number | false },
+  defaultWeights: BoxCoderWeights,
+): { weights: BoxCoderWeights; clamp: number | false } {
+  const weights = options.weights ?? defaultWeights;
+  if (!Array.isArray(weights) || weights.length !== 4 || !weights.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0)) {
+    throw new InvalidArgumentError(op, 'weights', `must be four finite numbers > 0, got ${JSON.stringify(weights)}`);
+  }
+  const clamp = options.clamp ?? DEFAULT_SCALE_CLAMP;
+  if (clamp !== false && (typeof clamp !== 'number' || Number.isNaN(clamp))) throw new InvalidArgumentError(op, 'clamp', `must be a number or false, got ${String(clamp)}`);
+  return { weights, clamp };
+}
 
 /** Decoding constants: the box-coder weights and the dw, dh clamp, as float32. */
 export interface DecodeParams {

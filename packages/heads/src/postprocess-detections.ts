@@ -1,7 +1,7 @@
-import { DEFAULT_SCALE_CLAMP, ROI_BOX_CODER_WEIGHTS, batchedNms, type BoxCoderWeights } from '@detkit/boxes';
+import { ROI_BOX_CODER_WEIGHTS, batchedNms, type BoxCoderWeights } from '@detkit/boxes';
 import { InvalidArgumentError, ShapeError, integerOption, numberOption, runTypedArrayKernel, tf, toTensor, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { boxesInput, detached, finiteInput, splitColumns, imageSizesOption } from './internal';
-import { bigEnough, decodeClipInto, decodeParams } from './decode';
+import { bigEnough, decodeClipInto, decodeOptions, decodeParams } from './decode';
 import { topByValue } from './sort';
 import { DETECTION_CANDIDATES_KERNEL } from './kernel-names';
 
@@ -142,12 +142,7 @@ const selectKernel: TypedArrayKernel<SelectAttrs> = {
 
 function checkOptions(op: string, options: PostprocessOptions) {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object (see FASTER_RCNN_POSTPROCESS, SSD_POSTPROCESS)');
-  const weights = options.weights ?? ROI_BOX_CODER_WEIGHTS;
-  if (!Array.isArray(weights) || weights.length !== 4 || !weights.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0)) {
-    throw new InvalidArgumentError(op, 'weights', `must be four finite numbers > 0, got ${JSON.stringify(weights)}`);
-  }
-  const clamp = options.clamp ?? DEFAULT_SCALE_CLAMP;
-  if (clamp !== false && (typeof clamp !== 'number' || Number.isNaN(clamp))) throw new InvalidArgumentError(op, 'clamp', `must be a number or false, got ${String(clamp)}`);
+  const { weights, clamp } = decodeOptions(op, options, ROI_BOX_CODER_WEIGHTS);
   return {
     scoreThreshold: numberOption(op, 'scoreThreshold', options.scoreThreshold, { min: 0, max: 1 }),
     nmsThreshold: numberOption(op, 'nmsThreshold', options.nmsThreshold, { min: 0, max: 1 }),

@@ -1,7 +1,7 @@
-import { DEFAULT_SCALE_CLAMP, RPN_BOX_CODER_WEIGHTS, batchedNms, nms, type BoxCoderWeights } from '@detkit/boxes';
+import { RPN_BOX_CODER_WEIGHTS, batchedNms, nms, type BoxCoderWeights } from '@detkit/boxes';
 import { InvalidArgumentError, ShapeError, assertFinite, integerOption, numberOption, runTypedArrayKernel, tf, toTensor, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { boxesInput, detached, finiteInput, splitColumns, imageSizesOption } from './internal';
-import { bigEnough, decodeClipInto, decodeParams } from './decode';
+import { bigEnough, decodeClipInto, decodeOptions, decodeParams } from './decode';
 import { sigmoid32, topByValue } from './sort';
 import { PROPOSAL_CANDIDATES_KERNEL } from './kernel-names';
 
@@ -169,12 +169,7 @@ function checkOptions(op: string, options: ProposalLayerOptions) {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object with preNmsTopN and postNmsTopN (see PROPOSAL_PRESETS)');
   const order = options.order ?? 'topk-first';
   if (order !== 'topk-first' && order !== 'filter-first') throw new InvalidArgumentError(op, 'order', `must be 'topk-first' or 'filter-first', got ${String(order)}`);
-  const clamp = options.clamp ?? DEFAULT_SCALE_CLAMP;
-  if (clamp !== false && (typeof clamp !== 'number' || Number.isNaN(clamp))) throw new InvalidArgumentError(op, 'clamp', `must be a number or false, got ${String(clamp)}`);
-  const weights = options.weights ?? RPN_BOX_CODER_WEIGHTS;
-  if (!Array.isArray(weights) || weights.length !== 4 || !weights.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0)) {
-    throw new InvalidArgumentError(op, 'weights', `must be four finite numbers > 0, got ${JSON.stringify(weights)}`);
-  }
+  const { weights, clamp } = decodeOptions(op, options, RPN_BOX_CODER_WEIGHTS);
   return {
     preNmsTopN: integerOption(op, 'preNmsTopN', options.preNmsTopN, { min: 0, allowInfinity: true }),
     postNmsTopN: integerOption(op, 'postNmsTopN', options.postNmsTopN, { min: 0, allowInfinity: true }),
