@@ -58,9 +58,9 @@ function trainProgram(name: string): Command {
   return new Command(name)
     .description('Train an SSD or Faster R-CNN detector with detkit; evaluates each epoch (COCO AP and VOC mAP) and writes checkpoints, metrics, plots and drawn detections.')
     .option('-c, --config <file>', 'JSON file with any configuration fields; flags override it (default: none)')
-    .addOption(new Option('-m, --model <name>', `detector: detkit's ssd or faster-rcnn, or torchvision's ssdlite320-mobilenet-v3-large (default: ${d.model})`).choices([...MODELS]))
-    .option('--weights <file>', 'ssdlite320-mobilenet-v3-large: torchvision weights to fine-tune from, a safetensors state dict (default: none: random)')
-    .option('--trainable-backbone-layers <n>', "ssdlite320-mobilenet-v3-large: backbone stages trained, 0-6, counting from the last, as torchvision's trainable_backbone_layers (default: 6)", integer)
+    .addOption(new Option('-m, --model <name>', `detector: detkit's ssd or faster-rcnn, or torchvision's ssdlite320-mobilenet-v3-large, fasterrcnn-mobilenet-v3-large-320-fpn, fasterrcnn-mobilenet-v3-large-fpn or fasterrcnn-resnet50-fpn (default: ${d.model})`).choices([...MODELS]))
+    .option('--weights <file>', "torchvision's models: torchvision weights to fine-tune from, a safetensors state dict (default: none: random)")
+    .option('--trainable-backbone-layers <n>', "torchvision's models: backbone stages trained, counting from the last, as torchvision's trainable_backbone_layers: 0-6 for MobileNetV3, 0-5 for ResNet-50 (default: all)", integer)
     .option('-d, --data <where>', `'synthetic' (built in), 'synthetic:hard', a COCO folder or a VOC devkit folder (default: ${d.data})`)
     .option('--train-annotations <file>', 'COCO instances file of the training split, instead of --data (default: none)')
     .option('--train-images <dir>', 'folder of the training images (default: found beside the annotations)')
@@ -103,6 +103,7 @@ Examples:
   $ ${name} --data ~/data/coco-shapes --time 10m    # your COCO folder, the best model in ten minutes
   $ ${name} --model faster-rcnn --data VOCdevkit/VOC2007 -o runs/voc
   $ ${name} --model ssdlite320-mobilenet-v3-large --weights ssdlite_coco.safetensors --data ~/data/coco-shapes
+  $ ${name} --model fasterrcnn-mobilenet-v3-large-320-fpn --weights fr320_coco.safetensors -c frozen-bn.json --data ~/data/coco-shapes
   $ ${name} --train-annotations ann.json --train-images imgs/ --val-split 0.1`,
     );
 }

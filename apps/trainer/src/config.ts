@@ -7,12 +7,32 @@ import type { LrSchedule } from './schedule';
 
 /**
  * The models the trainer builds: detkit's SSD and Faster R-CNN, and torchvision's SSDlite320 on
- * MobileNetV3-Large (`@detkit/torchvision`), which fine-tunes from torchvision's weights (`weights`).
+ * MobileNetV3-Large and Faster R-CNN models (`@detkit/torchvision`), which fine-tune from torchvision's
+ * weights (`weights`).
  */
-export type ModelName = 'ssd' | 'faster-rcnn' | 'ssdlite320-mobilenet-v3-large';
+export type ModelName = 'ssd' | 'faster-rcnn' | TorchvisionModelName;
+
+/** torchvision's models (`@detkit/torchvision`): `weights` and `trainableBackboneLayers` apply to them. */
+export type TorchvisionModelName = 'ssdlite320-mobilenet-v3-large' | TorchvisionFasterRcnnName;
+
+/** torchvision's Faster R-CNN models, by @detkit/torchvision's `FASTER_RCNN_KINDS`. */
+export type TorchvisionFasterRcnnName = 'fasterrcnn-mobilenet-v3-large-320-fpn' | 'fasterrcnn-mobilenet-v3-large-fpn' | 'fasterrcnn-resnet50-fpn';
+
+/** torchvision's Faster R-CNN model names, in `--model`'s order. */
+export const TORCHVISION_FASTER_RCNN_MODELS = ['fasterrcnn-mobilenet-v3-large-320-fpn', 'fasterrcnn-mobilenet-v3-large-fpn', 'fasterrcnn-resnet50-fpn'] as const satisfies readonly TorchvisionFasterRcnnName[];
 
 /** The model names, in `--model`'s order. */
-export const MODELS = ['ssd', 'faster-rcnn', 'ssdlite320-mobilenet-v3-large'] as const satisfies readonly ModelName[];
+export const MODELS = ['ssd', 'faster-rcnn', 'ssdlite320-mobilenet-v3-large', ...TORCHVISION_FASTER_RCNN_MODELS] as const satisfies readonly ModelName[];
+
+/** Whether `model` is one of torchvision's Faster R-CNN models. */
+export function isTorchvisionFasterRcnn(model: ModelName): model is TorchvisionFasterRcnnName {
+  return (TORCHVISION_FASTER_RCNN_MODELS as readonly string[]).includes(model);
+}
+
+/** Whether `model` is one of torchvision's (`@detkit/torchvision`). */
+export function isTorchvisionModel(model: ModelName): model is TorchvisionModelName {
+  return model === 'ssdlite320-mobilenet-v3-large' || isTorchvisionFasterRcnn(model);
+}
 
 /** Largest model input side the trainer accepts, in pixels (a 4096 x 4096 batch of 8 is 400 MB of float32 input alone). */
 export const MAX_IMAGE_SIZE = 4096;
@@ -49,12 +69,15 @@ export const trainConfigSchema = z.strictObject({
   /** Which detector. */
   model: z.enum(MODELS),
   /**
-   * torchvision weights to start from (`ssdlite320-mobilenet-v3-large` only): a safetensors state dict, e.g.
+   * torchvision weights to start from (torchvision's models only): a safetensors state dict, e.g.
    * converted from torchvision's COCO `.pth` with @detkit/torchvision's `pth_to_safetensors.py`. Weights of
    * another class count keep everything but the class-dependent layers (the log names them). null: random.
    */
   weights: z.string().min(1).nullable(),
-  /** `trainable_backbone_layers` of torchvision's models (0-6 for SSDlite); null: the model's default (6, all). */
+  /**
+   * `trainable_backbone_layers` of torchvision's models (0-6 for the MobileNetV3 ones, 0-5 for ResNet-50, which
+   * its factory checks); null: the model's default (all; 3 with `modelOptions.frozenBatchNorm`).
+   */
   trainableBackboneLayers: z.number().int().min(0).max(6).nullable(),
   /**
    * The data: `'synthetic'` (the built-in 'quick' set), `'synthetic:hard'`, a COCO folder (see the README's
@@ -180,6 +203,9 @@ export function defaultConfig(model: ModelName = 'ssd'): TrainConfig {
   // torchvision's SSDlite recipe (references/detection: SGD lr 0.15 at batch 192, momentum 0.9, weight decay
   // 4e-5, cosine) scaled linearly to batch 8; not tuned here.
   if (model === 'ssdlite320-mobilenet-v3-large') return { ...common, model, batchSize: 8, optimizer: 'sgd', lr: 0.00625, weightDecay: 4e-5, warmupSteps: 50 };
+  // torchvision's Faster R-CNN recipe (references/detection: SGD lr 0.02 at batch 16, momentum 0.9, weight
+  // decay 1e-4) scaled linearly to batch 4; not tuned here.
+  if (isTorchvisionFasterRcnn(model)) return { ...common, model, batchSize: 4, optimizer: 'sgd', lr: 0.02 * (4 / 16), weightDecay: 1e-4, warmupSteps: 100 };
   return { ...common, model, batchSize: 16, lr: 4e-3, warmupSteps: 50 };
 }
 

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@detkit/core';
 import type { SampleSource } from '@detkit/data';
-import { LONG_RUN_EPOCHS, LONG_RUN_SECONDS, type AugmentName, type TrainConfig } from './config';
+import { isTorchvisionFasterRcnn, isTorchvisionModel, LONG_RUN_EPOCHS, LONG_RUN_SECONDS, TORCHVISION_FASTER_RCNN_MODELS, type AugmentName, type TrainConfig } from './config';
 
 /** What a run trains with once the `'auto'` fields are resolved from the data: everything the log prints. */
 export interface ResolvedRun {
@@ -31,11 +31,30 @@ export interface DataStats {
 }
 
 /** The defaults on the built-in synthetic set, measured there (see the README). */
-const SYNTHETIC_EPOCHS = { ssd: 6, 'faster-rcnn': 4, 'ssdlite320-mobilenet-v3-large': 6 } as const;
+const SYNTHETIC_EPOCHS = {
+  ssd: 6,
+  'faster-rcnn': 4,
+  'ssdlite320-mobilenet-v3-large': 6,
+  'fasterrcnn-mobilenet-v3-large-320-fpn': 4,
+  'fasterrcnn-mobilenet-v3-large-fpn': 4,
+  'fasterrcnn-resnet50-fpn': 4,
+} as const;
 /** Time budgets on other data: the bars of the trainer README (SSD 10 minutes, Faster R-CNN 15; SSDlite as SSD). */
-export const DEFAULT_TIME_BUDGET = { ssd: 600, 'faster-rcnn': 900, 'ssdlite320-mobilenet-v3-large': 600 } as const;
+export const DEFAULT_TIME_BUDGET = {
+  ssd: 600,
+  'faster-rcnn': 900,
+  'ssdlite320-mobilenet-v3-large': 600,
+  'fasterrcnn-mobilenet-v3-large-320-fpn': 900,
+  'fasterrcnn-mobilenet-v3-large-fpn': 900,
+  'fasterrcnn-resnet50-fpn': 900,
+} as const;
 /** torchvision's SSDlite320 is made for 320 x 320 inputs (its anchors and head follow the architecture). */
 export const SSDLITE_IMAGE_SIZE = 320;
+/**
+ * `imageSize: 'auto'` of torchvision's Faster R-CNN models: their transform's `min_size` (the loader's
+ * square batches are resized to it again, so a larger input only costs time).
+ */
+export const TORCHVISION_FASTER_RCNN_IMAGE_SIZE = { 'fasterrcnn-mobilenet-v3-large-320-fpn': 320, 'fasterrcnn-mobilenet-v3-large-fpn': 800, 'fasterrcnn-resnet50-fpn': 800 } as const;
 /** Largest automatic input size: beyond it a step on 2 CPU cores is too slow for a 10-minute budget. */
 export const MAX_AUTO_IMAGE_SIZE = 320;
 /**
@@ -135,9 +154,9 @@ export function autoAnchorSizes(stats: DataStats, imageSize: number): number[] {
 export async function resolveRun(config: TrainConfig, train: SampleSource, synthetic: boolean): Promise<ResolvedRun> {
   const notes: string[] = [];
   const modelOptions: Record<string, unknown> = {};
-  if (config.model !== 'ssdlite320-mobilenet-v3-large') {
+  if (!isTorchvisionModel(config.model)) {
     for (const key of ['weights', 'trainableBackboneLayers'] as const) {
-      if (config[key] !== null) throw new InvalidArgumentError('detkit-train', key, `applies to torchvision's models (--model ssdlite320-mobilenet-v3-large), not to ${config.model}`);
+      if (config[key] !== null) throw new InvalidArgumentError('detkit-train', key, `applies to torchvision's models (--model ssdlite320-mobilenet-v3-large, ${TORCHVISION_FASTER_RCNN_MODELS.join(', ')}), not to ${config.model}`);
     }
   }
   let imageSize: number;
@@ -147,6 +166,10 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
     }
     imageSize = SSDLITE_IMAGE_SIZE;
     if (!synthetic) notes.push(`image size ${imageSize} px (${config.model}'s input)`);
+  } else if (isTorchvisionFasterRcnn(config.model)) {
+    // torchvision's anchors and transform are the model's own: nothing is fitted to the data.
+    imageSize = config.imageSize === 'auto' ? TORCHVISION_FASTER_RCNN_IMAGE_SIZE[config.model] : config.imageSize;
+    if (!synthetic && config.imageSize === 'auto') notes.push(`image size ${imageSize} px (${config.model}'s min_size; --image-size to change)`);
   } else if (synthetic) {
     imageSize = config.imageSize === 'auto' ? 128 : config.imageSize;
   } else {

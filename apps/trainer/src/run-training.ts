@@ -7,9 +7,9 @@ import { createRandom, InvalidArgumentError, tf } from '@detkit/core';
 import { createLoader, toCoco, type DetectionSample, type LoaderOptions } from '@detkit/data';
 import { createWorkerPool, loadImageFile, type WorkerPool } from '@detkit/data/node';
 import { createFasterRcnn, disposeOptimizer, createSsd, setLearningRate, trainableVariables, type Detector, type DetectorConfig } from '@detkit/models';
-import { registerTorchvisionDetectors, ssdliteDetector, type SsdliteDetector, type SsdliteDetectorOptions } from '@detkit/torchvision';
+import { fasterRcnnDetector, registerTorchvisionDetectors, ssdliteDetector, type FasterRcnnDetector, type SsdliteDetector, type SsdliteDetectorOptions } from '@detkit/torchvision';
 import { latestCheckpoint, writeCheckpoint, writeFinalModel, type RunState, type WriteProbe } from './checkpoint';
-import type { TrainConfig } from './config';
+import { isTorchvisionFasterRcnn, type TrainConfig } from './config';
 import { openData } from './dataset';
 import { drawDetections } from './draw';
 import { evaluateDetector, formatCocoTable, type CocoSummary, type Evaluation } from './evaluate';
@@ -88,6 +88,10 @@ export function buildDetector(config: TrainConfig, run: Pick<ResolvedRun, 'image
     const options = { ...run.modelOptions, numClasses, seed: config.seed, ...(config.trainableBackboneLayers !== null ? { trainableBackboneLayers: config.trainableBackboneLayers } : {}) };
     return ssdliteDetector(options as SsdliteDetectorOptions) as unknown as Detector<DetectorConfig>;
   }
+  if (isTorchvisionFasterRcnn(config.model)) {
+    const modelOptions = { ...run.modelOptions, ...(config.trainableBackboneLayers !== null ? { trainableBackboneLayers: config.trainableBackboneLayers } : {}) };
+    return fasterRcnnDetector({ kind: config.model, numClasses, imageSize: run.imageSize, modelOptions, seed: config.seed }) as unknown as Detector<DetectorConfig>;
+  }
   const options = { ...run.modelOptions, numClasses, imageSize: run.imageSize, seed: config.seed };
   return config.model === 'ssd' ? createSsd(options) : createFasterRcnn(options);
 }
@@ -104,7 +108,7 @@ async function loadStartWeights(config: TrainConfig, detector: Detector<Detector
   } catch (cause) {
     throw new InvalidArgumentError('detkit-train', 'weights', `${config.weights}: could not be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`);
   }
-  const report = (detector as unknown as SsdliteDetector).model.loadStateDict(bytes, { reinitialiseClassLayers: true });
+  const report = (detector as unknown as SsdliteDetector | FasterRcnnDetector).model.loadStateDict(bytes, { reinitialiseClassLayers: true });
   log(`  weights: ${report.loaded.length} entries from ${config.weights}`);
   if (report.reinitialised.length > 0) log(`  weights: the class count differs; re-initialised ${report.reinitialised.join(', ')}`);
 }

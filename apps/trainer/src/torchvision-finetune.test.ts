@@ -1,5 +1,5 @@
 /**
- * Fine-tuning torchvision's SSDlite320 from a safetensors file, as a user runs it: the committed torchvision
+ * Fine-tuning torchvision's SSDlite320 (and, below, its Faster R-CNN MobileNet 320) from a safetensors file, as a user runs it: the committed torchvision
  * fixture (`ssdlite320_mobilenet_v3_large(num_classes=4, width_mult=0.5)` with seeded weights, written by
  * @detkit/torchvision's pth_to_safetensors.py) copied to a temporary folder, `detkit-train --model
  * ssdlite320-mobilenet-v3-large --weights <file>` (the built bin, a child process) for two steps on the
@@ -16,9 +16,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = (name: string) => path.join(here, '..', 'dist', `${name}.js`);
-const FIXTURE = path.join(here, '..', '..', '..', 'packages', 'torchvision', 'fixtures', 'ssdlite320-w050-c4.weights.safetensors');
+const FIXTURES = path.join(here, '..', '..', '..', 'packages', 'torchvision', 'fixtures');
+const FIXTURE = path.join(FIXTURES, 'ssdlite320-w050-c4.weights.safetensors');
+const FASTER_FIXTURE = path.join(FIXTURES, 'fasterrcnn320-w050-c4.weights.safetensors');
 
-describe('detkit-train --model ssdlite320-mobilenet-v3-large --weights', () => {
+describe('detkit-train --model <torchvision model> --weights', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'detkit-ssdlite-'));
@@ -50,6 +52,38 @@ describe('detkit-train --model ssdlite320-mobilenet-v3-large --weights', () => {
     const drawn = (await readdir(path.join(out, 'detections'), { recursive: true })).find((f) => f.endsWith('.png'));
     expect(drawn).toBeDefined();
     const detOut = path.join(dir, 'detect');
+    await run('node', [bin('detect'), '-m', out, '-o', detOut, path.join(out, 'detections', drawn!)]);
+    const detections = JSON.parse(await readFile(path.join(detOut, 'detections.json'), 'utf8')) as unknown[];
+    expect(detections.length).toBe(1);
+  }, 300_000);
+
+  it('fine-tunes torchvision’s Faster R-CNN MobileNet 320 from a file for two steps, saves a model detkit-detect runs', async () => {
+    // The committed reduced fasterrcnn_mobilenet_v3_large_320_fpn (width 0.5, FPN 64, box head 64, 4 classes):
+    // its sizes are options of the model, given in a config file.
+    await copyFile(FASTER_FIXTURE, path.join(dir, 'fr320.safetensors'));
+    await writeFile(path.join(dir, 'fr320.json'), JSON.stringify({ modelOptions: { widthMult: 0.5, fpnOutChannels: 64, representationSize: 64 } }));
+    const out = path.join(dir, 'fr320-run');
+    const args = ['--model', 'fasterrcnn-mobilenet-v3-large-320-fpn', '--weights', path.join(dir, 'fr320.safetensors'), '-c', path.join(dir, 'fr320.json')];
+    const { stdout } = await run('node', [bin('train'), ...args, '--max-steps', '2', '-b', '2', '--train-limit', '4', '--val-limit', '2', '--draw', '1', '--no-progress', '-o', out]);
+    // The file's 330 state-dict entries: 326 loaded, the predictor's 4 (cls_score and bbox_pred, weight and
+    // bias) re-initialised, as the data has 4 + 1 classes and the file 3 + 1.
+    expect(stdout).toMatch(/weights: 326 entries from .*fr320\.safetensors/);
+    expect(stdout).toMatch(/re-initialised roi_heads\.box_predictor\.cls_score\.weight/);
+    expect(stdout).not.toMatch(/re-initialised .*rpn\./);
+    expect(stdout).toMatch(/fasterrcnn-mobilenet-v3-large-320-fpn \([\d.]+M parameters\).*320 px, batch 2/);
+    const steps = (await readFile(path.join(out, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; loss?: number; parts?: Record<string, number> })
+      .filter((r) => r.type === 'step');
+    expect(steps).toHaveLength(2);
+    expect(steps.every((s) => Number.isFinite(s.loss))).toBe(true);
+    const topology = JSON.parse(await readFile(path.join(out, 'model', 'model.json'), 'utf8')) as { modelTopology: { config: { kind: string; numClasses: number; modelOptions: Record<string, unknown> } } };
+    expect(topology.modelTopology.config).toMatchObject({ kind: 'fasterrcnn-mobilenet-v3-large-320-fpn', numClasses: 4, modelOptions: { widthMult: 0.5, fpnOutChannels: 64 } });
+
+    const drawn = (await readdir(path.join(out, 'detections'), { recursive: true })).find((f) => f.endsWith('.png'));
+    expect(drawn).toBeDefined();
+    const detOut = path.join(dir, 'fr320-detect');
     await run('node', [bin('detect'), '-m', out, '-o', detOut, path.join(out, 'detections', drawn!)]);
     const detections = JSON.parse(await readFile(path.join(detOut, 'detections.json'), 'utf8')) as unknown[];
     expect(detections.length).toBe(1);

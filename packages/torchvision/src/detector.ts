@@ -1,6 +1,7 @@
 import { IMAGENET_NORMALIZATION } from '@detkit/data';
 import { InvalidArgumentError, integerOption, tf } from '@detkit/core';
 import { registerDetectorKind, type DetectionResult, type DetectOptions, type Detector, type DetectorLoss, type DetectorLossOptions, type ImageTargets } from '@detkit/models';
+import { fasterrcnnMobilenetV3Large320Fpn, fasterrcnnMobilenetV3LargeFpn, fasterrcnnResnet50Fpn, type FasterRcnn } from './faster-rcnn';
 import { SSDLITE320_DEFAULTS, ssdlite320MobilenetV3Large, type Ssdlite320MobilenetV3Large } from './ssdlite';
 
 /** The `kind` of {@link ssdliteDetector}'s detectors (`--model ssdlite320-mobilenet-v3-large` of the trainer). */
@@ -141,7 +142,8 @@ export function ssdliteDetector(options: SsdliteDetectorOptions): SsdliteDetecto
 
 /**
  * Registers this package's detectors with @detkit/models' `registerDetectorKind`, so `createDetector`,
- * `loadDetector` and the trainer's checkpoints rebuild them from a saved configuration: {@link SSDLITE_KIND}.
+ * `loadDetector` and the trainer's checkpoints rebuild them from a saved configuration: {@link SSDLITE_KIND}
+ * and {@link FASTER_RCNN_KINDS}.
  * Idempotent; the reference trainer and `detkit` CLI call it at start.
  */
 export function registerTorchvisionDetectors(): void {
@@ -156,4 +158,148 @@ export function registerTorchvisionDetectors(): void {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
     }) as unknown as Detector<{ kind: string }>;
   });
+  for (const kind of Object.values(FASTER_RCNN_KINDS)) {
+    registerDetectorKind(kind, (config, options) => {
+      const c = config as unknown as Partial<FasterRcnnDetectorConfig>;
+      return fasterRcnnDetector({
+        kind,
+        numClasses: c.numClasses as number,
+        ...(c.imageSize !== undefined ? { imageSize: c.imageSize[0] } : {}),
+        ...(c.modelOptions !== undefined ? { modelOptions: c.modelOptions } : {}),
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      }) as unknown as Detector<{ kind: string }>;
+    });
+  }
+}
+
+/** The `kind`s of {@link fasterRcnnDetector}'s detectors: the trainer's `--model` names of torchvision's Faster R-CNN models. */
+export const FASTER_RCNN_KINDS = Object.freeze({
+  fasterrcnn_mobilenet_v3_large_320_fpn: 'fasterrcnn-mobilenet-v3-large-320-fpn',
+  fasterrcnn_mobilenet_v3_large_fpn: 'fasterrcnn-mobilenet-v3-large-fpn',
+  fasterrcnn_resnet50_fpn: 'fasterrcnn-resnet50-fpn',
+} as const);
+
+/** One of {@link FASTER_RCNN_KINDS}' values. */
+export type FasterRcnnKind = (typeof FASTER_RCNN_KINDS)[keyof typeof FASTER_RCNN_KINDS];
+
+/** The serialisable configuration of a {@link fasterRcnnDetector} (what a saved detector's `model.json` holds). */
+export interface FasterRcnnDetectorConfig {
+  kind: FasterRcnnKind;
+  /** Object classes, without the background (torchvision's `num_classes` is this + 1). */
+  numClasses: number;
+  /** `[side, side]` of the loader's letterboxed batches; torchvision's transform then resizes them to `minSize`. */
+  imageSize: [number, number];
+  /** The model factory's options besides `numClasses` and `seed` (`frozenBatchNorm`, `trainableBackboneLayers`, `widthMult`, ...). */
+  modelOptions: Record<string, unknown>;
+}
+
+/** Options of {@link fasterRcnnDetector}. */
+export interface FasterRcnnDetectorOptions {
+  /** Which of torchvision's Faster R-CNN models. */
+  kind: FasterRcnnKind;
+  /** Object classes, without the background. */
+  numClasses: number;
+  /** Side of the loader's square batches. Default the model's `minSize` (320 or 800). */
+  imageSize?: number;
+  /**
+   * The factory's options (`FasterRcnnMobilenetOptions` / `FasterRcnnResnet50FpnOptions`) besides `numClasses`
+   * and `seed`: `frozenBatchNorm` (true to load torchvision's pretrained checkpoints), `trainableBackboneLayers`,
+   * `widthMult`, `fpnOutChannels`, `representationSize`, `boxScoreThresh`, ...
+   */
+  modelOptions?: Record<string, unknown>;
+  /** Seed of the initial weights. Default 0. */
+  seed?: number;
+}
+
+/** A detkit {@link Detector} around one of torchvision's Faster R-CNN models. */
+export interface FasterRcnnDetector extends Detector<FasterRcnnDetectorConfig> {
+  /** The torchvision model: `loadStateDict` / `saveStateDict` with torchvision's parameter names. */
+  readonly model: FasterRcnn<object>;
+}
+
+const FASTER_RCNN_FACTORIES: Record<FasterRcnnKind, (options: Record<string, unknown>) => FasterRcnn<object>> = {
+  'fasterrcnn-mobilenet-v3-large-320-fpn': (o) => fasterrcnnMobilenetV3Large320Fpn(o),
+  'fasterrcnn-mobilenet-v3-large-fpn': (o) => fasterrcnnMobilenetV3LargeFpn(o),
+  'fasterrcnn-resnet50-fpn': (o) => fasterrcnnResnet50Fpn(o),
+};
+
+/** The loader's ImageNet-normalised batch back to [0, 1] pixels, which torchvision's models normalise themselves. */
+function loaderPixels(op: string, images: tf.Tensor4D, side: number): tf.Tensor4D {
+  if (images.rank !== 4 || images.shape[1] !== side || images.shape[2] !== side || images.shape[3] !== 3) {
+    throw new InvalidArgumentError(op, 'images', `must be Tensor[B, ${side}, ${side}, 3] (the loader's batch at imageSize ${side}), got [${images.shape.join(', ')}]`);
+  }
+  const { mean, std } = IMAGENET_NORMALIZATION;
+  return tf.add(tf.mul(images, tf.tensor1d([...std])), tf.tensor1d([...mean]));
+}
+
+/**
+ * torchvision 0.14's Faster R-CNN models (`fasterrcnn_mobilenet_v3_large_320_fpn`, `_fpn`, `fasterrcnn_resnet50_fpn`)
+ * as a detkit {@link Detector}: what the reference trainer fine-tunes (`--model fasterrcnn-mobilenet-v3-large-320-fpn
+ * --weights coco.safetensors`) and `loadDetector` / `detkit detect` run. It takes the loader's letterboxed,
+ * ImageNet-normalised `imageSize` batches, undoes that normalisation, and the model's own transform resizes
+ * and normalises them as torchvision's does.
+ *
+ * - `loss`: {@link FasterRcnn.loss} (RPN and RoI heads in training), its samplers drawing from `options.rng`;
+ *   parts `objectness`, `rpnBoxReg`, `classifier`, `boxReg` (torchvision's `loss_*`). 0-based data-set labels
+ *   become torchvision's 1-based ones; images without boxes are background.
+ * - `detect`: torchvision's postprocessing (`boxScoreThresh`, default 0.05); `options.scoreThreshold` and
+ *   `detectionsPerImage` can only narrow it. Boxes xyxy in the `imageSize` input's pixels, 0-based labels.
+ * - `variables`: every parameter and buffer under torchvision's name.
+ *
+ * @example
+ * const detector = fasterRcnnDetector({ kind: 'fasterrcnn-mobilenet-v3-large-320-fpn', numClasses: 90, modelOptions: { frozenBatchNorm: true } });
+ * detector.model.loadStateDict(readFileSync('fasterrcnn_mobilenet_v3_large_320_fpn.safetensors'));
+ */
+export function fasterRcnnDetector(options: FasterRcnnDetectorOptions): FasterRcnnDetector {
+  const op = 'fasterRcnnDetector';
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object with kind and numClasses');
+  const factory = FASTER_RCNN_FACTORIES[options.kind];
+  if (factory === undefined) throw new InvalidArgumentError(op, 'kind', `must be one of ${Object.values(FASTER_RCNN_KINDS).join(', ')}, got ${JSON.stringify(options.kind)}`);
+  const numClasses = integerOption(op, 'numClasses', options.numClasses, { min: 1 });
+  const modelOptions = { ...options.modelOptions };
+  if ('numClasses' in modelOptions || 'seed' in modelOptions) throw new InvalidArgumentError(op, 'modelOptions', 'must not hold numClasses or seed (they are options of their own)');
+  const model = factory({ ...modelOptions, numClasses: numClasses + 1, seed: options.seed ?? 0 });
+  const c = model.config as { minSize: number; trainableBackboneLayers: number; frozenBatchNorm: boolean };
+  const side = integerOption(op, 'imageSize', options.imageSize ?? c.minSize, { min: 16 });
+  const config: FasterRcnnDetectorConfig = {
+    kind: options.kind,
+    numClasses,
+    imageSize: [side, side],
+    modelOptions: { ...modelOptions, trainableBackboneLayers: c.trainableBackboneLayers, frozenBatchNorm: c.frozenBatchNorm },
+  };
+  const variables = Object.fromEntries(model.parameters.specs().map((s) => [s.name, model.parameters.get(s.name)]));
+  return {
+    kind: options.kind,
+    config,
+    model,
+    variables,
+    loss(images: tf.Tensor4D, targets: readonly ImageTargets[], o: DetectorLossOptions = {}): DetectorLoss {
+      return tf.tidy(() => {
+        const l = model.loss(
+          loaderPixels('loss', images, side),
+          targets.map((t) => {
+            const n = t.labels.length;
+            return { boxes: tf.tensor2d(t.boxes.subarray(0, 4 * n), [n, 4]), labels: tf.tensor1d(Int32Array.from(t.labels, (v) => v + 1), 'int32') };
+          }),
+          o.rng !== undefined ? { rng: o.rng } : {},
+        );
+        return { total: l.total, parts: { objectness: l.lossObjectness, rpnBoxReg: l.lossRpnBoxReg, classifier: l.lossClassifier, boxReg: l.lossBoxReg } };
+      }) as DetectorLoss;
+    },
+    detect(images: tf.Tensor4D, o: DetectOptions = {}): DetectionResult[] {
+      const raw = tf.tidy(() => model.detect(loaderPixels('detect', images, side)).flatMap((d) => [d.boxes, d.scores, tf.sub(d.labels, 1)]));
+      const out: DetectionResult[] = [];
+      for (let i = 0; i < raw.length; i += 3) {
+        const scores = raw[i + 1]!.dataSync() as Float32Array;
+        // Scores are descending: keep the prefix above the threshold, at most detectionsPerImage of it.
+        let n = scores.findIndex((s) => o.scoreThreshold !== undefined && !(s > o.scoreThreshold));
+        if (n < 0) n = scores.length;
+        if (o.detectionsPerImage !== undefined) n = Math.min(n, o.detectionsPerImage);
+        out.push({ boxes: (raw[i]!.dataSync() as Float32Array).slice(0, 4 * n), scores: scores.slice(0, n), labels: Int32Array.from(raw[i + 2]!.dataSync().subarray(0, n)) });
+      }
+      tf.dispose(raw);
+      return out;
+    },
+    dispose: () => model.dispose(),
+  };
 }

@@ -54,8 +54,14 @@ export {
 } from './ssdlite';
 export {
   ssdliteDetector,
+  fasterRcnnDetector,
   registerTorchvisionDetectors,
   SSDLITE_KIND,
+  FASTER_RCNN_KINDS,
+  type FasterRcnnKind,
+  type FasterRcnnDetector,
+  type FasterRcnnDetectorConfig,
+  type FasterRcnnDetectorOptions,
   type SsdliteDetector,
   type SsdliteDetectorConfig,
   type SsdliteDetectorOptions,
