@@ -6,7 +6,8 @@
 // roi_pool_kernel.cpp) in float32 step by step, so the values agree to rounding.
 //
 // Pointers are byte offsets into the memory the module imports (tfjs-backend-wasm's heap, or a private
-// one); nothing is allocated here. Layouts:
+// one); nothing is allocated here, and there is no module state: helpers return what they compute through
+// the caller's scratch (RoIAlign: ALIGN_SCRATCH_BYTES = 56). Layouts:
 //   features, gradIn: f32 [B, H, W, C]     boxes: f32 [K, 4] xyxy in image pixels   batch: i32 [K]
 //   out, gradOut:     f32 [K, PH, PW, C]   argmax: i32 [K, PH, PW, C] (h * W + w, or -1)
 // A box whose image index is outside [0, B) or whose coordinates are not finite reads and writes
@@ -26,11 +27,11 @@ function usable(boxes: usize, batch: usize, r: i32, numImages: i32): bool {
   return s - s == 0 && b >= 0 && b < numImages;
 }
 
-// Geometry of one RoI, as roi_align_forward_kernel_impl computes it (float32 throughout).
-let gStartW: f32 = 0, gStartH: f32 = 0, gBinW: f32 = 0, gBinH: f32 = 0;
-let gGridW: i32 = 0, gGridH: i32 = 0;
+// Geometry of one RoI, as roi_align_forward_kernel_impl computes it (float32 throughout), written to
+// `geo` (caller's scratch): f32 startW, startH, binW, binH at 0, 4, 8, 12; i32 gridW, gridH at 16, 20.
+const GEOMETRY_BYTES: usize = 24;
 
-function alignGeometry(p: usize, pooledH: i32, pooledW: i32, scale: f32, samplingRatio: i32, aligned: bool): void {
+function alignGeometry(p: usize, pooledH: i32, pooledW: i32, scale: f32, samplingRatio: i32, aligned: bool, geo: usize): void {
   const offset: f32 = aligned ? <f32>0.5 : <f32>0;
   const startW = load<f32>(p) * scale - offset;
   const startH = load<f32>(p, 4) * scale - offset;
@@ -43,29 +44,28 @@ function alignGeometry(p: usize, pooledH: i32, pooledW: i32, scale: f32, samplin
     roiW = max<f32>(roiW, 1);
     roiH = max<f32>(roiH, 1);
   }
-  gStartW = startW;
-  gStartH = startH;
-  gBinH = roiH / <f32>pooledH;
-  gBinW = roiW / <f32>pooledW;
+  store<f32>(geo, startW);
+  store<f32>(geo, startH, 4);
+  store<f32>(geo, roiW / <f32>pooledW, 8);
+  store<f32>(geo, roiH / <f32>pooledH, 12);
   // Adaptive sampling: ceil(roi_height / pooled_height) points per bin side.
-  gGridH = samplingRatio > 0 ? samplingRatio : <i32>Mathf.ceil(roiH / <f32>pooledH);
-  gGridW = samplingRatio > 0 ? samplingRatio : <i32>Mathf.ceil(roiW / <f32>pooledW);
+  store<i32>(geo, samplingRatio > 0 ? samplingRatio : <i32>Mathf.ceil(roiW / <f32>pooledW), 16);
+  store<i32>(geo, samplingRatio > 0 ? samplingRatio : <i32>Mathf.ceil(roiH / <f32>pooledH), 20);
 }
 
-// One bilinear sample (torchvision's bilinear_interpolate / bilinear_interpolate_gradient): the four
-// corner offsets (in pixels, y * W + x) and weights, or sOk = false when the point lies outside
+// One bilinear sample (torchvision's bilinear_interpolate / bilinear_interpolate_gradient): writes the
+// four corner offsets (i32, in pixels, y * W + x) and weights (f32) to `out` (caller's scratch: i32 at 0,
+// 4, 8, 12, f32 at 16, 20, 24, 28) and returns true, or returns false when the point lies outside
 // [-1, H] x [-1, W] and contributes nothing.
-let sOk: bool = false;
-let sP1: i32 = 0, sP2: i32 = 0, sP3: i32 = 0, sP4: i32 = 0;
-let sW1: f32 = 0, sW2: f32 = 0, sW3: f32 = 0, sW4: f32 = 0;
+const SAMPLE_BYTES: usize = 32;
 
-function bilinear(yIn: f32, xIn: f32, height: i32, width: i32): void {
+/** Scratch of roiAlignForward / roiAlignBackward: one RoI's geometry and one sample's corners. */
+const ALIGN_SCRATCH_BYTES: usize = GEOMETRY_BYTES + SAMPLE_BYTES;
+
+function bilinear(yIn: f32, xIn: f32, height: i32, width: i32, out: usize): bool {
   let y = yIn, x = xIn;
   // An empty map (H or W 0) has no corners to read: every point is outside.
-  if (height <= 0 || width <= 0 || y < <f32>-1.0 || y > <f32>height || x < <f32>-1.0 || x > <f32>width) {
-    sOk = false;
-    return;
-  }
+  if (height <= 0 || width <= 0 || y < <f32>-1.0 || y > <f32>height || x < <f32>-1.0 || x > <f32>width) return false;
   if (y <= 0) y = 0;
   if (x <= 0) x = 0;
   let yLow = <i32>y, xLow = <i32>x;
@@ -84,26 +84,27 @@ function bilinear(yIn: f32, xIn: f32, height: i32, width: i32): void {
   }
   const ly = y - <f32>yLow, lx = x - <f32>xLow;
   const hy = <f32>1 - ly, hx = <f32>1 - lx;
-  sW1 = hy * hx;
-  sW2 = hy * lx;
-  sW3 = ly * hx;
-  sW4 = ly * lx;
-  sP1 = yLow * width + xLow;
-  sP2 = yLow * width + xHigh;
-  sP3 = yHigh * width + xLow;
-  sP4 = yHigh * width + xHigh;
-  sOk = true;
+  store<i32>(out, yLow * width + xLow);
+  store<i32>(out, yLow * width + xHigh, 4);
+  store<i32>(out, yHigh * width + xLow, 8);
+  store<i32>(out, yHigh * width + xHigh, 12);
+  store<f32>(out, hy * hx, 16);
+  store<f32>(out, hy * lx, 20);
+  store<f32>(out, ly * hx, 24);
+  store<f32>(out, ly * lx, 28);
+  return true;
 }
 
 /**
  * RoIAlign forward (torchvision.ops.roi_align): out[r, ph, pw, :] is the mean over a gridH x gridW lattice
- * of sample points in bin (ph, pw) of box r of the bilinearly interpolated features.
+ * of sample points in bin (ph, pw) of box r of the bilinearly interpolated features. Scratch:
+ * ALIGN_SCRATCH_BYTES (56).
  */
 export function roiAlignForward(
   features: usize, numImages: i32, height: i32, width: i32, channels: i32,
   boxes: usize, batch: usize, numBoxes: i32,
   pooledH: i32, pooledW: i32, scale: f32, samplingRatio: i32, aligned: bool,
-  out: usize,
+  out: usize, scratch: usize,
 ): void {
   const c4 = channels & ~3;
   const pixel = <usize>channels << 2; // bytes per feature-map position
@@ -115,8 +116,10 @@ export function roiAlignForward(
       continue;
     }
     const image = features + <usize>load<i32>(batch + (<usize>r << 2)) * <usize>(height * width) * pixel;
-    alignGeometry(boxes + (<usize>r << 4), pooledH, pooledW, scale, samplingRatio, aligned);
-    const startH = gStartH, startW = gStartW, binH = gBinH, binW = gBinW, gridH = gGridH, gridW = gGridW;
+    alignGeometry(boxes + (<usize>r << 4), pooledH, pooledW, scale, samplingRatio, aligned, scratch);
+    const startW = load<f32>(scratch), startH = load<f32>(scratch, 4), binW = load<f32>(scratch, 8), binH = load<f32>(scratch, 12);
+    const gridW = load<i32>(scratch, 16), gridH = load<i32>(scratch, 20);
+    const sample = scratch + GEOMETRY_BYTES;
     const count = <f32>max<i32>(gridH * gridW, 1);
     const vcount = f32x4.splat(count);
     for (let ph = 0; ph < pooledH; ph++) {
@@ -126,11 +129,10 @@ export function roiAlignForward(
           const y = startH + <f32>ph * binH + (<f32>iy + <f32>0.5) * binH / <f32>gridH;
           for (let ix = 0; ix < gridW; ix++) {
             const x = startW + <f32>pw * binW + (<f32>ix + <f32>0.5) * binW / <f32>gridW;
-            bilinear(y, x, height, width);
-            if (!sOk) continue;
-            const p1 = image + <usize>sP1 * pixel, p2 = image + <usize>sP2 * pixel;
-            const p3 = image + <usize>sP3 * pixel, p4 = image + <usize>sP4 * pixel;
-            const w1 = sW1, w2 = sW2, w3 = sW3, w4 = sW4;
+            if (!bilinear(y, x, height, width, sample)) continue;
+            const p1 = image + <usize>load<i32>(sample) * pixel, p2 = image + <usize>load<i32>(sample, 4) * pixel;
+            const p3 = image + <usize>load<i32>(sample, 8) * pixel, p4 = image + <usize>load<i32>(sample, 12) * pixel;
+            const w1 = load<f32>(sample, 16), w2 = load<f32>(sample, 20), w3 = load<f32>(sample, 24), w4 = load<f32>(sample, 28);
             const v1 = f32x4.splat(w1), v2 = f32x4.splat(w2), v3 = f32x4.splat(w3), v4 = f32x4.splat(w4);
             let c = 0;
             for (; c < c4; c += 4) {
@@ -167,13 +169,14 @@ export function roiAlignForward(
 /**
  * RoIAlign backward: the gradient with respect to the features, gradIn = sum over boxes, bins and sample
  * points of (gradOut / count) times each corner's bilinear weight, scattered to the four corners. gradIn
- * is overwritten. Contributions are added in torchvision's order (box, bin, sample, corner).
+ * is overwritten. Contributions are added in torchvision's order (box, bin, sample, corner). Scratch:
+ * ALIGN_SCRATCH_BYTES (56).
  */
 export function roiAlignBackward(
   gradOut: usize, numImages: i32, height: i32, width: i32, channels: i32,
   boxes: usize, batch: usize, numBoxes: i32,
   pooledH: i32, pooledW: i32, scale: f32, samplingRatio: i32, aligned: bool,
-  gradIn: usize,
+  gradIn: usize, scratch: usize,
 ): void {
   zero(gradIn, numImages * height * width * channels);
   const c4 = channels & ~3;
@@ -182,8 +185,10 @@ export function roiAlignBackward(
     if (!usable(boxes, batch, r, numImages)) continue;
     let g = gradOut + <usize>r * <usize>(pooledH * pooledW) * pixel;
     const image = gradIn + <usize>load<i32>(batch + (<usize>r << 2)) * <usize>(height * width) * pixel;
-    alignGeometry(boxes + (<usize>r << 4), pooledH, pooledW, scale, samplingRatio, aligned);
-    const startH = gStartH, startW = gStartW, binH = gBinH, binW = gBinW, gridH = gGridH, gridW = gGridW;
+    alignGeometry(boxes + (<usize>r << 4), pooledH, pooledW, scale, samplingRatio, aligned, scratch);
+    const startW = load<f32>(scratch), startH = load<f32>(scratch, 4), binW = load<f32>(scratch, 8), binH = load<f32>(scratch, 12);
+    const gridW = load<i32>(scratch, 16), gridH = load<i32>(scratch, 20);
+    const sample = scratch + GEOMETRY_BYTES;
     const count = <f32>(gridH * gridW);
     for (let ph = 0; ph < pooledH; ph++) {
       for (let pw = 0; pw < pooledW; pw++) {
@@ -191,11 +196,10 @@ export function roiAlignBackward(
           const y = startH + <f32>ph * binH + (<f32>iy + <f32>0.5) * binH / <f32>gridH;
           for (let ix = 0; ix < gridW; ix++) {
             const x = startW + <f32>pw * binW + (<f32>ix + <f32>0.5) * binW / <f32>gridW;
-            bilinear(y, x, height, width);
-            if (!sOk) continue;
-            const p1 = image + <usize>sP1 * pixel, p2 = image + <usize>sP2 * pixel;
-            const p3 = image + <usize>sP3 * pixel, p4 = image + <usize>sP4 * pixel;
-            const w1 = sW1 / count, w2 = sW2 / count, w3 = sW3 / count, w4 = sW4 / count;
+            if (!bilinear(y, x, height, width, sample)) continue;
+            const p1 = image + <usize>load<i32>(sample) * pixel, p2 = image + <usize>load<i32>(sample, 4) * pixel;
+            const p3 = image + <usize>load<i32>(sample, 8) * pixel, p4 = image + <usize>load<i32>(sample, 12) * pixel;
+            const w1 = load<f32>(sample, 16) / count, w2 = load<f32>(sample, 20) / count, w3 = load<f32>(sample, 24) / count, w4 = load<f32>(sample, 28) / count;
             const v1 = f32x4.splat(w1), v2 = f32x4.splat(w2), v3 = f32x4.splat(w3), v4 = f32x4.splat(w4);
             let c = 0;
             // Corners may coincide (clamped at the border): each add is stored before the next load.

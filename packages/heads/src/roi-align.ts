@@ -1,6 +1,6 @@
 import { InvalidArgumentError, InvalidValueError, assertFinite, callWasmKernel, integerOption, numberOption, peekValues, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { boxesInput, featuresInput, gridSize, imageIndexInput } from './internal';
-import { headsWasm } from './wasm';
+import { headsWasm, ROI_ALIGN_SCRATCH_BYTES } from './wasm';
 import { ROI_ALIGN_GRAD_KERNEL, ROI_ALIGN_KERNEL } from './kernel-names';
 
 /** Options of {@link roiAlign}. */
@@ -62,8 +62,8 @@ const roiAlignKernel: TypedArrayKernel<RoiAlignAttrs> = {
     const k = boxes!.shape[0] as number;
     const out = ctx.output([k, a.pooledH, a.pooledW, c], 'float32');
     if (out.values.length === 0) return [out];
-    callWasmKernel(headsWasm, ctx, { inputs: [features!.values, boxes!.values, index!.values], outputs: [out.values] }, (wasm, p) =>
-      wasm.roiAlignForward(p.inputs[0]!, b, h, w, c, p.inputs[1]!, p.inputs[2]!, k, a.pooledH, a.pooledW, a.spatialScale, a.samplingRatio, a.aligned, p.outputs[0]!),
+    callWasmKernel(headsWasm, ctx, { inputs: [features!.values, boxes!.values, index!.values], outputs: [out.values], scratchBytes: ROI_ALIGN_SCRATCH_BYTES }, (wasm, p) =>
+      wasm.roiAlignForward(p.inputs[0]!, b, h, w, c, p.inputs[1]!, p.inputs[2]!, k, a.pooledH, a.pooledW, a.spatialScale, a.samplingRatio, a.aligned, p.outputs[0]!, p.scratch),
     );
     return [out];
   },
@@ -81,8 +81,8 @@ const roiAlignGradKernel: TypedArrayKernel<RoiAlignGradAttrs> = {
       dx.values.fill(0);
       return [dx];
     }
-    callWasmKernel(headsWasm, ctx, { inputs: [dy!.values, boxes!.values, index!.values], outputs: [dx.values] }, (wasm, p) =>
-      wasm.roiAlignBackward(p.inputs[0]!, b, h, w, c, p.inputs[1]!, p.inputs[2]!, k, a.pooledH, a.pooledW, a.spatialScale, a.samplingRatio, a.aligned, p.outputs[0]!),
+    callWasmKernel(headsWasm, ctx, { inputs: [dy!.values, boxes!.values, index!.values], outputs: [dx.values], scratchBytes: ROI_ALIGN_SCRATCH_BYTES }, (wasm, p) =>
+      wasm.roiAlignBackward(p.inputs[0]!, b, h, w, c, p.inputs[1]!, p.inputs[2]!, k, a.pooledH, a.pooledW, a.spatialScale, a.samplingRatio, a.aligned, p.outputs[0]!, p.scratch),
     );
     return [dx];
   },

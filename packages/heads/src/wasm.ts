@@ -10,3 +10,6 @@ export type HeadsWasm = WasmExports;
 
 /** The compiled module: `instantiate(heap)` gives its exports on `heap.memory` (one instance per memory). */
 export const headsWasm = defineWasmModule<HeadsWasm>(WASM_BASE64);
+
+/** Scratch bytes of `roiAlignForward` / `roiAlignBackward` (ALIGN_SCRATCH_BYTES: one RoI's geometry, 24, and one sample's corners, 32). */
+export const ROI_ALIGN_SCRATCH_BYTES = 56;
