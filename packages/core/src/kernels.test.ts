@@ -142,6 +142,28 @@ for (const backend of ['cpu', 'wasm'] as const) describe(`typed-array kernels [$
     }
   });
 
+  it('survive a heap that grows while they run: a view taken before an allocation still reads the input', () => {
+    // Takes its input's view first, then allocates an output as large as the heap (on wasm that grows the
+    // heap, which detaches every view of the old buffer), then reads the view: out[0] = 2 * a[0].
+    const stale: TypedArrayKernel<{ n: number }> = {
+      kernelName: 'DetkitTestStaleView',
+      inputNames: ['a'],
+      compute([a], { n }, ctx) {
+        const v = a!.values;
+        const out = ctx.output([n], 'float32');
+        out.values[0] = 2 * (v[0] as number);
+        return [out];
+      },
+    };
+    const heapBytes = backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length : 1 << 20;
+    const a = tf.tensor1d([3, 4]);
+    const before = tf.memory().numTensors;
+    const [out] = runTypedArrayKernel(stale, [a], { n: heapBytes / 4 });
+    expect(out!.dataSync()[0]).toBe(6);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    tf.dispose([a, out!]);
+  });
+
   it('peekValues reads in place and matches dataSync', () => {
     const t = tf.tensor1d([4, 5, 6]);
     expect(Array.from(peekValues(t))).toEqual([4, 5, 6]);

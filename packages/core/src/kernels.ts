@@ -32,8 +32,9 @@ export interface KernelInput {
   readonly shape: readonly number[];
   readonly dtype: KernelDtype;
   /**
-   * The values, as a view into backend memory (do not write). On wasm an allocation may move the heap:
-   * read `values` after the last `ctx.output(...)` call, not before.
+   * The values, as a view into backend memory (do not write). On wasm an allocation may move the heap;
+   * a run during which it moved is repeated (kernels are pure), so a view taken before `ctx.output(...)`
+   * is safe, but reading `values` after the last allocation avoids the second run.
    */
   readonly values: KernelArray;
 }
@@ -164,7 +165,7 @@ function cpuBridge(backend: CpuLikeBackend): Bridge {
   };
 }
 
-function wasmBridge(backend: WasmLikeBackend): Bridge {
+function wasmBridge(backend: WasmLikeBackend, allocated: TensorInfo[] = []): Bridge {
   const view = (info: TensorInfo): OutputWithInfo => ({
     shape: info.shape,
     dtype: asDtype(info.dtype),
@@ -179,11 +180,15 @@ function wasmBridge(backend: WasmLikeBackend): Bridge {
     },
     context: {
       output(shape, dtype) {
-        return view(backend.makeOutput([...shape], dtype));
+        const info = backend.makeOutput([...shape], dtype);
+        allocated.push(info);
+        return view(info);
       },
       outputFrom(values, shape) {
         const dtype: KernelDtype = values instanceof Float32Array ? 'float32' : 'int32';
-        const out = view(backend.makeOutput([...shape], dtype));
+        const info = backend.makeOutput([...shape], dtype);
+        allocated.push(info);
+        const out = view(info);
         if (values.length > 0) out.values.set(values);
         return out;
       },
@@ -205,16 +210,36 @@ function register(kernel: TypedArrayKernel<object>, backendName: InPlaceBackend)
     kernelName: kernel.kernelName,
     backendName,
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const bridge = bridgeFor(backendName, backend as KernelBackend);
-      const ins = kernel.inputNames.map((name) => {
-        const info = inputs[name];
-        if (info === undefined) throw new TypeError(`${kernel.kernelName}: missing input '${name}'`);
-        return bridge.input(info);
-      });
-      const outs = kernel.compute(ins, attrs as object, bridge.context).map((o) => bridge.infoOf(o));
+      const run = (bridge: Bridge): TensorInfo[] => {
+        const ins = kernel.inputNames.map((name) => {
+          const info = inputs[name];
+          if (info === undefined) throw new TypeError(`${kernel.kernelName}: missing input '${name}'`);
+          return bridge.input(info);
+        });
+        return kernel.compute(ins, attrs as object, bridge.context).map((o) => bridge.infoOf(o));
+      };
+      const outs = backendName === 'wasm' ? runOnStableHeap(backend as WasmLikeBackend, run) : run(bridgeFor(backendName, backend as KernelBackend));
       return outs.length === 1 ? (outs[0] as TensorInfo) : outs;
     },
   });
+}
+
+/**
+ * Runs a kernel on tfjs-backend-wasm until its heap stays put for a whole run. An output allocation may grow
+ * the heap, and growing a (non-shared) WebAssembly memory detaches every view of the old buffer: a kernel
+ * that took an input's `values` before its last `ctx.output` would read a detached view (no elements:
+ * NaN) or write into one (lost). The kernels are pure, so a run during which the heap moved is discarded
+ * (its outputs freed) and repeated; the heap now has room, so the next run allocates without growing.
+ */
+function runOnStableHeap(backend: WasmLikeBackend, run: (bridge: Bridge) => TensorInfo[]): TensorInfo[] {
+  const memory = tfjsHeap(backend)?.memory;
+  for (let attempt = 1; ; attempt++) {
+    const allocated: TensorInfo[] = [];
+    const before = memory?.buffer;
+    const outs = run(wasmBridge(backend, allocated));
+    if (memory === undefined || memory.buffer === before || attempt === 3) return outs;
+    for (const info of allocated) backend.disposeData(info.dataId, true);
+  }
 }
 
 /** True when the active backend runs typed-array kernels in place (cpu, wasm). */
