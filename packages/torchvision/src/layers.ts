@@ -8,6 +8,15 @@ export type Layer = (x: tf.Tensor4D) => tf.Tensor4D;
 /** torch.nn activations used by torchvision's detectors. */
 export type Activation = 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | null;
 
+/**
+ * The tfjs seed of the next random parameter: `ctx.seed`'s low 32 bits plus one, then `ctx.seed` moves on.
+ * Never 0: tfjs-core 4.22's random initialisers read their seed as `seed ? seed : Math.random()`, so a
+ * seed of 0 would give other weights in every process.
+ */
+function nextSeed(ctx: BuildContext): number {
+  return (ctx.seed++ >>> 0) + 1;
+}
+
 /** Where a model's layers register their parameters, and how fresh ones are initialised. */
 export interface BuildContext {
   readonly params: TorchParameters;
@@ -89,7 +98,7 @@ export function conv2d(ctx: BuildContext, name: string, o: Conv2dOptions): Layer
   const torchShape = depthwise ? [cin, 1, k, k] : [cout, cin, k, k];
   const tfShape = depthwise ? [k, k, cin, 1] : [k, k, cin, cout];
   const init = o.init ?? { normal: ctx.convStd };
-  const value = 'normal' in init ? tf.randomNormal(tfShape, 0, init.normal, 'float32', ctx.seed++) : tf.randomUniform(tfShape, -init.uniform, init.uniform, 'float32', ctx.seed++);
+  const value = 'normal' in init ? tf.randomNormal(tfShape, 0, init.normal, 'float32', nextSeed(ctx)) : tf.randomUniform(tfShape, -init.uniform, init.uniform, 'float32', nextSeed(ctx));
   const weight = ctx.params.add({ name: `${name}.weight`, torchShape, layout: depthwise ? 'depthwise' : 'conv', kind: 'parameter', classDependent: o.classDependent ?? false }, value);
   const bias = o.bias ? ctx.params.add({ name: `${name}.bias`, torchShape: [cout], layout: 'plain', kind: 'parameter', classDependent: o.classDependent ?? false }, tf.zeros([cout])) : null;
   return (x) => {
@@ -178,8 +187,8 @@ export type LinearLayer = (x: tf.Tensor2D) => tf.Tensor2D;
  */
 export function linear(ctx: BuildContext, name: string, inFeatures: number, outFeatures: number, classDependent = false): LinearLayer {
   const bound = 1 / Math.sqrt(inFeatures);
-  const weight = ctx.params.add({ name: `${name}.weight`, torchShape: [outFeatures, inFeatures], layout: 'linear', kind: 'parameter', classDependent }, tf.randomUniform([inFeatures, outFeatures], -bound, bound, 'float32', ctx.seed++));
-  const bias = ctx.params.add({ name: `${name}.bias`, torchShape: [outFeatures], layout: 'plain', kind: 'parameter', classDependent }, tf.randomUniform([outFeatures], -bound, bound, 'float32', ctx.seed++));
+  const weight = ctx.params.add({ name: `${name}.weight`, torchShape: [outFeatures, inFeatures], layout: 'linear', kind: 'parameter', classDependent }, tf.randomUniform([inFeatures, outFeatures], -bound, bound, 'float32', nextSeed(ctx)));
+  const bias = ctx.params.add({ name: `${name}.bias`, torchShape: [outFeatures], layout: 'plain', kind: 'parameter', classDependent }, tf.randomUniform([outFeatures], -bound, bound, 'float32', nextSeed(ctx)));
   return (x) => tf.add(tf.matMul(x, weight as tf.Tensor2D), bias);
 }
 

@@ -48,8 +48,8 @@ const torchBilinearKernel: TypedArrayKernel<ResizeAttrs> = {
   inputNames: ['image'],
   compute([image], a, ctx) {
     const [h, w, c] = image!.shape as [number, number, number];
-    const x = image!.values;
     const out = ctx.output([a.height, a.width, c], 'float32');
+    const x = image!.values; // after the allocation, which may move wasm's heap
     const y = out.values;
     const rows = linearTaps(h, a.height);
     const cols = linearTaps(w, a.width);
