@@ -29,8 +29,11 @@ import { CheckpointError, OutputWriteError } from './errors';
 
 /** What a run needs, besides weights and optimizer slots, to continue exactly where it stopped. */
 export interface RunState {
-  /** 2: with `runId` (checkpoints of version 1 had no manifest and are not read). */
-  version: 2;
+  /**
+   * 3: the RNG state is @detkit/core's generator (one word). Version 2 (sfc32, four words) and 1 (no
+   * manifest) are not read: their sampling streams cannot be continued.
+   */
+  version: 3;
   /** The run this checkpoint belongs to (the `runId` of the output folder's run.json). */
   runId: string;
   /** Epochs completed. */
@@ -410,7 +413,10 @@ function parseState(file: string, data: Buffer): RunState {
     throw new CheckpointError(file, `'${field}' must be ${want}`);
   };
   if (!isObject(s)) return bad('(root)', 'an object');
-  if (s.version !== 2) bad('version', `2 (got ${JSON.stringify(s.version)})`);
+  if (s.version === 2) {
+    throw new CheckpointError(file, "was written by an earlier detkit whose random generator (sfc32) this one no longer has, so the run cannot continue exactly: start a new run (e.g. with --overwrite)");
+  }
+  if (s.version !== 3) bad('version', `3 (got ${JSON.stringify(s.version)})`);
   if (typeof s.runId !== 'string') bad('runId', 'a string');
   for (const k of ['epoch', 'step', 'metricsLines'] as const) if (!Number.isInteger(s[k]) || (s[k] as number) < 0) bad(k, 'an integer >= 0');
   if (typeof s.trainSeconds !== 'number' || !(s.trainSeconds >= 0)) bad('trainSeconds', 'a number >= 0');

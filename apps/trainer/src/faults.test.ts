@@ -230,6 +230,24 @@ describe('damaged checkpoint files: a CheckpointError naming the file, and --res
     expect(await latestCheckpoint(out)).toBe(path.join(out, 'checkpoints', 'epoch-0001'));
   });
 
+  it('a version-2 checkpoint (the sfc32 sampler generator of earlier detkit): refused with why, naming state.json', async () => {
+    const out = await copyRun('damaged-version-2');
+    const dir = path.join(out, 'checkpoints', 'epoch-0002');
+    const state = JSON.parse(await readFile(path.join(dir, 'state.json'), 'utf8'));
+    const old = Buffer.from(JSON.stringify({ ...state, version: 2, rng: [1, 2, 3, 4] }, null, 2));
+    await writeFile(path.join(dir, 'state.json'), old);
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+    manifest.files['state.json'] = { ...manifest.files['state.json'], bytes: old.length, sha256: sha(old) };
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const error = await readCheckpoint(dir).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect((error as CheckpointError).file).toBe(path.join(dir, 'state.json'));
+    expect((error as Error).message).toMatch(/state\.json: was written by an earlier detkit whose random generator \(sfc32\) this one no longer has/);
+  });
+
   it('weights that are all 0xFF (NaN) with a matching checksum: the file and the tensor are named', async () => {
     const out = await copyRun('damaged-nan');
     const dir = path.join(out, 'checkpoints', 'epoch-0002');

@@ -212,7 +212,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
   const decayed = variables.filter((v) => v.rank >= 2);
   const optimizer = createOptimizer(config.optimizer, config.lr, config.momentum);
   const rng = createRandom(config.seed);
-  let state: RunState = { version: 2, runId: folder.runId, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes, categoryIds: data.categoryIds === null ? null : [...data.categoryIds] };
+  let state: RunState = { version: 3, runId: folder.runId, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes, categoryIds: data.categoryIds === null ? null : [...data.categoryIds] };
 
   if (!config.resume) await loadStartWeights(config, detector, log);
   if (config.resume) {
