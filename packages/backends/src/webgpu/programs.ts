@@ -216,7 +216,21 @@ const ROI_ALIGN_COMMON = `
     t.p = vec4<i32>(yLow * width + xLow, yLow * width + xHigh, yHigh * width + xLow, yHigh * width + xHigh);
     t.ok = true;
     return t;
-  }`;
+  }
+  // Output element \`index\` of [K, PH, PW, C] (or dy's): its channel, bin row and column, and box.
+  struct Bin { c : i32, ph : i32, pw : i32, r : i32 };
+  fn binOf(index : i32) -> Bin {
+    var b : Bin;
+    b.c = index % uniforms.channels;
+    let bin = index / uniforms.channels;
+    b.pw = bin % uniforms.pooledW;
+    b.ph = (bin / uniforms.pooledW) % uniforms.pooledH;
+    b.r = bin / (uniforms.pooledW * uniforms.pooledH);
+    return b;
+  }
+  // Sampling point (iy, ix) of bin (ph, pw): the centres of a gridH x gridW grid over the bin.
+  fn sampleY(g : Geometry, ph : i32, iy : i32) -> f32 { return g.startH + f32(ph) * g.binH + (f32(iy) + 0.5) * g.binH / f32(g.gridH); }
+  fn sampleX(g : Geometry, pw : i32, ix : i32) -> f32 { return g.startW + f32(pw) * g.binW + (f32(ix) + 0.5) * g.binW / f32(g.gridW); }`;
 
 const ROI_ALIGN_UNIFORMS = 'numImages : i32, height : i32, width : i32, channels : i32, pooledH : i32, pooledW : i32, scale : f32, samplingRatio : i32, aligned : i32,';
 
@@ -232,19 +246,16 @@ export function roiAlignProgram(k: number, pooledH: number, pooledW: number, c: 
     k * pooledH * pooledW * c,
     ROI_ALIGN_UNIFORMS,
     `
-        let c = index % uniforms.channels;
-        let bin = index / uniforms.channels;
-        let pw = bin % uniforms.pooledW;
-        let ph = (bin / uniforms.pooledW) % uniforms.pooledH;
-        let r = bin / (uniforms.pooledW * uniforms.pooledH);
-        let g = geometry(r);
+        let b = binOf(index);
+        let c = b.c;
+        let g = geometry(b.r);
         if (!g.ok) { result[index] = 0.0; return; }
         let image = g.image * uniforms.height * uniforms.width;
         var sum = 0.0;
         for (var iy = 0; iy < g.gridH; iy++) {
-          let y = g.startH + f32(ph) * g.binH + (f32(iy) + 0.5) * g.binH / f32(g.gridH);
+          let y = sampleY(g, b.ph, iy);
           for (var ix = 0; ix < g.gridW; ix++) {
-            let x = g.startW + f32(pw) * g.binW + (f32(ix) + 0.5) * g.binW / f32(g.gridW);
+            let x = sampleX(g, b.pw, ix);
             let t = bilinear(y, x, uniforms.height, uniforms.width);
             if (!t.ok) { continue; }
             let f1 = features[(image + t.p.x) * uniforms.channels + c];
@@ -274,20 +285,17 @@ export function roiAlignGradProgram(featureShape: readonly number[], k: number, 
     k * pooledH * pooledW * c,
     ROI_ALIGN_UNIFORMS,
     `
-        let c = index % uniforms.channels;
-        let bin = index / uniforms.channels;
-        let pw = bin % uniforms.pooledW;
-        let ph = (bin / uniforms.pooledW) % uniforms.pooledH;
-        let r = bin / (uniforms.pooledW * uniforms.pooledH);
-        let g = geometry(r);
+        let b = binOf(index);
+        let c = b.c;
+        let g = geometry(b.r);
         if (!g.ok) { return; }
         let image = g.image * uniforms.height * uniforms.width;
         let count = f32(g.gridH * g.gridW);
         let d = dy[index];
         for (var iy = 0; iy < g.gridH; iy++) {
-          let y = g.startH + f32(ph) * g.binH + (f32(iy) + 0.5) * g.binH / f32(g.gridH);
+          let y = sampleY(g, b.ph, iy);
           for (var ix = 0; ix < g.gridW; ix++) {
-            let x = g.startW + f32(pw) * g.binW + (f32(ix) + 0.5) * g.binW / f32(g.gridW);
+            let x = sampleX(g, b.pw, ix);
             let t = bilinear(y, x, uniforms.height, uniforms.width);
             if (!t.ok) { continue; }
             atomicAddF32((image + t.p.x) * uniforms.channels + c, d * (t.w.x / count));
