@@ -1,5 +1,5 @@
 import type { MultiLevelAnchors } from '@detkit/anchors';
-import { ROI_BOX_CODER_WEIGHTS, RPN_BOX_CODER_WEIGHTS } from '@detkit/boxes';
+import { ROI_BOX_CODER_WEIGHTS, RPN_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
 import { FASTER_RCNN_POSTPROCESS, PROPOSAL_PRESETS, postprocessDetections, proposalLayer, type Detections, type Proposals } from '@detkit/heads';
 import { InvalidArgumentError, ShapeError, createRandom, integerOption, numberOption, tf, toTensor, type Random, type TensorInput } from '@detkit/core';
 import { fastRcnnLoss, rpnLoss } from '@detkit/losses';
@@ -37,7 +37,10 @@ export const RESNET_FPN_ANCHORS = Object.freeze({
   aspectRatios: Object.freeze([0.5, 1, 2]) as readonly number[],
 });
 
-/** torchvision `FasterRCNN`'s keyword defaults (box_score_thresh 0.05 etc.; RoIAlign 7 x 7, 2 samples per bin). */
+/**
+ * torchvision `FasterRCNN`'s keyword defaults, camel-cased (`box_score_thresh=0.05` is `boxScoreThresh: 0.05`,
+ * `bbox_reg_weights=None` is the box coder's (10, 10, 5, 5); RoIAlign 7 x 7, 2 samples per bin).
+ */
 export const FASTER_RCNN_DEFAULTS = Object.freeze({
   minSize: 800,
   maxSize: 1333,
@@ -48,10 +51,19 @@ export const FASTER_RCNN_DEFAULTS = Object.freeze({
   rpnPostNmsTopNTrain: 2000,
   rpnPostNmsTopNTest: 1000,
   rpnNmsThresh: 0.7,
+  rpnFgIouThresh: RPN_MATCHER_OPTIONS.highThreshold,
+  rpnBgIouThresh: RPN_MATCHER_OPTIONS.lowThreshold,
+  rpnBatchSizePerImage: RPN_SAMPLER_OPTIONS.batchSize,
+  rpnPositiveFraction: RPN_SAMPLER_OPTIONS.positiveFraction,
   rpnScoreThresh: 0,
   boxScoreThresh: FASTER_RCNN_POSTPROCESS.scoreThreshold,
   boxNmsThresh: FASTER_RCNN_POSTPROCESS.nmsThreshold,
   boxDetectionsPerImg: FASTER_RCNN_POSTPROCESS.detectionsPerImage,
+  boxFgIouThresh: ROI_MATCHER_OPTIONS.highThreshold,
+  boxBgIouThresh: ROI_MATCHER_OPTIONS.lowThreshold,
+  boxBatchSizePerImage: 512,
+  boxPositiveFraction: 0.25,
+  bboxRegWeights: ROI_BOX_CODER_WEIGHTS as readonly [number, number, number, number],
   representationSize: 1024,
   fpnOutChannels: 256,
 });
@@ -68,8 +80,10 @@ const ROI_SAMPLING_RATIO = 2;
  * torchvision `FasterRCNN`'s training defaults (its keyword arguments `rpn_fg_iou_thresh=0.7`,
  * `rpn_bg_iou_thresh=0.3`, `rpn_batch_size_per_image=256`, `rpn_positive_fraction=0.5`,
  * `box_fg_iou_thresh=0.5`, `box_bg_iou_thresh=0.5`, `box_batch_size_per_image=512`,
- * `box_positive_fraction=0.25`; the RPN's box coder weights (1, 1, 1, 1), the box head's (10, 10, 5, 5)),
- * which every factory keeps.
+ * `box_positive_fraction=0.25`; the RPN's box coder weights (1, 1, 1, 1), the box head's (10, 10, 5, 5)), as
+ * matcher and sampler options. The factories start from these and take each as an option
+ * ({@link FasterRcnnOptions}: `rpnFgIouThresh`, ..., `bboxRegWeights`); the RPN's box coder weights are fixed
+ * in torchvision too.
  */
 export const FASTER_RCNN_TRAINING = Object.freeze({
   /** `Matcher(0.7, 0.3, allow_low_quality_matches=True)` over every anchor (none dropped at the border). */
@@ -162,32 +176,65 @@ export interface FasterRcnnOptions {
    * (default 6), 0-5 for ResNet-50 (`layer4` … `conv1`, default 5); 3 with `frozenBatchNorm`, as torchvision.
    */
   trainableBackboneLayers?: number;
-  /** Shorter side after resizing. Default 800 (320 for the MobileNet 320 variant). */
+  /** Shorter side after resizing (`min_size`, one value). Default 800 (320 for the MobileNet 320 variant). */
   minSize?: number;
-  /** Longest side after resizing. Default 1333 (640). */
+  /** Longest side after resizing (`max_size`). Default 1333 (640). */
   maxSize?: number;
-  /** Default ImageNet's [0.485, 0.456, 0.406]. */
+  /** Per-channel mean subtracted from [0, 1] images (`image_mean`). Default ImageNet's [0.485, 0.456, 0.406]. */
   imageMean?: readonly number[];
-  /** Default ImageNet's [0.229, 0.224, 0.225]. */
+  /** Per-channel divisor (`image_std`), each > 0. Default ImageNet's [0.229, 0.224, 0.225]. */
   imageStd?: readonly number[];
-  /** Proposals per level before NMS while training. Default 2000. */
+  /** Proposals per level kept before NMS while training (`rpn_pre_nms_top_n_train`), integer >= 0. Default 2000. */
   rpnPreNmsTopNTrain?: number;
-  /** Proposals per level before NMS at test time. Default 1000 (150). */
+  /** Proposals per level kept before NMS at test time (`rpn_pre_nms_top_n_test`). Default 1000 (150). */
   rpnPreNmsTopNTest?: number;
-  /** Proposals per image after NMS while training. Default 2000. */
+  /** Proposals per image kept after NMS while training (`rpn_post_nms_top_n_train`). Default 2000. */
   rpnPostNmsTopNTrain?: number;
-  /** Proposals per image after NMS at test time. Default 1000 (150). */
+  /** Proposals per image kept after NMS at test time (`rpn_post_nms_top_n_test`). Default 1000 (150). */
   rpnPostNmsTopNTest?: number;
-  /** RPN NMS IoU threshold. Default 0.7. */
+  /** IoU threshold of the RPN's per-level NMS (`rpn_nms_thresh`), in [0, 1]. Default 0.7. */
   rpnNmsThresh?: number;
-  /** Proposals need objectness probability >= this. Default 0 (`FasterRCNN`); 0.05 for the MobileNet variants. */
+  /**
+   * Anchors whose best IoU with a ground-truth box is >= this are the RPN's positives (`rpn_fg_iou_thresh`,
+   * `Matcher`'s high threshold), in (0, 1]. Default 0.7.
+   */
+  rpnFgIouThresh?: number;
+  /**
+   * Anchors whose best IoU is < this are the RPN's negatives; between it and `rpnFgIouThresh` they are ignored
+   * (`rpn_bg_iou_thresh`), in [0, rpnFgIouThresh]. Default 0.3.
+   */
+  rpnBgIouThresh?: number;
+  /** Anchors per image in the RPN's mini-batch, which its losses average over (`rpn_batch_size_per_image`), integer >= 1. Default 256. */
+  rpnBatchSizePerImage?: number;
+  /** Largest share of positives in the RPN's mini-batch (`rpn_positive_fraction`), in [0, 1]. Default 0.5. */
+  rpnPositiveFraction?: number;
+  /** Proposals need objectness probability >= this (`rpn_score_thresh`), in [0, 1]. Default 0 (`FasterRCNN`); 0.05 for the MobileNet variants. */
   rpnScoreThresh?: number;
-  /** Detections need a class probability > this. Default 0.05. */
+  /** Detections need a class probability > this (`box_score_thresh`), in [0, 1]. Default 0.05. */
   boxScoreThresh?: number;
-  /** Class-aware NMS IoU threshold. Default 0.5. */
+  /** Class-aware NMS IoU threshold of the detections (`box_nms_thresh`), in [0, 1]. Default 0.5. */
   boxNmsThresh?: number;
-  /** Detections kept per image. Default 100. */
+  /** Detections kept per image (`box_detections_per_img`), integer >= 0. Default 100. */
   boxDetectionsPerImg?: number;
+  /**
+   * Proposals whose best IoU with a ground-truth box is >= this are the box head's foreground
+   * (`box_fg_iou_thresh`), in (0, 1]. Default 0.5.
+   */
+  boxFgIouThresh?: number;
+  /**
+   * Proposals whose best IoU is < this are background; between it and `boxFgIouThresh` they are ignored
+   * (`box_bg_iou_thresh`), in [0, boxFgIouThresh]. Default 0.5.
+   */
+  boxBgIouThresh?: number;
+  /** Proposals per image in the box head's mini-batch (`box_batch_size_per_image`), integer >= 1. Default 512. */
+  boxBatchSizePerImage?: number;
+  /** Largest share of foreground in the box head's mini-batch (`box_positive_fraction`), in [0, 1]. Default 0.25. */
+  boxPositiveFraction?: number;
+  /**
+   * Box-coder weights (wx, wy, ww, wh) of the box head's deltas: its regression targets in training and the
+   * decoding of `postprocess` (`bbox_reg_weights`), four finite numbers > 0. Default (10, 10, 5, 5).
+   */
+  bboxRegWeights?: readonly number[];
   /** Not a torchvision keyword: the FPN's `out_channels` (256 in torchvision's extractors). Default 256. */
   fpnOutChannels?: number;
   /** Not a torchvision keyword: `TwoMLPHead`'s representation size (`FasterRCNN`'s 1024). Default 1024. */
@@ -248,7 +295,7 @@ export interface FasterRcnn<Config extends object = Required<Omit<FasterRcnnOpti
   anchors(batchSize: readonly [number, number], features: readonly tf.Tensor4D[]): MultiLevelAnchors;
   /**
    * `model.rpn.filter_proposals` after decoding: per level the top `rpnPreNmsTopN*` by objectness, clip,
-   * drop boxes under 1e-3 px and below `rpnScoreThresh`, NMS per level, the top `rpnPostNmsTopN*`.
+   * drop boxes under 1e-3 px and below `rpnScoreThresh`, NMS (`rpnNmsThresh`) per level, the top `rpnPostNmsTopN*`.
    * `training` picks the train counts (default false: test).
    * @returns Per image: boxes Tensor[P_i, 4] xyxy in transformed-image pixels and objectness probabilities Tensor[P_i].
    */
@@ -258,7 +305,11 @@ export interface FasterRcnn<Config extends object = Required<Omit<FasterRcnnOpti
    * sampling ratio 2), box_head and box_predictor on the proposals (Tensor[P_i, 4] xyxy per image).
    */
   roiHeads(features: readonly tf.Tensor4D[], proposals: readonly tf.Tensor2D[], imageSizes: ReadonlyArray<readonly [number, number]>): FasterRcnnBoxOutputs;
-  /** `RoIHeads.postprocess_detections`: boxes in transformed-image pixels. */
+  /**
+   * `RoIHeads.postprocess_detections`: deltas decoded with `bboxRegWeights`, class probability >
+   * `boxScoreThresh`, class-aware NMS at `boxNmsThresh`, the top `boxDetectionsPerImg`; boxes in
+   * transformed-image pixels.
+   */
   postprocess(outputs: Pick<FasterRcnnBoxOutputs, 'classLogits' | 'boxRegression'>, proposals: readonly tf.Tensor2D[], imageSizes: ReadonlyArray<readonly [number, number]>): Detections[];
   /**
    * Detections as torchvision's `model(images)` returns them in eval mode.
@@ -272,10 +323,12 @@ export interface FasterRcnn<Config extends object = Required<Omit<FasterRcnnOpti
    * original side), the backbone with its `nn.BatchNorm2d` layers in train mode (batch statistics; the running
    * ones move by momentum 0.1, `num_batches_tracked` counts the call; `frozenBatchNorm` models stay frozen),
    * the RPN in training (proposals from the `rpnPreNmsTopNTrain` / `rpnPostNmsTopNTrain` counts, detached;
-   * every anchor matched by `Matcher(0.7, 0.3, allow_low_quality_matches=True)`, a
-   * `BalancedPositiveNegativeSampler(256, 0.5)` mini-batch, @detkit/losses' `rpnLoss`), then the RoI heads in
-   * training (ground-truth boxes appended to the proposals, `Matcher(0.5, 0.5)`, a (512, 0.25) mini-batch,
-   * targets encoded with weights (10, 10, 5, 5), `fastRcnnLoss`); see {@link FASTER_RCNN_TRAINING}. The matcher's
+   * every anchor matched by `Matcher(rpnFgIouThresh, rpnBgIouThresh, allow_low_quality_matches=True)`, a
+   * `BalancedPositiveNegativeSampler(rpnBatchSizePerImage, rpnPositiveFraction)` mini-batch (defaults 0.7,
+   * 0.3, 256, 0.5), @detkit/losses' `rpnLoss`), then the RoI heads in training (ground-truth boxes appended to
+   * the proposals, `Matcher(boxFgIouThresh, boxBgIouThresh)`, a (boxBatchSizePerImage, boxPositiveFraction)
+   * mini-batch (defaults 0.5, 0.5, 512, 0.25), targets encoded with `bboxRegWeights` (10, 10, 5, 5),
+   * `fastRcnnLoss`); see {@link FASTER_RCNN_TRAINING}. The matcher's
    * and samplers' documented differences from torchvision's apply (@detkit/matchers, @detkit/samplers): the
    * draws are detkit's own unless `options.sampled` gives them. Differentiable with respect to the trainable
    * parameters: call it inside `optimizer.minimize` or `tf.variableGrads`. The model stays in eval mode for
@@ -310,8 +363,20 @@ function fasterRcnnConfig(op: string, options: FasterRcnnOptions, defaults: Fast
   const d = { ...FASTER_RCNN_DEFAULTS, ...defaults };
   const frozenBatchNorm = options.frozenBatchNorm ?? false;
   if (typeof frozenBatchNorm !== 'boolean') throw new InvalidArgumentError(op, 'frozenBatchNorm', `must be a boolean, got ${String(frozenBatchNorm)}`);
-  const topN = (name: keyof FasterRcnnOptions & keyof typeof d) => integerOption(op, name, (options[name] as number | undefined) ?? (d[name] as number), { min: 0 });
-  const unit = (name: keyof FasterRcnnOptions & keyof typeof d) => numberOption(op, name, (options[name] as number | undefined) ?? (d[name] as number), { min: 0, max: 1 });
+  type Name = keyof FasterRcnnOptions & keyof typeof d;
+  const value = (name: Name) => (options[name] as number | undefined) ?? (d[name] as number);
+  const topN = (name: Name) => integerOption(op, name, value(name), { min: 0 });
+  const batch = (name: Name) => integerOption(op, name, value(name), { min: 1 });
+  const unit = (name: Name) => numberOption(op, name, value(name), { min: 0, max: 1 });
+  // torchvision's Matcher(high, low) asserts low <= high; a positive at IoU 0 would take every anchor.
+  const thresholds = (fg: Name, bg: Name) => {
+    const high = numberOption(op, fg, value(fg), { min: 0, max: 1, minExclusive: true });
+    const low = unit(bg);
+    if (low > high) throw new InvalidArgumentError(op, bg, `must be <= ${fg} (${high}), got ${low}`);
+    return [high, low] as const;
+  };
+  const [rpnFgIouThresh, rpnBgIouThresh] = thresholds('rpnFgIouThresh', 'rpnBgIouThresh');
+  const [boxFgIouThresh, boxBgIouThresh] = thresholds('boxFgIouThresh', 'boxBgIouThresh');
   return {
     numClasses: integerOption(op, 'numClasses', options.numClasses ?? 91, { min: 1 }),
     frozenBatchNorm,
@@ -325,13 +390,28 @@ function fasterRcnnConfig(op: string, options: FasterRcnnOptions, defaults: Fast
     rpnPostNmsTopNTrain: topN('rpnPostNmsTopNTrain'),
     rpnPostNmsTopNTest: topN('rpnPostNmsTopNTest'),
     rpnNmsThresh: unit('rpnNmsThresh'),
+    rpnFgIouThresh,
+    rpnBgIouThresh,
+    rpnBatchSizePerImage: batch('rpnBatchSizePerImage'),
+    rpnPositiveFraction: unit('rpnPositiveFraction'),
     rpnScoreThresh: unit('rpnScoreThresh'),
     boxScoreThresh: unit('boxScoreThresh'),
     boxNmsThresh: unit('boxNmsThresh'),
     boxDetectionsPerImg: topN('boxDetectionsPerImg'),
+    boxFgIouThresh,
+    boxBgIouThresh,
+    boxBatchSizePerImage: batch('boxBatchSizePerImage'),
+    boxPositiveFraction: unit('boxPositiveFraction'),
+    bboxRegWeights: boxCoderWeights(op, 'bboxRegWeights', options.bboxRegWeights ?? d.bboxRegWeights),
     fpnOutChannels: integerOption(op, 'fpnOutChannels', options.fpnOutChannels ?? d.fpnOutChannels, { min: 1 }),
     representationSize: integerOption(op, 'representationSize', options.representationSize ?? d.representationSize, { min: 1 }),
   };
+}
+
+/** Four box-coder weights, each finite and > 0 (torchvision's BoxCoder divides the deltas by them). */
+function boxCoderWeights(op: string, name: string, v: readonly number[]): BoxCoderWeights {
+  if (!Array.isArray(v) || v.length !== 4) throw new InvalidArgumentError(op, name, `must be four numbers (wx, wy, ww, wh), got ${JSON.stringify(v)}`);
+  return Object.freeze(v.map((w) => numberOption(op, name, w, { min: 0, minExclusive: true }))) as unknown as BoxCoderWeights;
 }
 
 /**
@@ -498,7 +578,7 @@ function buildFasterRcnn<C extends Required<Omit<FasterRcnnOptions, 'seed'>>>(mo
             imageSizes: imageSizes as Array<[number, number]>,
             boxesPerImage: props.map((p) => p.shape[0]),
           },
-          { scoreThreshold: config.boxScoreThresh, nmsThreshold: config.boxNmsThresh, detectionsPerImage: config.boxDetectionsPerImg, minSize: BOX_MIN_SIZE },
+          { scoreThreshold: config.boxScoreThresh, nmsThreshold: config.boxNmsThresh, detectionsPerImage: config.boxDetectionsPerImg, minSize: BOX_MIN_SIZE, weights: config.bboxRegWeights as BoxCoderWeights },
         ) as unknown as tf.TensorContainer,
     ) as unknown as Detections[];
 
@@ -513,8 +593,11 @@ function buildFasterRcnn<C extends Required<Omit<FasterRcnnOptions, 'seed'>>>(mo
       return dets.map((det, i) => ({ boxes: transform.postprocessBoxes(det.boxes, imageSizes[i]!, originalSizes[i]!), scores: det.scores, labels: det.labels })) as unknown as tf.TensorContainer;
     }) as unknown as Detections[];
 
-  const rpnMatcher = createMaxIouMatcher(FASTER_RCNN_TRAINING.rpnMatcher);
-  const roiMatcher = createMaxIouMatcher(FASTER_RCNN_TRAINING.roiMatcher);
+  // RegionProposalNetwork's and RoIHeads' Matcher and BalancedPositiveNegativeSampler, from the keyword options.
+  const rpnMatcher = createMaxIouMatcher({ ...FASTER_RCNN_TRAINING.rpnMatcher, highThreshold: config.rpnFgIouThresh, lowThreshold: config.rpnBgIouThresh });
+  const roiMatcher = createMaxIouMatcher({ ...FASTER_RCNN_TRAINING.roiMatcher, highThreshold: config.boxFgIouThresh, lowThreshold: config.boxBgIouThresh });
+  const rpnSampler = { batchSize: config.rpnBatchSizePerImage, positiveFraction: config.rpnPositiveFraction };
+  const roiSampler = { batchSize: config.boxBatchSizePerImage, positiveFraction: config.boxPositiveFraction };
   const loss = (images: TensorInput | readonly TensorInput[], targets: readonly FasterRcnnTarget[], options: FasterRcnnLossOptions = {}): FasterRcnnLoss => {
     const op = 'loss';
     const { sampled, random } = lossOptions(op, options);
@@ -549,7 +632,7 @@ function buildFasterRcnn<C extends Required<Omit<FasterRcnnOptions, 'seed'>>>(mo
       const props = sampled?.proposals !== undefined ? givenProposals(op, sampled.proposals, list.length) : proposals(head, a, imageSizes, { training: true });
       const flat = flattenRpnLevels(head);
       const rpnTargets = gtBoxes.map((g, i) => {
-        const r = buildRpnTargets(a.anchors, g, { matcher: rpnMatcher, sampler: sampled ? false : FASTER_RCNN_TRAINING.rpnSampler, weights: FASTER_RCNN_TRAINING.rpnBoxCoderWeights, rng: random });
+        const r = buildRpnTargets(a.anchors, g, { matcher: rpnMatcher, sampler: sampled ? false : rpnSampler, weights: FASTER_RCNN_TRAINING.rpnBoxCoderWeights, rng: random });
         return { labels: sampled ? pickSampled(op, `options.sampled.rpn[${i}]`, r.labels, sampled.rpn[i]!, 'anchor') : r.labels, regressionTargets: r.regressionTargets };
       });
       const rpnParts = rpnLoss(
@@ -563,8 +646,8 @@ function buildFasterRcnn<C extends Required<Omit<FasterRcnnOptions, 'seed'>>>(mo
       const roi = props.boxes.map((p, i) => {
         const r = buildRoiTargets(p, gtBoxes[i]!, t.labels[i]!, {
           matcher: roiMatcher,
-          sampler: sampled ? false : FASTER_RCNN_TRAINING.roiSampler,
-          weights: FASTER_RCNN_TRAINING.roiBoxCoderWeights,
+          sampler: sampled ? false : roiSampler,
+          weights: config.bboxRegWeights as BoxCoderWeights,
           appendGtBoxes: true,
           rng: random,
         });
