@@ -2,7 +2,7 @@
 // each heavy kernel's GFLOP/s against the per-core ceiling measured here: XNNPACK's matrix product on a
 // large square problem, on the same threads, in the same process.
 //
-//   node profile.mjs [threads] [ssd|frcnn|w8|ssdlite ...]     # default: every core; the first three
+//   node profile.mjs [threads] [ssd|frcnn|w8|ssdlite|frcnn-tv ...]     # default: every core; the first three
 //
 // tf.profile times each kernel on wasm by wall clock around its synchronous call, so the shares add up
 // to about the step. FLOPs are counted from the shapes tf.profile reports (2 per multiply-add).
@@ -91,18 +91,22 @@ async function setupTrainer(kind) {
   };
 }
 
-/** W8-tv-ssdlite's step: torchvision's SSDlite320 (@detkit/torchvision, 91 classes), 2 x 320 x 320, SGD momentum. */
-async function setupSsdlite() {
+/**
+ * W8-tv-ssdlite's and W8-tv's steps: torchvision's SSDlite320 or Faster R-CNN MobileNetV3-Large 320 FPN
+ * (@detkit/torchvision, 91 classes), 2 x 320 x 320, SGD momentum.
+ */
+async function setupTorchvision(which) {
   const tv = await import('@detkit/torchvision');
-  const model = tv.ssdlite320MobilenetV3Large({ numClasses: 91 });
+  const model = which === 'ssdlite' ? tv.ssdlite320MobilenetV3Large({ numClasses: 91 }) : tv.fasterrcnnMobilenetV3Large320Fpn({ numClasses: 91 });
+  const lossOptions = which === 'ssdlite' ? undefined : { seed: 81 };
   const optimizer = tf.train.momentum(0.01, 0.9);
   const images = [0, 1].map((i) => tf.randomUniform([320, 320, 3], 0, 1, 'float32', i));
   const targets = [0, 1].map(() => ({ boxes: tf.tensor2d([[20, 30, 140, 200], [150, 40, 300, 300]]), labels: tf.tensor1d([3, 17], 'int32') }));
   const vars = model.parameters.trainableVariables();
   return {
-    title: "torchvision's SSDlite320 (91 classes, 2 x 320 x 320, SGD momentum; W8-tv-ssdlite)",
+    title: which === 'ssdlite' ? "torchvision's SSDlite320 (91 classes, 2 x 320 x 320, SGD momentum; W8-tv-ssdlite)" : "torchvision's Faster R-CNN MobileNetV3-Large 320 FPN (91 classes, 2 x 320 x 320, SGD momentum; W8-tv)",
     step: () => {
-      const cost = optimizer.minimize(() => model.loss(images, targets).total, true, vars);
+      const cost = optimizer.minimize(() => model.loss(images, targets, lossOptions).total, true, vars);
       cost.dataSync();
       cost.dispose();
     },
@@ -136,7 +140,7 @@ const peak = ceiling();
 console.log(`ceiling: XNNPACK 1024 x 1024 x 1024 matMul on ${info.threads} thread(s): ${peak.toFixed(1)} GFLOP/s (${(peak / info.threads).toFixed(1)} per thread)\n`);
 
 for (const kind of which) {
-  const job = kind === 'w8' ? setupW8() : kind === 'ssdlite' ? await setupSsdlite() : await setupTrainer(kind);
+  const job = kind === 'w8' ? setupW8() : kind === 'ssdlite' || kind === 'frcnn-tv' ? await setupTorchvision(kind) : await setupTrainer(kind);
   for (let i = 0; i < 2; i++) job.step(); // warm-up: XNNPACK operators, optimizer slots
   const t0 = performance.now();
   job.step();

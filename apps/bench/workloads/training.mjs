@@ -12,7 +12,7 @@
 // On tfjs-backend-cpu the conv gradients are plain-JS loops: a training step takes seconds (6 to 10 s with
 // @detkit/core's cpu conv kernels, 2026-11-22) to minutes (stock tfjs), 13 to 28 times the wasm step, so the
 // cpu side of these runs only with `--cpu-w8`.
-import { tf } from '@detkit/core';
+import { createRandom, tf } from '@detkit/core';
 import { createRpnNet, trainStep } from '@detkit/test-utils/rpn-net';
 import { randomBoxes, randomClasses, uniform } from '../inputs.mjs';
 import { firstSyntheticBatch, samplingRng, TRAINER_IMAGE_SIZE } from '../trainer-batch.mjs';
@@ -38,6 +38,59 @@ function tvInputs(rand) {
     images: { data: uniform(rand, 2 * 3 * 320 * 320, 0, 1), shape: [2, 3, 320, 320] },
     boxes: { data: boxes.data, shape: [2, 5, 4] },
     labels: { data: labels.data, shape: [2, 5] },
+  };
+}
+
+/**
+ * One SGD-momentum training step of a torchvision detector from @detkit/torchvision against torchvision's own
+ * (reference.py's torchvision_train_step) on tvInputs, with the eval inference of the batch as an extra. The
+ * same module on both sides (@detkit/torchvision's parity tests: train-mode batch norm, torchvision's matchers,
+ * samplers and losses); different random weights, so the losses differ; the parameter counts must agree.
+ */
+function torchvisionWorkload({ id, title, seed, build, samples = false }) {
+  return {
+    id,
+    group: 'W8-trainer',
+    title,
+    package: '@detkit/torchvision',
+    target: 1.5,
+    seed,
+    threads: {},
+    cpu: CPU_TRAINING,
+    timing: TRAINING_TIMING,
+    reference: { min_runs: 3, warmup_runs: 1 },
+    inputs: tvInputs,
+    setup: (tv, t) => {
+      const model = build(tv);
+      const optimizer = tf.train.momentum(0.01, 0.9);
+      const images = tf.tidy(() => tf.unstack(tf.transpose(t.images, [0, 2, 3, 1])));
+      const boxes = tf.unstack(t.boxes);
+      const labels = tf.unstack(t.labels);
+      const targets = boxes.map((b, i) => ({ boxes: b, labels: labels[i] }));
+      const vars = model.parameters.trainableVariables();
+      const summary = [model.parameters.specs().filter((s) => s.kind === 'parameter').reduce((n, s) => n + s.torchShape.reduce((a, b) => a * b, 1), 0)];
+      // Faster R-CNN's samplers draw at each step: from a seeded generator, as the trainer's.
+      const lossOptions = samples ? { rng: createRandom(seed) } : undefined;
+      return {
+        call: () => {
+          const cost = optimizer.minimize(() => model.loss(images, targets, lossOptions).total, true, vars);
+          const loss = cost.dataSync()[0];
+          cost.dispose();
+          return { loss, summary };
+        },
+        extras: (median) => ({
+          'steps/s': 1000 / median,
+          'inference ms (eval, batch 2)': medianOf3(() => tf.dispose(model.detect(images).flatMap((d) => [d.boxes, d.scores, d.labels]))),
+        }),
+        dispose: () => {
+          optimizer.dispose();
+          optimizer.c?.dispose();
+          tf.dispose([...images, ...boxes, ...labels]);
+          model.dispose();
+        },
+      };
+    },
+    check: async (out) => out.summary,
   };
 }
 
@@ -142,58 +195,17 @@ export const TRAINING_WORKLOADS = [
   },
   trainerWorkload({ id: 'W8-trainer-ssd', model: 'SSD', batch: 16, lr: 4e-3, factory: 'createSsd' }),
   trainerWorkload({ id: 'W8-trainer-frcnn', model: 'Faster R-CNN', batch: 8, lr: 2e-3, factory: 'createFasterRcnn' }),
-  {
+  torchvisionWorkload({
     id: 'W8-tv-ssdlite',
-    group: 'W8-trainer',
     title: 'torchvision ssdlite320_mobilenet_v3_large (random weights, 91 classes), one training step, 2 x 320 x 320, SGD momentum',
-    package: '@detkit/torchvision',
-    target: 1.5,
     seed: 82,
-    threads: {},
-    cpu: CPU_TRAINING,
-    timing: TRAINING_TIMING,
-    reference: { min_runs: 3, warmup_runs: 1 },
-    inputs: tvInputs,
-    // The same module on both sides (@detkit/torchvision's parity tests): torch's train mode (batch-norm batch
-    // statistics), SSDMatcher(0.5), 3:1 hard negatives; different random weights, so the losses differ.
-    setup: (tv, t) => {
-      const model = tv.ssdlite320MobilenetV3Large({ numClasses: 91 });
-      const optimizer = tf.train.momentum(0.01, 0.9);
-      const images = tf.tidy(() => tf.unstack(tf.transpose(t.images, [0, 2, 3, 1])));
-      const boxes = tf.unstack(t.boxes);
-      const labels = tf.unstack(t.labels);
-      const targets = boxes.map((b, i) => ({ boxes: b, labels: labels[i] }));
-      const vars = model.parameters.trainableVariables();
-      const summary = [model.parameters.specs().filter((s) => s.kind === 'parameter').reduce((n, s) => n + s.torchShape.reduce((a, b) => a * b, 1), 0)];
-      return {
-        call: () => {
-          const cost = optimizer.minimize(() => model.loss(images, targets).total, true, vars);
-          const loss = cost.dataSync()[0];
-          cost.dispose();
-          return { loss, summary };
-        },
-        extras: (median) => ({
-          'steps/s': 1000 / median,
-          'inference ms (eval, batch 2)': medianOf3(() => tf.dispose(model.detect(images).flatMap((d) => [d.boxes, d.scores, d.labels]))),
-        }),
-        dispose: () => {
-          optimizer.dispose();
-          optimizer.c?.dispose();
-          tf.dispose([...images, ...boxes, ...labels]);
-          model.dispose();
-        },
-      };
-    },
-    check: async (out) => out.summary,
-  },
-  {
+    build: (tv) => tv.ssdlite320MobilenetV3Large({ numClasses: 91 }),
+  }),
+  torchvisionWorkload({
     id: 'W8-tv',
-    group: 'W8-trainer',
-    title: 'torchvision fasterrcnn_mobilenet_v3_large_320_fpn (random weights), one training step, 2 x 320 x 320, SGD momentum',
-    package: null,
-    detkit: false,
+    title: 'torchvision fasterrcnn_mobilenet_v3_large_320_fpn (random weights, 91 classes), one training step, 2 x 320 x 320, SGD momentum',
     seed: 81,
-    reference: { min_runs: 3, warmup_runs: 1 },
-    inputs: tvInputs,
-  },
+    build: (tv) => tv.fasterrcnnMobilenetV3Large320Fpn({ numClasses: 91 }),
+    samples: true,
+  }),
 ];
