@@ -1,7 +1,7 @@
 import { SSDLITE320, ssdBoxesPerLocation, ssdDefaultBoxes } from '@detkit/anchors';
 import { ROI_BOX_CODER_WEIGHTS } from '@detkit/boxes';
 import { postprocessDetections, type Detections } from '@detkit/heads';
-import { InvalidArgumentError, ShapeError, integerOption, tf, toTensor, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, ShapeError, integerOption, numberOption, tf, toTensor, type TensorInput } from '@detkit/core';
 import { multiboxLoss } from '@detkit/losses';
 import { createSsdMatcher } from '@detkit/matchers';
 import { buildSsdTargetsBatch } from '@detkit/samplers';
@@ -16,9 +16,16 @@ export const SSDLITE_BATCH_NORM_EPS = 0.001;
 /** SSDlite's batch-norm momentum (train mode), see {@link SSDLITE_BATCH_NORM_EPS}. */
 export const SSDLITE_BATCH_NORM_MOMENTUM = 0.03;
 
-/** torchvision `SSD`'s training constants: `SSDMatcher(iou_thresh=0.5)`, `neg_to_pos_ratio=3`, `BoxCoder((10, 10, 5, 5))`. */
+/** `SSD(iou_thresh=0.5)`: a default box matches a ground-truth box at IoU >= this (besides each box's best). */
+const SSD_TRAINING_IOU_THRESH = 0.5;
+
+/**
+ * torchvision `SSD`'s training defaults: `SSDMatcher(iou_thresh=0.5)`, `neg_to_pos_ratio=3` (from
+ * `positive_fraction=0.25`), `BoxCoder((10, 10, 5, 5))`. The factory takes the first two as `iouThresh` and
+ * `positiveFraction`; the box coder weights are fixed in torchvision too.
+ */
 export const SSD_TRAINING = Object.freeze({
-  iouThresh: 0.5,
+  iouThresh: SSD_TRAINING_IOU_THRESH,
   negToPosRatio: 3,
   boxCoderWeights: ROI_BOX_CODER_WEIGHTS,
 });
@@ -42,6 +49,8 @@ export const SSDLITE320_DEFAULTS = Object.freeze({
   nmsThresh: 0.55,
   detectionsPerImg: 300,
   topkCandidates: 300,
+  iouThresh: SSD_TRAINING_IOU_THRESH,
+  positiveFraction: 0.25,
   imageMean: Object.freeze([0.5, 0.5, 0.5]) as readonly number[],
   imageStd: Object.freeze([0.5, 0.5, 0.5]) as readonly number[],
 });
@@ -62,17 +71,28 @@ export interface Ssdlite320Options {
    * parameters are frozen. Default 6 (all), torchvision's.
    */
   trainableBackboneLayers?: number;
-  /** Keep detections with a class probability above this. Default 0.001. */
+  /** Keep detections with a class probability above this (`score_thresh`), in [0, 1]. Default 0.001. */
   scoreThresh?: number;
-  /** Class-aware NMS IoU threshold. Default 0.55. */
+  /** Class-aware NMS IoU threshold (`nms_thresh`), in [0, 1]. Default 0.55. */
   nmsThresh?: number;
-  /** Detections kept per image. Default 300. */
+  /** Detections kept per image (`detections_per_img`), integer >= 0. Default 300. */
   detectionsPerImg?: number;
-  /** Candidates kept per class before NMS. Default 300. */
+  /** Candidates kept per class before NMS (`topk_candidates`), integer >= 0. Default 300. */
   topkCandidates?: number;
-  /** Per-channel mean subtracted from [0, 1] images. Default [0.5, 0.5, 0.5]. */
+  /**
+   * Training: a default box is positive for a ground-truth box at IoU >= this, besides each box's best
+   * default box (`iou_thresh`, `SSDMatcher`'s threshold), in (0, 1]. Default 0.5.
+   */
+  iouThresh?: number;
+  /**
+   * Training: share of positives among the classification loss's priors (`positive_fraction`): hard negatives
+   * are kept at (1 - positiveFraction) / positiveFraction per positive (torchvision's `neg_to_pos_ratio`), in
+   * (0, 1]. Default 0.25 (3 negatives per positive).
+   */
+  positiveFraction?: number;
+  /** Per-channel mean subtracted from [0, 1] images (`image_mean`). Default [0.5, 0.5, 0.5]. */
   imageMean?: readonly number[];
-  /** Per-channel divisor. Default [0.5, 0.5, 0.5]. */
+  /** Per-channel divisor (`image_std`), each > 0. Default [0.5, 0.5, 0.5]. */
   imageStd?: readonly number[];
   /** Seed of the initial weights (normal, std 0.03, as torchvision's `_normal_init`). Default 0. */
   seed?: number;
@@ -130,8 +150,9 @@ export interface Ssdlite320MobilenetV3Large {
    * The training losses, as torchvision's model returns them in train mode (`model.train(); model(images,
    * targets)`): transform (targets' boxes scaled by the float32 ratios 320 / side), backbone and head with the
    * batch norms in train mode (batch statistics; the running statistics move by momentum 0.03 and
-   * `num_batches_tracked` counts the call), `SSDMatcher(0.5)` (each box's best default box, then IoU >= 0.5),
-   * `SSD.compute_loss` (@detkit/losses' `multiboxLoss` with 3:1 hard negatives; its documented tie order
+   * `num_batches_tracked` counts the call), `SSDMatcher(iouThresh)` (each box's best default box, then IoU >=
+   * iouThresh, default 0.5), `SSD.compute_loss` (@detkit/losses' `multiboxLoss` with (1 - positiveFraction) /
+   * positiveFraction hard negatives per positive, default 3; its documented tie order
    * differences apply). Differentiable with respect to the trainable parameters: call it inside
    * `optimizer.minimize` or `tf.variableGrads`. The model stays in eval mode for every other call.
    *
@@ -187,10 +208,12 @@ export function ssdlite320MobilenetV3Large(options: Ssdlite320Options = {}): Ssd
     widthMult: options.widthMult ?? 1,
     reducedTail: options.reducedTail ?? true,
     trainableBackboneLayers: integerOption(op, 'trainableBackboneLayers', options.trainableBackboneLayers ?? 6, { min: 0, max: 6 }),
-    scoreThresh: options.scoreThresh ?? d.scoreThresh,
-    nmsThresh: options.nmsThresh ?? d.nmsThresh,
-    detectionsPerImg: options.detectionsPerImg ?? d.detectionsPerImg,
-    topkCandidates: options.topkCandidates ?? d.topkCandidates,
+    scoreThresh: numberOption(op, 'scoreThresh', options.scoreThresh ?? d.scoreThresh, { min: 0, max: 1 }),
+    nmsThresh: numberOption(op, 'nmsThresh', options.nmsThresh ?? d.nmsThresh, { min: 0, max: 1 }),
+    detectionsPerImg: integerOption(op, 'detectionsPerImg', options.detectionsPerImg ?? d.detectionsPerImg, { min: 0 }),
+    topkCandidates: integerOption(op, 'topkCandidates', options.topkCandidates ?? d.topkCandidates, { min: 0 }),
+    iouThresh: numberOption(op, 'iouThresh', options.iouThresh ?? d.iouThresh, { min: 0, max: 1, minExclusive: true }),
+    positiveFraction: numberOption(op, 'positiveFraction', options.positiveFraction ?? d.positiveFraction, { min: 0, max: 1, minExclusive: true }),
     imageMean: channelTriple(op, 'imageMean', options.imageMean ?? d.imageMean, false),
     imageStd: channelTriple(op, 'imageStd', options.imageStd ?? d.imageStd, true),
   };
@@ -272,7 +295,10 @@ export function ssdlite320MobilenetV3Large(options: Ssdlite320Options = {}): Ssd
       }) as unknown as tf.TensorContainer;
     }) as unknown as Detections[];
 
-  const matcher = createSsdMatcher({ threshold: SSD_TRAINING.iouThresh });
+  const matcher = createSsdMatcher({ threshold: config.iouThresh });
+  // SSD.__init__: neg_to_pos_ratio = (1 - positive_fraction) / positive_fraction, a Python float that
+  // compute_loss multiplies with an integer tensor in float32.
+  const negPosRatio = Math.fround((1 - config.positiveFraction) / config.positiveFraction);
   const loss = (images: TensorInput | readonly TensorInput[], targets: readonly SsdliteTarget[]): SsdliteLoss =>
     tf.tidy(() => {
       const list = imageList('loss', images);
@@ -295,7 +321,7 @@ export function ssdlite320MobilenetV3Large(options: Ssdlite320Options = {}): Ssd
       }
       const anchors = ssdDefaultBoxes({ ...SSDLITE320, featureMapSizes: out.features.map((f) => [f.shape[1], f.shape[2]] as [number, number]) });
       const t = buildSsdTargetsBatch(anchors, gtBoxes, gtLabels, { matcher, weights: SSD_TRAINING.boxCoderWeights });
-      const l = multiboxLoss(out.clsLogits, out.bboxRegression, t.classLabels, t.regressionTargets, { negPosRatio: SSD_TRAINING.negToPosRatio, alpha: 1, beta: 1 });
+      const l = multiboxLoss(out.clsLogits, out.bboxRegression, t.classLabels, t.regressionTargets, { negPosRatio, alpha: 1, beta: 1 });
       return { bboxRegression: l.regression as tf.Scalar, classification: l.classification as tf.Scalar, total: l.total as tf.Scalar };
     }) as SsdliteLoss;
 
