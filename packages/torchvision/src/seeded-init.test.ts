@@ -15,7 +15,9 @@ describe('initial weights', () => {
   for (const [name, build] of Object.entries(builds)) {
     it(`${name}: the same seed gives the same weights, another seed other ones`, () => {
       const [a, b, c] = [build(0), build(0), build(1)];
-      const [va, vb, vc] = [a, b, c].map((m) => m.parameters.trainableVariables());
+      const va = a.parameters.trainableVariables();
+      const vb = b.parameters.trainableVariables();
+      const vc = c.parameters.trainableVariables();
       va.forEach((v, i) => expect(Array.from(vb[i]!.dataSync()), v.name).toEqual(Array.from(v.dataSync())));
       expect(Array.from(vc[0]!.dataSync())).not.toEqual(Array.from(va[0]!.dataSync()));
       [a, b, c].forEach((m) => m.dispose());
