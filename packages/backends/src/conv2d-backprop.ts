@@ -12,7 +12,7 @@
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, disposeAll, kernelsFor, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
+import { addressOf, convGeometry, disposeAll, kernelsFor, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 interface Conv2DBackpropAttrs {
   strides: number | [number, number];
@@ -47,14 +47,6 @@ function isPointwise(info: tf.backend_util.Conv2DInfo): boolean {
   return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0;
 }
 
-function geometry(info: tf.backend_util.Conv2DInfo) {
-  return [
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-    info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth,
-  ] as const;
-}
-
 function matMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo {
   return runWasmKernel(backend, 'BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
 }
@@ -82,7 +74,7 @@ function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, fil
   const kernels = kernelsFor(backend);
   if (costB <= costA) {
     const colsT = backend.makeOutput([1, k, p], 'float32');
-    kernels.im2colT(addressOf(backend, x), ...geometry(info), addressOf(backend, colsT));
+    kernels.im2colT(addressOf(backend, x), ...convGeometry(info), addressOf(backend, colsT));
     const dw = matMul(backend, colsT, dy3);
     disposeAll(backend, [colsT]);
     dw.shape = filterShape;
@@ -93,7 +85,7 @@ function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, fil
   if (!pointwise) {
     cols = backend.makeOutput([1, p, k], 'float32');
     temps.push(cols);
-    kernels.im2col(addressOf(backend, x), ...geometry(info), addressOf(backend, cols));
+    kernels.im2col(addressOf(backend, x), ...convGeometry(info), addressOf(backend, cols));
   }
   const dyT = transposeInfo(backend, dy3, [0, 2, 1]);
   const dwT = matMul(backend, dyT, cols);
@@ -118,7 +110,7 @@ function inputGradNhwc(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo,
     return cols;
   }
   const dx = backend.makeOutput(inShape, 'float32');
-  kernelsFor(backend).col2im(addressOf(backend, cols), ...geometry(info), addressOf(backend, dx));
+  kernelsFor(backend).col2im(addressOf(backend, cols), ...convGeometry(info), addressOf(backend, dx));
   disposeAll(backend, [cols]);
   return dx;
 }

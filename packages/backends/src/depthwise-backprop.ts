@@ -5,7 +5,7 @@
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, disposeAll, kernelsFor, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
+import { addressOf, convGeometry, disposeAll, kernelsFor, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 interface DepthwiseBackpropAttrs {
   strides: number | [number, number];
@@ -31,14 +31,6 @@ function depthwiseInfo(inShape: number[], filterShape: number[], attrs: Depthwis
   return info;
 }
 
-function geometry(info: tf.backend_util.Conv2DInfo) {
-  return [
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-    info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth,
-  ] as const;
-}
-
 /** dy [n, oh, ow, c * m] as m slices [m][n, oh, ow, c] (a new tensor; the caller disposes it). */
 function splitMultiplier(backend: WasmBackend, dy: TensorInfo, c: number, m: number): TensorInfo {
   const p = dy.shape.slice(0, 3).reduce((s, d) => s * d, 1);
@@ -59,14 +51,14 @@ export const depthwiseBackpropFilterConfig: KernelConfig = {
     const kernels = kernelsFor(wasm);
     if (m === 1) {
       const dw = wasm.makeOutput([...a.filterShape], 'float32');
-      kernels.depthwiseFilterGrad(addressOf(wasm, x), addressOf(wasm, dy), ...geometry(info), addressOf(wasm, dw));
+      kernels.depthwiseFilterGrad(addressOf(wasm, x), addressOf(wasm, dy), ...convGeometry(info), addressOf(wasm, dw));
       return dw;
     }
     const slices = splitMultiplier(wasm, dy, info.inChannels, m);
     const perSlice = wasm.makeOutput([m, taps], 'float32');
     const sliceBytes = dy.shape.slice(0, 3).reduce((s, d) => s * d, 1) * info.inChannels * 4;
     for (let j = 0; j < m; j++) {
-      kernels.depthwiseFilterGrad(addressOf(wasm, x), addressOf(wasm, slices) + j * sliceBytes, ...geometry(info), addressOf(wasm, perSlice) + j * taps * 4);
+      kernels.depthwiseFilterGrad(addressOf(wasm, x), addressOf(wasm, slices) + j * sliceBytes, ...convGeometry(info), addressOf(wasm, perSlice) + j * taps * 4);
     }
     const dw = transposeInfo(wasm, perSlice, [1, 0]);
     disposeAll(wasm, [slices, perSlice]);
@@ -88,7 +80,7 @@ export const depthwiseBackpropInputConfig: KernelConfig = {
     const kernels = kernelsFor(wasm);
     const dx = wasm.makeOutput([...a.inputShape], 'float32');
     if (m === 1) {
-      kernels.depthwiseInputGrad(addressOf(wasm, dy), addressOf(wasm, filter), ...geometry(info), addressOf(wasm, dx), 0);
+      kernels.depthwiseInputGrad(addressOf(wasm, dy), addressOf(wasm, filter), ...convGeometry(info), addressOf(wasm, dx), 0);
       return dx;
     }
     const taps = info.filterHeight * info.filterWidth * info.inChannels;
@@ -96,7 +88,7 @@ export const depthwiseBackpropInputConfig: KernelConfig = {
     const filters = transposeInfo(wasm, withShape(filter, [taps, m]), [1, 0]);
     const sliceBytes = dy.shape.slice(0, 3).reduce((s, d) => s * d, 1) * info.inChannels * 4;
     for (let j = 0; j < m; j++) {
-      kernels.depthwiseInputGrad(addressOf(wasm, slices) + j * sliceBytes, addressOf(wasm, filters) + j * taps * 4, ...geometry(info), addressOf(wasm, dx), j === 0 ? 0 : 1);
+      kernels.depthwiseInputGrad(addressOf(wasm, slices) + j * sliceBytes, addressOf(wasm, filters) + j * taps * 4, ...convGeometry(info), addressOf(wasm, dx), j === 0 ? 0 : 1);
     }
     disposeAll(wasm, [slices, filters]);
     return dx;

@@ -49,6 +49,18 @@ export function transposeInfo(backend: WasmBackend, x: TensorInfo, perm: number[
   return runWasmKernel(backend, 'Transpose', { x }, { perm });
 }
 
+/**
+ * The convolution geometry as the module's convolution kernels take it (im2col, col2im, the depthwise
+ * gradients): n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW.
+ */
+export function convGeometry(info: tf.backend_util.Conv2DInfo) {
+  return [
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+    info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth,
+  ] as const;
+}
+
 const instances = new WeakMap<object, BackendsWasm>();
 
 /**
