@@ -12,6 +12,7 @@ export {
   type DetkitErrorCode,
 } from './errors';
 export { assignWeights } from './weights';
+export { assignBestPriors } from './assign-best-priors';
 export { setupBackend, nodeWasmDistPath, type CoreBackendName, type SetupBackendOptions } from './backend';
 export {
   runTypedArrayKernel,

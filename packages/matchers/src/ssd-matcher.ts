@@ -1,4 +1,4 @@
-import { numberOption, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { assignBestPriors, numberOption, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { POSITIVE_THRESHOLD, matrixShape, matchEachImage, optionsObject, qualityInput } from './internal';
 import type { Matcher } from './max-iou-matcher';
 import { SSD_MATCH_KERNEL } from './kernel-names';
@@ -21,62 +21,9 @@ interface SsdAttrs {
 const OP = 'ssdMatcher';
 
 /**
- * Gives every ground-truth box that overlaps some prior a prior of its own, greedily by IoU: repeatedly
- * the (box, prior) pair with the highest IoU among unassigned boxes and unclaimed priors (lowest indices on
- * ties) is assigned, as the original SSD's bipartite matching does. When the boxes' best priors are all
- * different (the usual case) this is each box's best prior, as torchvision's SSDMatcher picks it; when two
- * boxes share one, the one with the higher IoU keeps it and the other takes its next best. Writes the
- * prior of box i to `assigned[i]` (-1 when it overlaps no unclaimed prior).
- */
-function assignBestPriors(q: ArrayLike<number>, m: number, n: number, rowMax: Float32Array, rowArg: Int32Array, assigned: Int32Array): void {
-  assigned.fill(-1);
-  let conflict = false;
-  const owner = new Map<number, number>();
-  for (let i = 0; i < m; i++) {
-    if (!((rowMax[i] as number) > 0)) continue;
-    if (owner.has(rowArg[i] as number)) conflict = true;
-    owner.set(rowArg[i] as number, i);
-  }
-  if (!conflict) {
-    for (let i = 0; i < m; i++) if ((rowMax[i] as number) > 0) assigned[i] = rowArg[i] as number;
-    return;
-  }
-  const claimed = new Uint8Array(n);
-  const best = Float32Array.from(rowMax);
-  const arg = Int32Array.from(rowArg);
-  const pending = new Uint8Array(m).fill(1);
-  for (;;) {
-    let pick = -1;
-    for (let i = 0; i < m; i++) {
-      if (pending[i] && (best[i] as number) > 0 && (pick < 0 || (best[i] as number) > (best[pick] as number))) pick = i;
-    }
-    if (pick < 0) return;
-    const prior = arg[pick] as number;
-    assigned[pick] = prior;
-    claimed[prior] = 1;
-    pending[pick] = 0;
-    // Boxes that wanted the same prior look for their best among the unclaimed ones.
-    for (let i = 0; i < m; i++) {
-      if (!pending[i] || arg[i] !== prior) continue;
-      let b = 0;
-      let a = -1;
-      const row = i * n;
-      for (let j = 0; j < n; j++) {
-        const v = q[row + j] as number;
-        if (!claimed[j] && v > b) {
-          b = v;
-          a = j;
-        }
-      }
-      best[i] = b;
-      arg[i] = a;
-    }
-  }
-}
-
-/**
  * SSD matching: the threshold half in one SIMD pass (`ssdMatch` in assembly/index.ts), which also
- * returns each box's best prior; then each box is given a prior of its own ({@link assignBestPriors}).
+ * returns each box's best prior; then each box is given a prior of its own (@detkit/core's
+ * `assignBestPriors`, greedy as the original SSD's bipartite matching).
  */
 const ssdMatchKernel: TypedArrayKernel<SsdAttrs> = {
   kernelName: SSD_MATCH_KERNEL,
@@ -98,7 +45,8 @@ const ssdMatchKernel: TypedArrayKernel<SsdAttrs> = {
       const q = iou!.values;
       const assigned = new Int32Array(m);
       for (let b = 0; b < batch; b++) {
-        assignBestPriors(q.subarray(b * m * n, (b + 1) * m * n), m, n, rowMax.subarray(b * m, (b + 1) * m), rowArg.subarray(b * m, (b + 1) * m), assigned);
+        const start = b * m * n;
+        assignBestPriors(rowMax.subarray(b * m, (b + 1) * m), rowArg.subarray(b * m, (b + 1) * m), n, (i) => q.subarray(start + i * n, start + (i + 1) * n), assigned);
         for (let i = 0; i < m; i++) {
           const prior = assigned[i] as number;
           if (prior < 0) continue;

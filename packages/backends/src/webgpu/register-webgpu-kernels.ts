@@ -5,7 +5,7 @@
  * the CPU. Registered by `useBackend('webgpu' | 'gpu')`.
  */
 import type { PAIRWISE_IOU_KERNEL as BOXES_PAIRWISE_IOU_KERNEL } from '@detkit/boxes';
-import { InvalidValueError, tf } from '@detkit/core';
+import { InvalidValueError, assignBestPriors, tf } from '@detkit/core';
 import type { ROI_ALIGN_GRAD_KERNEL as HEADS_ROI_ALIGN_GRAD_KERNEL, ROI_ALIGN_KERNEL as HEADS_ROI_ALIGN_KERNEL } from '@detkit/heads';
 import type { MAX_IOU_MATCH_KERNEL as MATCHERS_MAX_IOU_MATCH_KERNEL, SSD_MATCH_KERNEL as MATCHERS_SSD_MATCH_KERNEL } from '@detkit/matchers';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
@@ -127,56 +127,10 @@ const maxIouMatch: KernelFunc = ({ inputs, attrs, backend }) => {
 };
 
 /**
- * Gives every box that overlaps some prior a prior of its own, greedily by IoU (the original SSD's
- * bipartite matching): the same rule, order and ties as `assignBestPriors` in @detkit/matchers'
- * ssd-matcher.ts, over each box's best prior (rowMax / rowArg, from the device). Only when two boxes share
- * a best prior does it need their rows of the IoU matrix: `rows(i)` downloads them then.
+ * SSD matching: each box's best prior on the device, then @detkit/core's `assignBestPriors` (the rule, order
+ * and ties of @detkit/matchers' kernel) on the host; only when two boxes share a best prior does it need
+ * their rows of the IoU matrix, downloaded then.
  */
-function assignBestPriors(m: number, rowMax: Float32Array, rowArg: Int32Array, row: (i: number) => ArrayLike<number>): Int32Array {
-  const assigned = new Int32Array(m).fill(-1);
-  const seen = new Set<number>();
-  let conflict = false;
-  for (let i = 0; i < m; i++) {
-    if (!((rowMax[i] as number) > 0)) continue;
-    if (seen.has(rowArg[i] as number)) conflict = true;
-    seen.add(rowArg[i] as number);
-  }
-  if (!conflict) {
-    for (let i = 0; i < m; i++) if ((rowMax[i] as number) > 0) assigned[i] = rowArg[i] as number;
-    return assigned;
-  }
-  const claimed = new Set<number>();
-  const best = Float32Array.from(rowMax);
-  const arg = Int32Array.from(rowArg);
-  const pending = new Uint8Array(m).fill(1);
-  for (;;) {
-    let pick = -1;
-    for (let i = 0; i < m; i++) {
-      if (pending[i] && (best[i] as number) > 0 && (pick < 0 || (best[i] as number) > (best[pick] as number))) pick = i;
-    }
-    if (pick < 0) return assigned;
-    const prior = arg[pick] as number;
-    assigned[pick] = prior;
-    claimed.add(prior);
-    pending[pick] = 0;
-    for (let i = 0; i < m; i++) {
-      if (!pending[i] || arg[i] !== prior) continue;
-      const q = row(i);
-      let bv = 0;
-      let a = -1;
-      for (let j = 0; j < q.length; j++) {
-        const v = q[j] as number;
-        if (!claimed.has(j) && v > bv) {
-          bv = v;
-          a = j;
-        }
-      }
-      best[i] = bv;
-      arg[i] = a;
-    }
-  }
-}
-
 const ssdMatch: KernelFunc = ({ inputs, attrs, backend }) => {
   const b = backend as unknown as WebgpuBackend;
   const { iou } = inputs as { iou: TensorInfo };
@@ -203,7 +157,7 @@ const ssdMatch: KernelFunc = ({ inputs, attrs, backend }) => {
       const start = (img * m + i) * n;
       return Array.prototype.slice.call(matrix, start, start + n) as number[];
     };
-    priors.set(assignBestPriors(m, rowMax, rowArg, row), img * m);
+    priors.set(assignBestPriors(rowMax, rowArg, n, row), img * m);
   }
   const p = b.makeTensorInfo([batch, m], 'int32', priors);
   const q = { ...iou, shape: [batch, m, n] };
