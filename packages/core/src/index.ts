@@ -11,7 +11,7 @@ export {
   BackendUnavailableError,
   type DetkitErrorCode,
 } from './errors';
-export { assignWeights } from './weights';
+export { assignWeights, saveWeights, type SaveWeightsOptions } from './weights';
 export { assignBestPriors } from './assign-best-priors';
 export { setupBackend, nodeWasmDistPath, type CoreBackendName, type SetupBackendOptions } from './backend';
 export {

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend';
 import { InvalidArgumentError, ShapeError } from './errors';
 import { tf } from './tf';
-import { assignWeights } from './weights';
+import { assignWeights, saveWeights } from './weights';
 
 /** Artifacts holding `weights` (by name), encoded as a tfjs IO handler would give them back. */
 async function artifactsOf(weights: Record<string, tf.Tensor>): Promise<tf.io.ModelArtifacts> {
@@ -48,5 +48,27 @@ for (const backend of ['cpu', 'wasm'] as const) describe(`assignWeights [${backe
     }
     expect(() => assignWeights('load', 'source', { a }, {})).toThrow(/'source' holds no weights/);
     tf.dispose([a, b]);
+  });
+
+  it('saveWeights stores the variables by key with the topology and labels given; assignWeights reads them back', async () => {
+    const a = tf.variable(tf.tensor1d([1, 2]), true, `a3-${backend}`);
+    const b = tf.variable(tf.tensor2d([[3, 4]]), true, `b3-${backend}`);
+    let saved: tf.io.ModelArtifacts | undefined;
+    const before = tf.memory().numTensors;
+    await saveWeights('save', 'destination', tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }), { a, b }, { modelTopology: { kind: 'test' }, format: 'detkit-test', generatedBy: '@detkit/core' });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(saved).toMatchObject({ modelTopology: { kind: 'test' }, format: 'detkit-test', generatedBy: '@detkit/core', convertedBy: null });
+    expect(saved!.weightSpecs!.map((s) => [s.name, s.shape, s.dtype])).toEqual([['a', [2], 'float32'], ['b', [1, 2], 'float32']]);
+    const c = tf.variable(tf.zeros([2]), true, `c3-${backend}`);
+    const d = tf.variable(tf.zeros([1, 2]), true, `d3-${backend}`);
+    assignWeights('load', 'source', { a: c, b: d }, saved!);
+    expect([Array.from(c.dataSync()), Array.from(d.dataSync())]).toEqual([[1, 2], [3, 4]]);
+    await expect(saveWeights('save', 'destination', {} as tf.io.IOHandler, { a }, { modelTopology: {}, format: 'x', generatedBy: 'y' })).rejects.toThrow(
+      /save: 'destination' must be a tf.io IOHandler with save\(\)/,
+    );
+    tf.dispose([a, b, c, d]);
   });
 });

@@ -28,3 +28,47 @@ export function assignWeights(op: string, argument: string, variables: Readonly<
     tf.dispose(Object.values(decoded));
   }
 }
+
+/** What {@link saveWeights} stores beside the weights. */
+export interface SaveWeightsOptions {
+  /** The artifacts' `modelTopology`: what a loader needs to rebuild or check the model. */
+  modelTopology: object;
+  /** The artifacts' `format` (e.g. `'detkit-head'`). */
+  format: string;
+  /** The artifacts' `generatedBy` (the saving package, e.g. `'@detkit/heads'`). */
+  generatedBy: string;
+}
+
+/**
+ * Saves variables through a tfjs IO handler, the save side of {@link assignWeights}: artifacts with one
+ * float32 `weightData` buffer, `weightSpecs` named by the variables' keys (so they load into variables of
+ * the same keys whatever their tfjs names), and `modelTopology`, `format` and `generatedBy` as given.
+ *
+ * @param op - The public function saving the weights, for error messages.
+ * @param argument - Its argument that holds the handler (e.g. `'destination'`), for error messages.
+ * @param handler - A tfjs IO handler with `save` (e.g. `tf.io.withSaveHandler(async (artifacts) => ...)`);
+ *   without one it is an `InvalidArgumentError`.
+ * @param variables - The variables to save, by weight name.
+ * @param options - The topology and labels stored with them.
+ * @returns What the handler's `save` returns.
+ */
+export async function saveWeights(
+  op: string,
+  argument: string,
+  handler: tf.io.IOHandler,
+  variables: Readonly<Record<string, tf.Variable>>,
+  options: SaveWeightsOptions,
+): Promise<tf.io.SaveResult> {
+  if (handler === null || typeof handler !== 'object' || typeof handler.save !== 'function') {
+    throw new InvalidArgumentError(op, argument, 'must be a tf.io IOHandler with save()');
+  }
+  const { data, specs } = await tf.io.encodeWeights(variables as Record<string, tf.Tensor>);
+  return handler.save({
+    modelTopology: options.modelTopology,
+    weightSpecs: specs,
+    weightData: data,
+    format: options.format,
+    generatedBy: options.generatedBy,
+    convertedBy: null,
+  });
+}

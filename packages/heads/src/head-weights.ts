@@ -1,4 +1,4 @@
-import { assignWeights, InvalidArgumentError, tf } from '@detkit/core';
+import { assignWeights, InvalidArgumentError, saveWeights, tf } from '@detkit/core';
 
 /**
  * What every detkit head has: its weights as named, trainable `tf.Variable`s, and saving and loading
@@ -59,16 +59,8 @@ export async function saveHeadWeights(head: HeadWeights & { readonly config?: ob
   const op = 'saveHeadWeights';
   const handler = handlerFor(op, 'destination', destination, true);
   if (typeof handler.save !== 'function') throw new InvalidArgumentError(op, 'destination', 'has no save() method');
-  const { data, specs } = await tf.io.encodeWeights(head.variables as Record<string, tf.Tensor>);
   const modelTopology: HeadTopology = { format: 'detkit-head', kind: head.kind, config: { ...(head.config ?? {}) } };
-  return handler.save({
-    modelTopology: modelTopology as unknown as object,
-    weightSpecs: specs,
-    weightData: data,
-    format: 'detkit-head',
-    generatedBy: '@detkit/heads',
-    convertedBy: null,
-  });
+  return saveWeights(op, 'destination', handler, head.variables, { modelTopology, format: 'detkit-head', generatedBy: '@detkit/heads' });
 }
 
 /**

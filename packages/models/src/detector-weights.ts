@@ -1,4 +1,4 @@
-import { assignWeights, InvalidArgumentError, tf } from '@detkit/core';
+import { assignWeights, InvalidArgumentError, saveWeights, type tf } from '@detkit/core';
 import type { Backbone } from './backbone';
 import type { Detector } from './detector';
 import { createFasterRcnn, type FasterRcnn, type FasterRcnnConfig } from './faster-rcnn';
@@ -98,19 +98,8 @@ export function createDetector(config: DetectorConfig | { kind: string }, option
  * {@link DetectorTopology}, so {@link loadDetector} can rebuild the detector from the artifacts alone.
  */
 export async function saveDetector(detector: Detector<DetectorConfig>, handler: tf.io.IOHandler): Promise<tf.io.SaveResult> {
-  if (handler === null || typeof handler !== 'object' || typeof handler.save !== 'function') {
-    throw new InvalidArgumentError('saveDetector', 'handler', 'must be a tf.io IOHandler with save()');
-  }
-  const { data, specs } = await tf.io.encodeWeights(detector.variables as Record<string, tf.Tensor>);
-  const topology: DetectorTopology = { format: 'detkit-detector', version: DETECTOR_FORMAT_VERSION, config: detector.config };
-  return handler.save({
-    modelTopology: topology as unknown as object,
-    weightSpecs: specs,
-    weightData: data,
-    format: 'detkit-detector',
-    generatedBy: '@detkit/models',
-    convertedBy: null,
-  });
+  const modelTopology: DetectorTopology = { format: 'detkit-detector', version: DETECTOR_FORMAT_VERSION, config: detector.config };
+  return saveWeights('saveDetector', 'handler', handler, detector.variables, { modelTopology, format: 'detkit-detector', generatedBy: '@detkit/models' });
 }
 
 /**
