@@ -1,4 +1,5 @@
 // Helpers for this package's tests (not exported from the package, not part of the build).
+import { generateAnchors } from '@detkit/anchors';
 import { tf } from '@detkit/core';
 import { readFixture } from '@detkit/test-utils';
 import { expect } from 'vitest';
@@ -53,35 +54,17 @@ export function expectGradientsMatchFiniteDifferences(
 }
 
 /**
- * Anchors in torchvision AnchorGenerator's order and values (what @detkit/anchors' generateAnchors gives):
- * per location (row-major), the base anchors ratio-major then size, each base anchor
- * round([-w, -h, w, h] / 2) with h = size * sqrt(ratio), w = size / sqrt(ratio), shifted by the cell's
- * (x, y) * stride. xyxy, [gridH * gridW * ratios * sizes, 4].
+ * @detkit/anchors' `generateAnchors` (torchvision AnchorGenerator's order and values) on a gridH x gridW
+ * map, as a Float32Array: xyxy, [gridH * gridW * ratios * sizes, 4], per location (row-major) the base
+ * anchors ratio-major then size.
  */
 export function gridAnchors(gridH: number, gridW: number, stride: number, sizes: number[], ratios: number[]): Float32Array {
-  const base: number[][] = [];
-  for (const r of ratios) {
-    const hr = Math.fround(Math.sqrt(r));
-    const wr = Math.fround(1 / hr);
-    for (const s of sizes) {
-      const w = Math.fround(wr * s);
-      const h = Math.fround(hr * s);
-      base.push([-w / 2, -h / 2, w / 2, h / 2].map((v) => Math.round(v)));
-    }
+  const anchors = generateAnchors({ featureSize: [gridH, gridW], stride, sizes, ratios });
+  try {
+    return Float32Array.from(anchors.dataSync());
+  } finally {
+    anchors.dispose();
   }
-  const out = new Float32Array(gridH * gridW * base.length * 4);
-  let k = 0;
-  for (let y = 0; y < gridH; y++) {
-    for (let x = 0; x < gridW; x++) {
-      for (const [x1, y1, x2, y2] of base) {
-        out[k++] = x * stride + x1!;
-        out[k++] = y * stride + y1!;
-        out[k++] = x * stride + x2!;
-        out[k++] = y * stride + y2!;
-      }
-    }
-  }
-  return out;
 }
 
 /** One torchvision RoIAlign / RoIPool case of fixtures/roi-ops.json (tooling/fixtures/generate.py). */
