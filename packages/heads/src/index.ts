@@ -23,4 +23,13 @@ export {
 export { saveHeadWeights, loadHeadWeights, type HeadWeights } from './head-weights';
 export type { HeadCommonOptions } from './weights';
 export { MAX_PARAMETER_SIZE } from './weights';
-export { ROI_ALIGN_KERNEL, ROI_ALIGN_GRAD_KERNEL, ROI_POOL_KERNEL, ROI_POOL_GRAD_KERNEL, PROPOSAL_CANDIDATES_KERNEL, DETECTION_CANDIDATES_KERNEL } from './kernel-names';
+export {
+  ROI_ALIGN_KERNEL,
+  ROI_ALIGN_GRAD_KERNEL,
+  ROI_POOL_KERNEL,
+  ROI_POOL_GRAD_KERNEL,
+  PROPOSAL_CANDIDATES_KERNEL,
+  DETECTION_CANDIDATES_KERNEL,
+  type RoiAlignKernelAttrs,
+  type RoiAlignGradKernelAttrs,
+} from './kernel-names';

@@ -11,6 +11,29 @@ export const ROI_ALIGN_KERNEL = 'DetkitHeadsRoiAlign';
 /** `roiAlign` backward: the gradient of the pooled features to the feature map. */
 export const ROI_ALIGN_GRAD_KERNEL = 'DetkitHeadsRoiAlignGrad';
 
+/**
+ * The attributes of {@link ROI_ALIGN_KERNEL}: what `roiAlign` passes and any backend's implementation of
+ * the kernel reads (@detkit/backends' WGSL one imports this type).
+ */
+export interface RoiAlignKernelAttrs {
+  /** Output bins per box, vertically. */
+  pooledH: number;
+  /** Output bins per box, horizontally. */
+  pooledW: number;
+  /** Box coordinates times this are feature-map coordinates (1 / stride). */
+  spatialScale: number;
+  /** Sampling points per bin side; <= 0 for adaptive (ceil(roi size / bins)). */
+  samplingRatio: number;
+  /** Whether boxes are shifted by -0.5 cell (torchvision's `aligned=True`). */
+  aligned: boolean;
+}
+
+/** The attributes of {@link ROI_ALIGN_GRAD_KERNEL}: the forward's, and the feature map's NHWC shape. */
+export interface RoiAlignGradKernelAttrs extends RoiAlignKernelAttrs {
+  /** `[N, H, W, C]` of the features (the gradient's shape). */
+  featureShape: [number, number, number, number];
+}
+
 /** `roiPool` forward: NHWC features and xyxy boxes to max-pooled features and their argmax. */
 export const ROI_POOL_KERNEL = 'DetkitHeadsRoiPool';
 

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, InvalidValueError, assertFinite, callWasmKernel, integerOption, numberOption, peekValues, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { boxesInput, featuresInput, gridSize, imageIndexInput } from './internal';
 import { headsWasm, ROI_ALIGN_SCRATCH_BYTES } from './wasm';
-import { ROI_ALIGN_GRAD_KERNEL, ROI_ALIGN_KERNEL } from './kernel-names';
+import { ROI_ALIGN_GRAD_KERNEL, ROI_ALIGN_KERNEL, type RoiAlignGradKernelAttrs, type RoiAlignKernelAttrs } from './kernel-names';
 
 /** Options of {@link roiAlign}. */
 export interface RoiAlignOptions {
@@ -42,19 +42,7 @@ export const ROI_ALIGN_MAX_SAMPLES_PER_BIN = 65_536;
  */
 export const ROI_ALIGN_MAX_WORK = 2 ** 33;
 
-interface RoiAlignAttrs {
-  pooledH: number;
-  pooledW: number;
-  spatialScale: number;
-  samplingRatio: number;
-  aligned: boolean;
-}
-
-interface RoiAlignGradAttrs extends RoiAlignAttrs {
-  featureShape: [number, number, number, number];
-}
-
-const roiAlignKernel: TypedArrayKernel<RoiAlignAttrs> = {
+const roiAlignKernel: TypedArrayKernel<RoiAlignKernelAttrs> = {
   kernelName: ROI_ALIGN_KERNEL,
   inputNames: ['features', 'boxes', 'boxImageIndex'],
   compute([features, boxes, index], a, ctx) {
@@ -69,7 +57,7 @@ const roiAlignKernel: TypedArrayKernel<RoiAlignAttrs> = {
   },
 };
 
-const roiAlignGradKernel: TypedArrayKernel<RoiAlignGradAttrs> = {
+const roiAlignGradKernel: TypedArrayKernel<RoiAlignGradKernelAttrs> = {
   kernelName: ROI_ALIGN_GRAD_KERNEL,
   inputNames: ['dy', 'boxes', 'boxImageIndex'],
   compute([dy, boxes, index], a, ctx) {
@@ -88,7 +76,7 @@ const roiAlignGradKernel: TypedArrayKernel<RoiAlignGradAttrs> = {
   },
 };
 
-function checkOptions(op: string, options: RoiAlignOptions): RoiAlignAttrs {
+function checkOptions(op: string, options: RoiAlignOptions): RoiAlignKernelAttrs {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');
   const [pooledH, pooledW] = gridSize(op, 'outputSize', options.outputSize ?? [7, 7]);
   const spatialScale = numberOption(op, 'spatialScale', options.spatialScale ?? 1, { min: 0, minExclusive: true });
@@ -112,7 +100,7 @@ function checkOptions(op: string, options: RoiAlignOptions): RoiAlignAttrs {
  * and at most {@link ROI_ALIGN_MAX_WORK} points x channels in all. Always runs: it bounds the time a call
  * can take (boxes are read in place on cpu and wasm).
  */
-function checkSamplingWork(op: string, boxes: tf.Tensor, channels: number, a: RoiAlignAttrs): void {
+function checkSamplingWork(op: string, boxes: tf.Tensor, channels: number, a: RoiAlignKernelAttrs): void {
   const v = peekValues(boxes);
   const f = Math.fround;
   const offset = a.aligned ? 0.5 : 0;

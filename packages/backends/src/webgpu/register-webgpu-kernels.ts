@@ -6,7 +6,12 @@
  */
 import type { PAIRWISE_IOU_KERNEL as BOXES_PAIRWISE_IOU_KERNEL } from '@detkit/boxes';
 import { InvalidValueError, assignBestPriors, tf } from '@detkit/core';
-import type { ROI_ALIGN_GRAD_KERNEL as HEADS_ROI_ALIGN_GRAD_KERNEL, ROI_ALIGN_KERNEL as HEADS_ROI_ALIGN_KERNEL } from '@detkit/heads';
+import type {
+  ROI_ALIGN_GRAD_KERNEL as HEADS_ROI_ALIGN_GRAD_KERNEL,
+  ROI_ALIGN_KERNEL as HEADS_ROI_ALIGN_KERNEL,
+  RoiAlignGradKernelAttrs,
+  RoiAlignKernelAttrs,
+} from '@detkit/heads';
 import type { MAX_IOU_MATCH_KERNEL as MATCHERS_MAX_IOU_MATCH_KERNEL, SSD_MATCH_KERNEL as MATCHERS_SSD_MATCH_KERNEL } from '@detkit/matchers';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { firstNotIouProgram, maxIouMatchProgram, pairwiseIouProgram, roiAlignGradProgram, roiAlignProgram, rowMaxArgProgram, rowMaxProgram, ssdMatchProgram, type WgslProgram } from './programs';
@@ -171,16 +176,7 @@ const ssdMatch: KernelFunc = ({ inputs, attrs, backend }) => {
   ];
 };
 
-interface RoiAlignAttrs {
-  pooledH: number;
-  pooledW: number;
-  spatialScale: number;
-  samplingRatio: number;
-  aligned: boolean;
-  featureShape?: [number, number, number, number];
-}
-
-function roiUniforms(featureShape: readonly number[], a: RoiAlignAttrs, threads: number) {
+function roiUniforms(featureShape: readonly number[], a: RoiAlignKernelAttrs, threads: number) {
   const [numImages, height, width, channels] = featureShape as [number, number, number, number];
   return [i32(numImages), i32(height), i32(width), i32(channels), i32(a.pooledH), i32(a.pooledW), f32(a.spatialScale), i32(a.samplingRatio), i32(a.aligned ? 1 : 0), i32(threads)];
 }
@@ -188,7 +184,7 @@ function roiUniforms(featureShape: readonly number[], a: RoiAlignAttrs, threads:
 const roiAlign: KernelFunc = ({ inputs, attrs, backend }) => {
   const b = backend as unknown as WebgpuBackend;
   const { features, boxes, boxImageIndex } = inputs as { features: TensorInfo; boxes: TensorInfo; boxImageIndex: TensorInfo };
-  const a = attrs as unknown as RoiAlignAttrs;
+  const a = attrs as unknown as RoiAlignKernelAttrs;
   const k = boxes.shape[0] as number;
   const c = features.shape[3] as number;
   const outShape = [k, a.pooledH, a.pooledW, c];
@@ -201,8 +197,8 @@ const roiAlign: KernelFunc = ({ inputs, attrs, backend }) => {
 const roiAlignGrad: KernelFunc = ({ inputs, attrs, backend }) => {
   const b = backend as unknown as WebgpuBackend;
   const { dy, boxes, boxImageIndex } = inputs as { dy: TensorInfo; boxes: TensorInfo; boxImageIndex: TensorInfo };
-  const a = attrs as unknown as RoiAlignAttrs;
-  const featureShape = [...a.featureShape!];
+  const a = attrs as unknown as RoiAlignGradKernelAttrs;
+  const featureShape = [...a.featureShape];
   const k = boxes.shape[0] as number;
   const c = featureShape[3] as number;
   if (featureShape.some((d) => d === 0)) return b.makeTensorInfo(featureShape, 'float32', new Float32Array(0));
