@@ -31,10 +31,14 @@ function depthwiseInfo(inShape: number[], filterShape: number[], attrs: Depthwis
   return info;
 }
 
-/** dy [n, oh, ow, c * m] as m slices [m][n, oh, ow, c] (a new tensor; the caller disposes it). */
-function splitMultiplier(backend: WasmBackend, dy: TensorInfo, c: number, m: number): TensorInfo {
+/**
+ * dy [n, oh, ow, c * m] as m slices [m][n, oh, ow, c]: `slices` is a new tensor (the caller disposes it),
+ * `sliceAt(j)` the byte address of slice j in the wasm heap.
+ */
+function splitMultiplier(backend: WasmBackend, dy: TensorInfo, c: number, m: number): { slices: TensorInfo; sliceAt: (j: number) => number } {
   const p = dy.shape.slice(0, 3).reduce((s, d) => s * d, 1);
-  return transposeInfo(backend, withShape(dy, [p, c, m]), [2, 0, 1]);
+  const slices = transposeInfo(backend, withShape(dy, [p, c, m]), [2, 0, 1]);
+  return { slices, sliceAt: (j) => addressOf(backend, slices) + j * p * c * 4 };
 }
 
 /** `DepthwiseConv2dNativeBackpropFilter` for the wasm backend. */
@@ -54,11 +58,10 @@ export const depthwiseBackpropFilterConfig: KernelConfig = {
       kernels.depthwiseFilterGrad(addressOf(wasm, x), addressOf(wasm, dy), ...convGeometry(info), addressOf(wasm, dw));
       return dw;
     }
-    const slices = splitMultiplier(wasm, dy, info.inChannels, m);
+    const { slices, sliceAt } = splitMultiplier(wasm, dy, info.inChannels, m);
     const perSlice = wasm.makeOutput([m, taps], 'float32');
-    const sliceBytes = dy.shape.slice(0, 3).reduce((s, d) => s * d, 1) * info.inChannels * 4;
     for (let j = 0; j < m; j++) {
-      kernels.depthwiseFilterGrad(addressOf(wasm, x), addressOf(wasm, slices) + j * sliceBytes, ...convGeometry(info), addressOf(wasm, perSlice) + j * taps * 4);
+      kernels.depthwiseFilterGrad(addressOf(wasm, x), sliceAt(j), ...convGeometry(info), addressOf(wasm, perSlice) + j * taps * 4);
     }
     const dw = transposeInfo(wasm, perSlice, [1, 0]);
     disposeAll(wasm, [slices, perSlice]);
@@ -84,11 +87,10 @@ export const depthwiseBackpropInputConfig: KernelConfig = {
       return dx;
     }
     const taps = info.filterHeight * info.filterWidth * info.inChannels;
-    const slices = splitMultiplier(wasm, dy, info.inChannels, m);
+    const { slices, sliceAt } = splitMultiplier(wasm, dy, info.inChannels, m);
     const filters = transposeInfo(wasm, withShape(filter, [taps, m]), [1, 0]);
-    const sliceBytes = dy.shape.slice(0, 3).reduce((s, d) => s * d, 1) * info.inChannels * 4;
     for (let j = 0; j < m; j++) {
-      kernels.depthwiseInputGrad(addressOf(wasm, slices) + j * sliceBytes, addressOf(wasm, filters) + j * taps * 4, ...convGeometry(info), addressOf(wasm, dx), j === 0 ? 0 : 1);
+      kernels.depthwiseInputGrad(sliceAt(j), addressOf(wasm, filters) + j * taps * 4, ...convGeometry(info), addressOf(wasm, dx), j === 0 ? 0 : 1);
     }
     disposeAll(wasm, [slices, filters]);
     return dx;
