@@ -62,5 +62,9 @@ describe('the recipe chosen from the data', () => {
     const user = await resolveRun({ ...defaultConfig('ssd'), imageSize: 96, modelOptions: { defaultBoxes: { scales: [0.1, 0.2, 0.4, 0.8] } } }, source(256, [12, 120]), false);
     expect(user.imageSize).toBe(96);
     expect(user.modelOptions.defaultBoxes).toEqual({ scales: [0.1, 0.2, 0.4, 0.8], aspectRatios: [[2], [2], [2]] });
+    // A backbone with four outputs (a stride-4 level for small objects) gets four levels of default boxes.
+    const four = await resolveRun({ ...defaultConfig('ssd'), modelOptions: { backbone: { outputStrides: [4, 8, 16, 32] }, defaultBoxes: { steps: [4, 8, 16, 32] } } }, source(256, [12, 120]), false);
+    expect((four.modelOptions.defaultBoxes as { scales: number[] }).scales).toHaveLength(5);
+    expect((four.modelOptions.defaultBoxes as { aspectRatios: number[][] }).aspectRatios).toEqual([[2], [2], [2], [2]]);
   });
 });

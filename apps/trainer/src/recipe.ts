@@ -187,12 +187,15 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
       const group = (key: string) => (typeof user[key] === 'object' && user[key] !== null ? (user[key] as Record<string, unknown>) : {});
       if (config.model === 'ssd') {
         const boxes: Record<string, unknown> = {};
+        // One level per backbone output (the user may have chosen other strides than SSD's three).
+        const strides = group('backbone').outputStrides;
+        const levels = Array.isArray(strides) && strides.length > 0 ? strides.length : 3;
         if (user.scales === undefined && group('defaultBoxes').scales === undefined) {
-          boxes.scales = autoSsdScales(stats);
+          boxes.scales = autoSsdScales(stats, levels);
           notes.push(`default-box scales ${JSON.stringify(boxes.scales)} (x ${imageSize} px: ${(boxes.scales as number[]).map((v) => Math.round(v * imageSize)).join(', ')} px)`);
         }
         if (user.aspectRatios === undefined && group('defaultBoxes').aspectRatios === undefined) {
-          boxes.aspectRatios = autoAspectRatios(stats);
+          boxes.aspectRatios = autoAspectRatios(stats, levels);
           notes.push(`default-box aspect ratios ${JSON.stringify(boxes.aspectRatios)}`);
         }
         if (Object.keys(boxes).length > 0) modelOptions.defaultBoxes = boxes;
