@@ -21,7 +21,10 @@ export interface WgslProgram {
 
 const WORKGROUP = 64;
 
-/** A program with one invocation per element of `threads` (flat), writing `outputShape`. */
+/**
+ * A program with one invocation per element of `threads` (flat), writing `outputShape`; `helpers` is WGSL
+ * (structs, functions) placed before `main`.
+ */
 function flatProgram(
   shaderKey: string,
   variableNames: string[],
@@ -29,7 +32,7 @@ function flatProgram(
   threads: number,
   uniforms: string,
   body: string,
-  options: { atomic?: boolean } = {},
+  options: { atomic?: boolean; helpers?: string } = {},
 ): WgslProgram {
   return {
     variableNames,
@@ -42,7 +45,7 @@ function flatProgram(
     size: true,
     uniforms: `${uniforms} threads : i32,`,
     atomic: options.atomic,
-    getUserCode: () => `
+    getUserCode: () => `${options.helpers ?? ''}
       fn main(index : i32) {
         if (index >= uniforms.threads) { return; }
         ${body}
@@ -134,6 +137,21 @@ export function rowMaxProgram(b: number, m: number): WgslProgram {
 }
 
 /**
+ * WGSL: the largest value of column j of one image's [M, N] block of Q (starting at `base`) and its row,
+ * the first on ties: each anchor's (prior's) best ground-truth box, for both matchers.
+ */
+const COLUMN_BEST = `
+  struct Best { value : f32, row : i32 };
+  fn columnBest(base : i32, m : i32, n : i32, j : i32) -> Best {
+    var b = Best(-3.402823e38, 0);
+    for (var i = 0; i < m; i++) {
+      let v = Q[base + i * n + j];
+      if (v > b.value) { b.value = v; b.row = i; }
+    }
+    return b;
+  }`;
+
+/**
  * torchvision's Matcher over Q [B, M, N] with row maxima R [B, M] (see `maxIouMatch` in @detkit/matchers'
  * assembly): `which` 0 writes matches [B, N] (best row, first on ties, for positives; else -1), 1 writes
  * labels (1 / 0 / -1). One invocation per anchor. An image whose rows are all <= 0 is all negative.
@@ -156,12 +174,8 @@ export function maxIouMatchProgram(b: number, n: number): WgslProgram {
           if (uniforms.which == 0) { result[index] = -1; } else { result[index] = 0; }
           return;
         }
-        var best = -3.402823e38;
-        var arg = 0;
-        for (var i = 0; i < uniforms.m; i++) {
-          let v = Q[base + i * n + j];
-          if (v > best) { best = v; arg = i; }
-        }
+        let top = columnBest(base, uniforms.m, n, j);
+        let best = top.value;
         var label = -1;
         if (best >= uniforms.high) { label = 1; } else if (best < uniforms.low && best >= uniforms.negMin) { label = 0; }
         if (uniforms.lowQuality != 0 && label != 1) {
@@ -171,7 +185,8 @@ export function maxIouMatchProgram(b: number, n: number): WgslProgram {
           }
         }
         if (uniforms.which == 1) { result[index] = label; return; }
-        if (label == 1) { result[index] = arg; } else { result[index] = -1; }`,
+        if (label == 1) { result[index] = top.row; } else { result[index] = -1; }`,
+    { helpers: COLUMN_BEST },
   );
 }
 
@@ -239,7 +254,7 @@ const ROI_ALIGN_UNIFORMS = 'numImages : i32, height : i32, width : i32, channels
  * pixels and their image indices [K] into [K, PH, PW, C]: one invocation per output element.
  */
 export function roiAlignProgram(k: number, pooledH: number, pooledW: number, c: number): WgslProgram {
-  const program = flatProgram(
+  return flatProgram(
     'detkitRoiAlign',
     ['features', 'boxes', 'boxImageIndex'],
     [k, pooledH, pooledW, c],
@@ -266,10 +281,8 @@ export function roiAlignProgram(k: number, pooledH: number, pooledW: number, c: 
           }
         }
         result[index] = sum / f32(max(g.gridH * g.gridW, 1));`,
+    { helpers: ROI_ALIGN_COMMON },
   );
-  const user = program.getUserCode;
-  program.getUserCode = () => ROI_ALIGN_COMMON + user();
-  return program;
 }
 
 /**
@@ -278,7 +291,7 @@ export function roiAlignProgram(k: number, pooledH: number, pooledW: number, c: 
  * order of the adds differs from the CPU kernels' (float32 rounding, not values).
  */
 export function roiAlignGradProgram(featureShape: readonly number[], k: number, pooledH: number, pooledW: number, c: number): WgslProgram {
-  const program = flatProgram(
+  return flatProgram(
     'detkitRoiAlignGrad',
     ['dy', 'boxes', 'boxImageIndex'],
     [...featureShape],
@@ -304,11 +317,9 @@ export function roiAlignGradProgram(featureShape: readonly number[], k: number, 
             atomicAddF32((image + t.p.w) * uniforms.channels + c, d * (t.w.w / count));
           }
         }`,
-    { atomic: true },
-  );
-  const user = program.getUserCode;
-  program.getUserCode = () =>
-    `${ROI_ALIGN_COMMON}
+    {
+      atomic: true,
+      helpers: `${ROI_ALIGN_COMMON}
   fn atomicAddF32(at : i32, v : f32) {
     var old = atomicLoad(&result[at]);
     loop {
@@ -317,9 +328,9 @@ export function roiAlignGradProgram(featureShape: readonly number[], k: number, 
       if (res.exchanged) { break; }
       old = res.old_value;
     }
-  }
-  ${user()}`;
-  return program;
+  }`,
+    },
+  );
 }
 
 /**
@@ -364,17 +375,13 @@ export function ssdMatchProgram(b: number, n: number): WgslProgram {
         let img = index / n;
         let j = index - img * n;
         let base = img * uniforms.m * n;
-        var best = -3.402823e38;
-        var arg = 0;
-        for (var i = 0; i < uniforms.m; i++) {
-          let v = Q[base + i * n + j];
-          if (v > best) { best = v; arg = i; }
-        }
+        let top = columnBest(base, uniforms.m, n, j);
         var matched = -1;
-        if (best >= uniforms.threshold) { matched = arg; }
+        if (top.value >= uniforms.threshold) { matched = top.row; }
         for (var i = 0; i < uniforms.m; i++) {
           if (P[img * uniforms.m + i] == j) { matched = i; }
         }
         if (uniforms.which == 0) { result[index] = matched; } else { result[index] = select(0, 1, matched >= 0); }`,
+    { helpers: COLUMN_BEST },
   );
 }
