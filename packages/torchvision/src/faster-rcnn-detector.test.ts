@@ -1,13 +1,12 @@
 // fasterRcnnDetector: torchvision's Faster R-CNN behind detkit's Detector interface (the trainer's and
 // loadDetector's), saved and rebuilt through @detkit/models' registry.
 import { registerWasmTrainingKernels } from '@detkit/backends';
-import { IMAGENET_NORMALIZATION } from '@detkit/data';
 import { createRandom, tf } from '@detkit/core';
-import { loadDetectorModel, saveDetector, type ImageTargets } from '@detkit/models';
+import { loadDetectorModel, type ImageTargets } from '@detkit/models';
 import { describeEachBackend } from '@detkit/test-utils';
 import { expect, it } from 'vitest';
 import { fasterRcnnDetector, FASTER_RCNN_KINDS, registerTorchvisionDetectors } from './detector';
-import { fixtureTensor, readFixture } from './test-fixtures';
+import { loaderBatch, readFixture, savedArtifacts } from './test-fixtures';
 
 registerWasmTrainingKernels();
 const weights = readFixture('fasterrcnn320-w050-c4.weights.safetensors');
@@ -15,14 +14,7 @@ const outputs = readFixture('fasterrcnn320-w050-c4.outputs.safetensors').file;
 const KIND = FASTER_RCNN_KINDS.fasterrcnn_mobilenet_v3_large_320_fpn;
 const modelOptions = { widthMult: 0.5, fpnOutChannels: 64, representationSize: 64 };
 
-/** The fixture's two images at 320 x 320, as the loader gives them (ImageNet-normalised), and as [0, 1] pixels. */
-function batch(): { normalised: tf.Tensor4D; pixels: tf.Tensor4D } {
-  return tf.tidy(() => {
-    const pixels = tf.stack([0, 1].map((i) => tf.image.resizeBilinear(fixtureTensor(outputs, `input.${i}`) as tf.Tensor3D, [320, 320]))) as tf.Tensor4D;
-    const { mean, std } = IMAGENET_NORMALIZATION;
-    return { pixels, normalised: tf.div(tf.sub(pixels, tf.tensor1d([...mean])), tf.tensor1d([...std])) as tf.Tensor4D };
-  });
-}
+const batch = () => loaderBatch(outputs);
 
 const TARGETS: ImageTargets[] = [
   { boxes: new Float32Array([20, 30, 200, 220, 240, 200, 310, 300]), labels: new Int32Array([0, 2]) },
@@ -62,12 +54,7 @@ describeEachBackend('fasterRcnnDetector', () => {
     registerTorchvisionDetectors();
     const detector = fasterRcnnDetector({ kind: KIND, numClasses: 3, modelOptions: { ...modelOptions, trainableBackboneLayers: 2 } });
     detector.model.loadStateDict(weights.bytes);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await saveDetector(detector as never, tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
-    const loaded = await loadDetectorModel(artifacts!);
+    const loaded = await loadDetectorModel(await savedArtifacts(detector));
     expect(loaded.config).toEqual(detector.config);
     expect(loaded.variables['backbone.body.1.block.0.0.weight']!.trainable).toBe(false);
     const { normalised, pixels } = batch();

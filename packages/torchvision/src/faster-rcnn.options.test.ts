@@ -6,9 +6,12 @@
 import { expect, it } from 'vitest';
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { describeEachBackend } from '@detkit/test-utils';
-import { FASTER_RCNN_DEFAULTS, fasterrcnnMobilenetV3Large320Fpn, fasterrcnnMobilenetV3LargeFpn, fasterrcnnResnet50Fpn, type FasterRcnnLoss, type FasterRcnnOptions } from './faster-rcnn';
-import { expectSameDetections, fixtureTensor, readFixture } from './test-fixtures';
+import { FASTER_RCNN_DEFAULTS, fasterrcnnMobilenetV3Large320Fpn, fasterrcnnMobilenetV3LargeFpn, fasterrcnnResnet50Fpn, type FasterRcnnOptions } from './faster-rcnn';
+import { expectSameDetections, FASTER_RCNN_LOSS_PARTS, fixtureTensor, LOSS_BAR, readFixture } from './test-fixtures';
 import { safetensorsToBigInt64 } from './safetensors';
+
+/** A full training forward and backward on tfjs' cpu backend: over a minute when CI runs every package at once. */
+const HEAVY_TIMEOUT = 240_000;
 
 const NAME = 'fasterrcnn320-w050-c4';
 const weights = readFixture(`${NAME}.weights.safetensors`);
@@ -19,14 +22,6 @@ const kwargs = JSON.parse(opts.metadata.kwargs!) as Record<string, number | numb
 const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 const architecture = { numClasses: kwargs.num_classes as number, widthMult: kwargs.width_mult as number, fpnOutChannels: kwargs.fpn_out_channels as number, representationSize: kwargs.representation_size as number };
 const options = Object.fromEntries(Object.entries(kwargs).map(([k, v]) => [camel(k), v])) as unknown as FasterRcnnOptions & typeof architecture;
-const PARTS: ReadonlyArray<[keyof FasterRcnnLoss, string]> = [
-  ['lossObjectness', 'loss_objectness'],
-  ['lossRpnBoxReg', 'loss_rpn_box_reg'],
-  ['lossClassifier', 'loss_classifier'],
-  ['lossBoxReg', 'loss_box_reg'],
-];
-/** The issue's bar for the loss parts, relative (torchvision's own float32 error on them here: 1e-8 to 2e-7). */
-const LOSS_BAR = 1e-4;
 /**
  * wasm's convolutions (XNNPACK) sum in another order than torch's and cpu's, and with these options
  * `loss_rpn_box_reg` (a smooth L1 sum over at most 32 positive anchors) is the most sensitive part: moving
@@ -61,7 +56,7 @@ it('the options fixture sets every FasterRCNN keyword detkit takes to a non-defa
 });
 
 describeEachBackend(`Faster R-CNN keyword options: parity with torchvision built with them (${NAME})`, (backend) => {
-  it("stores them in config and gives torchvision's image sizes, test-time proposals and detections", () => {
+  it("stores them in config and gives torchvision's image sizes, test-time proposals and detections", { timeout: HEAVY_TIMEOUT }, () => {
     const model = load();
     expect(model.config).toMatchObject({ ...options, bboxRegWeights: options.bboxRegWeights });
     const images = inputs();
@@ -89,7 +84,7 @@ describeEachBackend(`Faster R-CNN keyword options: parity with torchvision built
     model.dispose();
   });
 
-  it("gives torchvision's training losses with its draws under the non-default matchers, samplers and box coder", () => {
+  it("gives torchvision's training losses with its draws under the non-default matchers, samplers and box coder", { timeout: HEAVY_TIMEOUT }, () => {
     const model = load();
     const images = inputs();
     const t = targets();
@@ -110,10 +105,10 @@ describeEachBackend(`Faster R-CNN keyword options: parity with torchvision built
     const before = tf.memory().numTensors;
     const run = (m: typeof model) => tf.tidy(() => {
       const l = m.loss(images, t, { sampled });
-      return PARTS.map(([k]) => l[k].dataSync()[0]!);
+      return FASTER_RCNN_LOSS_PARTS.map(([k]) => l[k].dataSync()[0]!);
     });
     const got = run(model);
-    PARTS.forEach(([ours, theirs], k) => {
+    FASTER_RCNN_LOSS_PARTS.forEach(([ours, theirs], k) => {
       const expected = scalar(opts, `train.loss.${theirs}`);
       const err = relative(got[k]!, expected);
       console.log(`[${backend}] options ${theirs}: ${got[k]} (torchvision ${expected}), relative error ${err.toExponential(2)}`);
@@ -128,7 +123,7 @@ describeEachBackend(`Faster R-CNN keyword options: parity with torchvision built
     } catch (e) {
       expect((e as InvalidArgumentError).argument).toMatch(/^options\.sampled\.(rpn|roi)\[\d\]$/);
     }
-    if (other !== undefined) expect(PARTS.some((_, k) => relative(other![k]!, got[k]!) > 1e-3)).toBe(true);
+    if (other !== undefined) expect(FASTER_RCNN_LOSS_PARTS.some((_, k) => relative(other![k]!, got[k]!) > 1e-3)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([...images, ...t.flatMap((x) => [x.boxes, x.labels]), ...sampled.rpn, ...sampled.roi, ...sampled.proposals]);
     plain.dispose();
@@ -166,7 +161,7 @@ describeEachBackend('Faster R-CNN keyword options: effects derived by hand', () 
     strict.dispose();
   });
 
-  it('rpnPositiveFraction / boxPositiveFraction 0 sample no positives: no box regression loss; batch sizes above the candidates take them all', () => {
+  it('rpnPositiveFraction / boxPositiveFraction 0 sample no positives: no box regression loss; batch sizes above the candidates take them all', { timeout: HEAVY_TIMEOUT }, () => {
     const images = inputs();
     const t = targets();
     const train = { rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 300 };
@@ -174,7 +169,7 @@ describeEachBackend('Faster R-CNN keyword options: effects derived by hand', () 
       const model = load({ ...train, ...o });
       const out = tf.tidy(() => {
         const l = model.loss(images, t, { seed });
-        return PARTS.map(([k]) => l[k].dataSync()[0]!);
+        return FASTER_RCNN_LOSS_PARTS.map(([k]) => l[k].dataSync()[0]!);
       });
       model.dispose();
       return out;

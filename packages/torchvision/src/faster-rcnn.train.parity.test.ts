@@ -7,8 +7,11 @@ import { expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '@detkit/backends';
 import { tf } from '@detkit/core';
 import { describeEachBackend } from '@detkit/test-utils';
-import { fasterrcnnMobilenetV3Large320Fpn, type FasterRcnnLoss } from './faster-rcnn';
-import { errorStats, expectParity, fixtureInTfLayout, fixtureTensor, readFixture } from './test-fixtures';
+import { fasterrcnnMobilenetV3Large320Fpn } from './faster-rcnn';
+import { errorStats, expectParity, FASTER_RCNN_LOSS_PARTS, fixtureInTfLayout, fixtureTensor, LOSS_BAR, readFixture } from './test-fixtures';
+
+/** A full training forward and backward on tfjs' cpu backend: over a minute when CI runs every package at once. */
+const HEAVY_TIMEOUT = 240_000;
 
 const NAME = 'fasterrcnn320-w050-c4';
 const weights = readFixture(`${NAME}.weights.safetensors`);
@@ -20,15 +23,6 @@ const gradNames = [...outputs.tensors.keys()].filter((k) => k.startsWith(GRAD_PR
 const statNames = [...outputs.tensors.keys()].filter((k) => k.startsWith('train.') && k.endsWith('.running_mean')).map((k) => k.slice('train.'.length, -'.running_mean'.length));
 /** torchvision's own float32 error on each loss and gradient against the same step in float64 (same draws and proposals). */
 const trainError = JSON.parse(outputs.metadata.train_float32_error!) as Record<string, number>;
-/** detkit's loss parts and torchvision's names for them. */
-const PARTS: ReadonlyArray<[keyof FasterRcnnLoss, string]> = [
-  ['lossObjectness', 'loss_objectness'],
-  ['lossRpnBoxReg', 'loss_rpn_box_reg'],
-  ['lossClassifier', 'loss_classifier'],
-  ['lossBoxReg', 'loss_box_reg'],
-];
-/** The issue's bar for the loss parts, relative. */
-const LOSS_BAR = 1e-4;
 /**
  * Gradients that pass through ReLU kinks of the box head (fc7) or through RoIAlign's sampling and the RPN
  * head (the FPN convolution) are ill-conditioned: moving the input images by 1e-6 moves them by 6e-4 and
@@ -50,7 +44,7 @@ registerWasmTrainingKernels();
 const relative = (a: number, e: number) => Math.abs(a - e) / Math.abs(e);
 
 describeEachBackend(`fasterrcnnMobilenetV3Large320Fpn train-mode parity with torchvision (${NAME})`, (backend) => {
-  it("gives torchvision's four losses, gradients and running statistics with torchvision's draws", () => {
+  it("gives torchvision's four losses, gradients and running statistics with torchvision's draws", { timeout: HEAVY_TIMEOUT }, () => {
     expect(gradNames.length).toBeGreaterThan(0);
     const model = fasterrcnnMobilenetV3Large320Fpn(options);
     model.loadStateDict(weights.bytes);
@@ -70,11 +64,11 @@ describeEachBackend(`fasterrcnnMobilenetV3Large320Fpn train-mode parity with tor
     let parts: tf.Scalar[] = [];
     const { value, grads } = tf.variableGrads(() => {
       const l = model.loss(images, targets, { sampled });
-      parts = PARTS.map(([k]) => tf.keep(l[k]));
+      parts = FASTER_RCNN_LOSS_PARTS.map(([k]) => tf.keep(l[k]));
       return l.total;
     }, variables);
     const got = parts.map((p) => p.dataSync()[0]!);
-    PARTS.forEach(([ours, theirs], k) => {
+    FASTER_RCNN_LOSS_PARTS.forEach(([ours, theirs], k) => {
       const expected = tf.tidy(() => fixtureTensor(outputs, `train.loss.${theirs}`).dataSync()[0]!);
       const err = relative(got[k]!, expected);
       console.log(`[${backend}] ${theirs}: ${got[k]} (torchvision ${expected}), relative error ${err.toExponential(2)} (torchvision float32 vs float64: ${trainError[`train.loss.${theirs}`]!.toExponential(2)})`);
@@ -103,7 +97,7 @@ describeEachBackend(`fasterrcnnMobilenetV3Large320Fpn train-mode parity with tor
     model.dispose();
   });
 
-  it('draws its own mini-batches from a seed: finite losses, the same for the same seed, no tensor left', () => {
+  it('draws its own mini-batches from a seed: finite losses, the same for the same seed, no tensor left', { timeout: HEAVY_TIMEOUT }, () => {
     const model = fasterrcnnMobilenetV3Large320Fpn({ ...options, rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 300 });
     model.loadStateDict(weights.bytes);
     const images = [0, 1].map((i) => fixtureTensor(outputs, `input.${i}`) as tf.Tensor3D);
@@ -116,7 +110,7 @@ describeEachBackend(`fasterrcnnMobilenetV3Large320Fpn train-mode parity with tor
     const run = (seed: number) =>
       tf.tidy(() => {
         const l = model.loss(images, targets, { seed });
-        return PARTS.map(([k]) => l[k].dataSync()[0]!);
+        return FASTER_RCNN_LOSS_PARTS.map(([k]) => l[k].dataSync()[0]!);
       });
     const a = run(3);
     expect(a.every((v) => Number.isFinite(v))).toBe(true);

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { tf } from '@detkit/core';
 import { readSafetensors, safetensorsToBigInt64, safetensorsToFloat32, writeSafetensors, type SafetensorsFile, type SafetensorsInput } from './safetensors';
-import type { FasterRcnn, FasterRcnnBoxOutputs } from './faster-rcnn';
+import { IMAGENET_NORMALIZATION } from '@detkit/data';
+import { saveDetector } from '@detkit/models';
+import type { FasterRcnn, FasterRcnnBoxOutputs, FasterRcnnLoss } from './faster-rcnn';
 import type { ParamSpec, TorchParameters } from './state-dict';
 
 /** Reads a fixture written by tooling/fixtures/groups/torchvision.py. */
@@ -207,6 +209,42 @@ export function expectStagesLeaveOnlyOutputs(
   expect(det!.boxes.shape[1]).toBe(4);
   expect(tf.memory().numTensors).toBe(start + 3);
   tf.dispose([det!.boxes, det!.scores, det!.labels]);
+}
+
+/** detkit's Faster R-CNN loss parts and torchvision's names for them. */
+export const FASTER_RCNN_LOSS_PARTS: ReadonlyArray<[keyof FasterRcnnLoss, string]> = [
+  ['lossObjectness', 'loss_objectness'],
+  ['lossRpnBoxReg', 'loss_rpn_box_reg'],
+  ['lossClassifier', 'loss_classifier'],
+  ['lossBoxReg', 'loss_box_reg'],
+];
+
+/** The issue's bar for training-mode loss parts against torchvision's, relative. */
+export const LOSS_BAR = 1e-4;
+
+/**
+ * The fixture's two images (`input.0`, `input.1`) resized to 320 x 320, as detkit's loader gives them
+ * (ImageNet-normalised), and as [0, 1] pixels.
+ */
+export function loaderBatch(outputs: SafetensorsFile): { normalised: tf.Tensor4D; pixels: tf.Tensor4D } {
+  return tf.tidy(() => {
+    const pixels = tf.stack([0, 1].map((i) => tf.image.resizeBilinear(fixtureTensor(outputs, `input.${i}`) as tf.Tensor3D, [320, 320]))) as tf.Tensor4D;
+    const { mean, std } = IMAGENET_NORMALIZATION;
+    return { pixels, normalised: tf.div(tf.sub(pixels, tf.tensor1d([...mean])), tf.tensor1d([...std])) as tf.Tensor4D };
+  });
+}
+
+/** The model artifacts @detkit/models' `saveDetector` writes for `detector` (kept in memory). */
+export async function savedArtifacts(detector: unknown): Promise<tf.io.ModelArtifacts> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await saveDetector(
+    detector as never,
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
+    }),
+  );
+  return artifacts!;
 }
 
 /** lowbias32 (Chris Wellons' integer hash) in uint32 arithmetic, as tooling/fixtures/groups/torchvision_resnet.py's mix32. */
