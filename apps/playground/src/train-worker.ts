@@ -2,7 +2,13 @@
 // through @detkit/data's loader, Adam, and @detkit/backends' useBackend to move between WebGPU, WebGL, WASM
 // and CPU between two steps. Weights and Adam's slots are tfjs variables: they stay valid across the swap
 // (tfjs moves each one's data to the new backend when it is first used there).
-import { createRandom, tf } from '@detkit/core';
+//
+// On WebGPU the step reads nothing back from the GPU until the loss is awaited: a browser has no
+// synchronous GPU read (tfjs goes through a canvas, which headless Chromium on SwiftShader loses the device
+// on). So there the value checks (which read tensors to find NaN or x2 < x1) are off, the detector builds its
+// targets on the host and mines on the device, the loss is checked for NaN once awaited, and evaluation
+// (whose detect reads its boxes synchronously) runs on WASM.
+import { createRandom, setValueChecks, tf } from '@detkit/core';
 import { createLoader, syntheticSource, type Batch, type Loader } from '@detkit/data';
 import { evaluateVoc, type Detections, type GroundTruth } from '@detkit/eval';
 import { createFasterRcnn, createSsd, disposeOptimizer, saveDetector, trainableVariables, type FasterRcnn, type Ssd } from '@detkit/models';
@@ -34,9 +40,27 @@ function emit(event: WorkerEvent): void {
   scope.postMessage(event);
 }
 
+/** Backends on which the step must not read GPU data synchronously. */
+const NO_SYNC_READS: readonly string[] = ['webgpu'];
+
 async function switchBackend(name: PlaygroundBackend): Promise<void> {
   await startBackend(name, wasmPaths);
+  setValueChecks(!NO_SYNC_READS.includes(tf.getBackend()));
   emit({ type: 'backend', backend: tf.getBackend(), step: run?.step ?? 0 });
+}
+
+/** Runs `fn` on WASM when the active backend cannot read synchronously, then returns to it. */
+async function withSyncReads<T>(fn: () => Promise<T>): Promise<T> {
+  const active = tf.getBackend() as PlaygroundBackend;
+  if (!NO_SYNC_READS.includes(active)) return fn();
+  await startBackend('wasm', wasmPaths);
+  setValueChecks(true);
+  try {
+    return await fn();
+  } finally {
+    await startBackend(active, wasmPaths);
+    setValueChecks(false);
+  }
 }
 
 async function setup(s: TrainSetup, backend: PlaygroundBackend): Promise<void> {
@@ -106,11 +130,16 @@ async function trainStep(r: Run): Promise<StepEvent> {
     values[k] = (await v.data())[0]!;
     v.dispose();
   }
+  if (!Number.isFinite(loss)) throw new Error(`the loss of step ${r.step + 1} is ${loss} on ${tf.getBackend()}: lower the learning rate`);
   r.step += 1;
   return { type: 'step', step: r.step, loss, parts: values, ms: performance.now() - t0, backend: tf.getBackend() };
 }
 
 async function evaluate(r: Run): Promise<{ map: number; perClass: { ap: number }[]; ms: number }> {
+  return withSyncReads(() => evaluateHere(r));
+}
+
+async function evaluateHere(r: Run): Promise<{ map: number; perClass: { ap: number }[]; ms: number }> {
   const t0 = performance.now();
   const source = r.setup.data ? r.setup.data.samples : syntheticSource({ split: 'val', count: r.setup.valImages });
   const val = createLoader({ source, imageSize: r.setup.imageSize, batchSize: 8, shuffle: false });

@@ -173,11 +173,25 @@ async function useGpu(previous: string | null, options: UseBackendOptions): Prom
 }
 
 /**
+ * Reads every variable's data off webgpu asynchronously when it is the active backend, so that moving the
+ * variables to another backend reads nothing synchronously: tfjs moves data with a sync read, which in a
+ * browser goes through a canvas (headless Chromium on SwiftShader loses the device on it) and stalls a GPU.
+ * tfjs-backend-webgpu keeps what an async read returned beside the buffer, where the move finds it.
+ */
+async function downloadVariablesFromWebgpu(): Promise<void> {
+  if (currentBackendName() !== 'webgpu') return;
+  const variables = Object.values((tf.engine().state as unknown as { registeredVariables: Record<string, tf.Variable> }).registeredVariables);
+  await Promise.all(variables.filter((v) => !v.isDisposed).map((v) => v.data()));
+}
+
+/**
  * Makes `name` the active backend for every detkit and tfjs op that follows, and waits until it is
  * ready. Tensors and variables made on the previous backend stay valid: tfjs moves each one's data to the
  * new backend the first time it is used there, so a training loop can switch between steps and keep its
  * weights and optimizer state (see {@link registerCpuKernelFixes} for the one cpu kernel that made such
- * moves lose values).
+ * moves lose values). Leaving webgpu, every variable (weights, optimizer slots) is first read
+ * asynchronously, so that the move needs no synchronous GPU read; other tensors kept on webgpu are read
+ * synchronously when first used on the new backend.
  *
  * Throws {@link BackendUnavailableError} naming the backend, the cause and what to install when the
  * backend cannot be used (an unknown name, `@tensorflow/tfjs-node-gpu` missing or failing to load, no
@@ -193,6 +207,7 @@ export async function useBackend(name: BackendName, options: UseBackendOptions =
   if (options.threads !== undefined) checkThreads(options.threads);
   registerGradientFixes();
   const previous = currentBackendName();
+  if (name !== 'webgpu') await downloadVariablesFromWebgpu();
   switch (name) {
     case 'cpu':
       registerCpuKernelFixes();

@@ -1,5 +1,6 @@
 export { tf } from './tf';
 export { detach } from './detach';
+export { onHost, hostBackendName } from './host';
 export { createRandom, type Random, type RandomState, type SeededRandom } from './random';
 export { registerGradientFixes } from './gradient-fixes';
 export { registerCpuKernelFixes, stockCpuKernel } from './cpu-kernel-fixes';

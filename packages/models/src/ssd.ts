@@ -1,6 +1,6 @@
 import { SSD_MAX_RATIO, SSD_MIN_RATIO, ssdBoxesPerLocation, ssdDefaultBoxes } from '@detkit/anchors';
 import { ROI_BOX_CODER_WEIGHTS, type BoxCoderWeights } from '@detkit/boxes';
-import { InvalidArgumentError, integerOption, tf } from '@detkit/core';
+import { InvalidArgumentError, hasTypedArrayPath, integerOption, onHost, tf } from '@detkit/core';
 import { createSsdHead } from '@detkit/heads';
 import { MULTIBOX_LOSS_WEIGHTS, multiboxLoss } from '@detkit/losses';
 import { createSsdMatcher, SSD_MATCH_THRESHOLD } from '@detkit/matchers';
@@ -251,6 +251,9 @@ export function createSsd(given: SsdOptions): Ssd {
   const matcher = createSsdMatcher(recipe.matcher);
   const lossOptions = recipe.loss;
   const weights = recipe.boxCoderWeights;
+  // The default boxes' values, for building targets on the host beside a device backend (read now, before
+  // any kernel has used the tensor, so on webgpu and webgl this is the array it was made from: no download).
+  const priorValues = priors.dataSync() as Float32Array;
 
   const forward = (images: tf.Tensor4D, training: boolean) => {
     const features = backbone.apply(images, { training });
@@ -270,8 +273,14 @@ export function createSsd(given: SsdOptions): Ssd {
       }
       return tf.tidy(() => {
         const { classLogits, boxDeltas } = forward(images, true);
-        const gt = targets.map(targetTensors);
-        const t = buildSsdTargetsBatch(priors, gt.map((g) => g.boxes), gt.map((g) => g.classes), { matcher, weights });
+        // Targets depend only on the ground truth and the default boxes: they are built on the host (onHost),
+        // so on a GPU backend the step uploads them and reads nothing back for matching.
+        const onDevice = !hasTypedArrayPath();
+        const t = onHost(() => {
+          const gt = targets.map(targetTensors);
+          const p = onDevice ? tf.tensor2d(priorValues, priors.shape) : priors;
+          return buildSsdTargetsBatch(p, gt.map((g) => g.boxes), gt.map((g) => g.classes), { matcher, weights });
+        });
         const l = multiboxLoss(classLogits, boxDeltas, t.classLabels, t.regressionTargets, lossOptions);
         return { total: l.total as tf.Scalar, parts: { classification: l.classification as tf.Scalar, regression: l.regression as tf.Scalar } };
       });

@@ -4,7 +4,7 @@
 // that never switched (the state moves to the device and back). Tiny images (32 px, batch 1): SwiftShader runs every shader on the CPU. Without the driver
 // every test here fails saying what to install (provideSoftwareVulkan).
 import { useBackend, type BackendName } from '@detkit/backends';
-import { createRandom, tf } from '@detkit/core';
+import { createRandom, setValueChecks, tf } from '@detkit/core';
 import { provideSoftwareVulkan } from '@detkit/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createFasterRcnn, createSsd, disposeOptimizer, optimizerState, trainableVariables, type Detector, type ImageTargets } from './index';
@@ -105,5 +105,54 @@ describe('switching backend between steps', () => {
     expect(swapped.slots.length).toBeGreaterThan(0);
     swapped.weights.forEach((w, i) => expectClose(w, straight.weights[i]!, `variable ${i}`));
     swapped.slots.forEach((s, i) => expectClose(s, straight.slots[i]!, `momentum slot ${i}`));
+  }, 240_000);
+});
+
+describe('an SSD step without reads back from the GPU', () => {
+  // What a browser needs: there a synchronous read on webgpu goes through a canvas, which headless Chromium on
+  // SwiftShader cannot do (apps/playground README). With value checks off (they read tensors to check them),
+  // the step builds its targets on the host and mines hard negatives on the device: no GPU buffer is read
+  // until the caller awaits the loss.
+  it('reads no GPU buffer in a training step with value checks off', async () => {
+    if (setupError !== undefined) throw setupError;
+    await useBackend('wasm'); // started, so the host work runs on wasm
+    await useBackend('webgpu');
+    const detector = build('ssd');
+    const images = tf.randomUniform([2, SIZE, SIZE, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const optimizer = tf.train.momentum(0.01, 0.9);
+    const rand = createRandom(7);
+    const backend = tf.backend() as unknown as { readSync(id: object): unknown; tensorMap: { get(id: object): { values: unknown } } };
+    const readSync = backend.readSync;
+    let gpuReads = 0;
+    backend.readSync = function (this: typeof backend, id: object) {
+      if (this.tensorMap.get(id).values == null) gpuReads += 1; // values still on the host cost no read
+      return readSync.call(this, id);
+    };
+    const losses: number[] = [];
+    setValueChecks(false);
+    try {
+      for (let step = 0; step < 2; step++) {
+        const targets = step === 0 ? [TARGETS[0]!, { boxes: new Float32Array(0), labels: new Int32Array(0) }] : [TARGETS[0]!, TARGETS[0]!];
+        const cost = optimizer.minimize(() => detector.loss(images, targets, { rng: rand }).total, true, trainableVariables(detector)) as tf.Scalar;
+        expect(gpuReads, `reads from the GPU in step ${step}`).toBe(0);
+        losses.push((await cost.data())[0] as number);
+        cost.dispose();
+      }
+      // Leaving webgpu: useBackend reads the variables (weights, momentum slots) asynchronously first, so
+      // moving them to wasm for the next step reads no GPU buffer either.
+      await useBackend('wasm');
+      const onWasm = tf.randomUniform([2, SIZE, SIZE, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const cost = optimizer.minimize(() => detector.loss(onWasm, [TARGETS[0]!, TARGETS[0]!], { rng: rand }).total, true, trainableVariables(detector)) as tf.Scalar;
+      losses.push((await cost.data())[0] as number);
+      tf.dispose([cost, onWasm]);
+      expect(gpuReads, 'reads from the GPU when the step moved to wasm').toBe(0);
+    } finally {
+      setValueChecks(true);
+      backend.readSync = readSync;
+      disposeOptimizer(optimizer);
+      images.dispose();
+      detector.dispose();
+    }
+    expect(losses.every(Number.isFinite)).toBe(true);
   }, 240_000);
 });

@@ -1,7 +1,9 @@
 import { InvalidArgumentError, InvalidValueError, ShapeError, tf } from '@detkit/core';
 import { describeEachBackend, expectNoLeaks } from '@detkit/test-utils';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mineHardNegatives, SSD_NEG_POS_RATIO } from './index';
+import { mineByRank } from './mine-hard-negatives';
 
 function run(loss: unknown, labels: unknown, options?: Parameters<typeof mineHardNegatives>[2]) {
   const out = mineHardNegatives(loss as number[], labels as number[], options);
@@ -85,5 +87,38 @@ describe('mineHardNegatives input checks', () => {
     expect(() => mineHardNegatives([0.1, NaN], [0, 1])).toThrow(InvalidValueError);
     expect(() => mineHardNegatives([0.1], [0], { negPosRatio: -1 })).toThrow(InvalidArgumentError);
     expect(() => mineHardNegatives([0.1], [0], { minNegatives: 0.5 })).toThrow(/minNegatives/);
+  });
+});
+
+describeEachBackend('mineHardNegatives without its kernel (the rank path webgpu and webgl take)', () => {
+  // mineByRank is what mineHardNegatives runs where no fused kernel is registered; here it runs beside the
+  // kernel on the same inputs and must give the same selection, ties and edge counts included.
+  it('equals the kernel on random rows with ties, ignored elements and every ratio edge', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 160, maxLength: 160 }),
+        fc.constantFrom(0, 0.5, 1, 2.7, 3, 100),
+        fc.integer({ min: 0, max: 5 }),
+        (rows, n, draws, negPosRatio, minNegatives) => {
+          // Losses from 4 levels only, so equal losses are common; labels -1 (1 in 8), 0 (5 in 8), 1-2.
+          const loss = Array.from({ length: rows * n }, (_, i) => (draws[i % 160]! % 4) / 4);
+          const labels = Array.from({ length: rows * n }, (_, i) => [0, 0, 0, 0, 0, -1, 1, 2][(draws[(i * 7 + 3) % 160]! >> 3) % 8]!);
+          const expected = tf.tidy(() => mineHardNegatives(tf.tensor2d(loss, [rows, n]), tf.tensor2d(labels, [rows, n], 'int32'), { negPosRatio, minNegatives }).arraySync());
+          const ranked = tf.tidy(() => mineByRank(tf.tensor2d(loss, [rows, n]), tf.tensor2d(labels, [rows, n], 'int32'), negPosRatio, minNegatives).arraySync());
+          expect(ranked).toEqual(expected);
+        },
+      ),
+      { numRuns: 60, seed: 17 },
+    );
+  });
+
+  it('keeps rank 1 inputs and empty inputs as the kernel does, and leaks nothing', async () => {
+    const loss = [0.8, 0.1, 3.0, 0.2, 0.9, 5.0, 0.7, 0.3];
+    const labels = [0, 0, 7, 0, 0, -1, 0, 0];
+    expect(tf.tidy(() => mineByRank(tf.tensor1d(loss), tf.tensor1d(labels, 'int32'), 3, 0).arraySync())).toEqual([0, -1, 7, -1, 0, -1, 0, -1]);
+    expect(tf.tidy(() => mineByRank(tf.zeros([2, 0]), tf.zeros([2, 0], 'int32'), 3, 0).shape)).toEqual([2, 0]);
+    await expectNoLeaks(() => tf.tidy(() => mineByRank(tf.tensor1d(loss), tf.tensor1d(labels, 'int32'), 3, 1)));
   });
 });

@@ -1,4 +1,4 @@
-import { callWasmKernel, integerOption, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
+import { callWasmKernel, hasFusedKernel, integerOption, numberOption, runTypedArrayKernel, tf, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { labelsInput, lossInput } from './internal';
 import { samplersWasm } from './wasm';
 import { MINE_HARD_NEGATIVES_KERNEL } from './kernel-names';
@@ -74,6 +74,35 @@ export function mineHardNegatives(lossPerPrior: TensorInput, labels: TensorInput
   return tf.tidy(() => {
     const l = labelsInput(op, 'labels', labels, true);
     const loss = lossInput(op, 'lossPerPrior', lossPerPrior, l.shape);
-    return runTypedArrayKernel(miningKernel, [loss, l], { negPosRatio, minNegatives })[0] as tf.Tensor;
+    if (hasFusedKernel(miningKernel)) return runTypedArrayKernel(miningKernel, [loss, l], { negPosRatio, minNegatives })[0] as tf.Tensor;
+    return mineByRank(loss, l, negPosRatio, minNegatives);
   });
+}
+
+/**
+ * The selection of {@link mineHardNegatives} in tfjs ops, for backends without its kernel (webgpu,
+ * webgl): torchvision's two sorts (`idx = loss.sort(descending)`, `rank = idx.sort()`) as two `tf.topk`s,
+ * and `rank < negPosRatio * positives` in float32. It stays on the device (no read back: webgpu's topk is
+ * a bitonic sort on the GPU). Positives and ignored elements rank last (their loss set to -inf) and are
+ * never kept as negatives, so the result equals the kernel's, ties included (topk takes the lower index
+ * first, as the kernel). Call inside `tf.tidy`.
+ *
+ * @param loss - Float32 [N] or [B, N], detached.
+ * @param labels - Int32, the shape of `loss`, detached.
+ */
+export function mineByRank(loss: tf.Tensor, labels: tf.Tensor, negPosRatio: number, minNegatives: number): tf.Tensor {
+  const shape = labels.shape;
+  const n = shape[shape.length - 1] as number;
+  if (labels.size === 0) return tf.clone(labels);
+  const rows = labels.size / n;
+  const y = tf.reshape(labels, [rows, n]);
+  const positive = tf.greater(y, 0);
+  const negative = tf.equal(y, 0);
+  const ranked = tf.where(negative, tf.reshape(loss, [rows, n]), tf.fill([rows, n], -Infinity));
+  const order = tf.topk(ranked, n).indices; // order[r, p]: the element at rank p
+  const rank = tf.topk(tf.neg(tf.cast(order, 'float32')), n).indices; // rank[r, j]: the rank of element j
+  const wanted = tf.maximum(tf.mul(tf.sum(tf.cast(positive, 'float32'), 1, true), negPosRatio), minNegatives); // [rows, 1]
+  const kept = tf.logicalAnd(negative, tf.less(tf.cast(rank, 'float32'), wanted));
+  const out = tf.where(positive, y, tf.where(kept, tf.zerosLike(y), tf.fill([rows, n], -1, 'int32')));
+  return tf.reshape(out, shape);
 }

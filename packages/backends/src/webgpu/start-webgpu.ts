@@ -8,6 +8,7 @@ import { loadWebgpu } from '../load-backend';
 import { adapterLabel, DAWN_PACKAGE, describeAdapter, installDawn, isMissingModule, type AdapterDescription, type AdapterLike, type GpuLike } from './adapter';
 import { registerWebgpuKernels } from './register-webgpu-kernels';
 import { installSyncRead, loadEventLoopPump } from './sync-read';
+import { keepSmallHostCopies } from './host-copies';
 
 /** How {@link startWebgpu} may choose. */
 export interface StartWebgpuOptions {
@@ -127,6 +128,7 @@ export async function startWebgpu(requested: string, options: StartWebgpuOptions
     'webgpu',
     async () => {
       const backend = new WebGPUBackend(await requestDevice(adapter), adapter.info);
+      keepSmallHostCopies(backend);
       if (source === 'dawn') installSyncRead(backend);
       return backend;
     },
