@@ -7,8 +7,9 @@
  * `transposeA` / `transposeB` (which tfjs's MatMul gradient uses) are unoptimised loops, 10-50x slower than
  * its XNNPACK Conv2D and plain MatMul (measured: the gradient of a [128, 25088] x [25088, 1024] dense layer
  * takes 23 s through tfjs's gradient and 0.8 s this way). So every gradient here is a plain `tf.conv2d` or a
- * `tf.matMul` without transpose flags, with explicit transposes of the smaller operand. One code path on
- * every backend, so the gradients agree across backends to float32 rounding.
+ * `tf.matMul` without transpose flags, with explicit transposes of the smaller operand. A convolution's
+ * kernel gradient is the backend's Conv2DBackpropFilter where one is registered (@detkit/backends registers
+ * an XNNPACK one for wasm; cpu, webgl and webgpu have their own), else one matMul per tap.
  */
 import { tf } from '@detkit/core';
 
@@ -17,11 +18,20 @@ function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return tf.matMul(a, b);
 }
 
-/** Kernel gradient of a stride-1 'same' conv: [k, k, Cin, Cout] from x [N, H, W, Cin] and dy [N, H, W, Cout]. */
+/**
+ * Kernel gradient of a stride-1 'same' conv: [k, k, Cin, Cout] from x [N, H, W, Cin] and dy [N, H, W, Cout].
+ * The backend's Conv2DBackpropFilter where it has one (cpu, webgl, webgpu, and wasm once @detkit/backends
+ * has registered its XNNPACK one: one im2col and one matrix product), else one slice and one matMul per tap
+ * (stock tfjs-backend-wasm, which has none; 9 passes over x for a 3x3 kernel, single-threaded).
+ */
 function kernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
+  const [n, h, w, cin] = x.shape;
+  const cout = dy.shape[3];
+  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined) {
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [k, k, cin, cout] };
+    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
   return tf.tidy(() => {
-    const [n, h, w, cin] = x.shape;
-    const cout = dy.shape[3];
     const p = (k - 1) / 2;
     const padded = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
     // Channels first, once: each tap is then a slice and one plain matMul [Cin, NHW] x [NHW, Cout].
