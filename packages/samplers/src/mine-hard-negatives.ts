@@ -56,7 +56,8 @@ const miningKernel: TypedArrayKernel<MiningAttrs> = {
  * whose loss it set to -inf, and adds them to the background term); `minNegatives` (default 0).
  *
  * Runs as one kernel (`DetkitSamplersMineHardNegatives`, WebAssembly, in tfjs-backend-wasm's heap
- * without copies) on cpu and wasm. Not differentiated: `lossPerPrior` is taken as a constant of the
+ * without copies) on cpu and wasm; elsewhere (webgpu, webgl) as two `tf.topk` ranks on the device, with
+ * the same result and no read back. Not differentiated: `lossPerPrior` is taken as a constant of the
  * gradient tape (the selection is a constant of the loss, as in torchvision), so the loss being trained
  * may go in.
  *
