@@ -33,6 +33,21 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
   it('Conv2DBackpropFilter, NCHW', () =>
     expectSameAsCpu('Conv2DBackpropFilter', { x: data([2, 3, 7, 6], 1), dy: data([2, 4, 4, 3], 2) }, { strides: 2, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] }));
 
+  // The transposing im2col moves four pixels and four channels at a time: channel counts with and without a
+  // remainder of 4, pixel counts (n * oh * ow) with and without one, padding on every side, strides 1 and 2.
+  it.each([
+    ['8 channels, 30 pixels, stride 1 same', [2, 5, 3, 8], [3, 3, 8, 5], 1, 'same'],
+    ['6 channels, 35 pixels, stride 1 same', [1, 7, 5, 6], [3, 3, 6, 4], 1, 'same'],
+    ['13 channels, 12 pixels, stride 2 same', [3, 4, 3, 13], [3, 3, 13, 7], 2, 'same'],
+    ['4 channels, 9 pixels, stride 1 valid, 5x5', [1, 7, 7, 4], [5, 5, 4, 3], 1, 'valid'],
+  ] as const)('Conv2DBackpropFilter, NHWC: %s', (_name, xShape, filterShape, strides, pad) => {
+    const [n, h, w] = xShape;
+    const [kh, kw, , outC] = filterShape;
+    const oh = pad === 'same' ? Math.ceil(h / strides) : Math.ceil((h - kh + 1) / strides);
+    const ow = pad === 'same' ? Math.ceil(w / strides) : Math.ceil((w - kw + 1) / strides);
+    return expectSameAsCpu('Conv2DBackpropFilter', { x: data([...xShape], 21), dy: data([n, oh, ow, outC], 22) }, { strides, pad, dataFormat: 'NHWC', filterShape: [...filterShape] });
+  });
+
   it('Conv2DBackpropInput, NCHW', () =>
     expectSameAsCpu('Conv2DBackpropInput', { dy: data([2, 4, 4, 3], 3), filter: data([3, 3, 3, 4], 4) }, { strides: 2, pad: 'same', dataFormat: 'NCHW', inputShape: [2, 3, 7, 6] }));
 

@@ -7,9 +7,9 @@
  * `transposeA` / `transposeB` (which tfjs's MatMul gradient uses) are unoptimised loops, 10-50x slower than
  * its XNNPACK Conv2D and plain MatMul (measured: the gradient of a [128, 25088] x [25088, 1024] dense layer
  * takes 23 s through tfjs's gradient and 0.8 s this way). So every gradient here is a plain `tf.conv2d` or a
- * `tf.matMul` without transpose flags, with explicit transposes of the smaller operand. A convolution's
- * kernel gradient is the backend's Conv2DBackpropFilter where one is registered (@detkit/backends registers
- * an XNNPACK one for wasm; cpu, webgl and webgpu have their own), else one matMul per tap.
+ * `tf.matMul` without transpose flags, with explicit transposes of the smaller operand. Convolutions are
+ * tfjs's fused ones where the backend has a Conv2DBackpropFilter (@detkit/backends registers an XNNPACK one
+ * for wasm; cpu, webgl and webgpu have their own), else their kernel gradient is one matMul per tap.
  */
 import { tf } from '@detkit/core';
 
@@ -19,18 +19,12 @@ function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * Kernel gradient of a stride-1 'same' conv: [k, k, Cin, Cout] from x [N, H, W, Cin] and dy [N, H, W, Cout].
- * The backend's Conv2DBackpropFilter where it has one (cpu, webgl, webgpu, and wasm once @detkit/backends
- * has registered its XNNPACK one: one im2col and one matrix product), else one slice and one matMul per tap
- * (stock tfjs-backend-wasm, which has none; 9 passes over x for a 3x3 kernel, single-threaded).
+ * Kernel gradient of a stride-1 'same' conv: [k, k, Cin, Cout] from x [N, H, W, Cin] and dy [N, H, W, Cout],
+ * one slice and one matMul per tap: for backends without a Conv2DBackpropFilter (stock tfjs-backend-wasm).
  */
 function kernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
   const [n, h, w, cin] = x.shape;
   const cout = dy.shape[3];
-  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined) {
-    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [k, k, cin, cout] };
-    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-  }
   return tf.tidy(() => {
     const p = (k - 1) / 2;
     const padded = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
@@ -52,17 +46,29 @@ function kernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D
 }
 
 /**
- * Stride-1 convolution with 'same' zero padding (torch's `padding=(k - 1) / 2`) plus bias, NHWC.
- * Differentiable with respect to `x`, `kernel` and `bias` on every backend: the input gradient is the
- * convolution of dy with the kernel rotated by 180° and its channels swapped, the kernel gradient one
- * matMul per tap.
+ * Stride-1 convolution with 'same' zero padding (torch's `padding=(k - 1) / 2`) plus bias, then `activation`,
+ * NHWC. Differentiable with respect to `x`, `kernel` and `bias` on every backend. Where the backend has a
+ * Conv2DBackpropFilter (cpu, webgl, webgpu, and wasm once @detkit/backends has registered its XNNPACK one)
+ * it is tfjs's fused convolution (`tf.fused.conv2d`: bias and activation in the convolution's kernel, and
+ * its gradient through the backend's conv gradients); else the input gradient is the convolution of dy
+ * with the kernel rotated by 180° and its channels swapped, the kernel gradient one matMul per tap.
  *
  * @param x - Tensor[N, H, W, Cin].
  * @param kernel - Tensor[k, k, Cin, Cout], k odd.
  * @param bias - Tensor[Cout].
+ * @param activation - 'linear' (default) or 'relu'.
  * @returns Tensor[N, H, W, Cout].
  */
-export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
+  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined) {
+    return tf.fused.conv2d({ x, filter: kernel, strides: 1, pad: 'same', bias, activation });
+  }
+  const out = conv2dSameByTaps(x, kernel, bias);
+  return activation === 'relu' ? tf.relu(out) : out;
+}
+
+/** {@link conv2dSame} without an activation, for backends without a Conv2DBackpropFilter. */
+function conv2dSameByTaps(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
   const k = kernel.shape[0];
   const conv = tf.customGrad((input, filter, save) => {
     const xi = input as tf.Tensor4D;

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, integerOption, tf, type TensorInput } from '@detkit/core';
+import type { tf} from '@detkit/core';
+import { InvalidArgumentError, integerOption, type TensorInput } from '@detkit/core';
 import type { HeadWeights } from './head-weights';
 import { applyOverLevels, featureLevels } from './internal';
 import { conv2dSame, flattenLevel } from './layers';
@@ -91,7 +92,7 @@ export function createRpnHead(options: RpnHeadOptions): RpnHead {
   const apply = (features: TensorInput | readonly TensorInput[]): RpnHeadOutput => {
     const applyOp = 'RpnHead.apply';
     const { outputs, anchorsPerLevel } = applyOverLevels(applyOp, featureLevels(applyOp, features), () => inChannels, () => numAnchors, (x) => {
-      const t = tf.relu(conv2dSame(x, v['conv/kernel'] as tf.Variable<tf.Rank.R4>, v['conv/bias'] as tf.Variable<tf.Rank.R1>));
+      const t = conv2dSame(x, v['conv/kernel'] as tf.Variable<tf.Rank.R4>, v['conv/bias'] as tf.Variable<tf.Rank.R1>, 'relu');
       return [
         flattenLevel(conv2dSame(t, v['cls_logits/kernel'] as tf.Variable<tf.Rank.R4>, v['cls_logits/bias'] as tf.Variable<tf.Rank.R1>), objectnessLogits),
         flattenLevel(conv2dSame(t, v['bbox_pred/kernel'] as tf.Variable<tf.Rank.R4>, v['bbox_pred/bias'] as tf.Variable<tf.Rank.R1>), 4),
