@@ -1,5 +1,4 @@
-import type { tf} from '@detkit/core';
-import { InvalidArgumentError, integerOption, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, integerOption, type tf, type TensorInput } from '@detkit/core';
 import type { HeadWeights } from './head-weights';
 import { applyOverLevels, featureLevels } from './internal';
 import { conv2dSame, flattenLevel } from './layers';
