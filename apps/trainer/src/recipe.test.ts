@@ -56,6 +56,10 @@ describe('the recipe chosen from the data', () => {
     expect((await resolveRun({ ...defaultConfig('ssd'), epochs: 30 }, source(256, [12, 120]), false)).augment).toBe('ssd');
     expect((await resolveRun({ ...defaultConfig('ssd'), epochs: 29 }, source(256, [12, 120]), false)).augment).toBe('flip');
     expect((real.modelOptions.defaultBoxes as { scales: number[] }).scales).toHaveLength(4);
+    // torchvision's trainable_backbone_layers: 0-5 for ResNet-50, 0-6 for MobileNetV3.
+    await expect(resolveRun({ ...defaultConfig('fasterrcnn-resnet50-fpn'), trainableBackboneLayers: 6 }, source(256, [12, 120]), false)).rejects.toThrow(/trainableBackboneLayers.*must be 0-5 for fasterrcnn-resnet50-fpn/);
+    await expect(resolveRun({ ...defaultConfig('fasterrcnn-resnet50-fpn'), trainableBackboneLayers: 5 }, source(256, [12, 120]), false)).resolves.toBeDefined();
+    await expect(resolveRun({ ...defaultConfig('fasterrcnn-mobilenet-v3-large-fpn'), trainableBackboneLayers: 6 }, source(256, [12, 120]), false)).resolves.toBeDefined();
     const frcnn = await resolveRun({ ...defaultConfig('faster-rcnn'), epochs: 3 }, source(256, [12, 120]), false);
     expect(frcnn).toMatchObject({ epochs: 3, time: 0, augment: 'flip' });
     expect((frcnn.modelOptions.anchors as { sizes: number[] }).sizes).toHaveLength(4);

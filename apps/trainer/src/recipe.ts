@@ -159,6 +159,11 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
       if (config[key] !== null) throw new InvalidArgumentError('detkit-train', key, `applies to torchvision's models (--model ssdlite320-mobilenet-v3-large, ${TORCHVISION_FASTER_RCNN_MODELS.join(', ')}), not to ${config.model}`);
     }
   }
+  // ResNet-50 has 5 stages (torchvision's trainable_backbone_layers 0-5), MobileNetV3 6: refused here,
+  // before the data are read, rather than when the model is built.
+  if (config.model === 'fasterrcnn-resnet50-fpn' && config.trainableBackboneLayers !== null && config.trainableBackboneLayers > 5) {
+    throw new InvalidArgumentError('detkit-train', 'trainableBackboneLayers', `must be 0-5 for ${config.model} (ResNet-50 has 5 stages), got ${config.trainableBackboneLayers}`);
+  }
   let imageSize: number;
   if (config.model === 'ssdlite320-mobilenet-v3-large') {
     if (config.imageSize !== 'auto' && config.imageSize !== SSDLITE_IMAGE_SIZE) {
