@@ -3,10 +3,8 @@
  * TensorFlow's `with tf.device('/CPU:0')`, which TensorFlow's detection pipelines use to build targets
  * on the CPU beside a GPU model.
  */
+import { hasTypedArrayPath } from './kernels';
 import { tf } from './tf';
-
-/** Backends that keep tensor data in CPU memory. */
-const HOST_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 
 interface EngineInternals {
   registry: Record<string, unknown>;
@@ -17,7 +15,7 @@ interface EngineInternals {
 /** The backend {@link onHost} runs on: the active one when it is a host backend, else wasm when started, else cpu. */
 export function hostBackendName(): 'cpu' | 'wasm' {
   const active = tf.getBackend();
-  if (active === 'cpu' || active === 'wasm') return active;
+  if (hasTypedArrayPath()) return active as 'cpu' | 'wasm';
   return (tf.engine() as unknown as EngineInternals).registry['wasm'] !== undefined ? 'wasm' : 'cpu';
 }
 
@@ -50,8 +48,8 @@ function switchNow(name: string): void {
  * @returns `fn`'s result.
  */
 export function onHost<T>(fn: () => T): T {
+  if (hasTypedArrayPath()) return fn();
   const active = tf.getBackend();
-  if (HOST_BACKENDS.includes(active)) return fn();
   switchNow(hostBackendName());
   try {
     return fn();
