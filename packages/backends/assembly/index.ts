@@ -101,7 +101,8 @@ export function im2col(
 
 /**
  * im2col, transposed: colsT [kh * kw * c, n * oh * ow], column p holding output pixel p's receptive field
- * (the transpose of {@link im2col}'s rows), zeros in the padding. The filter gradient is then one
+ * (the transpose of {@link im2col}'s rows), zeros in the padding; columns p0 to p1 - 1 only (the whole
+ * matrix for 0, n * oh * ow), so that threads can share a call. The filter gradient is then one
  * untransposed product colsT dy, whose packed operand is the small dy. Per tap, four output pixels at a
  * time: their channels are read four lanes at a time, transposed 4 x 4 in registers and written as 16
  * contiguous bytes to each of four rows (a scalar write per pixel and channel was 3-5x slower at 64 to 96
@@ -110,10 +111,12 @@ export function im2col(
 export function im2colT(
   x: usize, n: i32, h: i32, w: i32, c: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, colsT: usize,
+  p0: i32, p1: i32,
 ): void {
   const run = <usize>c << 2;
   const pixels = n * oh * ow;
   const rowBytes = <usize>pixels << 2;
+  const plane = oh * ow;
   const c4 = c & ~3;
   const image = <usize>h * <usize>w * run;
   for (let i = 0; i < kh; i++) {
@@ -122,11 +125,11 @@ export function im2colT(
       // Four output pixels at a time (consecutive p, across rows and images): their four source rows of
       // channels are read four lanes at a time and transposed 4 x 4, so that each channel's row of colsT
       // gets 16 contiguous bytes per store instead of 4 scattered ones. 0 marks a padding pixel.
-      let b = 0;
-      let y = 0;
-      let xo = 0;
-      let p = 0;
-      for (; p + 4 <= pixels; p += 4) {
+      let b = p0 / plane;
+      let y = (p0 - b * plane) / ow;
+      let xo = p0 - b * plane - y * ow;
+      let p = p0;
+      for (; p + 4 <= p1; p += 4) {
         const s0 = tapSource(x, image, run, h, w, b, y, xo, i, j, sh, sw, pt, pl);
         xo++; if (xo == ow) { xo = 0; y++; if (y == oh) { y = 0; b++; } }
         const s1 = tapSource(x, image, run, h, w, b, y, xo, i, j, sh, sw, pt, pl);
@@ -162,7 +165,7 @@ export function im2colT(
           dst += rowBytes;
         }
       }
-      for (; p < pixels; p++) {
+      for (; p < p1; p++) {
         const src = tapSource(x, image, run, h, w, b, y, xo, i, j, sh, sw, pt, pl);
         xo++; if (xo == ow) { xo = 0; y++; if (y == oh) { y = 0; b++; } }
         let dst = tapRows + (<usize>p << 2);

@@ -1,6 +1,7 @@
 import { tf, wasmSimdSupported } from '@detkit/core';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadedVersions } from './load-backend';
+import { kernelThreadCount } from './wasm-backend';
 import { wasmIsThreaded } from './wasm-threads';
 import type { AdapterDescription } from './webgpu/adapter';
 import { webgpuAdapter } from './webgpu/start-webgpu';
@@ -20,6 +21,12 @@ export interface BackendInfo {
    * XNNPACK on a worker pool); null on other backends.
    */
   threaded: boolean | null;
+  /**
+   * On wasm, the threads detkit's own kernels (the filter gradient's im2col) split their work over: helper
+   * workers beside the calling thread on the threaded build in Node, started at the first large call (1
+   * until then and elsewhere); null on other backends.
+   */
+  kernelThreads: number | null;
   /** Versions of tfjs-core and of the active backend's package. */
   versions: { tfjsCore: string; backend: string | null };
   /** 'node' or 'browser'. */
@@ -51,6 +58,7 @@ export function backendInfo(): BackendInfo {
     simd: null,
     threads: null,
     threaded: null,
+    kernelThreads: null,
     versions: { tfjsCore: tf.version_core, backend: loadedVersions.get(backend) ?? null },
     platform,
     adapter: null,
@@ -59,6 +67,7 @@ export function backendInfo(): BackendInfo {
     info.simd = cachedFlag('WASM_HAS_SIMD_SUPPORT') ?? wasmSimdSupported();
     info.threads = getThreadsCount();
     info.threaded = wasmIsThreaded();
+    info.kernelThreads = kernelThreadCount(tf.backend());
     info.versions.backend = version_wasm;
   } else if (backend === 'cpu') {
     info.threads = 1;

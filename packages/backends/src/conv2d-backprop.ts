@@ -12,7 +12,7 @@
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, convGeometry, disposeAll, kernelsFor, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
+import { addressOf, convGeometry, disposeAll, kernelsFor, runSplit, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 interface Conv2DBackpropAttrs {
   strides: number | [number, number];
@@ -74,7 +74,8 @@ function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, fil
   const kernels = kernelsFor(backend);
   if (costB <= costA) {
     const colsT = backend.makeOutput([1, k, p], 'float32');
-    kernels.im2colT(addressOf(backend, x), ...convGeometry(info), addressOf(backend, colsT));
+    // Split by output pixel over the threads (16 pixels = one 64-byte line of each row per part edge).
+    runSplit(backend, 'im2colT', [addressOf(backend, x), ...convGeometry(info), addressOf(backend, colsT)], p, 16, p * k);
     const dw = matMul(backend, colsT, dy3);
     disposeAll(backend, [colsT]);
     dw.shape = filterShape;

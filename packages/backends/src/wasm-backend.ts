@@ -4,7 +4,9 @@
  * Internal to the package.
  */
 import { DetkitError, tf } from '@detkit/core';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { DataId, KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { startKernelThreads, type KernelThreads } from './kernel-threads';
 import { backendsWasm, type BackendsWasm } from './wasm';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` the kernels touch. */
@@ -62,6 +64,7 @@ export function convGeometry(info: tf.backend_util.Conv2DInfo) {
 }
 
 const instances = new WeakMap<object, BackendsWasm>();
+const helpers = new WeakMap<object, KernelThreads | null>();
 
 /**
  * detkit's kernel module instantiated in tfjs-backend-wasm's own memory, so kernels run on tensors in
@@ -80,4 +83,40 @@ export function kernelsFor(backend: WasmBackend): BackendsWasm {
     instances.set(backend, exports);
   }
   return exports;
+}
+
+/** Threads {@link runSplit} splits a call over on `backend` now: 1 until its helpers have started. */
+export function kernelThreadCount(backend: object): number {
+  return helpers.get(backend)?.threads ?? 1;
+}
+
+type RangeKernel = { [K in keyof BackendsWasm]: BackendsWasm[K] extends (...args: never[]) => void ? K : never }[keyof BackendsWasm];
+
+/**
+ * tfjs environment flag (default true): `tf.env().set('DETKIT_KERNEL_THREADS', false)` keeps detkit's own
+ * wasm kernels on the calling thread (for comparisons; the results are the same either way).
+ */
+export const KERNEL_THREADS_FLAG = 'DETKIT_KERNEL_THREADS';
+tf.env().registerFlag(KERNEL_THREADS_FLAG, () => true);
+
+/** Work (elements written) under which a call stays on the calling thread: waking a helper costs more. */
+const MIN_SPLIT_WORK = 1 << 16;
+
+/**
+ * Runs a kernel whose last two arguments are a range [start, end) of its output, `kernel(...args, 0, total)`:
+ * split over tfjs-backend-wasm's thread count (helper workers beside the calling thread, see
+ * ./kernel-threads) when its heap is shared and `work` is large enough, else on this thread. Parts are
+ * multiples of `align`.
+ */
+export function runSplit(backend: WasmBackend, kernel: RangeKernel, args: readonly number[], total: number, align: number, work: number): void {
+  const kernels = kernelsFor(backend);
+  const call = (name: string, all: readonly number[]) => (kernels[name as RangeKernel] as unknown as (...a: number[]) => void)(...all);
+  let threads = helpers.get(backend);
+  if (threads === undefined) {
+    const memory = (backend.wasm.asm?.memory ?? backend.wasm.wasmMemory) as WebAssembly.Memory;
+    threads = startKernelThreads(backendsWasm.compiled(memory), memory, Object.keys(kernels), getThreadsCount() - 1, call) ?? null;
+    helpers.set(backend, threads);
+  }
+  if (threads === null || work < MIN_SPLIT_WORK || !tf.env().getBool(KERNEL_THREADS_FLAG)) call(kernel, [...args, 0, total]);
+  else threads.run(kernel, args, total, align);
 }

@@ -3,8 +3,8 @@
 // with esbuild next to this package's node_modules so that its imports resolve as in an application).
 //
 // The promise checked: XNNPACK splits each convolution and matrix product between threads by output
-// tiles, so every output element is summed by one thread in the same order, and N threads train to the
-// same weights as one, bit for bit.
+// tiles, and detkit's im2col splits by output pixel, so every output element is summed by one thread in the
+// same order, and N threads train to the same weights as one, bit for bit.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendInfo } from '../src/index';
@@ -28,7 +28,7 @@ afterAll(() => script.remove());
 
 /** Runs the child with `threads`; it must exit by itself (code 0) within the timeout. */
 function train(threads: number): ChildReport {
-  const child = spawnSync(process.execPath, [script.file, String(threads)], { cwd: PACKAGE, encoding: 'utf8', timeout: 90_000 });
+  const child = spawnSync(process.execPath, [script.file, String(threads)], { cwd: PACKAGE, encoding: 'utf8', timeout: 90_000, maxBuffer: 64 << 20 });
   expect(child.error, child.stderr).toBeUndefined();
   expect(child.signal, 'the child did not exit by itself').toBeNull();
   expect(child.status, child.stderr).toBe(0);
@@ -47,6 +47,9 @@ describe("useBackend('wasm', { threads }) in Node", () => {
   it('threads: 1 runs the unthreaded SIMD build, threads: 2 the threaded SIMD build on 2 threads', () => {
     expect(one.info).toMatchObject({ backend: 'wasm', simd: true, threads: 1, threaded: false });
     expect(two.info).toMatchObject({ backend: 'wasm', simd: true, threads: 2, threaded: true });
+    // detkit's own kernels: a helper worker beside the calling thread on the threaded build.
+    expect(one.info.kernelThreads).toBe(1);
+    expect(two.info.kernelThreads).toBe(2);
   });
 
   it('2 threads train to the same weights as 1 after 3 momentum steps, bit for bit', () => {

@@ -56,4 +56,19 @@ describe('sharedMemoryVariant', () => {
       expect(module.instantiate({ memory, malloc: () => 0, free: () => {} }).inc(8)).toBe(7);
     }
   });
+
+  it("compiled(memory) is the module instantiate uses for that memory, for another thread's instance", () => {
+    const module = defineWasmModule<Inc>(Buffer.from(incModule([0x00, 0x00])).toString('base64'));
+    const memory = shared();
+    const compiled = module.compiled(memory);
+    expect(module.compiled(memory)).toBe(compiled);
+    // A second instance on the same shared memory (what a helper thread makes) sees the first one's writes.
+    const first = module.instantiate({ memory, malloc: () => 0, free: () => {} });
+    const second = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Inc;
+    expect(first.inc(32)).toBe(1);
+    expect(second.inc(32)).toBe(2);
+    const plain = new WebAssembly.Memory({ initial: 1 });
+    expect(module.compiled(plain)).not.toBe(compiled);
+    expect(() => new WebAssembly.Instance(module.compiled(plain), { env: { memory } })).toThrow(WebAssembly.LinkError);
+  });
 });

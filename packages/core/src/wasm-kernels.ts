@@ -19,6 +19,11 @@ import type { KernelArray, KernelContext, WasmHeap } from './kernels';
 export interface WasmModule<Exports> {
   /** The module's exports, instantiated against `heap.memory` (cached per memory). */
   instantiate(heap: WasmHeap): Exports;
+  /**
+   * The compiled module that {@link WasmModule.instantiate} uses for `memory` (the shared-memory variant for
+   * a shared one): for instantiating the same kernels on that memory in another thread.
+   */
+  compiled(memory: WebAssembly.Memory): WebAssembly.Module;
 }
 
 /** True where WebAssembly with fixed-width SIMD can be compiled (Node 16.4+, every current browser). */
@@ -162,6 +167,7 @@ export function defineWasmModule<Exports>(base64: string): WasmModule<Exports> {
       }
       return exports;
     },
+    compiled: (memory) => compile(isShared(memory)),
   };
 }
 
