@@ -5,7 +5,7 @@ import { BACKEND_NAMES } from '@detkit/backends';
 import { InvalidArgumentError } from '@detkit/core';
 import { describe, expect, it } from 'vitest';
 import { HelpShown, parseTrainArgs } from './cli';
-import { defaultConfig } from './config';
+import { defaultConfig, SSD_DATA_BATCH_SIZE, SSD_DATA_LR, SSD_SYNTHETIC_BATCH_SIZE, SSD_SYNTHETIC_LR } from './config';
 import { parseDetectArgs } from './run-detect';
 
 const quiet = { writeOut: () => {}, writeErr: () => {} };
@@ -67,7 +67,9 @@ describe('detkit-train arguments', () => {
     for (const o of options.filter((o) => !/--help/.test(o))) expect(o.replace(/\s+/g, ' '), o).toMatch(/\(default: [^)]+\)/);
     const ssd = defaultConfig('ssd'), frcnn = defaultConfig('faster-rcnn');
     const flat = text.replace(/\s+/g, ' ');
-    expect(flat).toContain(`(default: ${ssd.batchSize} SSD / ${frcnn.batchSize} Faster R-CNN)`);
+    expect(ssd.batchSize).toBe('auto');
+    expect(flat).toContain(`(default: auto: SSD ${SSD_SYNTHETIC_LR} on the synthetic set, ${SSD_DATA_LR} on your data; ${frcnn.lr} Faster R-CNN)`);
+    expect(flat).toContain(`(default: auto: SSD ${SSD_SYNTHETIC_BATCH_SIZE} on the synthetic set, ${SSD_DATA_BATCH_SIZE} on your data; ${frcnn.batchSize} Faster R-CNN)`);
     expect(flat).toContain(`(default: ${ssd.out})`);
     expect(text.slice(text.indexOf('Examples:')).match(/\$ detkit train/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
   });

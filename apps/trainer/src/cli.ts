@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { InvalidArgumentError } from '@detkit/core';
-import { BACKENDS, defaultConfig, MODELS, parseDuration, readConfigFile, validateConfig, type ModelName, type TrainConfig } from './config';
+import { BACKENDS, defaultConfig, MODELS, parseDuration, readConfigFile, SSD_DATA_BATCH_SIZE, SSD_DATA_LR, SSD_SYNTHETIC_BATCH_SIZE, SSD_SYNTHETIC_LR, validateConfig, type ModelName, type TrainConfig } from './config';
 import { DEFAULT_VAL_SPLIT } from './dataset';
 
 function integer(value: string): number {
@@ -70,12 +70,12 @@ function trainProgram(name: string): Command {
     .option('--val-split <fraction>', `hold out this fraction of the training images when the data has no validation split (default: ${DEFAULT_VAL_SPLIT} then)`, number)
     .addOption(new Option('--on-invalid <what>', `a bad image or record: 'throw' stops naming it, 'skip' leaves it out and reports it (default: ${d.onInvalid})`).choices(['throw', 'skip']))
     .option('--image-size <px>', "model input side in pixels, or 'auto' (default: auto: 128 on the synthetic set, from the images otherwise)", autoOr(integer))
-    .option('-b, --batch-size <n>', `images per step (default: ${bothModels((c) => c.batchSize)})`, integer)
+    .option('-b, --batch-size <n>', `images per step, or 'auto' (default: auto: SSD ${SSD_SYNTHETIC_BATCH_SIZE} on the synthetic set, ${SSD_DATA_BATCH_SIZE} on your data; ${defaultConfig('faster-rcnn').batchSize} Faster R-CNN)`, autoOr(integer))
     .option('-e, --epochs <n>', "epochs, or 'auto' (default: auto: 6 SSD / 4 Faster R-CNN on the synthetic set, no limit with a time budget)", autoOr(integer))
     .option('-t, --time <duration>', "training-time budget, e.g. 10m, 90s, 1h; the learning-rate schedule is fitted to it (default: auto: 10m SSD / 15m Faster R-CNN on your data, none on the synthetic set)", autoOr(duration))
     .option('--max-steps <n>', `stop after this many steps (default: ${d.maxSteps}: no limit)`, integer)
     .addOption(new Option('--optimizer <name>', `optimizer (default: ${d.optimizer})`).choices(['adam', 'sgd']))
-    .option('--lr <rate>', `peak learning rate (default: ${bothModels((c) => c.lr)})`, number)
+    .option('--lr <rate>', `peak learning rate, or 'auto' (default: auto: SSD ${SSD_SYNTHETIC_LR} on the synthetic set, ${SSD_DATA_LR} on your data; ${defaultConfig('faster-rcnn').lr} Faster R-CNN)`, autoOr(number))
     .option('--momentum <m>', `momentum of sgd (default: ${d.momentum})`, number)
     .option('--weight-decay <w>', `decoupled weight decay (default: ${d.weightDecay})`, number)
     .addOption(new Option('--schedule <kind>', `learning-rate schedule after warmup (default: ${d.schedule})`).choices(['cosine', 'step', 'constant']))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from './config';
-import { autoAnchorSizes, autoAspectRatios, autoImageSize, autoSsdScales, dataStats, resolveRun } from './recipe';
+import { autoAnchorSizes, autoAspectRatios, autoImageSize, autoSsdLevels, autoSsdScales, dataStats, resolveRun } from './recipe';
 
 /** A source of `n` images `side` px wide whose boxes are squares of the given sides. */
 function source(side: number, boxSides: number[], aspect = 1) {
@@ -46,6 +46,44 @@ describe('the recipe chosen from the data', () => {
     expect(autoAspectRatios(await dataStats(source(256, [40], 4)))).toEqual([[2, 3], [2, 3], [2, 3]]);
   });
 
+  it('SSD levels: strides 4, 8, 16 when the smallest objects are under 16 px at the input size, else 8, 16, 32', async () => {
+    const stats = await dataStats(source(256, [12, 120]));
+    // 12 px of 256 at 128 px: 6 px, under 16.
+    expect(autoSsdLevels(stats, 128)).toEqual({ channels: [16, 32, 64, 96], convsPerStage: [1, 2, 2, 2], outputStrides: [4, 8, 16] });
+    // At 384 px: 18 px.
+    expect(autoSsdLevels(stats, 384)).toEqual({ channels: [16, 32, 64, 96, 128], convsPerStage: [1, 1, 2, 2, 2], outputStrides: [8, 16, 32] });
+    const real = await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false);
+    expect(real.modelOptions.backbone).toEqual({ channels: [16, 32, 64, 96], convsPerStage: [1, 2, 2, 2], outputStrides: [4, 8, 16] });
+    expect((real.modelOptions.defaultBoxes as { steps: number[] }).steps).toEqual([4, 8, 16]);
+    expect(real.notes.join('\n')).toMatch(/feature levels at strides 4, 8, 16 \(smallest objects 6 px; backbone stages \[16,32,64,96\], \[1,2,2,2\] convolutions\)/);
+    // A user's backbone field is merged over the chosen levels; strides of their own turn the choice off.
+    const noNorm = await resolveRun({ ...defaultConfig('ssd'), modelOptions: { backbone: { batchNorm: false } } }, source(256, [12, 120]), false);
+    expect(noNorm.modelOptions.backbone).toEqual({ channels: [16, 32, 64, 96], convsPerStage: [1, 2, 2, 2], outputStrides: [4, 8, 16], batchNorm: false });
+    const own = await resolveRun({ ...defaultConfig('ssd'), modelOptions: { backbone: { outputStrides: [8, 16, 32] } } }, source(256, [12, 120]), false);
+    expect(own.modelOptions.backbone).toEqual({ outputStrides: [8, 16, 32] });
+    expect(own.modelOptions.defaultBoxes).not.toHaveProperty('steps');
+    // Large objects keep the built-in set's levels.
+    const large = await resolveRun(defaultConfig('ssd'), source(256, [64, 200]), false);
+    expect(large.modelOptions.backbone).toEqual({ channels: [16, 32, 64, 96, 128], convsPerStage: [1, 1, 2, 2, 2], outputStrides: [8, 16, 32] });
+  });
+
+  it("batch 'auto': SSD 16 on the synthetic set and 8 on other data, the other models their own; a number wins", async () => {
+    expect((await resolveRun(defaultConfig('ssd'), source(128, [20]), true)).batchSize).toBe(16);
+    expect((await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false)).batchSize).toBe(8);
+    expect((await resolveRun({ ...defaultConfig('faster-rcnn'), batchSize: 'auto' }, source(256, [12, 120]), false)).batchSize).toBe(8);
+    expect((await resolveRun({ ...defaultConfig('fasterrcnn-resnet50-fpn'), batchSize: 'auto' }, source(256, [12, 120]), false)).batchSize).toBe(4);
+    expect((await resolveRun({ ...defaultConfig('ssd'), batchSize: 12 }, source(256, [12, 120]), false)).batchSize).toBe(12);
+  });
+
+  it("lr 'auto': SSD 4e-3 on the synthetic set and 8e-3 on other data, the other models their own; a number wins", async () => {
+    expect((await resolveRun(defaultConfig('ssd'), source(128, [20]), true)).lr).toBe(4e-3);
+    const real = await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false);
+    expect(real.lr).toBe(8e-3);
+    expect(real.notes).toContain('lr 0.008 (--lr to change)');
+    expect((await resolveRun({ ...defaultConfig('faster-rcnn'), lr: 'auto' }, source(256, [12, 120]), false)).lr).toBe(2e-3);
+    expect((await resolveRun({ ...defaultConfig('ssd'), lr: 0.01 }, source(256, [12, 120]), false)).lr).toBe(0.01);
+  });
+
   it('resolves auto fields: the synthetic defaults, or a time budget and the data-derived options; user options win', async () => {
     const synthetic = await resolveRun(defaultConfig('ssd'), source(128, [20]), true);
     expect(synthetic).toMatchObject({ imageSize: 128, epochs: 6, time: 0, augment: 'flip', workers: 0, modelOptions: {} });
@@ -65,7 +103,7 @@ describe('the recipe chosen from the data', () => {
     expect((frcnn.modelOptions.anchors as { sizes: number[] }).sizes).toHaveLength(4);
     const user = await resolveRun({ ...defaultConfig('ssd'), imageSize: 96, modelOptions: { defaultBoxes: { scales: [0.1, 0.2, 0.4, 0.8] } } }, source(256, [12, 120]), false);
     expect(user.imageSize).toBe(96);
-    expect(user.modelOptions.defaultBoxes).toEqual({ scales: [0.1, 0.2, 0.4, 0.8], aspectRatios: [[2], [2], [2]] });
+    expect(user.modelOptions.defaultBoxes).toEqual({ steps: [4, 8, 16], scales: [0.1, 0.2, 0.4, 0.8], aspectRatios: [[2], [2], [2]] });
     // A backbone with four outputs (a stride-4 level for small objects) gets four levels of default boxes.
     const four = await resolveRun({ ...defaultConfig('ssd'), modelOptions: { backbone: { outputStrides: [4, 8, 16, 32] }, defaultBoxes: { steps: [4, 8, 16, 32] } } }, source(256, [12, 120]), false);
     expect((four.modelOptions.defaultBoxes as { scales: number[] }).scales).toHaveLength(5);

@@ -210,7 +210,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
   // Decoupled weight decay (Loshchilov & Hutter 2019) on the weight matrices and kernels, not on biases and
   // batch-norm parameters (rank 1), as detectron2 and torchvision's references leave those undecayed.
   const decayed = variables.filter((v) => v.rank >= 2);
-  const optimizer = createOptimizer(config.optimizer, config.lr, config.momentum);
+  const optimizer = createOptimizer(config.optimizer, run.lr, config.momentum);
   const rng = createRandom(config.seed);
   let state: RunState = { version: 3, runId: folder.runId, epoch: 0, step: 0, rng: rng.state(), metricsLines: 0, trainSeconds: 0, config, classes, categoryIds: data.categoryIds === null ? null : [...data.categoryIds] };
 
@@ -232,14 +232,14 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
   const train = createLoader({
     source: data.train,
     imageSize: run.imageSize,
-    batchSize: config.batchSize,
+    batchSize: run.batchSize,
     seed: config.seed,
-    dropLast: data.train.length >= config.batchSize,
+    dropLast: data.train.length >= run.batchSize,
     onInvalid: config.onInvalid,
     ...augmentOptions(run.augment, config.flip),
     ...input,
   });
-  const val = createLoader({ source: data.val, imageSize: run.imageSize, batchSize: Math.max(config.batchSize, 32), shuffle: false, onInvalid: config.onInvalid, ...input });
+  const val = createLoader({ source: data.val, imageSize: run.imageSize, batchSize: Math.max(run.batchSize, 32), shuffle: false, onInvalid: config.onInvalid, ...input });
   try {
     const valSamples = new Map<number | string, DetectionSample>();
     for (let i = 0; i < data.val.length; i++) {
@@ -248,13 +248,13 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     }
     const stepsPerEpoch = train.batchesPerEpoch;
     const plannedSteps = Math.min(run.epochs === null ? Infinity : stepsPerEpoch * run.epochs, run.maxSteps > 0 ? run.maxSteps : Infinity);
-    const schedule = { kind: config.schedule, lr: config.lr, warmupSteps: config.warmupSteps, milestones: config.milestones };
+    const schedule = { kind: config.schedule, lr: run.lr, warmupSteps: config.warmupSteps, milestones: config.milestones };
     const params = variables.reduce((s, v) => s + v.size, 0);
     const limits = [run.epochs !== null ? `${run.epochs} epochs` : '', run.time > 0 ? `${run.time} s` : '', run.maxSteps > 0 ? `${run.maxSteps} steps` : ''].filter((x) => x).join(' or ');
     log(
       `detkit-train: ${config.model} (${(params / 1e6).toFixed(2)}M parameters) on ${data.description}: ${data.train.length} train / ${data.val.length} val images, ` +
-        `${classes.length} classes (${classes.join(', ')}); ${run.imageSize} px, batch ${config.batchSize}, ${stepsPerEpoch} steps per epoch, ${limits || 'no limit'}, ` +
-        `${config.optimizer} lr ${config.lr} ${config.schedule}, augment ${run.augment}, backend ${backendText}, seed ${config.seed} -> ${out}`,
+        `${classes.length} classes (${classes.join(', ')}); ${run.imageSize} px, batch ${run.batchSize}, ${stepsPerEpoch} steps per epoch, ${limits || 'no limit'}, ` +
+        `${config.optimizer} lr ${run.lr} ${config.schedule}, augment ${run.augment}, backend ${backendText}, seed ${config.seed} -> ${out}`,
     );
     for (const note of run.notes) log(`  ${note}`);
     if (data.skipped.count > 0) {
