@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@detkit/core';
 import type { SampleSource } from '@detkit/data';
-import { DEFAULT_BACKBONE_CHANNELS } from '@detkit/models';
+import { DEFAULT_BACKBONE_CHANNELS, defaultConvsPerStage } from '@detkit/models';
 import { defaultConfig, isTorchvisionFasterRcnn, isTorchvisionModel, LONG_RUN_EPOCHS, LONG_RUN_SECONDS, SSD_DATA_BATCH_SIZE, SSD_DATA_LR, SSD_SYNTHETIC_BATCH_SIZE, SSD_SYNTHETIC_LR, TORCHVISION_FASTER_RCNN_MODELS, type AugmentName, type TrainConfig } from './config';
 
 /** What a run trains with once the `'auto'` fields are resolved from the data: everything the log prints. */
@@ -158,7 +158,7 @@ export interface SsdLevels {
  */
 export function autoSsdLevels(stats: DataStats, imageSize: number): SsdLevels {
   const fine = stats.relativeSize[0] * imageSize < SSD_STRIDE4_OBJECT_SIDE;
-  if (!fine) return { channels: [...DEFAULT_BACKBONE_CHANNELS], convsPerStage: [1, 1, 2, 2, 2], outputStrides: [8, 16, 32] };
+  if (!fine) return { channels: [...DEFAULT_BACKBONE_CHANNELS], convsPerStage: defaultConvsPerStage(DEFAULT_BACKBONE_CHANNELS.length), outputStrides: [8, 16, 32] };
   // The finest level's stage gets two convolutions, as stride 8's has in the default backbone: with one,
   // the stride-4 features are two convolutions deep (la3, lr 8e-3, 190 s: COCO AP50 0.432 with one, 0.603 with two).
   return { channels: DEFAULT_BACKBONE_CHANNELS.slice(0, 4), convsPerStage: [1, 2, 2, 2], outputStrides: [4, 8, 16] };

@@ -159,6 +159,14 @@ function normalise(y: tf.Tensor4D, layer: ConvLayer, training: boolean): tf.Tens
 export const DEFAULT_BACKBONE_CHANNELS: readonly number[] = [16, 32, 64, 96, 128];
 
 /**
+ * {@link createConvBackbone}'s default convolutions per stage for `stages` stages: 1 in the first two (where
+ * maps are largest and convolutions most costly), 2 in the others.
+ */
+export function defaultConvsPerStage(stages: number): number[] {
+  return Array.from({ length: stages }, (_, i) => (i < 2 ? 1 : 2));
+}
+
+/**
  * A small VGG-like convolutional backbone that trains from scratch on a CPU: stages of 3x3 convolutions
  * with ReLU, each starting with a stride-2 convolution ('same' padding), returning the stages at
  * `outputStrides`, with batch normalisation by default. Weights are He-normal (Kaiming, fan-in, for ReLU),
@@ -171,7 +179,7 @@ export function createConvBackbone(options: ConvBackboneOptions = {}): ConvBackb
   const channels = [...(options.channels ?? DEFAULT_BACKBONE_CHANNELS)];
   if (channels.length === 0) throw new InvalidArgumentError(op, 'channels', 'must list at least one stage');
   channels.forEach((c, i) => integerOption(op, `channels[${i}]`, c, { min: 1 }));
-  const per = options.convsPerStage ?? channels.map((_, i) => (i < 2 ? 1 : 2));
+  const per = options.convsPerStage ?? defaultConvsPerStage(channels.length);
   const convsPerStage = typeof per === 'number' ? channels.map(() => per) : [...per];
   if (convsPerStage.length !== channels.length) {
     throw new InvalidArgumentError(op, 'convsPerStage', `must be one number or one per stage (${channels.length}), got ${JSON.stringify(per)}`);

@@ -4,6 +4,7 @@ import '@detkit/core/gradients';
 export {
   createConvBackbone,
   DEFAULT_BACKBONE_CHANNELS,
+  defaultConvsPerStage,
   BATCH_NORM_MOMENTUM,
   BATCH_NORM_EPSILON,
   batchNormTrain,
