@@ -365,3 +365,111 @@ function scatterLane(dx: usize, offset: i32, value: f32): void {
   const p = dx + <usize>offset;
   store<f32>(p, load<f32>(p) + value);
 }
+
+// Training-mode batch norm over x [rows, c] (NHWC flattened; the statistics are per channel over the rows).
+// The per-channel sums are taken per block of `blockRows` rows (`sums` [blocks, c] or [blocks, 2, c]) and
+// the caller adds the blocks in order: a fixed partition, so the bits do not depend on how many threads
+// took how many blocks. Each kernel's last two arguments are its range (blocks or rows) for the split.
+
+/**
+ * Per-block channel sums of x [rows, c]: sums[b, ch] = Σ x[r, ch] over the rows r of block b, or with
+ * `squared` = 1 the sum of (x[r, ch] - mean[ch])², for the blocks b in [b0, b1).
+ */
+export function batchNormBlockSums(x: usize, mean: usize, rows: i32, c: i32, blockRows: i32, squared: i32, sums: usize, b0: i32, b1: i32): void {
+  const run = <usize>c << 2;
+  for (let b = b0; b < b1; b++) {
+    const acc = sums + <usize>b * run;
+    zeroRun(acc, c);
+    const end = min(rows, (b + 1) * blockRows);
+    for (let r = b * blockRows; r < end; r++) {
+      const row = x + <usize>r * run;
+      let k = 0;
+      if (squared != 0) {
+        for (; k + 4 <= c; k += 4) {
+          const o = <usize>k << 2;
+          const d = f32x4.sub(v128.load(row + o), v128.load(mean + o));
+          v128.store(acc + o, f32x4.add(v128.load(acc + o), f32x4.mul(d, d)));
+        }
+        for (; k < c; k++) {
+          const o = <usize>k << 2;
+          const d = load<f32>(row + o) - load<f32>(mean + o);
+          store<f32>(acc + o, load<f32>(acc + o) + d * d);
+        }
+      } else {
+        addInto(acc, row, c);
+      }
+    }
+  }
+}
+
+/** out[r, ch] = (x[r, ch] - mean[ch]) * scale[ch] + shift[ch] for the rows r in [r0, r1). */
+export function batchNormApply(x: usize, mean: usize, scale: usize, shift: usize, c: i32, out: usize, r0: i32, r1: i32): void {
+  const run = <usize>c << 2;
+  for (let r = r0; r < r1; r++) {
+    const src = x + <usize>r * run;
+    const dst = out + <usize>r * run;
+    let k = 0;
+    for (; k + 4 <= c; k += 4) {
+      const o = <usize>k << 2;
+      const d = f32x4.sub(v128.load(src + o), v128.load(mean + o));
+      v128.store(dst + o, f32x4.add(f32x4.mul(d, v128.load(scale + o)), v128.load(shift + o)));
+    }
+    for (; k < c; k++) {
+      const o = <usize>k << 2;
+      store<f32>(dst + o, (load<f32>(src + o) - load<f32>(mean + o)) * load<f32>(scale + o) + load<f32>(shift + o));
+    }
+  }
+}
+
+/**
+ * Per-block sums of the batch-norm gradient: sums[b, 0, ch] = Σ dy[r, ch] and sums[b, 1, ch] =
+ * Σ dy[r, ch] (x[r, ch] - mean[ch]) over the rows r of block b, for the blocks b in [b0, b1).
+ */
+export function batchNormGradBlockSums(dy: usize, x: usize, mean: usize, rows: i32, c: i32, blockRows: i32, sums: usize, b0: i32, b1: i32): void {
+  const run = <usize>c << 2;
+  for (let b = b0; b < b1; b++) {
+    const sumDy = sums + <usize>b * 2 * run;
+    const sumDot = sumDy + run;
+    zeroRun(sumDy, 2 * c);
+    const end = min(rows, (b + 1) * blockRows);
+    for (let r = b * blockRows; r < end; r++) {
+      const g = dy + <usize>r * run;
+      const row = x + <usize>r * run;
+      let k = 0;
+      for (; k + 4 <= c; k += 4) {
+        const o = <usize>k << 2;
+        const gv = v128.load(g + o);
+        v128.store(sumDy + o, f32x4.add(v128.load(sumDy + o), gv));
+        v128.store(sumDot + o, f32x4.add(v128.load(sumDot + o), f32x4.mul(gv, f32x4.sub(v128.load(row + o), v128.load(mean + o)))));
+      }
+      for (; k < c; k++) {
+        const o = <usize>k << 2;
+        const gs = load<f32>(g + o);
+        store<f32>(sumDy + o, load<f32>(sumDy + o) + gs);
+        store<f32>(sumDot + o, load<f32>(sumDot + o) + gs * (load<f32>(row + o) - load<f32>(mean + o)));
+      }
+    }
+  }
+}
+
+/** dx[r, ch] = p[ch] (dy[r, ch] - q[ch] - (x[r, ch] - mean[ch]) s[ch]) for the rows r in [r0, r1). */
+export function batchNormGradInput(dy: usize, x: usize, mean: usize, p: usize, q: usize, s: usize, c: i32, dx: usize, r0: i32, r1: i32): void {
+  const run = <usize>c << 2;
+  for (let r = r0; r < r1; r++) {
+    const g = dy + <usize>r * run;
+    const row = x + <usize>r * run;
+    const dst = dx + <usize>r * run;
+    let k = 0;
+    for (; k + 4 <= c; k += 4) {
+      const o = <usize>k << 2;
+      const d = f32x4.sub(v128.load(row + o), v128.load(mean + o));
+      const inner = f32x4.sub(f32x4.sub(v128.load(g + o), v128.load(q + o)), f32x4.mul(d, v128.load(s + o)));
+      v128.store(dst + o, f32x4.mul(v128.load(p + o), inner));
+    }
+    for (; k < c; k++) {
+      const o = <usize>k << 2;
+      const d = load<f32>(row + o) - load<f32>(mean + o);
+      store<f32>(dst + o, load<f32>(p + o) * (load<f32>(g + o) - load<f32>(q + o) - d * load<f32>(s + o)));
+    }
+  }
+}

@@ -1,6 +1,6 @@
 // detkit's wasm kernels called directly (tf.engine().runKernel) with attributes the op-level conformance
 // cases do not reach, each compared with tfjs-backend-cpu's kernel on the same inputs.
-import { tf } from '@detkit/core';
+import { BATCH_NORM_TRAIN_KERNELS, tf } from '@detkit/core';
 import { expectClose } from '@detkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from './use-backend';
@@ -85,4 +85,42 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
   ] as const)('BatchMatMul: %s', (_name, aShape, bShape, transposeA, transposeB) =>
     expectSameAsCpu('BatchMatMul', { a: data([...aShape], 15), b: data([...bShape], 16) }, { transposeA, transposeB }),
   );
+
+  // The fused batch norm has no cpu kernel of its name: the reference is tfjs's op chain on cpu (moments,
+  // batchNorm and their gradients), torch's training-mode batch_norm. Shapes with a channel remainder of 4
+  // and row counts that are not a multiple of the kernel's 128-row blocks; inputs offset from zero (two-pass).
+  it.each([
+    ['6 channels, 105 rows', [3, 7, 5, 6]],
+    ['13 channels, 680 rows (5 full blocks and a part)', [2, 20, 17, 13]],
+    ['16 channels, 1 row', [1, 1, 1, 16]],
+  ] as const)('DetkitBatchNormTrain and its gradient kernel: %s', async (_name, shape) => {
+    const c = shape[3];
+    const x = data([...shape], 31).values.map((v) => 3 + 2 * v);
+    const dy = data([...shape], 32).values;
+    const gamma = data([c], 33).values.map((v) => 1 + v);
+    const beta = data([c], 34).values;
+    const eps = 1e-5;
+    await useBackend('cpu');
+    const reference = tf.tidy(() => {
+      const [xs, gs, bs, dys] = [tf.tensor4d(x, [...shape]), tf.tensor1d(gamma), tf.tensor1d(beta), tf.tensor4d(dy, [...shape])];
+      const { mean, variance } = tf.moments(xs, [0, 1, 2]);
+      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const m = tf.moments(a, [0, 1, 2]);
+        return tf.batchNorm(a as tf.Tensor4D, m.mean, m.variance, b as tf.Tensor1D, g as tf.Tensor1D, eps);
+      };
+      const out = f(xs, gs, bs);
+      const grads = tf.grads(f)([xs, gs, bs], dys);
+      return [out, mean, variance, ...grads].map((t) => Array.from(t.dataSync()));
+    });
+    await useBackend('wasm');
+    const fused = tf.tidy(() => {
+      const [xs, gs, bs, dys] = [tf.tensor4d(x, [...shape]), tf.tensor1d(gamma), tf.tensor1d(beta), tf.tensor4d(dy, [...shape])];
+      const [out, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNELS.forward, { x: xs, gamma: gs, beta: bs }, { epsilon: eps }) as tf.Tensor[];
+      const grads = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNELS.gradient, { dy: dys, x: xs, mean: mean!, variance: variance!, gamma: gs }, { epsilon: eps }) as tf.Tensor[];
+      expect(out!.shape).toEqual([...shape]);
+      expect(grads.map((g) => g.shape)).toEqual([[...shape], [c], [c]]);
+      return [out!, mean!, variance!, ...grads].map((t) => Array.from(t.dataSync()));
+    });
+    ['out', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'].forEach((what, i) => expectClose(fused[i]!, reference[i]!, { atol: 1e-4, rtol: 1e-4, what }));
+  });
 });

@@ -1,17 +1,23 @@
 import { tf } from '@detkit/core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { fastBatchMatMulConfig } from './batch-mat-mul';
+import { batchNormTrainConfig, batchNormTrainGradConfig } from './batch-norm';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-backprop';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
-/** Kernels tfjs-backend-wasm 4.22 lacks, which training a conv net needs; detkit adds them. */
+/**
+ * Kernels tfjs-backend-wasm 4.22 lacks, which training a conv net needs, and detkit's fused training-mode
+ * batch norm (@detkit/core's `BATCH_NORM_TRAIN_KERNELS`, used by @detkit/models); detkit adds them.
+ */
 export const ADDED_WASM_KERNELS = [
   'Conv2DBackpropFilter',
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
   'UnsortedSegmentSum',
+  'DetkitBatchNormTrain',
+  'DetkitBatchNormTrainGrad',
 ] as const;
 
 /**
@@ -56,6 +62,8 @@ export function registerWasmTrainingKernels(): string[] {
     depthwiseBackpropInputConfig,
     unsortedSegmentSumConfig,
     maxPoolGradConfig,
+    batchNormTrainConfig,
+    batchNormTrainGradConfig,
   ];
   for (const config of configs) {
     if (isOurs(config.kernelName)) continue;

@@ -15,6 +15,7 @@ interface ChildReport {
   losses: number[];
   weights: Record<string, number[]>;
   iou: number[];
+  batchNorm: { out: number; dx: number; mean: number[]; variance: number[]; dgamma: number[]; dbeta: number[] };
   changeError: string | null;
 }
 
@@ -58,6 +59,12 @@ describe("useBackend('wasm', { threads }) in Node", () => {
     for (const name of Object.keys(one.weights)) {
       expect(two.weights[name], name).toEqual(one.weights[name]);
     }
+  });
+
+  it('the fused batch norm, split over the helper on 2 threads, gives the bits of 1 thread', () => {
+    // Biased variance of N(2, 3^2) samples: about 9; the per-channel sums are added block by block in order.
+    for (const v of one.batchNorm.variance) expect(v).toBeCloseTo(9, 0);
+    expect(two.batchNorm).toEqual(one.batchNorm);
   });
 
   it("detkit's own kernels run in the threaded build's shared memory", () => {

@@ -19,6 +19,7 @@ export {
   runTypedArrayKernel,
   hasTypedArrayPath,
   hasFusedKernel,
+  BATCH_NORM_TRAIN_KERNELS,
   peekValues,
   type TypedArrayKernel,
   type KernelInput,

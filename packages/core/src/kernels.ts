@@ -313,3 +313,13 @@ export function peekValues(t: tf.Tensor): KernelArray {
   }
   return t.dataSync() as KernelArray;
 }
+
+/**
+ * Names of the fused training-mode batch-norm kernels (forward and gradient) in tfjs's registry, which
+ * @detkit/backends registers for wasm and @detkit/models' `batchNormTrain` uses where the active backend has
+ * them (elsewhere it runs tfjs's op chain). Forward: inputs `x` [..., C], `gamma` [C], `beta` [C], attr
+ * `epsilon`; outputs `out`, `mean` [C], `variance` [C] (biased). Gradient: inputs `dy`, `x`, `mean`,
+ * `variance`, `gamma`, attr `epsilon`; outputs `dx`, `dgamma` [C], `dbeta` [C]. torch's `batch_norm` /
+ * `batch_norm_backward` in training mode.
+ */
+export const BATCH_NORM_TRAIN_KERNELS = { forward: 'DetkitBatchNormTrain', gradient: 'DetkitBatchNormTrainGrad' } as const;

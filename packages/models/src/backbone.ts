@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ShapeError, integerOption, tf } from '@detkit/core';
+import { BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, ShapeError, integerOption, tf } from '@detkit/core';
 import { componentSeed, uniquePrefix } from './variables';
 
 /** One feature map a backbone produces: its stride (input pixels per cell) and channel count. */
@@ -102,6 +102,8 @@ export interface ConvBackbone extends Backbone {
  * product with ones, or a sum over axis 0 of the [N·H·W, C] matrix, for fresh inputs of the trainer's and
  * SSDlite's shapes); tfjs's own moments + batchNorm chain takes several times the kernels and its gradient
  * tiles per-channel factors to the input's size.
+ * Where the active backend registers @detkit/core's `BATCH_NORM_TRAIN_KERNELS` (wasm, by @detkit/backends'
+ * `useBackend('wasm')`), forward and gradient each run as one fused kernel instead (same formulas).
  * Differentiable with respect to `x`, `gamma` and `beta`; `mean` and `variance` are constants (for the
  * caller's running statistics).
  *
@@ -112,6 +114,9 @@ export interface ConvBackbone extends Backbone {
  * @returns `out` Tensor[N, H, W, C]; `mean`, `variance` Tensor[C] (biased variance).
  */
 export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = BATCH_NORM_EPSILON): { out: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const backend = tf.getBackend();
+  const { forward, gradient } = BATCH_NORM_TRAIN_KERNELS;
+  if (tf.getKernel(forward, backend) !== undefined && tf.getKernel(gradient, backend) !== undefined) return fusedBatchNormTrain(x, gamma, beta, eps);
   const m = x.size / x.shape[3];
   const axes = [0, 1, 2];
   const stats = tf.tidy(() => {
@@ -133,6 +138,32 @@ export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
     return { value, gradFunc };
   });
   return { out: norm(x, gamma, beta) as tf.Tensor4D, ...stats };
+}
+
+/**
+ * {@link batchNormTrain} through @detkit/core's `BATCH_NORM_TRAIN_KERNELS` (registered by @detkit/backends for
+ * wasm): the statistics, the normalisation and the gradient each one kernel of a few passes, split over the
+ * backend's threads. Same formulas; the sums are added in another order (float32 rounding apart, equal).
+ */
+function fusedBatchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): { out: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const { forward, gradient } = BATCH_NORM_TRAIN_KERNELS;
+  let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
+  const norm = tf.customGrad((input, g, b, save) => {
+    const [out, mean, variance] = tf.engine().runKernel(forward, { x: input as tf.Tensor, gamma: g as tf.Tensor, beta: b as tf.Tensor }, { epsilon: eps }) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+    stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
+    (save as tf.GradSaveFunc)([input as tf.Tensor, mean, variance, g as tf.Tensor]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, mu, v, gm] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+      return tf.engine().runKernel(gradient, { dy, x: xs, mean: mu, variance: v, gamma: gm }, { epsilon: eps }) as tf.Tensor[];
+    };
+    return { value: out, gradFunc };
+  });
+  const out = norm(x, gamma, beta) as tf.Tensor4D;
+  // The statistics were kept to leave the op's own scope: tracked clones for the caller's scope instead.
+  const kept = stats!;
+  const result = { out, mean: tf.clone(kept.mean), variance: tf.clone(kept.variance) };
+  tf.dispose([kept.mean, kept.variance]);
+  return result;
 }
 
 /**

@@ -2,7 +2,7 @@
 // count given as argv[2], takes a few training steps of a small conv net that goes through every wasm
 // kernel detkit registers or relies on (XNNPACK conv and matrix products, detkit's conv, depthwise, max-pool
 // and matMul kernels, a @detkit/boxes kernel in tfjs's heap), and prints the weights as JSON on stdout.
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, tf } from '@detkit/core';
 import { boxIou } from '@detkit/boxes';
 import { backendInfo, useBackend } from '../../src/index';
 
@@ -39,6 +39,22 @@ const boxes1 = tf.tensor2d([0, 0, 10, 10, 5, 5, 15, 20, 2, 3, 8, 9], [3, 4]);
 const boxes2 = tf.tensor2d([1, 1, 9, 12, 0, 4, 16, 16], [2, 4]);
 const iou = Array.from(boxIou(boxes1, boxes2).dataSync());
 
+// detkit's fused batch norm, forward and gradient, on 1 Mi elements: split over the helper on 2 threads.
+// Reported as its per-channel results and an FNV-1a hash of the bits of out and dx.
+const bnShape: [number, number, number, number] = [4, 128, 128, 16];
+const bn = tf.tidy(() => {
+  const bnX = tf.randomNormal(bnShape, 2, 3, 'float32', 6);
+  const bnDy = tf.randomNormal(bnShape, 0, 1, 'float32', 7);
+  const gamma = tf.randomUniform([16], 0.5, 1.5, 'float32', 8);
+  const beta = tf.randomNormal([16], 0, 1, 'float32', 9);
+  const { forward, gradient } = BATCH_NORM_TRAIN_KERNELS;
+  const [out, mean, variance] = tf.engine().runKernel(forward, { x: bnX, gamma, beta }, { epsilon: 1e-5 }) as tf.Tensor[];
+  const [dx, dgamma, dbeta] = tf.engine().runKernel(gradient, { dy: bnDy, x: bnX, mean: mean!, variance: variance!, gamma }, { epsilon: 1e-5 }) as tf.Tensor[];
+  const hash = (t: tf.Tensor) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer).reduce((h, w) => Math.imul(h ^ w, 16777619) >>> 0, 2166136261);
+  const values = (t: tf.Tensor) => Array.from(t.dataSync());
+  return { out: hash(out!), dx: hash(dx!), mean: values(mean!), variance: values(variance!), dgamma: values(dgamma!), dbeta: values(dbeta!) };
+});
+
 let changeError: string | null = null;
 try {
   await useBackend('wasm', { threads: threads === 1 ? 2 : 1 });
@@ -47,5 +63,5 @@ try {
 }
 
 const weights = Object.fromEntries(Object.entries(params).map(([name, v]) => [name, Array.from(v.dataSync())]));
-process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, changeError }));
+process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, batchNorm: bn, changeError }));
 // No process.exit: the test checks that tfjs's worker threads let Node exit on its own.
