@@ -86,7 +86,7 @@ function trainProgram(name: string): Command {
     .addOption(new Option('--backend <name>', `where the math runs (default: ${d.backend})`).choices([...BACKENDS]))
     .option('--switch-backend-at <epoch:backend>', 'switch backend at the start of that epoch, keeping weights, optimizer state and RNG, e.g. 2:webgpu (default: none)', switchAt)
     .option('--threads <n>', `threads of the wasm backend's math, or 'auto': every core (default: ${String(d.threads)})`, autoOr(integer))
-    .option('--workers <n>', `threads that decode and augment images beside the training step, or 'auto': 1 for image files, 0 for the synthetic set (default: ${String(d.workers)})`, autoOr(integer))
+    .option('--workers <n>', `threads that make or decode, augment and resize images beside the training step (0: in the training thread), or 'auto': 1 (default: ${String(d.workers)})`, autoOr(integer))
     .option('-s, --seed <n>', `seed of initialisation, data order, augmentation and sampling (default: ${d.seed})`, integer)
     .option('-o, --out <dir>', `output folder (default: ${d.out})`)
     .option('-r, --resume', 'continue the run in the output folder from its newest intact checkpoint (default: off)')

@@ -144,7 +144,7 @@ export const trainConfigSchema = z.strictObject({
   switchBackendAt: z.strictObject({ epoch: z.number().int().min(1), backend: z.enum(BACKENDS) }).nullable(),
   /** Threads of the wasm backend's convolutions and matrix products (its threaded SIMD build); `'auto'`: every core. */
   threads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]),
-  /** Worker threads that decode and augment images (0: in the training thread); `'auto'`: 1 for image files, 0 for the synthetic set. */
+  /** Worker threads that make (the synthetic set) or decode, then augment and resize the images (0: in the training thread); `'auto'`: 1. */
   workers: z.union([z.literal('auto'), nonNegativeInt]),
   /** Seed of weight initialisation, data order, augmentation and sampling. */
   seed: z.number().int().min(0).max(2 ** 31 - 1),

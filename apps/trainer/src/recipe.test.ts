@@ -86,7 +86,7 @@ describe('the recipe chosen from the data', () => {
 
   it('resolves auto fields: the synthetic defaults, or a time budget and the data-derived options; user options win', async () => {
     const synthetic = await resolveRun(defaultConfig('ssd'), source(128, [20]), true);
-    expect(synthetic).toMatchObject({ imageSize: 128, epochs: 6, time: 0, augment: 'flip', workers: 0, modelOptions: {} });
+    expect(synthetic).toMatchObject({ imageSize: 128, epochs: 6, time: 0, augment: 'flip', workers: 1, modelOptions: {} });
     const real = await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false);
     expect(real).toMatchObject({ imageSize: 128, epochs: null, time: 600, augment: 'flip', workers: 1 });
     // SSD's own augmentation from a 30-minute budget or 30 epochs on.

@@ -267,7 +267,7 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
   const modelLr = defaultConfig(config.model).lr;
   const lr = config.lr !== 'auto' ? config.lr : modelLr !== 'auto' ? modelLr : synthetic ? SSD_SYNTHETIC_LR : SSD_DATA_LR;
   if (!synthetic && config.lr === 'auto' && config.model === 'ssd') notes.push(`lr ${lr} (--lr to change)`);
-  const workers = config.workers === 'auto' ? (synthetic ? 0 : 1) : config.workers;
+  const workers = config.workers === 'auto' ? 1 : config.workers;
     // The user's modelOptions win; the recipe groups the data filled are merged one level deep.
   const merged: Record<string, unknown> = { ...modelOptions, ...config.modelOptions };
   for (const key of ['defaultBoxes', 'anchors', 'backbone']) {

@@ -223,11 +223,11 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
     await writeFile(metricsFile, '');
   }
 
-  // Images are decoded, augmented and resized beside the step: in `workers` threads (image files), or in the
-  // training thread one batch ahead. Decoded images are cached while they fit (a third of the free memory, at
-  // most 4 GiB), so later epochs skip reading and decoding.
+  // Images are made (the synthetic set) or decoded, then augmented and resized beside the step: in `workers`
+  // threads, or with `workers: 0` in the training thread between its kernels. Decoded image files are cached
+  // while they fit (a third of the free memory, at most 4 GiB), so later epochs skip reading and decoding.
   const cacheBytes = data.fromFiles ? Math.floor(Math.min(4 * 2 ** 30, freemem() / 3)) : 0;
-  const pool: WorkerPool | null = run.workers > 0 && data.fromFiles ? createWorkerPool({ threads: run.workers, cacheBytes }) : null;
+  const pool: WorkerPool | null = run.workers > 0 ? createWorkerPool({ threads: run.workers, cacheBytes }) : null;
   const input: Partial<LoaderOptions> = pool !== null ? { executor: pool } : data.fromFiles ? { loadImage: loadImageFile, cacheBytes } : {};
   const train = createLoader({
     source: data.train,
