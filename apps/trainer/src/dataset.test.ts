@@ -54,6 +54,29 @@ describe('training data', () => {
     await expect(openData({ data: root })).rejects.toThrow(/'zebra', which the training split does not have/);
   });
 
+  it('finds the VOC folder below the one given (VOCdevkit/VOC2012, as unpacked), and refuses to pick between two', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'detkit-voc-'));
+    const writeYear = async (year: string) => {
+      const dir = path.join(root, 'VOCdevkit', year);
+      await mkdir(path.join(dir, 'ImageSets', 'Main'), { recursive: true });
+      await mkdir(path.join(dir, 'Annotations'));
+      await mkdir(path.join(dir, 'JPEGImages'));
+      const sample = syntheticSample(0);
+      await writeFile(path.join(dir, 'JPEGImages', 'a.png'), encodePng(sample.image as RgbImage));
+      const xml = `<annotation><filename>a.png</filename><size><width>${sample.width}</width><height>${sample.height}</height><depth>3</depth></size><object><name>kite</name><difficult>0</difficult><bndbox><xmin>2</xmin><ymin>3</ymin><xmax>20</xmax><ymax>30</ymax></bndbox></object></annotation>`;
+      await writeFile(path.join(dir, 'Annotations', 'a.xml'), xml);
+      for (const split of ['train', 'val']) await writeFile(path.join(dir, 'ImageSets', 'Main', `${split}.txt`), 'a\n');
+    };
+    await writeYear('VOC2012');
+    for (const given of [root, path.join(root, 'VOCdevkit'), path.join(root, 'VOCdevkit', 'VOC2012')]) {
+      const d = await openData({ data: given });
+      expect(d.description, given).toContain(`VOC devkit ${path.join(root, 'VOCdevkit', 'VOC2012')}`);
+      expect(d.classes).toEqual(['kite']);
+    }
+    await writeYear('VOC2007');
+    await expect(openData({ data: root })).rejects.toThrow(/holds several VOC folders .*VOC2007.*VOC2012|holds several VOC folders .*VOC2012.*VOC2007/);
+  });
+
   it('anything else is an InvalidArgumentError naming the data', async () => {
     await expect(openData({ data: '/nonexistent/folder' })).rejects.toThrow(InvalidArgumentError);
     await expect(openData({ data: await mkdtemp(path.join(tmpdir(), 'detkit-empty-')) })).rejects.toThrow(/not a data folder detkit knows/);

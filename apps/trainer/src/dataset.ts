@@ -267,9 +267,28 @@ async function readVocSplit(root: string, split: string, classes: readonly strin
 }
 
 /**
+ * The VOC year folder (the one holding `ImageSets/Main`) of `data`: `data` itself, or the one such folder
+ * among its subfolders or those of its `VOCdevkit/` (torchvision's `VOCDetection` root and the devkit as
+ * unpacked: `VOCdevkit/VOC2012`). Null when there is none; several (VOC2007 and VOC2012) are an error
+ * naming them, since which one to train on is the user's choice.
+ */
+function findVocRoot(data: string): string | null {
+  if (isDir(path.join(data, 'ImageSets', 'Main'))) return data;
+  const parents = [data, path.join(data, 'VOCdevkit')].filter(isDir);
+  const found = parents.flatMap((parent) =>
+    readdirSync(parent, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && isDir(path.join(parent, e.name, 'ImageSets', 'Main')))
+      .map((e) => path.join(parent, e.name)),
+  );
+  if (found.length > 1) fail('data', `'${data}' holds several VOC folders (${found.join(', ')}): pass the one to train on`);
+  return found[0] ?? null;
+}
+
+/**
  * Opens the data of a run: the built-in synthetic set (rendered on demand, seed 0), a COCO folder in any of
  * {@link findCocoLayout}'s layouts, explicit COCO annotation files and image folders, or a Pascal VOC devkit
- * folder (`ImageSets/Main/{train,val}.txt`, or `trainval.txt` alone with a held-out split) with the classes
+ * folder (`ImageSets/Main/{train,val}.txt`, or `trainval.txt` alone with a held-out split; or the folder above it,
+ * see {@link findVocRoot}) with the classes
  * found in its annotations or given. Data without a validation split holds out `valSplit` of the training
  * images (default {@link DEFAULT_VAL_SPLIT}, seeded).
  */
@@ -293,21 +312,24 @@ export async function openData(spec: DataSpec): Promise<RunData> {
     return { train: limited(train, spec.trainLimit), val: limited(val, spec.valLimit), classes: train.classes, categoryIds: null, description: `built-in synthetic '${preset}' set`, skipped: emptySkipReport(), fromFiles: false };
   }
   if (!isDir(data)) fail('data', `'${data}' is neither 'synthetic' nor a folder`);
-  if (isDir(path.join(data, 'ImageSets', 'Main'))) {
-    const main = path.join(data, 'ImageSets', 'Main');
+  const vocRoot = findVocRoot(data);
+  if (vocRoot !== null) {
+    const root = vocRoot;
+    const main = path.join(root, 'ImageSets', 'Main');
     const has = (s: string) => isFile(path.join(main, `${s}.txt`));
-    const trainSplit = has('train') ? 'train' : has('trainval') ? 'trainval' : fail('data', `VOC folder ${data} has neither ImageSets/Main/train.txt nor trainval.txt`);
-    const train = await readVocSplit(data, trainSplit, spec.classes, onInvalid);
+    const trainSplit = has('train') ? 'train' : has('trainval') ? 'trainval' : fail('data', `VOC folder ${root} has neither ImageSets/Main/train.txt nor trainval.txt`);
+    const train = await readVocSplit(root, trainSplit, spec.classes, onInvalid);
     const valName = trainSplit === 'train' ? VAL_NAMES.find(has) : undefined;
-    const val = valName === undefined ? null : await readVocSplit(data, valName, train.classes, onInvalid);
-    return finish(spec, train, val, `VOC devkit ${data} (${trainSplit}${val ? ` / ${valName as string}` : ''}; classes ${train.classes.join(', ')})`);
+    const val = valName === undefined ? null : await readVocSplit(root, valName, train.classes, onInvalid);
+    return finish(spec, train, val, `VOC devkit ${root} (${trainSplit}${val ? ` / ${valName as string}` : ''}; classes ${train.classes.join(', ')})`);
   }
   const layout = findCocoLayout(data);
   if (layout === null) {
     fail(
       'data',
       `'${data}' is not a data folder detkit knows: expected a COCO folder (annotations/instances_{train,val}.json or instances_{train,val}2017.json ` +
-        `with images in {train,val}/ or {train,val}2017/, or train/_annotations.coco.json), a VOC devkit folder (ImageSets/Main), ` +
+        `with images in {train,val}/ or {train,val}2017/, or train/_annotations.coco.json), a VOC devkit folder (ImageSets/Main, ` +
+        `or the folder above one such as VOCdevkit/VOC2012), ` +
         `or pass --train-annotations FILE --train-images DIR [--val-annotations FILE --val-images DIR]`,
     );
   }
