@@ -4,7 +4,7 @@
 import { useBackend } from '@detkit/backends';
 import { BATCH_NORM_TRAIN_KERNELS, tf } from '@detkit/core';
 import { createFasterRcnn, createSsd, trainableVariables } from '@detkit/models';
-import { firstSyntheticBatch, samplingRng, TRAINER_IMAGE_SIZE } from './trainer-batch.mjs';
+import { firstSyntheticBatch, trainerStep, TRAINER_IMAGE_SIZE } from './trainer-batch.mjs';
 
 await useBackend('wasm', { threads: Number(process.argv[2] ?? 2) });
 const fused = Object.values(BATCH_NORM_TRAIN_KERNELS).map((name) => tf.getKernel(name, 'wasm'));
@@ -31,14 +31,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1]
 for (const model of MODELS) {
   const detector = model.make();
   const batch = await firstSyntheticBatch(model.batch);
-  const optimizer = tf.train.adam(1e-3);
-  const variables = trainableVariables(detector);
-  const rng = samplingRng(1);
-  const step = () => {
-    const cost = optimizer.minimize(() => detector.loss(batch.images, batch.targets, { rng }).total, true, variables);
-    cost.dataSync();
-    cost.dispose();
-  };
+  const step = trainerStep(detector, trainableVariables(detector), batch);
   const times = { fused: [], chain: [] };
   for (let round = 0; round < 8; round++) {
     for (const mode of ['fused', 'chain']) {
@@ -53,6 +46,7 @@ for (const model of MODELS) {
   const [chain, withFused] = [median(times.chain), median(times.fused)];
   console.log(`${model.name}: op chain ${chain.toFixed(1)} ms, fused ${withFused.toFixed(1)} ms, ${(chain / withFused).toFixed(2)}x`);
   useFused(true);
+  step.dispose();
   batch.dispose();
   detector.dispose();
 }

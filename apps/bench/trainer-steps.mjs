@@ -5,9 +5,8 @@
 // on a fixed batch of the synthetic set, after 3 warm-up steps (1 on cpu). Data loading is not included.
 import { loadavg } from 'node:os';
 import { useBackend } from '@detkit/backends';
-import { tf } from '@detkit/core';
 import { createFasterRcnn, createSsd, trainableVariables } from '@detkit/models';
-import { firstSyntheticBatch, samplingRng, TRAINER_IMAGE_SIZE } from './trainer-batch.mjs';
+import { firstSyntheticBatch, trainerStep, TRAINER_IMAGE_SIZE } from './trainer-batch.mjs';
 
 const steps = Number(process.argv[2] ?? 20);
 const backends = process.argv.length > 3 ? process.argv.slice(3) : ['wasm', 'cpu'];
@@ -22,14 +21,7 @@ for (const backend of backends) {
   for (const m of MODELS) {
     const detector = m.make();
     const batch = await firstSyntheticBatch(m.batch);
-    const optimizer = tf.train.adam(1e-3);
-    const vars = trainableVariables(detector);
-    const rng = samplingRng(1);
-    const step = () => {
-      const cost = optimizer.minimize(() => detector.loss(batch.images, batch.targets, { rng }).total, true, vars);
-      cost.dataSync();
-      cost.dispose();
-    };
+    const step = trainerStep(detector, trainableVariables(detector), batch);
     // tfjs-backend-cpu's Conv2DBackpropFilter takes seconds per layer: fewer steps there.
     const n = backend === 'cpu' ? Math.max(2, Math.round(steps / 10)) : steps;
     for (let i = 0; i < (backend === 'cpu' ? 1 : 3); i++) step();
@@ -46,7 +38,7 @@ for (const backend of backends) {
     const median = times[Math.floor(times.length / 2)];
     rows.push(`| ${m.name} | ${backend} | ${m.batch} x ${TRAINER_IMAGE_SIZE} x ${TRAINER_IMAGE_SIZE} | ${median.toFixed(0)} | ${(1000 / median).toFixed(2)} | ${((1000 / median) * m.batch).toFixed(1)} | ${inference.toFixed(0)} | ${n} | ${loadavg()[0].toFixed(1)} |`);
     console.error(rows[rows.length - 1]);
-    optimizer.dispose();
+    step.dispose();
     batch.dispose();
     detector.dispose();
   }

@@ -312,9 +312,8 @@ export async function openData(spec: DataSpec): Promise<RunData> {
     return { train: limited(train, spec.trainLimit), val: limited(val, spec.valLimit), classes: train.classes, categoryIds: null, description: `built-in synthetic '${preset}' set`, skipped: emptySkipReport(), fromFiles: false };
   }
   if (!isDir(data)) fail('data', `'${data}' is neither 'synthetic' nor a folder`);
-  const vocRoot = findVocRoot(data);
-  if (vocRoot !== null) {
-    const root = vocRoot;
+  const root = findVocRoot(data);
+  if (root !== null) {
     const main = path.join(root, 'ImageSets', 'Main');
     const has = (s: string) => isFile(path.join(main, `${s}.txt`));
     const trainSplit = has('train') ? 'train' : has('trainval') ? 'trainval' : fail('data', `VOC folder ${root} has neither ImageSets/Main/train.txt nor trainval.txt`);

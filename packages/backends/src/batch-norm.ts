@@ -23,21 +23,21 @@ const BLOCK_ROWS = 128;
  */
 const WORK_PER_ELEMENT = 1 / 16;
 
-function heapF32(backend: WasmBackend, info: TensorInfo, n: number): Float32Array {
-  const memory = (backend.wasm.asm?.memory ?? backend.wasm.wasmMemory) as WebAssembly.Memory;
-  return new Float32Array(memory.buffer, addressOf(backend, info), n);
+/** A float32 tensor's values in the heap (read or written before the next allocation). */
+function heapF32(backend: WasmBackend, info: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(info) as Float32Array;
 }
 
 /** A float32 [n] tensor in the heap holding `values`. */
 function vector(backend: WasmBackend, values: ArrayLike<number>): TensorInfo {
   const info = backend.makeOutput([values.length], 'float32');
-  heapF32(backend, info, values.length).set(values);
+  heapF32(backend, info).set(values);
   return info;
 }
 
 /** Adds the blocks of `sums` [blocks, width] in order, in float64: one number per column. */
 function addBlocks(backend: WasmBackend, sums: TensorInfo, blocks: number, width: number): Float64Array {
-  const values = heapF32(backend, sums, blocks * width);
+  const values = heapF32(backend, sums);
   const total = new Float64Array(width);
   for (let b = 0; b < blocks; b++) for (let k = 0; k < width; k++) total[k]! += values[b * width + k]!;
   return total;
@@ -63,11 +63,11 @@ export const batchNormTrainConfig: KernelConfig = {
     const mean = wasm.makeOutput([c], 'float32');
     const variance = wasm.makeOutput([c], 'float32');
     runSplit(wasm, 'batchNormBlockSums', [addressOf(wasm, x), addressOf(wasm, mean), rows, c, BLOCK_ROWS, 0, addressOf(wasm, sums)], blocks, 1, work);
-    heapF32(wasm, mean, c).set(addBlocks(wasm, sums, blocks, c).map((s) => s / rows));
+    heapF32(wasm, mean).set(addBlocks(wasm, sums, blocks, c).map((s) => s / rows));
     runSplit(wasm, 'batchNormBlockSums', [addressOf(wasm, x), addressOf(wasm, mean), rows, c, BLOCK_ROWS, 1, addressOf(wasm, sums)], blocks, 1, work);
-    heapF32(wasm, variance, c).set(addBlocks(wasm, sums, blocks, c).map((s) => s / rows));
-    const g = heapF32(wasm, gamma, c);
-    const v = heapF32(wasm, variance, c);
+    heapF32(wasm, variance).set(addBlocks(wasm, sums, blocks, c).map((s) => s / rows));
+    const g = heapF32(wasm, gamma);
+    const v = heapF32(wasm, variance);
     const scale = vector(wasm, Array.from({ length: c }, (_, k) => g[k]! / Math.sqrt(v[k]! + epsilon)));
     const out = wasm.makeOutput([...x.shape], 'float32');
     runSplit(wasm, 'batchNormApply', [addressOf(wasm, x), addressOf(wasm, mean), addressOf(wasm, scale), addressOf(wasm, beta), c, addressOf(wasm, out)], rows, 1, work);
@@ -92,9 +92,9 @@ export const batchNormTrainGradConfig: KernelConfig = {
     const sums = wasm.makeOutput([blocks, 2 * c], 'float32');
     runSplit(wasm, 'batchNormGradBlockSums', [addressOf(wasm, dy), addressOf(wasm, x), addressOf(wasm, mean), rows, c, BLOCK_ROWS, addressOf(wasm, sums)], blocks, 1, work);
     const total = addBlocks(wasm, sums, blocks, 2 * c);
-    const v = heapF32(wasm, variance, c);
+    const v = heapF32(wasm, variance);
     const inv = Array.from({ length: c }, (_, k) => 1 / Math.sqrt(v[k]! + epsilon));
-    const g = Array.from(heapF32(wasm, gamma, c));
+    const g = Array.from(heapF32(wasm, gamma));
     const dot = (k: number) => total[c + k]!;
     const dgamma = vector(wasm, inv.map((s, k) => s * dot(k)));
     const dbeta = vector(wasm, total.subarray(0, c));

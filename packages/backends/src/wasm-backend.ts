@@ -14,6 +14,8 @@ export interface WasmBackend extends KernelBackend {
   makeOutput(shape: number[], dtype: 'float32' | 'int32' | 'bool'): TensorInfo;
   dataIdMap: { get(dataId: DataId): { id: number; memoryOffset: number } };
   disposeData(dataId: DataId, force?: boolean): boolean;
+  /** A view of the tensor's data in the heap (valid until the next allocation may grow the heap). */
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
   wasm: {
     asm?: { memory?: WebAssembly.Memory };
     wasmMemory?: WebAssembly.Memory;
