@@ -1,7 +1,8 @@
 // The fixed inputs of a trainer step, shared by workloads/training.mjs (W8-trainer), replica-trainer.mjs
-// (its data-parallel replicas), trainer-steps.mjs and fused-batch-norm.mjs: the first batch of the synthetic set
+// (its data-parallel replicas), trainer-steps.mjs and kernel-ab.mjs: the first batch of the synthetic set
 // as the trainer's loader makes it, the seeded generator the detector's loss samples anchors with, and the step.
-import { createRandom, tf } from '@detkit/core';
+import { createRandom } from '@detkit/core';
+import { adam } from '@detkit/models';
 
 /** The trainer's default input side for SSD and Faster R-CNN on the synthetic set (apps/trainer's defaultConfig). */
 export const TRAINER_IMAGE_SIZE = 128;
@@ -22,12 +23,12 @@ export async function firstSyntheticBatch(batchSize) {
 export const samplingRng = (seed) => createRandom(seed);
 
 /**
- * One training step as the trainer takes it, as a function: Adam at `lr` over the detector's trainable
+ * One training step as the trainer takes it, as a function: Adam (@detkit/models' `adam`, the trainer's) at `lr` over the detector's trainable
  * `variables`, on `batch`, sampling with {@link samplingRng}(1); reads the loss, so the step has finished.
  * `step.dispose()` frees the optimizer's state.
  */
 export function trainerStep(detector, variables, batch, lr = 1e-3) {
-  const optimizer = tf.train.adam(lr);
+  const optimizer = adam(lr);
   const rng = samplingRng(1);
   const step = () => {
     const cost = optimizer.minimize(() => detector.loss(batch.images, batch.targets, { rng }).total, true, variables);

@@ -58,6 +58,22 @@ function zeroRun(dst: usize, n: i32): void {
 }
 
 /**
+ * Stores the 4 x 4 block whose rows are r0..r3 transposed: its column k (r0[k], r1[k], r2[k], r3[k]) as 16
+ * contiguous bytes at dst + k * stride.
+ */
+@inline
+function storeTransposed(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + stride, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
+/**
  * im2col for NHWC convolutions: x [n, h, w, c] to cols [n * oh * ow, kh * kw * c], row (b, y, x) holding
  * the receptive field of output pixel (y, x) in (tap row, tap column, channel) order, zeros where the
  * field falls in the padding. Input pixel of output (y, x), tap (i, j): (y * sh + i - pt, x * sw + j - pl).
@@ -146,14 +162,7 @@ export function im2colT(
           const r1 = s1 != 0 ? v128.load(s1 + o) : f32x4.splat(0);
           const r2 = s2 != 0 ? v128.load(s2 + o) : f32x4.splat(0);
           const r3 = s3 != 0 ? v128.load(s3 + o) : f32x4.splat(0);
-          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-          const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-          v128.store(dst + rowBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-          v128.store(dst + 2 * rowBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-          v128.store(dst + 3 * rowBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+          storeTransposed(r0, r1, r2, r3, dst, rowBytes);
           dst += rowBytes << 2;
         }
         for (; ch < c; ch++) {
@@ -471,5 +480,87 @@ export function batchNormGradInput(dy: usize, x: usize, mean: usize, p: usize, q
       const d = load<f32>(row + o) - load<f32>(mean + o);
       store<f32>(dst + o, load<f32>(p + o) * (load<f32>(g + o) - load<f32>(q + o) - d * load<f32>(s + o)));
     }
+  }
+}
+
+/**
+ * Batched matrix transpose of 4-byte elements: x [batch, rows, cols] to out [batch, cols, rows], output rows
+ * q0 to q1 - 1 of the batch * cols (the whole tensor for 0, batch * cols), so that threads can share a call.
+ * Sixteen output rows at a time: each input row's 64 bytes at those columns (one cache line) are read as four
+ * vectors, four input rows are transposed 4 x 4 in registers, and each output row gets 16 contiguous bytes per
+ * store. Bits are moved, not converted: float32 and int32 alike.
+ */
+export function transposeRows(x: usize, rows: i32, cols: i32, out: usize, q0: i32, q1: i32): void {
+  const inRow = <usize>cols << 2;
+  const outRow = <usize>rows << 2;
+  const plane = (<usize>rows * <usize>cols) << 2;
+  const rows4 = rows & ~3;
+  let q = q0;
+  while (q < q1) {
+    const b = q / cols;
+    const j = q - b * cols;
+    let width = cols - j;
+    if (width > 16) width = 16;
+    if (width > q1 - q) width = q1 - q;
+    const src = x + <usize>b * plane + (<usize>j << 2);
+    const dst = out + <usize>b * plane + <usize>j * outRow;
+    let i = 0;
+    if (width == 16) {
+      for (; i < rows4; i += 4) {
+        const s = src + <usize>i * inRow;
+        let d = dst + (<usize>i << 2);
+        for (let k = 0; k < 64; k += 16) {
+          const r0 = v128.load(s + k);
+          const r1 = v128.load(s + inRow + k);
+          const r2 = v128.load(s + 2 * inRow + k);
+          const r3 = v128.load(s + 3 * inRow + k);
+          storeTransposed(r0, r1, r2, r3, d, outRow);
+          d += outRow << 2;
+        }
+      }
+    }
+    // The rows left over (all of them at a narrower edge): one element at a time.
+    for (; i < rows; i++) {
+      const s = src + <usize>i * inRow;
+      const d = dst + (<usize>i << 2);
+      for (let k = 0; k < width; k++) store<u32>(d + <usize>k * outRow, load<u32>(s + (<usize>k << 2)));
+    }
+    q += width;
+  }
+}
+
+/**
+ * One Adam step for elements i0 to i1 - 1 of a variable (value, m, v, g -> outValue, outM, outV), in float32
+ * with tfjs's `AdamOptimizer.applyGradients` order of operations, each result rounded as tfjs's kernels round
+ * it: m' = m b1 + g c1, v' = v b2 + g² c2, value' = (m' / a1) / (sqrt(v' / a2) + eps) negLr + value, where c = 1 - b
+ * and a = 1 - b^t. `params` holds the eight float32 scalars b1, b2, c1, c2, a1, a2, eps, negLr (the arguments a
+ * split call passes to other threads are integers). Four lanes at a time (IEEE per lane: the same bits as one
+ * at a time).
+ */
+export function adamUpdate(value: usize, m: usize, v: usize, g: usize, params: usize, outValue: usize, outM: usize, outV: usize, i0: i32, i1: i32): void {
+  const b1 = load<f32>(params), b2 = load<f32>(params, 4), c1 = load<f32>(params, 8), c2 = load<f32>(params, 12);
+  const a1 = load<f32>(params, 16), a2 = load<f32>(params, 20), eps = load<f32>(params, 24), negLr = load<f32>(params, 28);
+  const vb1 = f32x4.splat(b1), vb2 = f32x4.splat(b2), vc1 = f32x4.splat(c1), vc2 = f32x4.splat(c2);
+  const va1 = f32x4.splat(a1), va2 = f32x4.splat(a2), veps = f32x4.splat(eps), vlr = f32x4.splat(negLr);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const gi = v128.load(g + o);
+    const mi = f32x4.add(f32x4.mul(v128.load(m + o), vb1), f32x4.mul(gi, vc1));
+    const vi = f32x4.add(f32x4.mul(v128.load(v + o), vb2), f32x4.mul(f32x4.mul(gi, gi), vc2));
+    const step = f32x4.div(f32x4.div(mi, va1), f32x4.add(f32x4.sqrt(f32x4.div(vi, va2)), veps));
+    v128.store(outValue + o, f32x4.add(f32x4.mul(step, vlr), v128.load(value + o)));
+    v128.store(outM + o, mi);
+    v128.store(outV + o, vi);
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const gi = load<f32>(g + o);
+    const mi = load<f32>(m + o) * b1 + gi * c1;
+    const vi = load<f32>(v + o) * b2 + gi * gi * c2;
+    const step = mi / a1 / (Mathf.sqrt(vi / a2) + eps);
+    store<f32>(outValue + o, step * negLr + load<f32>(value + o));
+    store<f32>(outM + o, mi);
+    store<f32>(outV + o, vi);
   }
 }

@@ -10,7 +10,7 @@
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, disposeAll, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
+import { addressOf, disposeAll, replacing, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 /** Below this many multiply-adds (per call) tfjs's own kernel is used as it is. */
 const MIN_FAST_MACS = 4096;
@@ -37,58 +37,52 @@ export function fastBatchMatMulConfig(original: KernelConfig): KernelConfig {
   const base: KernelFunc = original.kernelFunc;
   const plain = (backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo =>
     base({ inputs: { a, b }, attrs: { transposeA: false, transposeB: false } as unknown as NamedAttrMap, backend }) as TensorInfo;
-  return {
-    kernelName: original.kernelName,
-    backendName: original.backendName,
-    setupFunc: original.setupFunc,
-    disposeFunc: original.disposeFunc,
-    kernelFunc: (args) => {
-      const { inputs, attrs, backend } = args;
-      const wasm = backend as WasmBackend;
-      const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const outerA = a.shape.slice(0, -2);
-      const outerB = b.shape.slice(0, -2);
-      const batchA = product(outerA);
-      const batchB = product(outerB);
-      const [ra, ca] = a.shape.slice(-2) as [number, number];
-      const [rb, cb] = b.shape.slice(-2) as [number, number];
-      const m = transposeA ? ca : ra;
-      const k = transposeA ? ra : ca;
-      const n = transposeB ? rb : cb;
-      if (k !== (transposeB ? cb : rb)) return base(args); // tfjs's kernel throws its shape error
-      const simple = !transposeA && !transposeB && batchA === 1 && batchB === 1;
-      const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
-      const batched = batchA > 1 && batchB > 1;
-      const macs = Math.max(batchA, batchB) * m * n * k;
-      if (a.dtype !== 'float32' || b.dtype !== 'float32' || simple || macs < MIN_FAST_MACS || (batched && (!sameOuter || m * n * k < MIN_PER_BATCH_MACS))) {
-        return base(args);
+  return replacing(original, (args) => {
+    const { inputs, attrs, backend } = args;
+    const wasm = backend as WasmBackend;
+    const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const batchA = product(outerA);
+    const batchB = product(outerB);
+    const [ra, ca] = a.shape.slice(-2) as [number, number];
+    const [rb, cb] = b.shape.slice(-2) as [number, number];
+    const m = transposeA ? ca : ra;
+    const k = transposeA ? ra : ca;
+    const n = transposeB ? rb : cb;
+    if (k !== (transposeB ? cb : rb)) return base(args); // tfjs's kernel throws its shape error
+    const simple = !transposeA && !transposeB && batchA === 1 && batchB === 1;
+    const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+    const batched = batchA > 1 && batchB > 1;
+    const macs = Math.max(batchA, batchB) * m * n * k;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || simple || macs < MIN_FAST_MACS || (batched && (!sameOuter || m * n * k < MIN_PER_BATCH_MACS))) {
+      return base(args);
+    }
+    const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB), m, n];
+    const temps: TensorInfo[] = [];
+    let a3 = withShape(a, [batchA, ra, ca]);
+    if (transposeA) temps.push((a3 = transposeInfo(wasm, a3, [0, 2, 1])));
+    let b3 = withShape(b, [batchB, rb, cb]);
+    if (transposeB) temps.push((b3 = transposeInfo(wasm, b3, [0, 2, 1])));
+    let out: TensorInfo;
+    if (batchB === 1) {
+      // Every batch of A against the one B: one taller product.
+      out = plain(wasm, withShape(a3, [1, batchA * m, k]), b3);
+    } else {
+      out = wasm.makeOutput([Math.max(batchA, batchB), m, n], 'float32');
+      for (let i = 0; i < batchB; i++) {
+        const ai = batchA === 1 ? a3 : copyOut(wasm, a3, i * m * k * 4, [1, m, k]);
+        const bi = copyOut(wasm, b3, i * k * n * 4, [1, k, n]);
+        const ri = plain(wasm, ai, bi);
+        const dst = addressOf(wasm, out) + i * m * n * 4;
+        const src = addressOf(wasm, ri);
+        wasm.wasm.HEAPU8.copyWithin(dst, src, src + m * n * 4);
+        disposeAll(wasm, ai === a3 ? [bi, ri] : [ai, bi, ri]);
       }
-      const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB), m, n];
-      const temps: TensorInfo[] = [];
-      let a3 = withShape(a, [batchA, ra, ca]);
-      if (transposeA) temps.push((a3 = transposeInfo(wasm, a3, [0, 2, 1])));
-      let b3 = withShape(b, [batchB, rb, cb]);
-      if (transposeB) temps.push((b3 = transposeInfo(wasm, b3, [0, 2, 1])));
-      let out: TensorInfo;
-      if (batchB === 1) {
-        // Every batch of A against the one B: one taller product.
-        out = plain(wasm, withShape(a3, [1, batchA * m, k]), b3);
-      } else {
-        out = wasm.makeOutput([Math.max(batchA, batchB), m, n], 'float32');
-        for (let i = 0; i < batchB; i++) {
-          const ai = batchA === 1 ? a3 : copyOut(wasm, a3, i * m * k * 4, [1, m, k]);
-          const bi = copyOut(wasm, b3, i * k * n * 4, [1, k, n]);
-          const ri = plain(wasm, ai, bi);
-          const dst = addressOf(wasm, out) + i * m * n * 4;
-          const src = addressOf(wasm, ri);
-          wasm.wasm.HEAPU8.copyWithin(dst, src, src + m * n * 4);
-          disposeAll(wasm, ai === a3 ? [bi, ri] : [ai, bi, ri]);
-        }
-      }
-      disposeAll(wasm, temps);
-      out.shape = outShape;
-      return out;
-    },
-  };
+    }
+    disposeAll(wasm, temps);
+    out.shape = outShape;
+    return out;
+  });
 }

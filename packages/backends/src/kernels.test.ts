@@ -123,4 +123,60 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     });
     ['out', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'].forEach((what, i) => expectClose(fused[i]!, reference[i]!, { atol: 1e-4, rtol: 1e-4, what }));
   });
+
+  // Transposes and slices move elements: the same bits as the cpu kernels, float32, int32 and bool.
+  async function allOutputs(backend: 'cpu' | 'wasm', kernel: string, x: tf.Tensor, attrs: object): Promise<{ shape: number[]; values: number[] }[]> {
+    await useBackend(backend);
+    const input = tf.tensor(x.dataSync(), x.shape, x.dtype);
+    const result = tf.engine().runKernel(kernel, kernel === 'Unpack' ? { value: input } : { x: input }, attrs as never) as tf.Tensor | tf.Tensor[];
+    const outs = Array.isArray(result) ? result : [result];
+    const values = outs.map((t) => ({ shape: [...t.shape], values: Array.from(t.dataSync()) }));
+    tf.dispose([input, ...outs]);
+    return values;
+  }
+
+  async function expectSameBitsAsCpu(kernel: string, shape: number[], dtype: 'float32' | 'int32' | 'bool', attrs: object): Promise<void> {
+    await useBackend('cpu');
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = Array.from({ length: n }, (_, i) => (dtype === 'float32' ? Math.sin(i * 1.7) * 1e3 : dtype === 'int32' ? (i * 7919) % 2003 - 1000 : i % 3 === 0 ? 1 : 0));
+    const x = tf.tensor(values, shape, dtype);
+    const cpu = await allOutputs('cpu', kernel, x, attrs);
+    const wasm = await allOutputs('wasm', kernel, x, attrs);
+    await useBackend('cpu');
+    x.dispose();
+    expect(wasm).toEqual(cpu);
+  }
+
+  // Matrix transposes with and without remainders of the 16-column blocks and 4-row tiles, batched ones,
+  // permutations that reduce to one (size-1 axes, axes that stay together), and ones that do not (tfjs's kernel).
+  it.each([
+    ['[37, 53] [1, 0]', [37, 53], [1, 0], 'float32'],
+    ['[64, 48] [1, 0]', [64, 48], [1, 0], 'float32'],
+    ['[3, 17, 21] [0, 2, 1], int32', [3, 17, 21], [0, 2, 1], 'int32'],
+    ['NHWC -> NCHW [2, 5, 7, 19] [0, 3, 1, 2]', [2, 5, 7, 19], [0, 3, 1, 2], 'float32'],
+    ['NCHW -> NHWC [2, 19, 5, 7] [0, 2, 3, 1]', [2, 19, 5, 7], [0, 2, 3, 1], 'float32'],
+    ['size-1 axes [1, 33, 1, 18] [3, 2, 1, 0]', [1, 33, 1, 18], [3, 2, 1, 0], 'float32'],
+    ['not a matrix transpose [4, 5, 6] [2, 0, 1]... is one: [20, 6] -> [6, 20]', [4, 5, 6], [2, 0, 1], 'float32'],
+    ['no reduction [3, 4, 5, 6] [1, 3, 0, 2] (tfjs)', [3, 4, 5, 6], [1, 3, 0, 2], 'float32'],
+    ['bool (tfjs)', [5, 7], [1, 0], 'bool'],
+  ] as const)('Transpose: %s', (_name, shape, perm, dtype) => expectSameBitsAsCpu('Transpose', [...shape], dtype, { perm: [...perm] }));
+
+  // Short runs (copied element by element), long runs (copyWithin), whole trailing axes merged into the run,
+  // a contiguous block, an empty slice, -1 sizes.
+  it.each([
+    ['[16, 1344, 4] -> [16, 256, 4] at 1024 (SSD\'s split)', [16, 1344, 4], [0, 1024, 0], [16, 256, 4], 'float32'],
+    ['runs of 1 [6, 5, 3] -> [6, 5, 1] at 2', [6, 5, 3], [0, 0, 2], [6, 5, 1], 'float32'],
+    ['long runs [3, 7, 40] -> [2, 3, 33]', [3, 7, 40], [1, 2, 5], [2, 3, 33], 'float32'],
+    ['rank 5, int32', [2, 3, 4, 3, 2], [1, 1, 1, 0, 0], [1, 2, 2, 3, 1], 'int32'],
+    ['contiguous [5, 6, 7] -> rows 2 to 4', [5, 6, 7], [2, 0, 0], [3, 6, 7], 'float32'],
+    ['empty', [4, 5], [1, 2], [0, 3], 'float32'],
+    ['-1 sizes, bool', [4, 9], [1, 3], [-1, -1], 'bool'],
+  ] as const)('Slice: %s', (_name, shape, begin, size, dtype) => expectSameBitsAsCpu('Slice', [...shape], dtype, { begin: [...begin], size: [...size] }));
+
+  it.each([
+    ['SplitV [16, 1344, 4] into 1024, 256, 64 on axis 1', 'SplitV', [16, 1344, 4], { numOrSizeSplits: [1024, 256, 64], axis: 1 }],
+    ['SplitV [6, 10] into 3 on axis -1', 'SplitV', [6, 10], { numOrSizeSplits: [3, -1, 2], axis: -1 }],
+    ['Unpack [7, 4] on axis 1 (one element per run)', 'Unpack', [7, 4], { axis: 1 }],
+    ['Unpack [3, 5, 2] on axis 0', 'Unpack', [3, 5, 2], { axis: 0 }],
+  ] as const)('%s', (_name, kernel, shape, attrs) => expectSameBitsAsCpu(kernel, [...shape], 'float32', attrs));
 });

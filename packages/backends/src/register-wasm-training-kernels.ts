@@ -1,15 +1,19 @@
 import { tf } from '@detkit/core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { adamConfig } from './adam';
 import { fastBatchMatMulConfig } from './batch-mat-mul';
 import { batchNormTrainConfig, batchNormTrainGradConfig } from './batch-norm';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-backprop';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
+import { fastSliceConfigs } from './slice';
+import { fastTransposeConfig } from './transpose';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
 /**
  * Kernels tfjs-backend-wasm 4.22 lacks, which training a conv net needs, and detkit's fused training-mode
- * batch norm (@detkit/core's `BATCH_NORM_TRAIN_KERNELS`, used by @detkit/models); detkit adds them.
+ * batch norm and Adam update (@detkit/core's `BATCH_NORM_TRAIN_KERNELS` and `ADAM_KERNEL`, used by
+ * @detkit/models); detkit adds them.
  */
 export const ADDED_WASM_KERNELS = [
   'Conv2DBackpropFilter',
@@ -18,19 +22,27 @@ export const ADDED_WASM_KERNELS = [
   'UnsortedSegmentSum',
   'DetkitBatchNormTrain',
   'DetkitBatchNormTrainGrad',
+  'DetkitAdam',
 ] as const;
 
 /**
- * tfjs-backend-wasm kernels detkit replaces: two slow ones (same results within float32 rounding) and
- * `MaxPoolGrad`, whose 4.22 version drops the gradient of windows whose maximum is negative.
+ * tfjs-backend-wasm kernels detkit replaces: slow ones (the convolution's input gradient and the matrix
+ * product: same results within float32 rounding; transposes and slices: the same bits) and `MaxPoolGrad`,
+ * whose 4.22 version drops the gradient of windows whose maximum is negative.
  */
-export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad'] as const;
+export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Transpose', 'Slice', 'SplitV', 'Unpack'] as const;
 
 const DETKIT = Symbol.for('detkit.backends.kernel');
-type Marked = KernelConfig & { [DETKIT]?: true };
+type Marked = KernelConfig & { [DETKIT]?: true; [REPLACED]?: KernelConfig };
 
-function mark(config: KernelConfig): KernelConfig {
-  return Object.assign(config, { [DETKIT]: true as const });
+/**
+ * Key under which a replacing kernel's config keeps tfjs-backend-wasm's own (`config[Symbol.for(
+ * 'detkit.backends.replaced')]`), so that a benchmark can register it again for a comparison (apps/bench/kernel-ab.mjs).
+ */
+const REPLACED = Symbol.for('detkit.backends.replaced');
+
+function mark(config: KernelConfig, replaced?: KernelConfig): KernelConfig {
+  return Object.assign(config, { [DETKIT]: true as const }, replaced === undefined ? {} : { [REPLACED]: replaced });
 }
 
 function isOurs(name: string): boolean {
@@ -38,16 +50,18 @@ function isOurs(name: string): boolean {
 }
 
 function install(config: KernelConfig): void {
-  if (tf.getKernel(config.kernelName, 'wasm') !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
-  tf.registerKernel(mark(config));
+  const replaced = tf.getKernel(config.kernelName, 'wasm');
+  if (replaced !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
+  tf.registerKernel(mark(config, replaced));
 }
 
 /**
  * Makes tfjs-backend-wasm able to train conv nets, and fast at it: registers, for the `wasm` backend,
  * the gradient kernels it lacks ({@link ADDED_WASM_KERNELS}: conv2d's filter gradient, depthwise conv's
- * filter and input gradients, and `UnsortedSegmentSum`, tf.gather's gradient) and replaces three
- * ({@link REPLACED_WASM_KERNELS}: conv2d's input gradient and matrix products with transposed or batched
- * operands, which are slow, and max-pool's gradient, which is wrong for negative maxima). The heavy arithmetic runs in tfjs-backend-wasm's own XNNPACK matrix product; data movement
+ * filter and input gradients, and `UnsortedSegmentSum`, tf.gather's gradient) and replaces others
+ * ({@link REPLACED_WASM_KERNELS}: conv2d's input gradient, matrix products with transposed or batched
+ * operands, transposes and strided slices, which are slow, and max-pool's gradient, which is wrong for
+ * negative maxima). The heavy arithmetic runs in tfjs-backend-wasm's own XNNPACK matrix product; data movement
  * runs in detkit's SIMD wasm kernels, in tfjs's heap.
  *
  * Registering kernels is a global side effect on tfjs's kernel registry, so it is explicit:
@@ -64,6 +78,7 @@ export function registerWasmTrainingKernels(): string[] {
     maxPoolGradConfig,
     batchNormTrainConfig,
     batchNormTrainGradConfig,
+    adamConfig,
   ];
   for (const config of configs) {
     if (isOurs(config.kernelName)) continue;
@@ -74,6 +89,18 @@ export function registerWasmTrainingKernels(): string[] {
   if (matMul !== undefined && !isOurs('BatchMatMul')) {
     install(fastBatchMatMulConfig(matMul));
     added.push('BatchMatMul');
+  }
+  const transpose = tf.getKernel('Transpose', 'wasm');
+  if (transpose !== undefined && !isOurs('Transpose')) {
+    install(fastTransposeConfig(transpose));
+    added.push('Transpose');
+  }
+  const [slice, splitV, unpack] = (['Slice', 'SplitV', 'Unpack'] as const).map((name) => tf.getKernel(name, 'wasm'));
+  if (slice !== undefined && splitV !== undefined && unpack !== undefined && !isOurs('Slice')) {
+    for (const config of fastSliceConfigs({ slice, splitV, unpack })) {
+      install(config);
+      added.push(config.kernelName);
+    }
   }
   return added;
 }

@@ -5,7 +5,7 @@
  */
 import { DetkitError, tf } from '@detkit/core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import type { DataId, KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataId, KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { startKernelThreads, type KernelThreads } from './kernel-threads';
 import { backendsWasm, type BackendsWasm } from './wasm';
 
@@ -48,7 +48,15 @@ export function runWasmKernel(backend: WasmBackend, kernelName: string, inputs: 
   return kernel.kernelFunc({ inputs, attrs: attrs as NamedAttrMap, backend }) as TensorInfo;
 }
 
-/** Transposes a tensor with tfjs-backend-wasm's Transpose kernel. */
+/**
+ * A kernel config that replaces tfjs-backend-wasm's `original` with `kernelFunc` (which may call the original
+ * for what it does not handle), keeping the original's `setupFunc`, which binds its wasm function.
+ */
+export function replacing(original: KernelConfig, kernelFunc: KernelFunc): KernelConfig {
+  return { kernelName: original.kernelName, backendName: original.backendName, setupFunc: original.setupFunc, disposeFunc: original.disposeFunc, kernelFunc };
+}
+
+/** Transposes a tensor with the Transpose kernel registered for wasm (detkit's, see ./transpose). */
 export function transposeInfo(backend: WasmBackend, x: TensorInfo, perm: number[]): TensorInfo {
   return runWasmKernel(backend, 'Transpose', { x }, { perm });
 }
@@ -105,7 +113,8 @@ tf.env().registerFlag(KERNEL_THREADS_FLAG, () => true);
 const MIN_SPLIT_WORK = 1 << 16;
 
 /**
- * Runs a kernel whose last two arguments are a range [start, end) of its output, `kernel(...args, 0, total)`:
+ * Runs a kernel whose last two arguments are a range [start, end) of its output, `kernel(...args, 0, total)`
+ * (`args` are int32: pointers and sizes; other threads get them as int32, so pass floats in a tensor):
  * split over tfjs-backend-wasm's thread count (helper workers beside the calling thread, see
  * ./kernel-threads) when its heap is shared and `work` is large enough, else on this thread. Parts are
  * multiples of `align`.

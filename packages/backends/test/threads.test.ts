@@ -16,6 +16,7 @@ interface ChildReport {
   weights: Record<string, number[]>;
   iou: number[];
   batchNorm: { out: number; dx: number; mean: number[]; variance: number[]; dgamma: number[]; dbeta: number[] };
+  transposeMisplaced: number;
   changeError: string | null;
 }
 
@@ -65,6 +66,11 @@ describe("useBackend('wasm', { threads }) in Node", () => {
     // Biased variance of N(2, 3^2) samples: about 9; the per-channel sums are added block by block in order.
     for (const v of one.batchNorm.variance) expect(v).toBeCloseTo(9, 0);
     expect(two.batchNorm).toEqual(one.batchNorm);
+  });
+
+  it("detkit's transpose, split over the helper on 2 threads, puts every element in its place", () => {
+    expect(one.transposeMisplaced).toBe(0);
+    expect(two.transposeMisplaced).toBe(0);
   });
 
   it("detkit's own kernels run in the threaded build's shared memory", () => {

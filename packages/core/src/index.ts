@@ -20,6 +20,7 @@ export {
   hasTypedArrayPath,
   hasFusedKernel,
   BATCH_NORM_TRAIN_KERNELS,
+  ADAM_KERNEL,
   peekValues,
   type TypedArrayKernel,
   type KernelInput,

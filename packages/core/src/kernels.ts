@@ -323,3 +323,14 @@ export function peekValues(t: tf.Tensor): KernelArray {
  * `batch_norm_backward` in training mode.
  */
 export const BATCH_NORM_TRAIN_KERNELS = { forward: 'DetkitBatchNormTrain', gradient: 'DetkitBatchNormTrainGrad' } as const;
+
+/**
+ * Name of the fused Adam update kernel in tfjs's registry, which @detkit/backends registers for wasm and
+ * @detkit/models' `adam` optimizer uses where the active backend has it (elsewhere tfjs's Adam op chain runs).
+ * Inputs `value`, `m`, `v`, `gradient` (float32, one shape); attrs `beta1`, `beta2`, `oneMinusBeta1`,
+ * `oneMinusBeta2`, `oneMinusAccBeta1`, `oneMinusAccBeta2` (1 - beta^t), `epsilon`, `negLearningRate`;
+ * outputs the new `value`, `m`, `v`. Per element, in float32 with tfjs's `AdamOptimizer.applyGradients`' order of
+ * operations: m' = m β1 + g (1 - β1), v' = v β2 + g² (1 - β2),
+ * value' = (m' / (1 - β1^t)) / (sqrt(v' / (1 - β2^t)) + ε) (-lr) + value (Kingma & Ba 2015, Algorithm 1).
+ */
+export const ADAM_KERNEL = 'DetkitAdam';

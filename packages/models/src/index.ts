@@ -69,4 +69,5 @@ export {
   type CanvasImageSourceLike,
 } from './load-detector';
 export { DETECTOR_FORMAT_VERSION, UnsupportedFormatVersionError, detectorFormatVersion } from './format-version';
+export { adam, FusedAdamOptimizer } from './adam';
 export { disposeOptimizer, optimizerState, restoreOptimizerState, setLearningRate, type NamedTensor } from './optimizer-state';

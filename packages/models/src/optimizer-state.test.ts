@@ -3,7 +3,7 @@
 import { InvalidArgumentError, tf } from '@detkit/core';
 import { describeEachBackend, expectNoLeaks } from '@detkit/test-utils';
 import { expect, it } from 'vitest';
-import { disposeOptimizer, optimizerState, restoreOptimizerState, setLearningRate, type NamedTensor } from './index';
+import { adam, disposeOptimizer, optimizerState, restoreOptimizerState, setLearningRate, type NamedTensor } from './index';
 
 const INITIAL = [
   [0.3, -1.2, 2.5, 0.01],
@@ -53,6 +53,7 @@ const K = 8;
 
 const kinds: Array<[string, () => tf.Optimizer]> = [
   ['Adam', () => tf.train.adam(0.05)],
+  ["detkit's adam (fused on wasm)", () => adam(0.05)],
   ['momentum', () => tf.train.momentum(0.01, 0.9)],
   ['Nesterov momentum', () => tf.train.momentum(0.01, 0.9, true)],
   ['SGD', () => tf.train.sgd(0.01)],

@@ -55,6 +55,18 @@ const bn = tf.tidy(() => {
   return { out: hash(out!), dx: hash(dx!), mean: values(mean!), variance: values(variance!), dgamma: values(dgamma!), dbeta: values(dbeta!) };
 });
 
+// detkit's transpose on 210 Ki elements (split over the helper on 2 threads): elements out of place, counted
+// against the transpose written out in JS.
+const transposeMisplaced = tf.tidy(() => {
+  const [rows, cols] = [300, 701];
+  const m = tf.randomNormal([rows, cols], 0, 1, 'float32', 10);
+  const input = m.dataSync();
+  const output = tf.transpose(m).dataSync();
+  let misplaced = 0;
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) if (output[j * rows + i] !== input[i * cols + j]) misplaced++;
+  return misplaced;
+});
+
 let changeError: string | null = null;
 try {
   await useBackend('wasm', { threads: threads === 1 ? 2 : 1 });
@@ -63,5 +75,5 @@ try {
 }
 
 const weights = Object.fromEntries(Object.entries(params).map(([name, v]) => [name, Array.from(v.dataSync())]));
-process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, batchNorm: bn, changeError }));
+process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, batchNorm: bn, transposeMisplaced, changeError }));
 // No process.exit: the test checks that tfjs's worker threads let Node exit on its own.

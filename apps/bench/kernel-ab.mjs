@@ -1,17 +1,27 @@
-// The fused batch norm's effect on whole training steps: @detkit/backends' batch-norm kernels registered and
-// unregistered in turns in one process (@detkit/models' batchNormTrain then runs tfjs's op chain), 8 rounds of
-// 2 steps each, medians in ms. Run after a build: `node apps/bench/fused-batch-norm.mjs [threads]` (default 2).
+// Whole training steps with some of @detkit/backends' wasm kernels on and off in turns, in one process: a kernel
+// detkit adds is unregistered (for the fused batch norm, @detkit/models' batchNormTrain then runs tfjs's op
+// chain), one it replaces gives way to tfjs-backend-wasm's own (kept on the config under
+// Symbol.for('detkit.backends.replaced')). 8 rounds of 2 steps each, medians in ms. Run after a build:
+//
+//   node apps/bench/kernel-ab.mjs [threads] [kernel ...]     # default: 2, the fused batch norm's two kernels
 import { useBackend } from '@detkit/backends';
 import { BATCH_NORM_TRAIN_KERNELS, tf } from '@detkit/core';
 import { createFasterRcnn, createSsd, trainableVariables } from '@detkit/models';
 import { firstSyntheticBatch, trainerStep, TRAINER_IMAGE_SIZE } from './trainer-batch.mjs';
 
 await useBackend('wasm', { threads: Number(process.argv[2] ?? 2) });
-const fused = Object.values(BATCH_NORM_TRAIN_KERNELS).map((name) => tf.getKernel(name, 'wasm'));
-const useFused = (on) => {
-  for (const kernel of fused) {
+const names = process.argv.length > 3 ? process.argv.slice(3) : Object.values(BATCH_NORM_TRAIN_KERNELS);
+const REPLACED = Symbol.for('detkit.backends.replaced');
+const ours = names.map((name) => {
+  const kernel = tf.getKernel(name, 'wasm');
+  if (kernel === undefined) throw new Error(`no wasm kernel named ${name}`);
+  return kernel;
+});
+const useOurs = (on) => {
+  for (const kernel of ours) {
     if (tf.getKernel(kernel.kernelName, 'wasm') !== undefined) tf.unregisterKernel(kernel.kernelName, 'wasm');
     if (on) tf.registerKernel(kernel);
+    else if (kernel[REPLACED] !== undefined) tf.registerKernel(kernel[REPLACED]);
   }
 };
 
@@ -27,15 +37,16 @@ const MODELS = [
   { name: 'Faster R-CNN (8 images)', batch: 8, make: () => createFasterRcnn({ numClasses: 4, imageSize: size, seed: 0 }) },
 ];
 
+console.log(`${names.join(', ')}: tfjs's (or its op chain) -> detkit's, ${process.argv[2] ?? 2} thread(s)`);
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 for (const model of MODELS) {
   const detector = model.make();
   const batch = await firstSyntheticBatch(model.batch);
   const step = trainerStep(detector, trainableVariables(detector), batch);
-  const times = { fused: [], chain: [] };
+  const times = { ours: [], theirs: [] };
   for (let round = 0; round < 8; round++) {
-    for (const mode of ['fused', 'chain']) {
-      useFused(mode === 'fused');
+    for (const mode of ['ours', 'theirs']) {
+      useOurs(mode === 'ours');
       step();
       const start = performance.now();
       step();
@@ -43,9 +54,9 @@ for (const model of MODELS) {
       times[mode].push((performance.now() - start) / 2);
     }
   }
-  const [chain, withFused] = [median(times.chain), median(times.fused)];
-  console.log(`${model.name}: op chain ${chain.toFixed(1)} ms, fused ${withFused.toFixed(1)} ms, ${(chain / withFused).toFixed(2)}x`);
-  useFused(true);
+  const [theirs, withOurs] = [median(times.theirs), median(times.ours)];
+  console.log(`${model.name}: ${theirs.toFixed(1)} -> ${withOurs.toFixed(1)} ms, ${(theirs / withOurs).toFixed(2)}x`);
+  useOurs(true);
   step.dispose();
   batch.dispose();
   detector.dispose();
