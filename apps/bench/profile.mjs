@@ -2,7 +2,7 @@
 // each heavy kernel's GFLOP/s against the per-core ceiling measured here: XNNPACK's matrix product on a
 // large square problem, on the same threads, in the same process.
 //
-//   node profile.mjs [threads] [ssd|frcnn|w8|ssdlite|frcnn-tv ...]     # default: every core; the first three
+//   node profile.mjs [threads] [ssd|ssd-data|frcnn|w8|ssdlite|frcnn-tv ...]     # default: every core; ssd, frcnn, w8
 //
 // tf.profile times each kernel on wasm by wall clock around its synchronous call, so the shares add up
 // to about the step. FLOPs are counted from the shapes tf.profile reports (2 per multiply-add).
@@ -65,19 +65,25 @@ async function setupTrainer(kind) {
   const { createLoader, syntheticSource } = await import('@detkit/data');
   const models = await import('@detkit/models');
   const batch = kind === 'ssd' ? 16 : 8;
-  const detector = kind === 'ssd' ? models.createSsd({ numClasses: 4, imageSize: 128, seed: 0 }) : models.createFasterRcnn({ numClasses: 4, imageSize: 128, seed: 0 });
+  // ssd-data: the SSD `--data` picks for small objects (strides 4-16, batch 8), as kernel-ab.mjs's second model.
+  const detector =
+    kind === 'ssd'
+      ? models.createSsd({ numClasses: 4, imageSize: 128, seed: 0 })
+      : kind === 'ssd-data'
+        ? models.createSsd({ numClasses: 4, imageSize: 128, seed: 0, backbone: { channels: [16, 32, 64, 96], convsPerStage: [1, 2, 2, 2], outputStrides: [4, 8, 16] }, defaultBoxes: { steps: [4, 8, 16] } })
+        : models.createFasterRcnn({ numClasses: 4, imageSize: 128, seed: 0 });
   const loader = createLoader({ source: syntheticSource({ split: 'train' }), imageSize: 128, batchSize: batch, seed: 0 });
   let data;
   for await (const b of loader.epoch(0)) {
     data = b;
     break;
   }
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = models.adam(1e-3); // the trainer's Adam (fused on wasm)
   const vars = models.trainableVariables(detector);
   let s = 1;
   const rng = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
   return {
-    title: `${kind === 'ssd' ? 'SSD' : 'Faster R-CNN'}, trainer defaults (${batch} x 128 x 128, Adam)`,
+    title: `${kind === 'ssd' ? 'SSD, trainer defaults' : kind === 'ssd-data' ? 'SSD, as --data picks it for small objects' : 'Faster R-CNN, trainer defaults'} (${batch} x 128 x 128, Adam)`,
     step: () => {
       const cost = optimizer.minimize(() => detector.loss(data.images, data.targets, { rng }).total, true, vars);
       cost.dataSync();

@@ -17,7 +17,7 @@ runReplica(async ({ rank, replicas, options }) => {
   const rng = samplingRng(1 + rank);
   return {
     variables: models.trainableVariables(detector),
-    optimizer: tf.train.adam(lr),
+    optimizer: models.adam(lr), // the trainer's Adam
     loss: () => detector.loss(images, targets, { rng }).total,
     dispose: () => {
       images.dispose();

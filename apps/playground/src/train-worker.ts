@@ -11,7 +11,7 @@
 import { createRandom, setValueChecks, tf } from '@detkit/core';
 import { createLoader, syntheticSource, type Batch, type Loader } from '@detkit/data';
 import { evaluateVoc, type Detections, type GroundTruth } from '@detkit/eval';
-import { createFasterRcnn, createSsd, disposeOptimizer, saveDetector, trainableVariables, type FasterRcnn, type Ssd } from '@detkit/models';
+import { adam, createFasterRcnn, createSsd, disposeOptimizer, saveDetector, trainableVariables, type FasterRcnn, type Ssd } from '@detkit/models';
 import { startBackend } from './backend';
 import type { ExportedModel, PlaygroundBackend, Reply, Request, StepEvent, TrainSetup, WorkerEvent } from './train-protocol';
 
@@ -78,7 +78,7 @@ async function setup(s: TrainSetup, backend: PlaygroundBackend): Promise<void> {
   run = {
     setup: s,
     detector,
-    optimizer: s.optimizer === 'momentum' ? tf.train.momentum(s.learningRate, 0.9) : tf.train.adam(s.learningRate),
+    optimizer: s.optimizer === 'momentum' ? tf.train.momentum(s.learningRate, 0.9) : adam(s.learningRate),
     loader,
     batches: loader.epoch(0),
     epoch: 0,

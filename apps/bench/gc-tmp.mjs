@@ -1,0 +1,17 @@
+import { useBackend } from '@detkit/backends';
+import { createSsd, trainableVariables } from '@detkit/models';
+import { firstSyntheticBatch, trainerStep } from './trainer-batch.mjs';
+import { PerformanceObserver } from 'node:perf_hooks';
+await useBackend('wasm', { threads: 2 });
+const detector = createSsd({ numClasses: 4, imageSize: 128, seed: 0 });
+const batch = await firstSyntheticBatch(16);
+const step = trainerStep(detector, trainableVariables(detector), batch);
+for (let i = 0; i < 3; i++) step();
+let gcMs = 0, gcN = 0;
+const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) { gcMs += e.duration; gcN++; } });
+obs.observe({ entryTypes: ['gc'] });
+const t0 = performance.now();
+for (let i = 0; i < 20; i++) step();
+const wall = (performance.now() - t0) / 20;
+await new Promise((r) => setTimeout(r, 100));
+console.log(`step ${wall.toFixed(1)} ms; GC ${(gcMs / 20).toFixed(1)} ms per step in ${(gcN / 20).toFixed(1)} pauses`);
