@@ -85,19 +85,16 @@ export function registerWasmTrainingKernels(): string[] {
     install({ ...config });
     added.push(config.kernelName);
   }
-  const matMul = tf.getKernel('BatchMatMul', 'wasm');
-  if (matMul !== undefined && !isOurs('BatchMatMul')) {
-    install(fastBatchMatMulConfig(matMul));
-    added.push('BatchMatMul');
-  }
-  const transpose = tf.getKernel('Transpose', 'wasm');
-  if (transpose !== undefined && !isOurs('Transpose')) {
-    install(fastTransposeConfig(transpose));
-    added.push('Transpose');
-  }
-  const [slice, splitV, unpack] = (['Slice', 'SplitV', 'Unpack'] as const).map((name) => tf.getKernel(name, 'wasm'));
-  if (slice !== undefined && splitV !== undefined && unpack !== undefined && !isOurs('Slice')) {
-    for (const config of fastSliceConfigs({ slice, splitV, unpack })) {
+  // Replacements that wrap tfjs-backend-wasm's own kernels (kept for what they do not handle).
+  const replacements: [readonly string[], (originals: KernelConfig[]) => KernelConfig[]][] = [
+    [['BatchMatMul'], ([matMul]) => [fastBatchMatMulConfig(matMul!)]],
+    [['Transpose'], ([transpose]) => [fastTransposeConfig(transpose!)]],
+    [['Slice', 'SplitV', 'Unpack'], ([slice, splitV, unpack]) => fastSliceConfigs({ slice: slice!, splitV: splitV!, unpack: unpack! })],
+  ];
+  for (const [names, make] of replacements) {
+    const originals = names.map((name) => tf.getKernel(name, 'wasm'));
+    if (originals.some((kernel) => kernel === undefined) || isOurs(names[0]!)) continue;
+    for (const config of make(originals as KernelConfig[])) {
       install(config);
       added.push(config.kernelName);
     }

@@ -13,7 +13,7 @@ import { addressOf, replacing, runSplit, type WasmBackend } from './wasm-backend
  * `shape` and `perm` with size-1 axes dropped and runs of axes that stay adjacent and in order merged:
  * the same data movement on the fewest axes. `perm[i]` is the input axis of output axis i.
  */
-export function reducePermutation(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+function reducePermutation(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
   const kept = perm.filter((axis) => shape[axis] !== 1);
   const rankAmongKept = new Map([...kept].sort((a, b) => a - b).map((axis, i) => [axis, i]));
   // Groups of input axes, in output order, each a run of consecutive kept input axes.
