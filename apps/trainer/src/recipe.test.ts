@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from './config';
-import { autoAnchorSizes, autoAspectRatios, autoImageSize, autoSsdLevels, autoSsdScales, dataStats, resolveRun } from './recipe';
+import { SSD_MATCH_THRESHOLD } from '@detkit/matchers';
+import { autoAnchorSizes, autoAspectRatios, autoImageSize, autoSsdLevels, autoSsdMatchThreshold, autoSsdScales, dataStats, resolveRun, SSD_SMALL_OBJECT_MATCH_THRESHOLD } from './recipe';
 
 /** A source of `n` images `side` px wide whose boxes are squares of the given sides. */
 function source(side: number, boxSides: number[], aspect = 1) {
@@ -65,6 +66,26 @@ describe('the recipe chosen from the data', () => {
     // Large objects keep the built-in set's levels.
     const large = await resolveRun(defaultConfig('ssd'), source(256, [64, 200]), false);
     expect(large.modelOptions.backbone).toEqual({ channels: [16, 32, 64, 96, 128], convsPerStage: [1, 1, 2, 2, 2], outputStrides: [8, 16, 32] });
+  });
+
+  it("SSD's matcher threshold: lower for objects under 16 px at the input size, SSD's 0.5 otherwise; the user's wins", async () => {
+    expect(SSD_SMALL_OBJECT_MATCH_THRESHOLD).toBeLessThan(SSD_MATCH_THRESHOLD);
+    const small = await dataStats(source(256, [12, 120])); // 12 px at 256 = 6 px at 128
+    expect(autoSsdMatchThreshold(small, 128)).toBe(SSD_SMALL_OBJECT_MATCH_THRESHOLD);
+    expect(autoSsdMatchThreshold(small, 384)).toBe(SSD_MATCH_THRESHOLD); // 18 px
+    const real = await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false);
+    expect(real.modelOptions.matcher).toEqual({ threshold: SSD_SMALL_OBJECT_MATCH_THRESHOLD });
+    expect(real.notes.some((n) => n.startsWith(`matcher threshold ${SSD_SMALL_OBJECT_MATCH_THRESHOLD} `))).toBe(true);
+    // Large objects, the synthetic set and Faster R-CNN keep their matchers' defaults (nothing is passed).
+    expect((await resolveRun(defaultConfig('ssd'), source(256, [64, 200]), false)).modelOptions).not.toHaveProperty('matcher');
+    expect((await resolveRun(defaultConfig('ssd'), source(128, [20]), true)).modelOptions).not.toHaveProperty('matcher');
+    expect((await resolveRun(defaultConfig('faster-rcnn'), source(256, [12, 120]), false)).modelOptions).not.toHaveProperty('matcher');
+    // The user's threshold (or its old name) wins and is not reported as chosen.
+    const own = await resolveRun({ ...defaultConfig('ssd'), modelOptions: { matcher: { threshold: 0.5 } } }, source(256, [12, 120]), false);
+    expect(own.modelOptions.matcher).toEqual({ threshold: 0.5 });
+    expect(own.notes.some((n) => n.startsWith('matcher threshold'))).toBe(false);
+    const legacy = await resolveRun({ ...defaultConfig('ssd'), modelOptions: { matchThreshold: 0.45 } }, source(256, [12, 120]), false);
+    expect(legacy.modelOptions).not.toHaveProperty('matcher');
   });
 
   it("batch 'auto': SSD 16 on the synthetic set and 8 on other data, the other models their own; a number wins", async () => {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@detkit/core';
 import type { SampleSource } from '@detkit/data';
+import { SSD_MATCH_THRESHOLD } from '@detkit/matchers';
 import { DEFAULT_BACKBONE_CHANNELS, defaultConvsPerStage } from '@detkit/models';
 import { defaultConfig, isTorchvisionFasterRcnn, isTorchvisionModel, LONG_RUN_EPOCHS, LONG_RUN_SECONDS, SSD_DATA_BATCH_SIZE, SSD_DATA_LR, SSD_SYNTHETIC_BATCH_SIZE, SSD_SYNTHETIC_LR, TORCHVISION_FASTER_RCNN_MODELS, type AugmentName, type TrainConfig } from './config';
 
@@ -140,6 +141,23 @@ export function autoSsdScales(stats: DataStats, levels = 3): number[] {
 /** Side in input pixels under which the data's smallest objects get SSD levels from stride 4 (see {@link autoSsdLevels}). */
 export const SSD_STRIDE4_OBJECT_SIDE = 16;
 
+/**
+ * SSD's matching threshold when the data's smallest objects are under {@link SSD_STRIDE4_OBJECT_SIDE} input
+ * pixels (the same condition as the stride-4 levels of {@link autoSsdLevels}); SSD's own 0.5 otherwise. A
+ * default box of side a on a grid of stride t overlaps an object of its size centred between two grid points
+ * by IoU (a - t/2)^2 / (a^2 + ...) well under 0.5 when a is under about 2t, so such objects get one positive
+ * (the bipartite match) while their neighbours, covering most of the object, are trained as background and
+ * hard negative mining picks exactly those: the detector learns to score small objects low. Measured on the
+ * trainer README's look-alike sets (600 s, today's defaults otherwise): see `SSD_SMALL_OBJECT_MATCH_THRESHOLD`'s
+ * figures in the README's Results. A deliberate difference from torchvision's `SSDMatcher(0.5)`.
+ */
+export const SSD_SMALL_OBJECT_MATCH_THRESHOLD = 0.4;
+
+/** SSD's matcher threshold for the data: {@link SSD_SMALL_OBJECT_MATCH_THRESHOLD} for small objects, else SSD's 0.5. */
+export function autoSsdMatchThreshold(stats: DataStats, imageSize: number): number {
+  return stats.relativeSize[0] * imageSize < SSD_STRIDE4_OBJECT_SIDE ? SSD_SMALL_OBJECT_MATCH_THRESHOLD : SSD_MATCH_THRESHOLD;
+}
+
 /** SSD's feature levels chosen from the data: the backbone's stages (widths, convolutions) and the strides it returns. */
 export interface SsdLevels {
   channels: number[];
@@ -245,6 +263,13 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
           notes.push(`default-box aspect ratios ${JSON.stringify(boxes.aspectRatios)}`);
         }
         if (Object.keys(boxes).length > 0) modelOptions.defaultBoxes = boxes;
+        if (group('matcher').threshold === undefined && user.matchThreshold === undefined) {
+          const threshold = autoSsdMatchThreshold(stats, imageSize);
+          if (threshold !== SSD_MATCH_THRESHOLD) {
+            modelOptions.matcher = { threshold };
+            notes.push(`matcher threshold ${threshold} (small objects: default boxes of IoU ${threshold}-0.5 are positives, not background; SSD's is ${SSD_MATCH_THRESHOLD})`);
+          }
+        }
       } else if (user.anchorSizes === undefined && group('anchors').sizes === undefined) {
         modelOptions.anchors = { sizes: autoAnchorSizes(stats, imageSize) };
         notes.push(`anchor sizes ${JSON.stringify((modelOptions.anchors as { sizes: number[] }).sizes)} px`);
@@ -270,7 +295,7 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
   const workers = config.workers === 'auto' ? 1 : config.workers;
     // The user's modelOptions win; the recipe groups the data filled are merged one level deep.
   const merged: Record<string, unknown> = { ...modelOptions, ...config.modelOptions };
-  for (const key of ['defaultBoxes', 'anchors', 'backbone']) {
+  for (const key of ['defaultBoxes', 'anchors', 'backbone', 'matcher']) {
     const user = config.modelOptions[key];
     if (modelOptions[key] !== undefined && typeof user === 'object' && user !== null) merged[key] = { ...(modelOptions[key] as object), ...user };
   }
