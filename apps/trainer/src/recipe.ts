@@ -269,7 +269,7 @@ export async function resolveRun(config: TrainConfig, train: SampleSource, synth
           const threshold = autoSsdMatchThreshold(stats, imageSize);
           if (threshold !== SSD_MATCH_THRESHOLD) {
             modelOptions.matcher = { threshold };
-            notes.push(`matcher threshold ${threshold} (small objects: default boxes of IoU ${threshold}-0.5 are positives, not background; SSD's is ${SSD_MATCH_THRESHOLD})`);
+            notes.push(`matcher threshold ${threshold} (small objects: default boxes of IoU ${threshold}-${SSD_MATCH_THRESHOLD} are positives, not background; SSD's is ${SSD_MATCH_THRESHOLD})`);
           }
         }
       } else if (user.anchorSizes === undefined && group('anchors').sizes === undefined) {
