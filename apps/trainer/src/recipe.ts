@@ -141,6 +141,11 @@ export function autoSsdScales(stats: DataStats, levels = 3): number[] {
 /** Side in input pixels under which the data's smallest objects get SSD levels from stride 4 (see {@link autoSsdLevels}). */
 export const SSD_STRIDE4_OBJECT_SIDE = 16;
 
+/** Whether the data's smallest objects (2% quantile) are under {@link SSD_STRIDE4_OBJECT_SIDE} pixels at `imageSize`. */
+function hasSmallObjects(stats: DataStats, imageSize: number): boolean {
+  return stats.relativeSize[0] * imageSize < SSD_STRIDE4_OBJECT_SIDE;
+}
+
 /**
  * SSD's matching threshold when the data's smallest objects are under {@link SSD_STRIDE4_OBJECT_SIDE} input
  * pixels (the same condition as the stride-4 levels of {@link autoSsdLevels}); SSD's own 0.5 otherwise. A
@@ -157,7 +162,7 @@ export const SSD_SMALL_OBJECT_MATCH_THRESHOLD = 0.4;
 
 /** SSD's matcher threshold for the data: {@link SSD_SMALL_OBJECT_MATCH_THRESHOLD} for small objects, else SSD's 0.5. */
 export function autoSsdMatchThreshold(stats: DataStats, imageSize: number): number {
-  return stats.relativeSize[0] * imageSize < SSD_STRIDE4_OBJECT_SIDE ? SSD_SMALL_OBJECT_MATCH_THRESHOLD : SSD_MATCH_THRESHOLD;
+  return hasSmallObjects(stats, imageSize) ? SSD_SMALL_OBJECT_MATCH_THRESHOLD : SSD_MATCH_THRESHOLD;
 }
 
 /** SSD's feature levels chosen from the data: the backbone's stages (widths, convolutions) and the strides it returns. */
@@ -177,7 +182,7 @@ export interface SsdLevels {
  * where 8-32 had 0.284 (58% of the validation boxes had no default box of IoU >= 0.5 at 8-32, 14% at 4-16).
  */
 export function autoSsdLevels(stats: DataStats, imageSize: number): SsdLevels {
-  const fine = stats.relativeSize[0] * imageSize < SSD_STRIDE4_OBJECT_SIDE;
+  const fine = hasSmallObjects(stats, imageSize);
   if (!fine) return { channels: [...DEFAULT_BACKBONE_CHANNELS], convsPerStage: defaultConvsPerStage(DEFAULT_BACKBONE_CHANNELS.length), outputStrides: [8, 16, 32] };
   // The finest level's stage gets two convolutions, as stride 8's has in the default backbone: with one,
   // the stride-4 features are two convolutions deep (la3, lr 8e-3, 190 s: COCO AP50 0.432 with one, 0.603 with two).
