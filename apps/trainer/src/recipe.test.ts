@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from './config';
 import { SSD_MATCH_THRESHOLD } from '@detkit/matchers';
-import { autoAnchorSizes, autoAspectRatios, autoImageSize, autoSsdLevels, autoSsdMatchThreshold, autoSsdScales, dataStats, resolveRun, SSD_SMALL_OBJECT_MATCH_THRESHOLD } from './recipe';
+import { autoAnchorSizes, autoAspectRatios, autoImageSize, autoSsdLevels, autoSsdMatchThreshold, autoSsdScales, dataStats, MAX_AUTO_IMAGE_SIZE_SSD, resolveRun, SSD_SMALL_OBJECT_MATCH_THRESHOLD } from './recipe';
 
 /** A source of `n` images `side` px wide whose boxes are squares of the given sides. */
 function source(side: number, boxSides: number[], aspect = 1) {
@@ -27,8 +27,10 @@ describe('the recipe chosen from the data', () => {
     expect(autoImageSize(1024, 0.05)).toBe(320); // capped
     expect(autoImageSize(100, 0.2)).toBe(128); // floor
     expect(autoImageSize(200, 0.02)).toBe(320); // 2% of 200 px = 4 px objects: raised towards 8 / 0.02 = 400, capped
-    expect(autoImageSize(256, 0.05, 128)).toBe(128); // the SSD cap
+    expect(autoImageSize(256, 0.05, 128)).toBe(128); // a cap
     expect(autoImageSize(100, 0.05, 128)).toBe(128); // 100 px, raised for 5-px objects to 160, capped at 128
+    expect(autoImageSize(256, 0.05, MAX_AUTO_IMAGE_SIZE_SSD)).toBe(160); // SSD's cap
+    expect(autoImageSize(100, 0.02, MAX_AUTO_IMAGE_SIZE_SSD)).toBe(160); // 2-px objects: raised to 400, capped at 160
   });
 
   it('SSD scales span the 2%-98% object sizes geometrically; anchors likewise; ratios widen for elongated boxes', async () => {
@@ -56,7 +58,7 @@ describe('the recipe chosen from the data', () => {
     const real = await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false);
     expect(real.modelOptions.backbone).toEqual({ channels: [16, 32, 64, 96], convsPerStage: [1, 2, 2, 2], outputStrides: [4, 8, 16] });
     expect((real.modelOptions.defaultBoxes as { steps: number[] }).steps).toEqual([4, 8, 16]);
-    expect(real.notes.join('\n')).toMatch(/feature levels at strides 4, 8, 16 \(smallest objects 6 px; backbone stages \[16,32,64,96\], \[1,2,2,2\] convolutions\)/);
+    expect(real.notes.join('\n')).toMatch(/feature levels at strides 4, 8, 16 \(smallest objects 8 px; backbone stages \[16,32,64,96\], \[1,2,2,2\] convolutions\)/);
     // A user's backbone field is merged over the chosen levels; strides of their own turn the choice off.
     const noNorm = await resolveRun({ ...defaultConfig('ssd'), modelOptions: { backbone: { batchNorm: false } } }, source(256, [12, 120]), false);
     expect(noNorm.modelOptions.backbone).toEqual({ channels: [16, 32, 64, 96], convsPerStage: [1, 2, 2, 2], outputStrides: [4, 8, 16], batchNorm: false });
@@ -109,7 +111,7 @@ describe('the recipe chosen from the data', () => {
     const synthetic = await resolveRun(defaultConfig('ssd'), source(128, [20]), true);
     expect(synthetic).toMatchObject({ imageSize: 128, epochs: 6, time: 0, augment: 'flip', workers: 1, modelOptions: {} });
     const real = await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false);
-    expect(real).toMatchObject({ imageSize: 128, epochs: null, time: 600, augment: 'flip', workers: 1 });
+    expect(real).toMatchObject({ imageSize: 160, epochs: null, time: 600, augment: 'flip', workers: 1 });
     // SSD's own augmentation from a 30-minute budget or 30 epochs on.
     expect((await resolveRun({ ...defaultConfig('ssd'), time: 1800 }, source(256, [12, 120]), false)).augment).toBe('ssd');
     expect((await resolveRun({ ...defaultConfig('ssd'), epochs: 30 }, source(256, [12, 120]), false)).augment).toBe('ssd');
