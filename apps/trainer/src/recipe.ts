@@ -65,10 +65,11 @@ export const TORCHVISION_FASTER_RCNN_IMAGE_SIZE = { 'fasterrcnn-mobilenet-v3-lar
 export const MAX_AUTO_IMAGE_SIZE = 320;
 /**
  * Largest automatic input size of the default SSD within its time budget. On the trainer README's look-alike
- * sets (256-px images, objects of 12-120 px), 600 s of training with the recipe's other choices: 160 px reached
- * COCO AP50 0.788 / 0.770 / 0.878 on la1 / la4 / la3 where 128 px (1.47x the steps) had 0.762 / 0.754 / 0.852;
- * 192 px trailed 160 on la1 (0.729 against 0.753 after about 365 s). Earlier, with SSD's augmentation and the
- * 8-32 levels, 128 px had 0.157 after 4 minutes where 256 px had 0.004 after 10.
+ * sets (la1, la3, la4: 256-px images, objects of 12-120 px; la2: 200-500-px images), 600 s of training with the
+ * recipe's other choices: 160 px reached COCO AP50 0.788 / 0.770 / 0.878 / 0.618 on la1 / la4 / la3 / la2
+ * where 128 px (1.47x the steps) had 0.762 / 0.754 / 0.852 / 0.563; 192 px trailed 160 on la1 (0.729 against
+ * 0.753 after about 365 s). Earlier, with SSD's augmentation and the 8-32 levels, 128 px had 0.157 after 4
+ * minutes where 256 px had 0.004 after 10.
  */
 export const MAX_AUTO_IMAGE_SIZE_SSD = 160;
 /** Smallest automatic input size. */
