@@ -58,6 +58,7 @@ describe('the recipe chosen from the data', () => {
     const real = await resolveRun(defaultConfig('ssd'), source(256, [12, 120]), false);
     expect(real.modelOptions.backbone).toEqual({ channels: [16, 32, 64, 96], convsPerStage: [1, 2, 2, 2], outputStrides: [4, 8, 16] });
     expect((real.modelOptions.defaultBoxes as { steps: number[] }).steps).toEqual([4, 8, 16]);
+    // At SSD's automatic 160 px the 12-px objects are 7.5 px, printed rounded.
     expect(real.notes.join('\n')).toMatch(/feature levels at strides 4, 8, 16 \(smallest objects 8 px; backbone stages \[16,32,64,96\], \[1,2,2,2\] convolutions\)/);
     // A user's backbone field is merged over the chosen levels; strides of their own turn the choice off.
     const noNorm = await resolveRun({ ...defaultConfig('ssd'), modelOptions: { backbone: { batchNorm: false } } }, source(256, [12, 120]), false);
