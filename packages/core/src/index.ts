@@ -1,6 +1,7 @@
 export { tf } from './tf';
 export { detach } from './detach';
 export { onHost, hostBackendName } from './host';
+export { assertGpuContext, gpuContextLost } from './gpu-context';
 export { createRandom, type Random, type RandomState, type SeededRandom } from './random';
 export { registerGradientFixes } from './gradient-fixes';
 export { registerCpuKernelFixes, stockCpuKernel } from './cpu-kernel-fixes';

@@ -8,7 +8,7 @@
 import type * as NodeFs from 'node:fs/promises';
 import type * as NodePath from 'node:path';
 import type * as NodeUrl from 'node:url';
-import { InvalidArgumentError, integerOption, numberOption, tf } from '@detkit/core';
+import { assertGpuContext, InvalidArgumentError, integerOption, numberOption, tf } from '@detkit/core';
 import { boxesToOriginal, createLoader, decodeImage, fetchImage, type DetectionSample, type RgbImage } from '@detkit/data';
 import { detectorTopology, loadDetector as loadDetectorModel, type CreateDetectorOptions } from './detector-weights';
 import type { FasterRcnn } from './faster-rcnn';
@@ -80,6 +80,8 @@ export interface ImageDetector {
   /**
    * The detections of one image, by descending score. Leaves no tensor behind (a `tf.Tensor3D` given is
    * not disposed).
+   * @throws BackendUnavailableError when the backend is `webgl` and the browser lost its WebGL context
+   *   (the results would be zeros): reload the page or the backend, then the detector.
    */
   detect(image: DetectorImage, options?: DetectImageOptions): Promise<Detection[]>;
   /** {@link detect} for each image, in order (run one at a time, so each gets exactly `detect`'s numbers). */
@@ -358,6 +360,8 @@ export async function loadDetector(source: DetectorSource, options: LoadDetector
           ...(opts.scoreThreshold !== undefined ? { scoreThreshold: opts.scoreThreshold } : {}),
           ...(opts.maxDetections !== undefined ? { detectionsPerImage: opts.maxDetections } : {}),
         });
+        // On a lost WebGL context the network read back zeros: an error, not "nothing found".
+        assertGpuContext('detect');
         const boxes = boxesToOriginal(found!.boxes, batch.meta[0]!);
         for (let i = 0; i < found!.scores.length; i++) {
           const label = found!.labels[i]!;
