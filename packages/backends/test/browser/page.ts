@@ -1,5 +1,6 @@
 // The conformance page run in headless Chromium (browser.test.ts bundles it): the cpu oracle first,
 // then every case on each browser backend, compared in the page. The report lands on window.__detkit.
+import { gpuContextLost } from '@detkit/core';
 import { backendInfo, useBackend, type BackendName } from '../../src/index';
 import { compareCaseResults, evaluateCase, type CaseResult } from '../../src/conformance';
 import { BROWSER_CASES as ALL_CASES } from '../conformance/index';
@@ -23,6 +24,7 @@ async function main(): Promise<BrowserReport> {
     for (const [i, c] of ALL_CASES.entries()) {
       report.problems[`${backend} ${c.name}`] = compareCaseResults(c, await evaluateCase(c), oracle[i]!);
     }
+    if (backend === 'webgl' && gpuContextLost()) report.webglContextLost = true;
   }
   return report;
 }

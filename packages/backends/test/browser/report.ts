@@ -4,4 +4,6 @@ export interface BrowserReport {
   backends: Record<string, { ok: boolean; info: string }>;
   /** Per `<backend> <case name>`: compareCaseResults' problems (empty: conformant). */
   problems: Record<string, string[]>;
+  /** The browser lost the WebGL context while the webgl cases ran (a GPU reset): their results are void. */
+  webglContextLost?: boolean;
 }
