@@ -8,7 +8,7 @@
 // on). So there the value checks (which read tensors to find NaN or x2 < x1) are off, the detector builds its
 // targets on the host and mines on the device, the loss is checked for NaN once awaited, and evaluation
 // (whose detect reads its boxes synchronously) runs on WASM.
-import { createRandom, setValueChecks, tf } from '@detkit/core';
+import { assertGpuContext, createRandom, setValueChecks, tf } from '@detkit/core';
 import { createLoader, syntheticSource, type Batch, type Loader } from '@detkit/data';
 import { evaluateVoc, type Detections, type GroundTruth } from '@detkit/eval';
 import { adam, createFasterRcnn, createSsd, disposeOptimizer, saveDetector, trainableVariables, type FasterRcnn, type Ssd } from '@detkit/models';
@@ -130,6 +130,8 @@ async function trainStep(r: Run): Promise<StepEvent> {
     values[k] = (await v.data())[0]!;
     v.dispose();
   }
+  // A WebGL context the browser lost (a GPU reset) reads back zeros: say so rather than plot a loss of 0.
+  assertGpuContext('train step');
   if (!Number.isFinite(loss)) throw new Error(`the loss of step ${r.step + 1} is ${loss} on ${tf.getBackend()}: lower the learning rate`);
   r.step += 1;
   return { type: 'step', step: r.step, loss, parts: values, ms: performance.now() - t0, backend: tf.getBackend() };
@@ -156,6 +158,7 @@ async function evaluateHere(r: Run): Promise<{ map: number; perClass: { ap: numb
       batch.dispose();
     }
   }
+  assertGpuContext('evaluate');
   const result = evaluateVoc(gts, dets);
   return { map: result.map, perClass: result.perClass.map((c) => ({ ap: c.ap })), ms: performance.now() - t0 };
 }
