@@ -45,6 +45,30 @@ describe('decodeImage on files from real encoders', () => {
     });
   }
 
+  it("a PNG's eXIf orientation is read from its header and can be ignored", () => {
+    expect(readImageHeader(bytes('orient6.png'))).toEqual({ format: 'png', width: 80, height: 48, orientation: 6 });
+    expect(readImageHeader(bytes('rgb8.png'))?.orientation).toBe(1);
+    const raw = decodeImage(bytes('orient6.png'), 'o.png', { orientation: 'ignore' });
+    expect([raw.width, raw.height]).toEqual([80, 48]);
+  });
+
+  it('a truncated or corrupt low-depth interlaced PNG is a DataError bad-image naming the file', () => {
+    const whole = bytes('palette4-interlaced-21x12.png');
+    const caught = (b: Uint8Array) => {
+      try {
+        decodeImage(b, 'p.png');
+      } catch (err) {
+        return err as DataError;
+      }
+      return undefined;
+    };
+    for (const cut of [whole.subarray(0, 60), whole.subarray(0, whole.length - 20)]) {
+      const e = caught(cut);
+      expect(e).toBeInstanceOf(DataError);
+      expect([e!.kind, e!.file]).toEqual(['bad-image', 'p.png']);
+    }
+  });
+
   it('orientations 5-8 swap the size; the raw pixels are kept when the annotation gives the raw size', () => {
     for (let o = 1; o <= 8; o++) {
       const b = bytes(`orient${o}.jpg`);

@@ -2,6 +2,7 @@ import { decode as decodePngBytes, encode as encodePngBytes } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { DataError } from './errors';
 import { imageFormat, orientationSwapsAxes, readImageHeader } from './image-header';
+import { decodeLowDepthInterlacedPng } from './png-adam7';
 import type { RgbImage } from './types';
 
 /**
@@ -14,7 +15,7 @@ export const MAX_IMAGE_MEGAPIXELS = 100;
 /** Options of {@link decodeImage}. */
 export interface DecodeImageOptions {
   /**
-   * JPEG EXIF orientation (tag 0x0112, values 1-8): `'apply'` (default) turns the pixels upright, as
+   * EXIF orientation (tag 0x0112, values 1-8, of a JPEG's APP1 segment or a PNG's `eXIf` chunk): `'apply'` (default) turns the pixels upright, as
    * image viewers and most labelling tools show them (PIL's `ImageOps.exif_transpose`); `'ignore'`
    * keeps the stored pixels, as torchvision's `CocoDetection` does (PIL without `exif_transpose`).
    */
@@ -45,7 +46,8 @@ function unpackLowDepth(data: ArrayLike<number>, width: number, height: number, 
 }
 
 function pngToRgb(bytes: Uint8Array): RgbImage {
-  const png = decodePngBytes(bytes);
+  // fast-png cannot de-interlace 1, 2 or 4-bit Adam7 files (png-adam7.ts); every other PNG is its.
+  const png = decodeLowDepthInterlacedPng(bytes) ?? decodePngBytes(bytes);
   const { width, height } = png;
   const n = width * height;
   const out = new Uint8Array(n * 3);
@@ -126,7 +128,8 @@ export function applyOrientation(image: RgbImage, orientation: number): RgbImage
  * - PNG: every colour type and bit depth (grey 1/2/4/8/16, grey + alpha, RGB 8/16, RGBA 8/16,
  *   palette 1/2/4/8 with or without tRNS, interlaced or not). Grey is replicated to R, G, B; alpha is
  *   dropped, not composited (PIL's `convert('RGB')`); 16-bit samples keep their high byte.
- * - JPEG: baseline and progressive, grey or colour; EXIF orientation applied by default (see
+ * - JPEG: baseline and progressive, grey or colour.
+ * - EXIF orientation (a JPEG's APP1 Exif segment, a PNG's `eXIf` chunk) applied by default (see
  *   {@link DecodeImageOptions}).
  * - Size: the header's width x height must not exceed {@link MAX_IMAGE_MEGAPIXELS}; this is checked
  *   before decoding, so a small file that claims a huge image costs nothing.

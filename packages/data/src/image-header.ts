@@ -9,8 +9,8 @@ export interface ImageHeader {
   /** Height of the stored (raw) pixels. */
   readonly height: number;
   /**
-   * EXIF orientation, 1-8 (TIFF tag 0x0112 in a JPEG's APP1 segment); 1 (upright) when there is none,
-   * for PNG, or when the tag is not a value in 1..8.
+   * EXIF orientation, 1-8 (TIFF tag 0x0112 in a JPEG's APP1 segment or a PNG's `eXIf` chunk); 1
+   * (upright) when there is none or when the tag is not a value in 1..8.
    */
   readonly orientation: number;
 }
@@ -88,9 +88,26 @@ function jpegHeader(b: Uint8Array): ImageHeader | null {
 }
 
 /**
+ * The orientation tag of a PNG's `eXIf` chunk (a bare TIFF structure, PNG specification extensions 1.5;
+ * Pillow writes it before the image data, libpng's own test image after it; PIL's `exif_transpose`
+ * applies it wherever it is), looked for in every chunk of the bytes given.
+ */
+function pngOrientation(b: Uint8Array): number {
+  for (let at = 8; at + 8 <= b.length; ) {
+    const length = u32be(b, at);
+    const type = String.fromCharCode(b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
+    if (type === 'IEND') return 1;
+    if (type === 'eXIf') return tiffOrientation(b, at + 8, Math.min(b.length, at + 8 + length));
+    at += 12 + length;
+  }
+  return 1;
+}
+
+/**
  * Reads an image's format, stored size and EXIF orientation from its first bytes, without decoding
- * pixels: the PNG `IHDR` chunk, or the JPEG frame header (`SOFn`) and the `Orientation` tag of an
- * `APP1` Exif segment (parsed by hand: a few lines of TIFF, synchronous, the same in browsers).
+ * pixels: the PNG `IHDR` chunk and the `Orientation` tag of an `eXIf` chunk (within the bytes given), or the
+ * JPEG frame header (`SOFn`) and the `Orientation` tag of an `APP1` Exif segment (parsed by hand: a few
+ * lines of TIFF, synchronous, the same in browsers).
  *
  * @param bytes - The start of the file (for JPEG, up to its frame header; the whole file always works).
  * @returns null when the bytes are neither PNG nor JPEG or the header cannot be found.
@@ -99,7 +116,7 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader | null {
   const format = imageFormat(bytes);
   if (format === 'png') {
     if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return null;
-    return { format, width: u32be(bytes, 16), height: u32be(bytes, 20), orientation: 1 };
+    return { format, width: u32be(bytes, 16), height: u32be(bytes, 20), orientation: pngOrientation(bytes) };
   }
   if (format === 'jpeg') return jpegHeader(bytes);
   return null;
