@@ -5,6 +5,7 @@
  * {@link runMain}.
  */
 import path from 'node:path';
+import { DataError } from '@detkit/data';
 import { parseTrainArgs, unlessHelp, type CliIo } from './cli';
 import { parseDetectArgs, runDetect } from './run-detect';
 import { runTraining } from './run-training';
@@ -37,7 +38,17 @@ export async function train(argv: readonly string[], options: CommandOptions = {
   if (config === null) return;
   const synthetic = config.data === 'synthetic' || config.data.startsWith('synthetic:');
   config = { ...config, out: resolve(config.out), data: synthetic ? config.data : resolve(config.data) };
-  const summary = await runTraining(config);
+  let summary: Awaited<ReturnType<typeof runTraining>>;
+  try {
+    summary = await runTraining(config);
+  } catch (e) {
+    // A bad record or image stops the run under --on-invalid throw: say how to train without it.
+    if (e instanceof DataError && e.skippable) {
+      const { file, record, kind, problem } = e;
+      throw new DataError({ file, record, kind, problem: `${problem} (--on-invalid skip leaves such records and images out and reports them)` }, { cause: e });
+    }
+    throw e;
+  }
   summary.detector.dispose();
 }
 

@@ -177,6 +177,7 @@ describe('detkit-train on data folders written to disk', () => {
     );
     expect(failed?.code).toBe(1);
     expect(failed?.stderr).toMatch(/instances_train\.json.*annotations\[\d+\]/s);
+    expect(failed?.stderr).toMatch(/\(--on-invalid skip leaves such records and images out and reports them\)/);
     const stdout = await train(['--data', data, '--on-invalid', 'skip'], path.join(root, 'out-skip'));
     expect(stdout).toMatch(/skipped 1 bad record/);
     expect(await epochs(path.join(root, 'out-skip'))).toHaveLength(1);

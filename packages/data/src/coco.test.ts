@@ -80,6 +80,16 @@ describe('parseCoco', () => {
       expect(e.code).toBe('DATA');
       expect(e.message).toContain(`data: val.json${record ? `: ${record}` : ''}: `);
       expect(e.message).toContain(text);
+      // skippable says exactly whether onInvalid: 'skip' gets past the same problem.
+      const skipGetsPast = (() => {
+        try {
+          parseCoco(typeof doc === 'string' ? doc : JSON.stringify(doc), { file: 'val.json', onInvalid: 'skip' });
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect(e.skippable).toBe(skipGetsPast);
     });
   }
 

@@ -51,14 +51,21 @@ export class DataError extends DetkitError implements DataIssue {
   readonly record: string;
   readonly kind: DataIssueKind;
   readonly problem: string;
+  /**
+   * True when a reader or the loader threw it under `onInvalid: 'throw'` for a record or image that
+   * `onInvalid: 'skip'` would have left out and counted; false for problems skipping cannot get past (a
+   * malformed file, a duplicate category).
+   */
+  readonly skippable: boolean;
 
-  constructor(issue: DataIssue, options?: { cause?: unknown }) {
+  constructor(issue: DataIssue, options?: { cause?: unknown; skippable?: boolean }) {
     super('DATA', `data: ${issue.file}${issue.record ? `: ${issue.record}` : ''}: ${issue.problem}`, options);
     this.name = 'DataError';
     this.file = issue.file;
     this.record = issue.record;
     this.kind = issue.kind;
     this.problem = issue.problem;
+    this.skippable = options?.skippable ?? false;
   }
 }
 
@@ -88,7 +95,7 @@ export function emptySkipReport(): SkipReport {
  * @internal
  */
 export function reportIssue(onInvalid: OnInvalid, report: SkipReport, issue: DataIssue): void {
-  if (onInvalid !== 'skip') throw new DataError(issue);
+  if (onInvalid !== 'skip') throw new DataError(issue, { skippable: true });
   report.count += 1;
   report.byKind[issue.kind] = (report.byKind[issue.kind] ?? 0) + 1;
   if (report.examples.length < MAX_SKIP_EXAMPLES) report.examples.push(issue);

@@ -276,7 +276,10 @@ export function createLoader(options: LoaderOptions): Loader {
       // Problems in batch order: the first one throws under 'throw', each is counted under 'skip'.
       const problems = [...early.map((x) => ({ position: x.position, issue: x.error as DataError | { file: string; record: string; kind: DataError['kind']; problem: string } })), ...prepared.issues].sort((a, b) => a.position - b.position);
       for (const { issue } of problems) {
-        if (onInvalid !== 'skip') throw issue instanceof DataError ? issue : new DataError(issue);
+        if (onInvalid !== 'skip') {
+          const { file, record, kind, problem } = issue;
+          throw new DataError({ file, record, kind, problem }, { skippable: true, ...(issue instanceof DataError ? { cause: issue.cause ?? issue } : {}) });
+        }
         reportIssue('skip', skipped, { file: issue.file, record: issue.record, kind: issue.kind, problem: issue.problem });
       }
       if (prepared.targets.length === 0) continue;
