@@ -392,7 +392,7 @@ export async function runTraining(config: TrainConfig, hooks: RunHooks = {}): Pr
       );
       log(formatCocoTable(c));
       log(evaluation.table);
-      if (train.skipped.count + val.skipped.count > 0) log(`images skipped so far (--on-invalid skip): ${train.skipped.count} training, ${val.skipped.count} validation`);
+      if (train.skipped.count + val.skipped.count > 0) log(`image reads skipped so far (--on-invalid skip; a bad image counts each time an epoch or evaluation reads it): ${train.skipped.count} training, ${val.skipped.count} validation`);
       await writeDrawings(out, evaluation, classes);
       const results = evaluation.results.map((r) => ({ ...r, image_id: cocoImageIds.get(r.image_id) ?? r.image_id }));
       await writeFile(path.join(out, 'val-results.json'), JSON.stringify(results));
