@@ -93,14 +93,25 @@ function jpegHeader(b: Uint8Array): ImageHeader | null {
  * applies it wherever it is), looked for in every chunk of the bytes given.
  */
 function pngOrientation(b: Uint8Array): number {
-  for (let at = 8; at + 8 <= b.length; ) {
-    const length = u32be(b, at);
-    const type = String.fromCharCode(b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
-    if (type === 'IEND') return 1;
-    if (type === 'eXIf') return tiffOrientation(b, at + 8, Math.min(b.length, at + 8 + length));
-    at += 12 + length;
+  for (const { type, start, end } of pngChunks(b)) {
+    if (type === 'eXIf') return tiffOrientation(b, start, Math.min(b.length, end));
   }
   return 1;
+}
+
+/**
+ * The chunks of PNG bytes after the signature: each one's type and the `[start, end)` of its data (`end`
+ * may lie beyond truncated bytes); the last is IEND, or the last whose header the bytes hold. @internal
+ */
+export function* pngChunks(b: Uint8Array): Generator<{ type: string; start: number; end: number }> {
+  for (let at = 8; at + 8 <= b.length; ) {
+    const start = at + 8;
+    const end = start + u32be(b, at);
+    const type = String.fromCharCode(b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
+    yield { type, start, end };
+    if (type === 'IEND') return;
+    at = end + 4; // + CRC
+  }
 }
 
 /**

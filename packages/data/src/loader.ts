@@ -278,7 +278,7 @@ export function createLoader(options: LoaderOptions): Loader {
       for (const { issue } of problems) {
         if (onInvalid !== 'skip') {
           const { file, record, kind, problem } = issue;
-          throw new DataError({ file, record, kind, problem }, { skippable: true, ...(issue instanceof DataError ? { cause: issue.cause ?? issue } : {}) });
+          throw new DataError({ file, record, kind, problem }, { skippable: true, ...(issue instanceof DataError ? { cause: issue } : {}) });
         }
         reportIssue('skip', skipped, { file: issue.file, record: issue.record, kind: issue.kind, problem: issue.problem });
       }

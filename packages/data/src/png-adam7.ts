@@ -7,6 +7,7 @@
  * non-interlaced rows packed as fast-png returns them, so the rest of the decoder treats both alike.
  */
 import { unzlibSync } from 'fflate';
+import { pngChunks } from './image-header';
 
 /** The image of a low-depth interlaced PNG, in the shape of fast-png's `decode` result. */
 export interface LowDepthPng {
@@ -76,17 +77,13 @@ export function decodeLowDepthInterlacedPng(bytes: Uint8Array): LowDepthPng | nu
   if (interlace !== 1 || depth >= 8 || (colourType !== 0 && colourType !== 3)) return null;
   const idat: Uint8Array[] = [];
   let palette: number[][] | undefined;
-  for (let at = 8; at + 8 <= bytes.length; ) {
-    const length = view.getUint32(at);
-    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
-    const start = at + 8, end = start + length;
+  for (const { type, start, end } of pngChunks(bytes)) {
     if (end > bytes.length) throw new Error(`chunk ${type} runs past the end of the file`);
     if (type === 'IDAT') idat.push(bytes.subarray(start, end));
     else if (type === 'PLTE') {
       palette = [];
       for (let i = start; i + 2 < end; i += 3) palette.push([bytes[i]!, bytes[i + 1]!, bytes[i + 2]!]);
-    } else if (type === 'IEND') break;
-    at = end + 4; // + CRC
+    }
   }
   if (colourType === 3 && palette === undefined) throw new Error('a palette image without a PLTE chunk');
   const joined = new Uint8Array(idat.reduce((s, c) => s + c.length, 0));

@@ -67,6 +67,7 @@ export interface Detector<C extends { kind: string } = { kind: string }> {
    * Detections for a batch (no gradient). Leaves no tensor behind.
    *
    * @param images - Tensor[B, H, W, 3] float32 at the detector's `imageSize`.
+   * @throws BackendUnavailableError when the backend is `webgl` and the browser lost its WebGL context.
    */
   detect(images: tf.Tensor4D, options?: DetectOptions): DetectionResult[];
   /** Frees every variable; the detector is unusable afterwards. */

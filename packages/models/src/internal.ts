@@ -1,6 +1,6 @@
 /** Helpers shared by the detectors (not exported from the package). */
 import type { BoxCoderWeights } from '@detkit/boxes';
-import { InvalidArgumentError, tf } from '@detkit/core';
+import { assertGpuContext, InvalidArgumentError, tf } from '@detkit/core';
 import { postprocessDetections, type DetectionInputs } from '@detkit/heads';
 import type { Backbone } from './backbone';
 import { createConvBackbone, type ConvBackboneConfig } from './backbone';
@@ -41,6 +41,8 @@ export function targetTensors(t: ImageTargets): { boxes: tf.Tensor2D; classes: t
  * inside a tidy) through @detkit/heads' `postprocessDetections` with the detector's `postprocess` config
  * and box-coder `weights`, `detectOptions` overriding its score threshold and detections per image, and
  * reads the detections into plain arrays with 0-based labels. No tensor outlives the call.
+ * @throws BackendUnavailableError when the backend is `webgl` and its context was lost: what was read back
+ *   is zeros, not "nothing found" (`assertGpuContext`).
  */
 export function runDetections(outputs: () => DetectionInputs, postprocess: PostprocessConfig, weights: BoxCoderWeights, detectOptions: DetectOptions): DetectionResult[] {
   const raw = tf.tidy(() =>
@@ -60,6 +62,7 @@ export function runDetections(outputs: () => DetectionInputs, postprocess: Postp
     });
   }
   tf.dispose(raw);
+  assertGpuContext('detect');
   return out;
 }
 

@@ -8,7 +8,7 @@
 import type * as NodeFs from 'node:fs/promises';
 import type * as NodePath from 'node:path';
 import type * as NodeUrl from 'node:url';
-import { assertGpuContext, InvalidArgumentError, integerOption, numberOption, tf } from '@detkit/core';
+import { InvalidArgumentError, integerOption, numberOption, tf } from '@detkit/core';
 import { boxesToOriginal, createLoader, decodeImage, fetchImage, type DetectionSample, type RgbImage } from '@detkit/data';
 import { detectorTopology, loadDetector as loadDetectorModel, type CreateDetectorOptions } from './detector-weights';
 import type { FasterRcnn } from './faster-rcnn';
@@ -360,8 +360,6 @@ export async function loadDetector(source: DetectorSource, options: LoadDetector
           ...(opts.scoreThreshold !== undefined ? { scoreThreshold: opts.scoreThreshold } : {}),
           ...(opts.maxDetections !== undefined ? { detectionsPerImage: opts.maxDetections } : {}),
         });
-        // On a lost WebGL context the network read back zeros: an error, not "nothing found".
-        assertGpuContext('detect');
         const boxes = boxesToOriginal(found!.boxes, batch.meta[0]!);
         for (let i = 0; i < found!.scores.length; i++) {
           const label = found!.labels[i]!;
