@@ -19,6 +19,9 @@ export const CHROMIUM_ARGS = [
   '--enable-unsafe-swiftshader',
   '--enable-unsafe-webgpu',
   '--disable-gpu-sandbox',
+  // On a loaded machine (CI runs the suites side by side on two cores) a starved GPU process must not be
+  // killed as hung: that loses every WebGL context of the page.
+  '--disable-gpu-watchdog',
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',

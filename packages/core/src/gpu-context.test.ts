@@ -1,6 +1,7 @@
 // assertGpuContext in Node: a stand-in 'webgl' backend (tfjs-backend-cpu's factory under that name, with
-// the `gpgpu.gl` tfjs-backend-webgl keeps) whose isContextLost the test flips. The real thing, a context
-// lost in headless Chromium through WEBGL_lose_context, is in tooling/consumer's browser test.
+// the `gpgpu.gl` and `gpgpu.vertexBuffer` tfjs-backend-webgl keeps) whose context the test loses, and
+// restores (the old vertex buffer then is not a buffer of it). The real thing, a context lost, and lost and
+// restored, in headless Chromium through WEBGL_lose_context, is in tooling/consumer's browser test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from './backend';
 import { BackendUnavailableError, DetkitError } from './errors';
@@ -9,11 +10,13 @@ import { tf } from './tf';
 
 describe('assertGpuContext', () => {
   let lost = false;
+  let restored = false;
+  const vertexBuffer = {};
   beforeAll(async () => {
     await setupBackend('wasm');
     tf.registerBackend('webgl', () => {
       const backend = tf.findBackendFactory('cpu')!() as tf.KernelBackend & { gpgpu?: unknown };
-      backend.gpgpu = { gl: { isContextLost: () => lost } };
+      backend.gpgpu = { gl: { isContextLost: () => lost, isBuffer: (b: unknown) => b === vertexBuffer && !restored }, vertexBuffer };
       return backend;
     });
   });
@@ -49,6 +52,19 @@ describe('assertGpuContext', () => {
       expect(gpuContextLost()).toBe(false);
     } finally {
       lost = false;
+    }
+  });
+
+  it('throws once the context was lost and restored empty (isContextLost is false again, tfjs\'s buffers are gone)', async () => {
+    await tf.setBackend('webgl');
+    restored = true;
+    try {
+      expect(gpuContextLost()).toBe(true);
+      expect(() => assertGpuContext('detect')).toThrow(BackendUnavailableError);
+      await tf.setBackend('wasm');
+      expect(gpuContextLost()).toBe(false);
+    } finally {
+      restored = false;
     }
   });
 });

@@ -454,7 +454,7 @@ console.log(JSON.stringify(await detector.detect('sample.png', ${JSON.stringify(
     }
   });
 
-  it.skipIf(BROWSER_OPTED_OUT)('an esbuild bundle of loadDetector + detect in Chromium matches Node within 1e-4 on webgl and wasm; a lost WebGL context throws', async () => {
+  it.skipIf(BROWSER_OPTED_OUT)('an esbuild bundle of loadDetector + detect in Chromium matches Node within 1e-4 on webgl and wasm; a lost WebGL context, and one restored empty, throws', async () => {
     expect(node, 'the Node detections (previous test)').toBeDefined();
     const site = path.join(full, 'site');
     mkdirSync(path.join(site, 'model'), { recursive: true });
@@ -468,10 +468,24 @@ import { backend as activeBackend, ready, setBackend } from '@tensorflow/tfjs-co
 import { loadDetector } from '@detkit/models';
 const options = ${JSON.stringify(options)};
 const results = {};
+const contextEvents = [];
+const errorOf = async (run) => {
+  try {
+    return { error: 'no error; detections: ' + JSON.stringify(await run()) };
+  } catch (e) {
+    return { name: e.name, code: e.code, backend: e.backend, message: e.message };
+  }
+};
 for (const backend of ['webgl', 'wasm']) {
   try {
     if (!(await setBackend(backend))) throw new Error('setBackend(' + backend + ') failed');
     await ready();
+    if (backend === 'webgl') {
+      // What the browser does to the context on its own, for the failure message (none is expected).
+      for (const type of ['webglcontextlost', 'webglcontextrestored']) {
+        activeBackend().gpgpu.gl.canvas.addEventListener(type, () => contextEvents.push(type + ' at ' + Math.round(performance.now()) + ' ms'));
+      }
+    }
     const detector = await loadDetector(new URL('model/', location.href).href);
     const bytes = new Uint8Array(await (await fetch('sample.png')).arrayBuffer());
     const img = new Image();
@@ -484,16 +498,28 @@ for (const backend of ['webgl', 'wasm']) {
   }
 }
 // A WebGL context the browser takes away (WEBGL_lose_context does what a GPU reset does): detect must throw
-// detkit's BackendUnavailableError, not return the zeros it read back as "nothing found".
+// detkit's BackendUnavailableError, not return the zeros it read back as "nothing found". Then the context
+// comes back empty (tfjs-backend-webgl calls preventDefault() on webglcontextlost, so Chrome restores it
+// after a GPU reset; CI saw this, every WebGL result zeros and isContextLost() false): detect must still throw.
 try {
   if (!(await setBackend('webgl'))) throw new Error('setBackend(webgl) failed');
   const detector = await loadDetector(new URL('model/', location.href).href);
-  activeBackend().gpgpu.gl.getExtension('WEBGL_lose_context').loseContext();
-  const found = await detector.detect(new Uint8Array(await (await fetch('sample.png')).arrayBuffer()), options);
-  results.lost = { error: 'no error; detections: ' + JSON.stringify(found) };
+  const gl = activeBackend().gpgpu.gl;
+  const extension = gl.getExtension('WEBGL_lose_context');
+  const lostEvent = new Promise((resolve) => gl.canvas.addEventListener('webglcontextlost', resolve, { once: true }));
+  extension.loseContext();
+  const sample = new Uint8Array(await (await fetch('sample.png')).arrayBuffer());
+  results.lost = await errorOf(() => detector.detect(sample, options));
+  await lostEvent;
+  await new Promise((resolve) => setTimeout(resolve, 0)); // restoring is allowed once the lost event's dispatch is over
+  const restoredEvent = new Promise((resolve) => gl.canvas.addEventListener('webglcontextrestored', resolve, { once: true }));
+  extension.restoreContext();
+  await restoredEvent;
+  results.restored = { isContextLost: gl.isContextLost(), ...(await errorOf(() => detector.detect(sample, options))) };
 } catch (e) {
-  results.lost = { name: e.name, code: e.code, backend: e.backend, message: e.message };
+  results.lost = { error: String(e && e.stack || e) };
 }
+results.contextEvents = contextEvents;
 window.__detkit = results;
 `;
     writeFileSync(path.join(full, 'page.mjs'), page);
@@ -502,8 +528,9 @@ window.__detkit = results;
     const served = await serveDirectory(site);
     try {
       // Chrome on SwiftShader can reset its GPU process on a loaded machine, losing the page's WebGL context
-      // (seen once in CI: every WebGL result zeros). detect then throws the lost-context error; only that
-      // error gets a fresh browser, at most twice. Any other failure, or a wrong number, fails at once.
+      // and restoring it empty (CI, twice: every WebGL result zeros). detect then throws the lost-context
+      // error; only that error gets a fresh browser, at most twice. Any other failure, or a wrong number,
+      // fails at once.
       let results: Record<string, BrowserDetections & Record<string, unknown>> = {};
       let logs: string[] = [];
       for (let attempt = 1; attempt <= 3; attempt++) {
@@ -511,14 +538,16 @@ window.__detkit = results;
         if (!/lost the WebGL context/.test(results['webgl']?.error ?? '')) break;
         console.warn(`attempt ${attempt}: Chromium lost its WebGL context on its own; trying a fresh browser\n${logs.slice(-10).join('\n')}`);
       }
+      const context = `WebGL context events: ${JSON.stringify(results['contextEvents'])}\n${logs.slice(-20).join('\n')}`;
       for (const backend of ['webgl', 'wasm']) {
         const r = results[backend]!;
-        expect(r.error, `${backend}: ${r.error}\n${logs.slice(-20).join('\n')}`).toBeUndefined();
-        expectSameDetections(r.bytes, node, 1e-4, `${backend}, PNG bytes`);
-        expectSameDetections(r.element, node, 1e-4, `${backend}, HTMLImageElement`);
+        expect(r.error, `${backend}: ${r.error}\n${context}`).toBeUndefined();
+        expectSameDetections(r.bytes, node, 1e-4, `${backend}, PNG bytes (${context})`);
+        expectSameDetections(r.element, node, 1e-4, `${backend}, HTMLImageElement (${context})`);
       }
-      expect(results['lost']).toMatchObject({ name: 'BackendUnavailableError', code: 'BACKEND_UNAVAILABLE', backend: 'webgl' });
-      expect(results['lost']!['message']).toMatch(/^backend 'webgl' is unavailable: detect: the browser lost the WebGL context/);
+      const lostError = { name: 'BackendUnavailableError', code: 'BACKEND_UNAVAILABLE', backend: 'webgl', message: expect.stringMatching(/^backend 'webgl' is unavailable: detect: the browser lost the WebGL context/) };
+      expect(results['lost']).toEqual(lostError);
+      expect(results['restored']).toEqual({ isContextLost: false, ...lostError });
     } finally {
       await served.close();
     }
