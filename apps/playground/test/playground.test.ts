@@ -44,6 +44,23 @@ const SWAP_TOLERANCE = 1e-4;
 /** The page's detections vs. detkit-detect's in Node (both on wasm, same letterbox and box mapping). */
 const DETECT_TOLERANCE = 1e-4;
 
+/**
+ * Runs a training in the page again, at most twice, when Chromium lost the worker's WebGL context on its own
+ * (a GPU reset on a loaded machine: the step throws @detkit/core's lost-context error). The failed request
+ * marked the page's worker broken, so the rerun's `setup` starts a fresh worker with a fresh context, as
+ * "New model" does for a user. Any other error fails at once.
+ */
+async function retryLostContext<T>(what: string, run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt === 3 || !/lost the WebGL context/.test(String(error))) throw error;
+      console.warn(`${what}, attempt ${attempt}: Chromium lost the WebGL context on its own; again in a fresh worker`);
+    }
+  }
+}
+
 type Handle = PlaygroundHandle;
 declare const window: { __playground: Handle };
 
@@ -121,7 +138,7 @@ describe.skipIf(BROWSER_OPTED_OUT)('playground in headless Chromium', () => {
     // through a canvas, loses the device: README, Performance); the worker turns value checks off there.
     it(`trains ${TRAIN_STEPS} steps on ${backend} and lowers the loss`, async () => {
       const p = ready();
-      const run = await p.evaluate(
+      const run = await retryLostContext(`training on ${backend}`, () => p.evaluate(
         async ({ backend, setup, steps }) => {
           const t = window.__playground.train;
           await t.setup(setup, backend);
@@ -132,7 +149,7 @@ describe.skipIf(BROWSER_OPTED_OUT)('playground in headless Chromium', () => {
           return { losses: t.steps.map((s) => s.loss).slice(0, steps), backends: [...new Set(t.steps.map((s) => s.backend))], map };
         },
         { backend, setup: TEST_SETUP, steps: TRAIN_STEPS },
-      );
+      ));
       expect(run.backends).toEqual([backend]);
       expect(run.map).toBeGreaterThanOrEqual(0);
       expect(run.losses).toHaveLength(TRAIN_STEPS);
@@ -145,7 +162,7 @@ describe.skipIf(BROWSER_OPTED_OUT)('playground in headless Chromium', () => {
   type SwapRun = { weights: Record<string, number[]>; losses: number[]; backends: string[] };
   /** Trains `steps` steps per segment in a fresh run, switching to the segment's backend before it. */
   const trainSegments = (segments: readonly [backend: 'wasm' | 'webgl' | 'webgpu', steps: number][]): Promise<SwapRun> =>
-    ready().evaluate(
+    retryLostContext(`training on ${segments.map(([b]) => b).join(' then ')}`, () => ready().evaluate(
       async ({ setup, segments }) => {
         const t = window.__playground.train;
         await t.setup(setup, segments[0]![0]);
@@ -157,7 +174,7 @@ describe.skipIf(BROWSER_OPTED_OUT)('playground in headless Chromium', () => {
         return { weights, losses: t.steps.map((s) => s.loss), backends: t.steps.map((s) => s.backend) };
       },
       { setup: SWAP_SETUP, segments },
-    );
+    ));
   let wasmAlone: Promise<SwapRun> | undefined;
 
   // webgpu last, so that the Train view's charts (and screenshots) end with a swap.
