@@ -1,4 +1,4 @@
-import { BackendUnavailableError, registerCpuKernelFixes, registerGradientFixes, setupBackend, tf } from '@detkit/core';
+import { BackendUnavailableError, gpuContextLost, registerCpuKernelFixes, registerGradientFixes, setupBackend, tf } from '@detkit/core';
 import { importNodeGpu, loadWebgl, loadWebgpu, loadedVersions, NODE_GPU_PACKAGE } from './load-backend';
 import { registerWasmTrainingKernels } from './register-wasm-training-kernels';
 import { checkThreads, startWasm } from './wasm-threads';
@@ -16,7 +16,8 @@ import { startWebgpu } from './webgpu/start-webgpu';
  *   else WebGL. A software adapter (SwiftShader, llvmpipe) only with `{ allowSoftwareAdapter: true }`.
  * - `'webgpu'`: tfjs-backend-webgpu by name; in Node through Dawn. Takes a software adapter when it is the
  *   only one ({@link backendInfo} says so in `adapter.software`).
- * - `'webgl'`: tfjs-backend-webgl (browsers only).
+ * - `'webgl'`: tfjs-backend-webgl (browsers only). A WebGL backend whose context the browser took away (a
+ *   GPU reset: @detkit/core's `gpuContextLost`) is replaced by a fresh one on a new context.
  * - `'auto'`: `'gpu'` when it loads, else `'wasm'`, else `'cpu'`.
  */
 export type BackendName = 'wasm' | 'cpu' | 'gpu' | 'webgl' | 'webgpu' | 'auto';
@@ -112,6 +113,23 @@ async function useNodeGpu(previous: string | null, options: UseBackendOptions): 
   loadedVersions.set('tensorflow', NODE_GPU_PACKAGE);
 }
 
+/**
+ * A WebGL backend whose context the browser took away (a GPU reset) stays registered with tfjs, and
+ * `tf.setBackend('webgl')` would hand it back: every kernel a no-op, every read zeros. Replaces it with a
+ * fresh instance of the same factory, which makes a new context (tfjs-backend-webgl dropped the lost one from
+ * its cache). The lost backend's tensors are gone either way; disposing them afterwards is a no-op.
+ */
+function replaceLostWebglBackend(): void {
+  const stale = tf.findBackend('webgl');
+  const factory = tf.findBackendFactory('webgl');
+  if (stale == null || factory == null || !gpuContextLost(stale)) return;
+  // tfjs keeps each factory's priority only in its engine (tfjs-backend-webgl registers with 2).
+  const registered = (tf.engine() as unknown as { registryFactory?: Record<string, { priority?: number }> }).registryFactory;
+  const priority = registered?.['webgl']?.priority ?? 2;
+  tf.removeBackend('webgl');
+  tf.registerBackend('webgl', factory, priority);
+}
+
 async function useBrowserBackend(requested: BackendName, which: 'webgl' | 'webgpu', previous: string | null): Promise<void> {
   try {
     await (which === 'webgl' ? loadWebgl() : loadWebgpu());
@@ -123,6 +141,7 @@ async function useBrowserBackend(requested: BackendName, which: 'webgl' | 'webgp
     await restore(previous);
     throw new BackendUnavailableError(requested, 'WebGPU is not available here (no navigator.gpu)', "Use a browser with WebGPU (Chrome 113+), or use 'webgl' or 'wasm'.");
   }
+  if (which === 'webgl') replaceLostWebglBackend();
   const why = which === 'webgl' ? 'no WebGL context could be created here' : 'no WebGPU adapter could be obtained here';
   const hint = which === 'webgl' ? "Run in a browser with WebGL 2 (Node has none), or use 'wasm'." : "Use a browser with WebGPU enabled, or use 'webgl' or 'wasm'.";
   await activate(requested, which, previous, why, hint);

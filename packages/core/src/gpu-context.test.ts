@@ -63,6 +63,9 @@ describe('assertGpuContext', () => {
       expect(() => assertGpuContext('detect')).toThrow(BackendUnavailableError);
       await tf.setBackend('wasm');
       expect(gpuContextLost()).toBe(false);
+      // A given backend is checked whichever is active: the 'webgl' instance, and one without a WebGL context.
+      expect(gpuContextLost(tf.findBackend('webgl')!)).toBe(true);
+      expect(gpuContextLost(tf.findBackend('wasm')!)).toBe(false);
     } finally {
       restored = false;
     }

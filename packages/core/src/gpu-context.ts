@@ -24,10 +24,13 @@ interface WebglBackendInternals {
  * (`WebGLRenderingContext.isContextLost()`), or lost and restored since tfjs started on it (the vertex
  * buffer tfjs made then is no longer a buffer of the context: `gl.isBuffer(vertexBuffer)` is false, as for
  * every object of a lost context). False for every other backend and for a live context.
+ *
+ * @param backend - A tfjs-backend-webgl instance to check instead of the active backend, e.g.
+ *   `tf.findBackend('webgl')` (false for a backend without a WebGL context).
  */
-export function gpuContextLost(): boolean {
-  if (tf.getBackend() !== 'webgl') return false;
-  const gpgpu = (tf.backend() as unknown as WebglBackendInternals).gpgpu;
+export function gpuContextLost(backend?: tf.KernelBackend): boolean {
+  if (backend === undefined && tf.getBackend() !== 'webgl') return false;
+  const gpgpu = ((backend ?? tf.backend()) as unknown as WebglBackendInternals).gpgpu;
   const gl = gpgpu?.gl;
   if (gl == null) return false;
   if (gl.isContextLost?.() === true) return true;
@@ -46,6 +49,6 @@ export function assertGpuContext(op: string): void {
   throw new BackendUnavailableError(
     'webgl',
     `${op}: the browser lost the WebGL context (it reset the GPU), so the tensors on it are gone and its results were zeros`,
-    "Reload the page (or remove and set the 'webgl' backend again) and load the model again, or use 'wasm'.",
+    "Reload the page, or dispose the model, call useBackend('webgl') from @detkit/backends (it replaces a WebGL backend whose context is gone) and load the model again; or use 'wasm'.",
   );
 }

@@ -454,7 +454,7 @@ console.log(JSON.stringify(await detector.detect('sample.png', ${JSON.stringify(
     }
   });
 
-  it.skipIf(BROWSER_OPTED_OUT)('an esbuild bundle of loadDetector + detect in Chromium matches Node within 1e-4 on webgl and wasm; a lost WebGL context, and one restored empty, throws', async () => {
+  it.skipIf(BROWSER_OPTED_OUT)('an esbuild bundle of loadDetector + detect in Chromium matches Node within 1e-4 on webgl and wasm; a lost WebGL context, and one restored empty, throws; useBackend(\'webgl\') recovers', async () => {
     expect(node, 'the Node detections (previous test)').toBeDefined();
     const site = path.join(full, 'site');
     mkdirSync(path.join(site, 'model'), { recursive: true });
@@ -465,6 +465,7 @@ console.log(JSON.stringify(await detector.detect('sample.png', ${JSON.stringify(
     const page = `import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgl';
 import { backend as activeBackend, ready, setBackend } from '@tensorflow/tfjs-core';
+import { useBackend } from '@detkit/backends';
 import { loadDetector } from '@detkit/models';
 const options = ${JSON.stringify(options)};
 const results = {};
@@ -516,6 +517,17 @@ try {
   extension.restoreContext();
   await restoredEvent;
   results.restored = { isContextLost: gl.isContextLost(), ...(await errorOf(() => detector.detect(sample, options))) };
+  // The way back the error names: useBackend('webgl') replaces the backend whose context is gone, and the
+  // model loaded again detects as before. The old model is disposed after the swap (a no-op, not an error).
+  try {
+    await useBackend('webgl');
+    detector.dispose();
+    const again = await loadDetector(new URL('model/', location.href).href);
+    results.recovered = { fresh: activeBackend().gpgpu.gl !== gl, bytes: await again.detect(sample, options) };
+    again.dispose();
+  } catch (e) {
+    results.recovered = { error: String(e && e.stack || e) };
+  }
 } catch (e) {
   results.lost = { error: String(e && e.stack || e) };
 }
@@ -548,6 +560,10 @@ window.__detkit = results;
       const lostError = { name: 'BackendUnavailableError', code: 'BACKEND_UNAVAILABLE', backend: 'webgl', message: expect.stringMatching(/^backend 'webgl' is unavailable: detect: the browser lost the WebGL context/) };
       expect(results['lost']).toEqual(lostError);
       expect(results['restored']).toEqual({ isContextLost: false, ...lostError });
+      const recovered = results['recovered'] as { fresh?: boolean; bytes?: Detection[]; error?: string } | undefined;
+      expect(recovered?.error, "useBackend('webgl') and loadDetector after the loss").toBeUndefined();
+      expect(recovered?.fresh, "useBackend('webgl') after the loss made a new WebGL context").toBe(true);
+      expectSameDetections(recovered!.bytes, node, 1e-4, "webgl after useBackend('webgl') replaced the lost backend");
     } finally {
       await served.close();
     }
