@@ -8,7 +8,7 @@ distractor shapes that are not objects, rotated polygons, JPEG and PNG. Each see
 look-alike; tune on several, never on one.
 
     /usr/bin/python3 apps/trainer/bench/lookalike.py OUT --seed 1 [--train 2000 --val 200] [--size 256]
-        [--min-side 12 --max-side 120] [--layout 2017|plain] [--vary-size] [--category-ids 1,3,90]
+        [--min-side 12 --max-side 120] [--sides log|uniform] [--layout 2017|plain] [--vary-size] [--category-ids 1,3,90]
         [--clutter 25 --blob-fraction 0.25 --outline-fraction 0.15]
 
 Needs only Debian's python3-pil and python3-numpy.
@@ -117,7 +117,8 @@ def make_image(rng, args):
     objects = []
     for _ in range(rng.randint(1, 5)):
         for _try in range(20):
-            side = math.exp(rng.uniform(math.log(args.min_side), math.log(min(args.max_side, w, h))))
+            top = min(args.max_side, w, h)
+            side = rng.uniform(args.min_side, top) if args.sides == "uniform" else math.exp(rng.uniform(math.log(args.min_side), math.log(top)))
             cls = rng.randrange(len(CLASSES))
             # draw into a scratch image first to test the overlap, then replay the same draw for real
             s = rng.randrange(2**31)
@@ -141,6 +142,7 @@ def main():
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--min-side", type=float, default=12)
     p.add_argument("--max-side", type=float, default=120)
+    p.add_argument("--sides", choices=["log", "uniform"], default="log", help="object sides log-uniform (as many 12-24 px objects as 60-120 px ones) or uniform")
     p.add_argument("--layout", choices=["2017", "plain"], default="2017")
     p.add_argument("--vary-size", action="store_true")
     p.add_argument("--jpeg-fraction", type=float, default=0.5)
