@@ -1,4 +1,4 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 /** Debian's chromium, or DETKIT_CHROMIUM. */
 export declare const CHROMIUM: string;
@@ -16,3 +16,17 @@ export interface Served {
 }
 /** Serves the files under `dir` from localhost (`/` is index.html; anything else missing is a 404). */
 export declare function serveDirectory(dir: string): Promise<Served>;
+/** A page that stopped making progress (a hung GPU process, say): waitForPageResult gave up on it. */
+export declare class PageStalledError extends Error {
+  constructor(message: string, progress: unknown);
+  /** What the page last reported as its progress. */
+  readonly progress: unknown;
+}
+/**
+ * Waits for `window[key]` (default `__detkit`) and returns it; fails with PageStalledError only when
+ * `window[progressKey]` (default `__detkitProgress`) has not changed for `stallMs` (120 s) or the page runs
+ * past `totalMs` (900 s). Each look at the page is bounded by the stall time.
+ */
+export declare function waitForPageResult(page: Page, options?: { key?: string; progressKey?: string; stallMs?: number; totalMs?: number; pollMs?: number }): Promise<unknown>;
+/** Closes a browser, giving up after `ms` (default 30 s). */
+export declare function closeBrowser(browser: Browser | undefined, ms?: number): Promise<void>;

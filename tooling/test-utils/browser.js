@@ -41,6 +41,66 @@ export async function launchChromium() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
 }
 
+/** A page that stopped making progress (a hung GPU process, say): {@link waitForPageResult} gave up on it. */
+export class PageStalledError extends Error {
+  /**
+   * @param {string} message
+   * @param {unknown} progress what the page last reported as its progress
+   */
+  constructor(message, progress) {
+    super(message);
+    this.name = 'PageStalledError';
+    this.progress = progress;
+  }
+}
+
+/**
+ * Waits for the page to set `window[key]` and returns it. Slowness is not failure: on a loaded machine a
+ * page may take minutes; the page sets `window[progressKey]` to anything that changes as it works (a
+ * case counter, say), and only a page whose progress has not changed for `stallMs` (or that runs past
+ * `totalMs`) is given up on, with a {@link PageStalledError} naming where it stopped. Each look at the page
+ * is itself bounded: a renderer blocked in a synchronous GPU read does not block the test.
+ * @param {import('playwright-core').Page} page
+ * @param {{ key?: string, progressKey?: string, stallMs?: number, totalMs?: number, pollMs?: number }} [options]
+ *   defaults: `__detkit`, `__detkitProgress`, 120 s, 900 s, 500 ms
+ * @returns {Promise<unknown>}
+ */
+export async function waitForPageResult(page, options = {}) {
+  const { key = '__detkit', progressKey = '__detkitProgress', stallMs = 120_000, totalMs = 900_000, pollMs = 500 } = options;
+  const start = Date.now();
+  let progress;
+  let lastChange = start;
+  for (;;) {
+    const now = Date.now();
+    const look = page.evaluate(([k, p]) => ({ value: window[k], progress: window[p] }), [key, progressKey]);
+    let timer;
+    const seen = await Promise.race([look, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(1000, stallMs - (now - lastChange)))))]);
+    clearTimeout(timer);
+    if (seen?.value !== undefined) return seen.value;
+    if (seen && JSON.stringify(seen.progress) !== JSON.stringify(progress)) {
+      progress = seen.progress;
+      lastChange = Date.now();
+    }
+    const where = `last progress: ${JSON.stringify(progress) ?? 'none'}${seen ? '' : '; the page did not answer'}`;
+    if (Date.now() - lastChange >= stallMs) throw new PageStalledError(`the page made no progress for ${Math.round(stallMs / 1000)} s (${where})`, progress);
+    if (Date.now() - start >= totalMs) throw new PageStalledError(`the page did not finish in ${Math.round(totalMs / 1000)} s (${where})`, progress);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/**
+ * Closes a browser, giving up after `ms` (a browser whose GPU process hung may not close cleanly; the
+ * test goes on, and playwright kills it when the worker exits).
+ * @param {import('playwright-core').Browser | undefined} browser
+ * @param {number} [ms] default 30 s
+ */
+export async function closeBrowser(browser, ms = 30_000) {
+  if (!browser) return;
+  let timer;
+  await Promise.race([browser.close().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 const CONTENT_TYPES = {
   '.html': 'text/html',
   '.js': 'text/javascript',

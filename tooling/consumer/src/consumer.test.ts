@@ -14,7 +14,7 @@ import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/co
 import { setupBackend, tf } from '@detkit/core';
 import { rpnLoss } from '@detkit/losses';
 import { buildRpnTargets } from '@detkit/samplers';
-import { BROWSER_OPTED_OUT, launchChromium, serveDirectory } from '@detkit/test-utils/browser';
+import { BROWSER_OPTED_OUT, closeBrowser, launchChromium, PageStalledError, serveDirectory, waitForPageResult } from '@detkit/test-utils/browser';
 import { build } from 'esbuild';
 import { publint } from 'publint';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,6 +158,9 @@ beforeAll(async () => {
 afterAll(() => {
   if (work && process.env.DETKIT_KEEP_CONSUMER !== '1') rmSync(work, { recursive: true, force: true });
 });
+
+/** The consumer page (bundle load, two backends, a lost context) at most; slowness alone is not failure. */
+const PAGE_TOTAL_MS = 300_000;
 
 describe('packed manifests and tarballs', () => {
   it('packs every published package', () => {
@@ -470,6 +473,9 @@ import { loadDetector } from '@detkit/models';
 const options = ${JSON.stringify(options)};
 const results = {};
 const contextEvents = [];
+// What the test watches to tell a slow page (CI's loaded machine) from a hung one.
+let steps = 0;
+const step = (where) => (window.__detkitProgress = steps++ + ' ' + where);
 const errorOf = async (run) => {
   try {
     return { error: 'no error; detections: ' + JSON.stringify(await run()) };
@@ -487,12 +493,16 @@ for (const backend of ['webgl', 'wasm']) {
         activeBackend().gpgpu.gl.canvas.addEventListener(type, () => contextEvents.push(type + ' at ' + Math.round(performance.now()) + ' ms'));
       }
     }
+    step(backend + ' load');
     const detector = await loadDetector(new URL('model/', location.href).href);
     const bytes = new Uint8Array(await (await fetch('sample.png')).arrayBuffer());
     const img = new Image();
     img.src = 'sample.png';
     await img.decode();
-    results[backend] = { bytes: await detector.detect(bytes, options), element: await detector.detect(img, options) };
+    step(backend + ' detect bytes');
+    const fromBytes = await detector.detect(bytes, options);
+    step(backend + ' detect element');
+    results[backend] = { bytes: fromBytes, element: await detector.detect(img, options) };
     detector.dispose();
   } catch (e) {
     results[backend] = { error: String(e && e.stack || e) };
@@ -503,6 +513,7 @@ for (const backend of ['webgl', 'wasm']) {
 // comes back empty (tfjs-backend-webgl calls preventDefault() on webglcontextlost, so Chrome restores it
 // after a GPU reset; CI saw this, every WebGL result zeros and isContextLost() false): detect must still throw.
 try {
+  step('lose the context');
   if (!(await setBackend('webgl'))) throw new Error('setBackend(webgl) failed');
   const detector = await loadDetector(new URL('model/', location.href).href);
   const gl = activeBackend().gpgpu.gl;
@@ -520,6 +531,7 @@ try {
   // The way back the error names: useBackend('webgl') replaces the backend whose context is gone, and the
   // model loaded again detects as before. The old model is disposed after the swap (a no-op, not an error).
   try {
+    step('recover');
     await useBackend('webgl');
     detector.dispose();
     const again = await loadDetector(new URL('model/', location.href).href);
@@ -541,14 +553,21 @@ window.__detkit = results;
     try {
       // Chrome on SwiftShader can reset its GPU process on a loaded machine, losing the page's WebGL context
       // and restoring it empty (CI, twice: every WebGL result zeros). detect then throws the lost-context
-      // error; only that error gets a fresh browser, at most twice. Any other failure, or a wrong number,
-      // fails at once.
+      // error; only that error, or a page that stopped making progress, gets a fresh browser, at most
+      // twice. Any other failure, or a wrong number, fails at once.
       let results: Record<string, BrowserDetections & Record<string, unknown>> = {};
       let logs: string[] = [];
       for (let attempt = 1; attempt <= 3; attempt++) {
-        ({ results, logs } = await runPage(served.url));
-        if (!/lost the WebGL context/.test(results['webgl']?.error ?? '')) break;
-        console.warn(`attempt ${attempt}: Chromium lost its WebGL context on its own; trying a fresh browser\n${logs.slice(-10).join('\n')}`);
+        let why: string;
+        try {
+          ({ results, logs } = await runPage(served.url));
+          if (!/lost the WebGL context/.test(results['webgl']?.error ?? '')) break;
+          why = 'Chromium lost its WebGL context on its own';
+        } catch (error) {
+          if (!(error instanceof PageStalledError) || attempt === 3) throw error;
+          why = error.message;
+        }
+        if (attempt < 3) console.warn(`attempt ${attempt}: ${why}; trying a fresh browser\n${logs.slice(-10).join('\n')}`);
       }
       const context = `WebGL context events: ${JSON.stringify(results['contextEvents'])}\n${logs.slice(-20).join('\n')}`;
       for (const backend of ['webgl', 'wasm']) {
@@ -567,10 +586,13 @@ window.__detkit = results;
     } finally {
       await served.close();
     }
-  });
+  }, 3 * (PAGE_TOTAL_MS + 30_000) + 60_000);
 });
 
-/** Loads the page in a fresh headless Chromium and returns what it left in `window.__detkit`, with the console. */
+/**
+ * Loads the page in a fresh headless Chromium and returns what it left in `window.__detkit`, with the
+ * console. A page whose progress stops for 120 s is a PageStalledError naming its last step.
+ */
 async function runPage(url: string): Promise<{ results: Record<string, BrowserDetections & Record<string, unknown>>; logs: string[] }> {
   const browser = await launchChromium();
   const logs: string[] = [];
@@ -579,11 +601,10 @@ async function runPage(url: string): Promise<{ results: Record<string, BrowserDe
     tab.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
     tab.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
     await tab.goto(url);
-    await tab.waitForFunction(() => (window as unknown as { __detkit?: unknown }).__detkit !== undefined, null, { timeout: 180_000, polling: 250 });
-    const results = (await tab.evaluate(() => (window as unknown as { __detkit: unknown }).__detkit)) as Record<string, BrowserDetections & Record<string, unknown>>;
+    const results = (await waitForPageResult(tab, { stallMs: 120_000, totalMs: PAGE_TOTAL_MS })) as Record<string, BrowserDetections & Record<string, unknown>>;
     return { results, logs };
   } finally {
-    await browser.close();
+    await closeBrowser(browser);
   }
 }
 

@@ -6,4 +6,8 @@ export interface BrowserReport {
   problems: Record<string, string[]>;
   /** The browser lost the WebGL context while the webgl cases ran (a GPU reset): their results are void. */
   webglContextLost?: boolean;
+  /** The WebGPU device was lost while the webgpu cases ran (its message): their results are void. */
+  webgpuDeviceLost?: string;
+  /** How long the page took, oracle and three backends (shown by the test: CI's machine is slower). */
+  elapsedMs?: number;
 }
