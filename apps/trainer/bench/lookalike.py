@@ -66,6 +66,9 @@ def background(rng, w, h, args):
     return im
 
 
+UPRIGHT = False  # --upright: triangles and squares drawn unrotated
+
+
 def rotated(points, cx, cy, angle):
     ca, sa = math.cos(angle), math.sin(angle)
     return [(cx + (x - cx) * ca - (y - cy) * sa, cy + (x - cx) * sa + (y - cy) * ca) for x, y in points]
@@ -90,7 +93,8 @@ def draw_object(rng, d, w, h, cls, side):
     else:
         s = r * rng.uniform(0.8, 1.0)
         pts = [(cx - s, cy - s), (cx + s, cy - s), (cx + s, cy + s), (cx - s, cy + s)]
-    pts = rotated(pts, cx, cy, rng.uniform(0, 2 * math.pi))
+    angle = rng.uniform(0, 2 * math.pi)  # drawn either way, so that --upright changes nothing else
+    pts = rotated(pts, cx, cy, 0.0 if UPRIGHT else angle)
     d.polygon(pts, fill=fill, outline=outline)
     xs = [p[0] for p in pts]
     ys = [p[1] for p in pts]
@@ -151,7 +155,10 @@ def main():
     p.add_argument("--clutter", type=int, default=25, help="most clutter strokes and distractors per image")
     p.add_argument("--blob-fraction", type=float, default=0.25, help="share of the clutter that is filled blobs")
     p.add_argument("--outline-fraction", type=float, default=0.15, help="share of the clutter that is open rectangles")
+    p.add_argument("--upright", action="store_true", help="triangles and squares unrotated (pointing up, axis-aligned)")
     args = p.parse_args()
+    global UPRIGHT
+    UPRIGHT = args.upright
     cat_ids = [int(x) for x in args.category_ids.split(",")]
     assert len(cat_ids) == len(CLASSES)
     rng = random.Random(args.seed)
