@@ -30,3 +30,13 @@ export declare class PageStalledError extends Error {
 export declare function waitForPageResult(page: Page, options?: { key?: string; progressKey?: string; stallMs?: number; totalMs?: number; pollMs?: number }): Promise<unknown>;
 /** Closes a browser, giving up after `ms` (default 30 s). */
 export declare function closeBrowser(browser: Browser | undefined, ms?: number): Promise<void>;
+/**
+ * Runs `run` up to `attempts` (3) times, again only after a PageStalledError, an error `transientError` gives
+ * a reason for, or a result `transientResult` gives one for; each retry is printed with `what`, the reason and
+ * `context()`. The last attempt's error is thrown and its result returned, whatever they are.
+ */
+export declare function retryTransient<T>(
+  what: string,
+  run: () => Promise<T>,
+  options?: { attempts?: number; transientError?: (error: unknown) => string | undefined; transientResult?: (result: T) => string | undefined; context?: () => string },
+): Promise<T>;

@@ -89,6 +89,35 @@ export async function waitForPageResult(page, options = {}) {
 }
 
 /**
+ * Runs `run` up to `attempts` times, again only after a failure the machine caused rather than the code
+ * under test: a {@link PageStalledError}, an error for which `transientError` gives a reason, or a result
+ * for which `transientResult` gives one (a GPU context Chromium lost on its own, say). Each retry is printed
+ * with `what`, the reason and `context()`. Any other error is thrown at once; after the last attempt its
+ * error is thrown and its result returned, whatever they are, for the test's assertions to report.
+ * @template T
+ * @param {string} what
+ * @param {() => Promise<T>} run
+ * @param {{ attempts?: number, transientError?: (error: unknown) => string | undefined, transientResult?: (result: T) => string | undefined, context?: () => string }} [options]
+ * @returns {Promise<T>}
+ */
+export async function retryTransient(what, run, options = {}) {
+  const { attempts = 3, transientError = () => undefined, transientResult = () => undefined, context = () => '' } = options;
+  for (let attempt = 1; ; attempt++) {
+    let why;
+    try {
+      const result = await run();
+      why = transientResult(result);
+      if (why === undefined || attempt === attempts) return result;
+    } catch (error) {
+      why = error instanceof PageStalledError ? error.message : transientError(error);
+      if (why === undefined || attempt === attempts) throw error;
+    }
+    const more = context();
+    console.warn(`${what}, attempt ${attempt}: ${why}; trying again${more ? `\n${more}` : ''}`);
+  }
+}
+
+/**
  * Closes a browser, giving up after `ms` (a browser whose GPU process hung may not close cleanly; the
  * test goes on, and playwright kills it when the worker exits).
  * @param {import('playwright-core').Browser | undefined} browser

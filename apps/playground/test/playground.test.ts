@@ -14,7 +14,7 @@ import { boxIou } from '@detkit/boxes';
 import { tf } from '@detkit/core';
 import { boxesToInput, decodeImage, encodePng, planResize, syntheticSample, type RgbImage } from '@detkit/data';
 import { RPN_MATCHER_OPTIONS, createMaxIouMatcher, createSsdMatcher } from '@detkit/matchers';
-import { BROWSER_OPTED_OUT, launchChromium } from '@detkit/test-utils/browser';
+import { BROWSER_OPTED_OUT, launchChromium, retryTransient } from '@detkit/test-utils/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlaygroundHandle } from '../src/main';
@@ -50,15 +50,8 @@ const DETECT_TOLERANCE = 1e-4;
  * marked the page's worker broken, so the rerun's `setup` starts a fresh worker with a fresh context, as
  * "New model" does for a user. Any other error fails at once.
  */
-async function retryLostContext<T>(what: string, run: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      if (attempt === 3 || !/lost the WebGL context/.test(String(error))) throw error;
-      console.warn(`${what}, attempt ${attempt}: Chromium lost the WebGL context on its own; again in a fresh worker`);
-    }
-  }
+function retryLostContext<T>(what: string, run: () => Promise<T>): Promise<T> {
+  return retryTransient(what, run, { transientError: (error) => (/lost the WebGL context/.test(String(error)) ? 'Chromium lost the WebGL context on its own; a fresh worker' : undefined) });
 }
 
 type Handle = PlaygroundHandle;

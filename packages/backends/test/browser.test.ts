@@ -2,7 +2,7 @@
 // case against the cpu oracle in the same page. Needs /usr/bin/chromium (Debian: apt-get install -y
 // chromium) or DETKIT_CHROMIUM; without it this file fails. DETKIT_SKIP_BROWSER=1 opts out explicitly
 // (the tests then show as skipped).
-import { BROWSER_OPTED_OUT, closeBrowser, launchChromium, PageStalledError, waitForPageResult } from '@detkit/test-utils/browser';
+import { BROWSER_OPTED_OUT, closeBrowser, launchChromium, retryTransient, waitForPageResult } from '@detkit/test-utils/browser';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserReport } from './browser/report';
@@ -17,7 +17,6 @@ import { BROWSER_CASES as ALL_CASES } from './conformance/index';
 const STALL_MS = 120_000;
 /** One attempt, at most. */
 const PAGE_TOTAL_MS = 900_000;
-const ATTEMPTS = 3;
 const GPU_BACKENDS = ['webgl', 'webgpu', 'wasm'] as const;
 
 describe.skipIf(BROWSER_OPTED_OUT)('conformance in headless Chromium', () => {
@@ -34,23 +33,15 @@ describe.skipIf(BROWSER_OPTED_OUT)('conformance in headless Chromium', () => {
       // Chrome on SwiftShader can reset its GPU process on a loaded machine (seen once in CI), losing the
       // WebGL context (the webgl cases then read zeros) or the WebGPU device; or a page can hang. Only these
       // get a fresh browser, at most twice; each is reported.
-      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-        let why: string;
-        try {
-          report = await runPage();
-          if (!report.webglContextLost && report.webgpuDeviceLost === undefined) break;
-          why = report.webglContextLost ? 'Chromium lost its WebGL context on its own' : `the WebGPU device was lost: ${report.webgpuDeviceLost}`;
-        } catch (error) {
-          if (!(error instanceof PageStalledError) || attempt === ATTEMPTS) throw error;
-          why = `${error.message}\n${logs.slice(-10).join('\n')}`;
-        }
-        if (attempt < ATTEMPTS) console.warn(`conformance page, attempt ${attempt}: ${why}; trying a fresh browser`);
-      }
+      report = await retryTransient('conformance page', runPage, {
+        transientResult: (r) => (r.webglContextLost ? 'Chromium lost its WebGL context on its own' : r.webgpuDeviceLost !== undefined ? `the WebGPU device was lost: ${r.webgpuDeviceLost}` : undefined),
+        context: () => logs.slice(-10).join('\n'),
+      });
       if (report?.elapsedMs !== undefined) console.info(`conformance page: oracle and ${GPU_BACKENDS.length} backends in ${(report.elapsedMs / 1000).toFixed(1)} s`);
     } catch (error) {
       setupError = String((error as Error)?.stack ?? error);
     }
-  }, ATTEMPTS * (PAGE_TOTAL_MS + 60_000));
+  }, 3 * (PAGE_TOTAL_MS + 60_000));
 
   async function runPage(): Promise<BrowserReport> {
     await closeBrowser(browser);

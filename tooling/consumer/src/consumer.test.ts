@@ -14,7 +14,7 @@ import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/co
 import { setupBackend, tf } from '@detkit/core';
 import { rpnLoss } from '@detkit/losses';
 import { buildRpnTargets } from '@detkit/samplers';
-import { BROWSER_OPTED_OUT, closeBrowser, launchChromium, PageStalledError, serveDirectory, waitForPageResult } from '@detkit/test-utils/browser';
+import { BROWSER_OPTED_OUT, closeBrowser, launchChromium, retryTransient, serveDirectory, waitForPageResult } from '@detkit/test-utils/browser';
 import { build } from 'esbuild';
 import { publint } from 'publint';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -555,20 +555,9 @@ window.__detkit = results;
       // and restoring it empty (CI, twice: every WebGL result zeros). detect then throws the lost-context
       // error; only that error, or a page that stopped making progress, gets a fresh browser, at most
       // twice. Any other failure, or a wrong number, fails at once.
-      let results: Record<string, BrowserDetections & Record<string, unknown>> = {};
-      let logs: string[] = [];
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        let why: string;
-        try {
-          ({ results, logs } = await runPage(served.url));
-          if (!/lost the WebGL context/.test(results['webgl']?.error ?? '')) break;
-          why = 'Chromium lost its WebGL context on its own';
-        } catch (error) {
-          if (!(error instanceof PageStalledError) || attempt === 3) throw error;
-          why = error.message;
-        }
-        if (attempt < 3) console.warn(`attempt ${attempt}: ${why}; trying a fresh browser\n${logs.slice(-10).join('\n')}`);
-      }
+      const { results, logs } = await retryTransient('consumer page', () => runPage(served.url), {
+        transientResult: (r) => (/lost the WebGL context/.test(r.results['webgl']?.error ?? '') ? `Chromium lost its WebGL context on its own\n${r.logs.slice(-10).join('\n')}` : undefined),
+      });
       const context = `WebGL context events: ${JSON.stringify(results['contextEvents'])}\n${logs.slice(-20).join('\n')}`;
       for (const backend of ['webgl', 'wasm']) {
         const r = results[backend]!;
