@@ -4,7 +4,7 @@
  * The ground truth: one 200 x 200 image with one 'cat' box [10, 10, 110, 110] (COCO bbox [10, 10, 100, 100],
  * area 10000 > 96^2: a large object; no small or medium ones, so APs and APm are -1, printed '-').
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '@detkit/core';
@@ -118,6 +118,15 @@ describe('detkit eval: a Pascal VOC devkit split', () => {
     expect(report).toMatchObject({ input: 'detections', images: 1, detections: 1, map: 1 });
     expect(text).toContain(`VOC devkit ${voc}, val split: 1 images, 1 classes`);
     await expect(runEval({ ...base(file), data: voc, split: 'test' })).rejects.toThrow(/test\.txt/);
+    // The folder above the year folder, as unpacked (VOCdevkit/VOC2007) and as the trainer's --data takes it.
+    const devkit = path.join(dir, 'unpacked', 'VOCdevkit');
+    await cp(voc, path.join(devkit, 'VOC2007'), { recursive: true });
+    const above = await runEval({ ...base(file), data: path.dirname(devkit) });
+    expect(above.report).toMatchObject({ input: 'detections', images: 1, detections: 1, map: 1 });
+    expect(above.text).toContain(`VOC devkit ${path.join(devkit, 'VOC2007')}, val split`);
+    // Two year folders there: which one is the user's choice.
+    await mkdir(path.join(devkit, 'VOC2012', 'ImageSets', 'Main'), { recursive: true });
+    await expect(runEval({ ...base(file), data: devkit })).rejects.toThrow(/^detkit eval: 'data' .* holds several VOC folders/);
   });
 });
 
@@ -139,7 +148,9 @@ describe('detkit eval: input checks', () => {
   it('ground truth that is neither synthetic nor a file or data folder is an InvalidArgumentError naming data', async () => {
     const file = await json('ok.json', []);
     await expect(runEval({ ...base(file), data: path.join(dir, 'nowhere') })).rejects.toThrow(/'data' '.*nowhere' is neither 'synthetic' nor a file or folder/);
-    await expect(runEval({ ...base(file), data: dir })).rejects.toThrow(/'data' '.*' is not a data folder detkit knows/);
+    const empty = path.join(dir, 'no-data');
+    await mkdir(empty);
+    await expect(runEval({ ...base(file), data: empty })).rejects.toThrow(/'data' '.*' is not a data folder detkit knows/);
     await expect(runEval({ ...base(file), data: 'synthetic:easy' })).rejects.toThrow(/synthetic preset must be 'quick' or 'hard'/);
   });
 });

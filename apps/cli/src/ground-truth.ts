@@ -3,11 +3,10 @@
  * devkit folder, or the built-in synthetic set, read with @detkit/data's readers.
  */
 import { statSync } from 'node:fs';
-import path from 'node:path';
 import { InvalidArgumentError } from '@detkit/core';
 import { syntheticSource, toCoco, type DetectionSample } from '@detkit/data';
 import { readCoco, readVoc } from '@detkit/data/node';
-import { findCocoLayout } from '@detkit/trainer/commands';
+import { findCocoLayout, findVocRoots } from '@detkit/trainer/commands';
 
 /** One split's samples (labels 0-based into `classes`) and how results files name its images and classes. */
 export interface GroundTruthSplit {
@@ -67,16 +66,20 @@ export async function readGroundTruth(spec: GroundTruthSpec): Promise<GroundTrut
   }
   const kind = stat(spec.data);
   if (kind === null) throw new InvalidArgumentError(OP, 'data', `'${spec.data}' is neither 'synthetic' nor a file or folder`);
-  if (kind === 'dir' && stat(path.join(spec.data, 'ImageSets', 'Main')) === 'dir') {
-    const ds = await readVoc(spec.data, { split, checkImages: spec.needImages === true, ...(spec.classes ? { classes: spec.classes } : {}) });
-    return withCocoIds(first(ds.samples), ds.classes, null, `VOC devkit ${spec.data}, ${split} split`);
+  // A VOC year folder, or the folder above it (VOCdevkit/VOC2012), as the trainer's --data takes it.
+  const vocRoots = kind === 'dir' ? findVocRoots(spec.data) : [];
+  if (vocRoots.length > 1) throw new InvalidArgumentError(OP, 'data', `'${spec.data}' holds several VOC folders (${vocRoots.join(', ')}): pass the one to evaluate on`);
+  if (vocRoots[0] !== undefined) {
+    const root = vocRoots[0];
+    const ds = await readVoc(root, { split, checkImages: spec.needImages === true, ...(spec.classes ? { classes: spec.classes } : {}) });
+    return withCocoIds(first(ds.samples), ds.classes, null, `VOC devkit ${root}, ${split} split`);
   }
   let annotations = spec.data;
   let images = spec.images ?? null;
   if (kind === 'dir') {
     const layout = findCocoLayout(spec.data);
     if (layout === null) {
-      throw new InvalidArgumentError(OP, 'data', `'${spec.data}' is not a data folder detkit knows: expected a VOC devkit folder (ImageSets/Main) or a COCO folder (annotations/instances_{train,val}.json, train/_annotations.coco.json, ...); or pass a COCO instances file`);
+      throw new InvalidArgumentError(OP, 'data', `'${spec.data}' is not a data folder detkit knows: expected a VOC devkit folder (ImageSets/Main, or the folder above one such as VOCdevkit/VOC2012) or a COCO folder (annotations/instances_{train,val}.json, train/_annotations.coco.json, ...); or pass a COCO instances file`);
     }
     const files = split === 'train' ? layout.train : split === 'val' ? layout.val : null;
     if (files === null) throw new InvalidArgumentError(OP, 'data', `COCO folder ${spec.data} has no '${split}' split (${layout.layout}); pass that split's instances file instead`);

@@ -267,28 +267,26 @@ async function readVocSplit(root: string, split: string, classes: readonly strin
 }
 
 /**
- * The VOC year folder (the one holding `ImageSets/Main`) of `data`: `data` itself, or the one such folder
- * among its subfolders or those of its `VOCdevkit/` (torchvision's `VOCDetection` root and the devkit as
- * unpacked: `VOCdevkit/VOC2012`). Null when there is none; several (VOC2007 and VOC2012) are an error
- * naming them, since which one to train on is the user's choice.
+ * The VOC year folders (those holding `ImageSets/Main`) of `data`: `data` itself, or each such folder among
+ * its subfolders or those of its `VOCdevkit/` (torchvision's `VOCDetection` root and the devkit as unpacked:
+ * `VOCdevkit/VOC2012`). Empty when there is none; several (VOC2007 and VOC2012) are for the caller to refuse,
+ * since which one to use is the user's choice.
  */
-function findVocRoot(data: string): string | null {
-  if (isDir(path.join(data, 'ImageSets', 'Main'))) return data;
+export function findVocRoots(data: string): string[] {
+  if (isDir(path.join(data, 'ImageSets', 'Main'))) return [data];
   const parents = [data, path.join(data, 'VOCdevkit')].filter(isDir);
-  const found = parents.flatMap((parent) =>
+  return parents.flatMap((parent) =>
     readdirSync(parent, { withFileTypes: true })
       .filter((e) => e.isDirectory() && isDir(path.join(parent, e.name, 'ImageSets', 'Main')))
       .map((e) => path.join(parent, e.name)),
   );
-  if (found.length > 1) fail('data', `'${data}' holds several VOC folders (${found.join(', ')}): pass the one to train on`);
-  return found[0] ?? null;
 }
 
 /**
  * Opens the data of a run: the built-in synthetic set (rendered on demand, seed 0), a COCO folder in any of
  * {@link findCocoLayout}'s layouts, explicit COCO annotation files and image folders, or a Pascal VOC devkit
  * folder (`ImageSets/Main/{train,val}.txt`, or `trainval.txt` alone with a held-out split; or the folder above it,
- * see {@link findVocRoot}) with the classes
+ * see {@link findVocRoots}) with the classes
  * found in its annotations or given. Data without a validation split holds out `valSplit` of the training
  * images (default {@link DEFAULT_VAL_SPLIT}, seeded).
  */
@@ -312,8 +310,10 @@ export async function openData(spec: DataSpec): Promise<RunData> {
     return { train: limited(train, spec.trainLimit), val: limited(val, spec.valLimit), classes: train.classes, categoryIds: null, description: `built-in synthetic '${preset}' set`, skipped: emptySkipReport(), fromFiles: false };
   }
   if (!isDir(data)) fail('data', `'${data}' is neither 'synthetic' nor a folder`);
-  const root = findVocRoot(data);
-  if (root !== null) {
+  const roots = findVocRoots(data);
+  if (roots.length > 1) fail('data', `'${data}' holds several VOC folders (${roots.join(', ')}): pass the one to train on`);
+  const root = roots[0];
+  if (root !== undefined) {
     const main = path.join(root, 'ImageSets', 'Main');
     const has = (s: string) => isFile(path.join(main, `${s}.txt`));
     const trainSplit = has('train') ? 'train' : has('trainval') ? 'trainval' : fail('data', `VOC folder ${root} has neither ImageSets/Main/train.txt nor trainval.txt`);
