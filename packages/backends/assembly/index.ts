@@ -1,7 +1,7 @@
 // @detkit/backends' WebAssembly kernels (AssemblyScript, compiled by @detkit/wasm-build with SIMD): the
-// memory-bound halves of the training kernels tfjs-backend-wasm lacks. The arithmetic-heavy halves
-// (matrix products) run in tfjs-backend-wasm's own XNNPACK kernels; these kernels only move, gather and
-// scatter data around them, four float32 lanes at a time.
+// training kernels tfjs-backend-wasm lacks or runs slowly. Most move, gather and scatter data, four float32
+// lanes at a time; the filter gradient (filterGrad) sums its products itself, in 4 x 8 SIMD tiles, where
+// an XNNPACK product would need an im2col copy and a packed operand.
 //
 // Every function works on raw pointers into the memory the module imports (tfjs-backend-wasm's heap) and
 // allocates nothing. Tensors are NHWC float32; `c` is the channel count, the contiguous innermost axis.
@@ -74,131 +74,172 @@ function storeTransposed(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, str
 }
 
 /**
- * im2col for NHWC convolutions: x [n, h, w, c] to cols [n * oh * ow, kh * kw * c], row (b, y, x) holding
- * the receptive field of output pixel (y, x) in (tap row, tap column, channel) order, zeros where the
- * field falls in the padding. Input pixel of output (y, x), tap (i, j): (y * sh + i - pt, x * sw + j - pl).
+ * Filter gradient of a conv2d, direct: dw [kh * kw * c, co] (row k = (i * kw + j) * c + ci, the layout of
+ * a [kh, kw, c, co] filter) = the sum over output pixels p = (b, y, xo), in order, of x at tap (i, j) of
+ * p, channel ci, times dy [p, co]; padding taps add nothing. Rows [k0, k1) only, so a call can be split
+ * over threads by rows: each element is summed by one thread in one order, whatever the split.
+ *
+ * No im2col and no packing: four rows (four channels of one tap) by eight output channels are summed in
+ * eight SIMD accumulators over a band of output rows, reading x and dy where they lie; the band keeps the
+ * slices of x and dy it reads in cache while every row block passes over it.
  */
-export function im2col(
+export function filterGrad(
   x: usize, n: i32, h: i32, w: i32, c: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, cols: usize,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32,
+  dy: usize, co: i32, dw: usize,
+  k0: i32, k1: i32,
 ): void {
-  const run = <usize>c << 2;
-  let out = cols;
+  if (k1 <= k0) return;
+  const coBytes = <usize>co << 2;
+  zeroRun(dw + <usize>k0 * coBytes, (k1 - k0) * co);
+  const image = <usize>h * <usize>w * (<usize>c << 2);
+  const xStep = <usize>sw * (<usize>c << 2);
+  // A band of output rows holding about FILTER_GRAD_BAND_BYTES of dy.
+  let band = <i32>(FILTER_GRAD_BAND_BYTES / (<usize>ow * coBytes));
+  if (band < 1) band = 1;
   for (let b = 0; b < n; b++) {
-    const xb = x + <usize>b * <usize>h * <usize>w * run;
-    for (let y = 0; y < oh; y++) {
-      for (let xo = 0; xo < ow; xo++) {
-        for (let i = 0; i < kh; i++) {
+    for (let y0 = 0; y0 < oh; y0 += band) {
+      const y1 = min(y0 + band, oh);
+      let k = k0;
+      while (k < k1) {
+        const tap = k / c;
+        const ci = k - tap * c;
+        const i = tap / kw;
+        const j = tap - i * kw;
+        // Output columns whose tap (i, j) falls inside the image: xi = xo * sw + j - pl in [0, w).
+        let xlo = 0;
+        if (pl - j > 0) xlo = (pl - j + sw - 1) / sw;
+        let xhi = (w - 1 + pl - j) / sw + 1;
+        if (w - 1 + pl - j < 0) xhi = 0;
+        if (xhi > ow) xhi = ow;
+        const rows = min(min(4, c - ci), k1 - k);
+        const out = dw + <usize>k * coBytes;
+        for (let y = y0; y < y1; y++) {
           const yi = y * sh + i - pt;
-          if (yi < 0 || yi >= h) {
-            zeroRun(out, kw * c);
-            out += <usize>kw * run;
-            continue;
-          }
-          const row = xb + <usize>yi * <usize>w * run;
-          const x0 = xo * sw - pl;
-          if (x0 >= 0 && x0 + kw <= w) {
-            // The taps of this row are adjacent pixels: one contiguous run of kw * c floats.
-            copyRun(out, row + <usize>x0 * run, kw * c);
-            out += <usize>kw * run;
-            continue;
-          }
-          for (let j = 0; j < kw; j++) {
-            const xi = x0 + j;
-            if (xi < 0 || xi >= w) zeroRun(out, c);
-            else copyRun(out, row + <usize>xi * run, c);
-            out += run;
-          }
+          if (yi < 0 || yi >= h || xlo >= xhi) continue;
+          const xa = x + <usize>b * image + ((<usize>yi * <usize>w + <usize>(xlo * sw + j - pl)) * <usize>c + <usize>ci) * 4;
+          const da = dy + ((<usize>b * <usize>oh + <usize>y) * <usize>ow + <usize>xlo) * coBytes;
+          const count = xhi - xlo;
+          if (rows == 4) filterGradRows4(xa, xStep, da, coBytes, co, count, out);
+          else for (let r = 0; r < rows; r++) filterGradRow(xa + (<usize>r << 2), xStep, da, coBytes, co, count, out + <usize>r * coBytes);
         }
+        k += rows;
       }
     }
   }
 }
 
+/** Bytes of dy in one band of output rows of {@link filterGrad} (a part of the L1 and L2 caches). */
+const FILTER_GRAD_BAND_BYTES: usize = 16384;
+
 /**
- * im2col, transposed: colsT [kh * kw * c, n * oh * ow], column p holding output pixel p's receptive field
- * (the transpose of {@link im2col}'s rows), zeros in the padding; columns p0 to p1 - 1 only (the whole
- * matrix for 0, n * oh * ow), so that threads can share a call. The filter gradient is then one
- * untransposed product colsT dy, whose packed operand is the small dy. Per tap, four output pixels at a
- * time: their channels are read four lanes at a time, transposed 4 x 4 in registers and written as 16
- * contiguous bytes to each of four rows (a scalar write per pixel and channel was 3-5x slower at 64 to 96
- * channels, every write to another cache line).
+ * out [4, co] += the sum over `count` pixels of x [4 channels at xa + q * xStep] (outer) dy [co at da + q *
+ * dyStep], pixels in order: eight (then four) output channels per pass in SIMD accumulators.
  */
-export function im2colT(
-  x: usize, n: i32, h: i32, w: i32, c: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32, colsT: usize,
-  p0: i32, p1: i32,
-): void {
-  const run = <usize>c << 2;
-  const pixels = n * oh * ow;
-  const rowBytes = <usize>pixels << 2;
-  const plane = oh * ow;
-  const c4 = c & ~3;
-  const image = <usize>h * <usize>w * run;
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const tapRows = colsT + <usize>((i * kw + j) * c) * rowBytes;
-      // Four output pixels at a time (consecutive p, across rows and images): their four source rows of
-      // channels are read four lanes at a time and transposed 4 x 4, so that each channel's row of colsT
-      // gets 16 contiguous bytes per store instead of 4 scattered ones. 0 marks a padding pixel.
-      let b = p0 / plane;
-      let y = (p0 - b * plane) / ow;
-      let xo = p0 - b * plane - y * ow;
-      let p = p0;
-      for (; p + 4 <= p1; p += 4) {
-        const s0 = tapSource(x, image, run, h, w, b, y, xo, i, j, sh, sw, pt, pl);
-        xo++; if (xo == ow) { xo = 0; y++; if (y == oh) { y = 0; b++; } }
-        const s1 = tapSource(x, image, run, h, w, b, y, xo, i, j, sh, sw, pt, pl);
-        xo++; if (xo == ow) { xo = 0; y++; if (y == oh) { y = 0; b++; } }
-        const s2 = tapSource(x, image, run, h, w, b, y, xo, i, j, sh, sw, pt, pl);
-        xo++; if (xo == ow) { xo = 0; y++; if (y == oh) { y = 0; b++; } }
-        const s3 = tapSource(x, image, run, h, w, b, y, xo, i, j, sh, sw, pt, pl);
-        xo++; if (xo == ow) { xo = 0; y++; if (y == oh) { y = 0; b++; } }
-        let dst = tapRows + (<usize>p << 2);
-        let ch = 0;
-        for (; ch < c4; ch += 4) {
-          const o = <usize>ch << 2;
-          const r0 = s0 != 0 ? v128.load(s0 + o) : f32x4.splat(0);
-          const r1 = s1 != 0 ? v128.load(s1 + o) : f32x4.splat(0);
-          const r2 = s2 != 0 ? v128.load(s2 + o) : f32x4.splat(0);
-          const r3 = s3 != 0 ? v128.load(s3 + o) : f32x4.splat(0);
-          storeTransposed(r0, r1, r2, r3, dst, rowBytes);
-          dst += rowBytes << 2;
-        }
-        for (; ch < c; ch++) {
-          const o = <usize>ch << 2;
-          store<f32>(dst, s0 != 0 ? load<f32>(s0 + o) : 0);
-          store<f32>(dst + 4, s1 != 0 ? load<f32>(s1 + o) : 0);
-          store<f32>(dst + 8, s2 != 0 ? load<f32>(s2 + o) : 0);
-          store<f32>(dst + 12, s3 != 0 ? load<f32>(s3 + o) : 0);
-          dst += rowBytes;
-        }
-      }
-      for (; p < p1; p++) {
-        const src = tapSource(x, image, run, h, w, b, y, xo, i, j, sh, sw, pt, pl);
-        xo++; if (xo == ow) { xo = 0; y++; if (y == oh) { y = 0; b++; } }
-        let dst = tapRows + (<usize>p << 2);
-        for (let ch = 0; ch < c; ch++) {
-          store<f32>(dst, src != 0 ? load<f32>(src + (<usize>ch << 2)) : 0);
-          dst += rowBytes;
-        }
-      }
+@inline
+function filterGradRows4(xa: usize, xStep: usize, da: usize, dyStep: usize, co: i32, count: i32, out: usize): void {
+  const rb = <usize>co << 2;
+  let o = 0;
+  for (; o + 8 <= co; o += 8) {
+    const ob = <usize>o << 2;
+    let a00 = v128.load(out + ob), a01 = v128.load(out + ob + 16);
+    let a10 = v128.load(out + rb + ob), a11 = v128.load(out + rb + ob + 16);
+    let a20 = v128.load(out + 2 * rb + ob), a21 = v128.load(out + 2 * rb + ob + 16);
+    let a30 = v128.load(out + 3 * rb + ob), a31 = v128.load(out + 3 * rb + ob + 16);
+    let xp = xa;
+    let dp = da + ob;
+    for (let q = 0; q < count; q++) {
+      const d0 = v128.load(dp);
+      const d1 = v128.load(dp + 16);
+      const x0 = v128.load32_splat(xp);
+      const x1 = v128.load32_splat(xp + 4);
+      const x2 = v128.load32_splat(xp + 8);
+      const x3 = v128.load32_splat(xp + 12);
+      a00 = f32x4.add(a00, f32x4.mul(x0, d0)); a01 = f32x4.add(a01, f32x4.mul(x0, d1));
+      a10 = f32x4.add(a10, f32x4.mul(x1, d0)); a11 = f32x4.add(a11, f32x4.mul(x1, d1));
+      a20 = f32x4.add(a20, f32x4.mul(x2, d0)); a21 = f32x4.add(a21, f32x4.mul(x2, d1));
+      a30 = f32x4.add(a30, f32x4.mul(x3, d0)); a31 = f32x4.add(a31, f32x4.mul(x3, d1));
+      xp += xStep;
+      dp += dyStep;
     }
+    v128.store(out + ob, a00); v128.store(out + ob + 16, a01);
+    v128.store(out + rb + ob, a10); v128.store(out + rb + ob + 16, a11);
+    v128.store(out + 2 * rb + ob, a20); v128.store(out + 2 * rb + ob + 16, a21);
+    v128.store(out + 3 * rb + ob, a30); v128.store(out + 3 * rb + ob + 16, a31);
+  }
+  for (; o + 4 <= co; o += 4) {
+    const ob = <usize>o << 2;
+    let a0 = v128.load(out + ob), a1 = v128.load(out + rb + ob), a2 = v128.load(out + 2 * rb + ob), a3 = v128.load(out + 3 * rb + ob);
+    let xp = xa;
+    let dp = da + ob;
+    for (let q = 0; q < count; q++) {
+      const d = v128.load(dp);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(xp), d));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(xp + 4), d));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(xp + 8), d));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(xp + 12), d));
+      xp += xStep;
+      dp += dyStep;
+    }
+    v128.store(out + ob, a0); v128.store(out + rb + ob, a1); v128.store(out + 2 * rb + ob, a2); v128.store(out + 3 * rb + ob, a3);
+  }
+  if (o < co) for (let r = 0; r < 4; r++) filterGradTail(xa + (<usize>r << 2), xStep, da, dyStep, o, co, count, out + <usize>r * rb);
+}
+
+/** One row of {@link filterGradRows4}: out [co] += the sum over pixels of x [one channel] dy [co]. */
+@inline
+function filterGradRow(xa: usize, xStep: usize, da: usize, dyStep: usize, co: i32, count: i32, out: usize): void {
+  let o = 0;
+  for (; o + 8 <= co; o += 8) {
+    const ob = <usize>o << 2;
+    let a0 = v128.load(out + ob), a1 = v128.load(out + ob + 16);
+    let xp = xa;
+    let dp = da + ob;
+    for (let q = 0; q < count; q++) {
+      const xv = v128.load32_splat(xp);
+      a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(dp)));
+      a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(dp + 16)));
+      xp += xStep;
+      dp += dyStep;
+    }
+    v128.store(out + ob, a0); v128.store(out + ob + 16, a1);
+  }
+  for (; o + 4 <= co; o += 4) {
+    const ob = <usize>o << 2;
+    let a0 = v128.load(out + ob);
+    let xp = xa;
+    let dp = da + ob;
+    for (let q = 0; q < count; q++) {
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(xp), v128.load(dp)));
+      xp += xStep;
+      dp += dyStep;
+    }
+    v128.store(out + ob, a0);
+  }
+  if (o < co) filterGradTail(xa, xStep, da, dyStep, o, co, count, out);
+}
+
+/** The last co - o (< 4) output channels of one row, one float at a time (same order: pixels in turn). */
+@inline
+function filterGradTail(xa: usize, xStep: usize, da: usize, dyStep: usize, o: i32, co: i32, count: i32, out: usize): void {
+  for (; o < co; o++) {
+    const ob = <usize>o << 2;
+    let a = load<f32>(out + ob);
+    let xp = xa;
+    let dp = da + ob;
+    for (let q = 0; q < count; q++) {
+      a += load<f32>(xp) * load<f32>(dp);
+      xp += xStep;
+      dp += dyStep;
+    }
+    store<f32>(out + ob, a);
   }
 }
 
-/** Address of the channels that tap (i, j) of output pixel (b, y, xo) reads, or 0 in the padding. */
-@inline
-function tapSource(x: usize, image: usize, run: usize, h: i32, w: i32, b: i32, y: i32, xo: i32, i: i32, j: i32, sh: i32, sw: i32, pt: i32, pl: i32): usize {
-  const yi = y * sh + i - pt;
-  const xi = xo * sw + j - pl;
-  if (yi < 0 || yi >= h || xi < 0 || xi >= w) return 0;
-  return x + <usize>b * image + (<usize>yi * <usize>w + <usize>xi) * run;
-}
-
 /**
- * col2im, the adjoint of {@link im2col}: dx [n, h, w, c] = the sum, over every output pixel and tap, of
- * the cols entry at that pixel and tap, added at the input pixel it was read from (padding dropped).
+ * col2im, the adjoint of im2col (cols [n * oh * ow, kh * kw * c], row (b, y, x) holding output pixel
+ * (b, y, x)'s receptive field, taps then channels): dx [n, h, w, c] = the sum, over every output pixel and
+ * tap, of the cols entry at that pixel and tap, added at the input pixel it was read from (padding dropped).
  */
 export function col2im(
   cols: usize, n: i32, h: i32, w: i32, c: i32,
@@ -306,7 +347,7 @@ export function unsortedSegmentSum(x: usize, ids: usize, rows: i32, inner: i32, 
  * Max-pool gradient: for each output pixel and channel, dy goes to the first input pixel of the window
  * holding the window's maximum (as tfjs-backend-cpu's MaxPoolGrad; padding never wins). Four channels
  * per SIMD step track their maxima and positions; the scatter is per lane. x [n, h, w, c], dy and the
- * window geometry as in im2col, dx [n, h, w, c].
+ * window geometry as in col2im, dx [n, h, w, c].
  */
 export function maxPoolGrad(
   x: usize, dy: usize, n: i32, h: i32, w: i32, c: i32,

@@ -1,13 +1,12 @@
 /**
- * Conv2D gradients for tfjs-backend-wasm, as one XNNPACK matrix product each plus a SIMD gather or
- * scatter: tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter at all, and its Conv2DBackpropInput is a
+ * Conv2D gradients for tfjs-backend-wasm: tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter at all, and its Conv2DBackpropInput is a
  * scalar loop about ten times slower than its forward convolution.
  *
  * With P = n * oh * ow output pixels and K = kh * kw * inChannels taps:
- * - filter gradient: dW [K, outC] = cols^T dy, where cols [P, K] = im2col(x). tfjs-backend-wasm's
- *   BatchMatMul is fast (XNNPACK) only untransposed, and XNNPACK packs the right operand on every call,
- *   so the product is taken as colsT dy with colsT from a transposing im2col (dy packed), or as
- *   (dy^T cols)^T (cols packed; x itself for 1x1 stride-1 convolutions), whichever moves less data.
+ * - filter gradient: dW [K, outC] = cols^T dy, where cols [P, K] = im2col(x), summed directly by detkit's
+ *   `filterGrad` kernel (x read at each tap where it lies, 4 x 8 SIMD tiles, split by rows of dW). It took
+ *   a transposing im2col and an XNNPACK product before, which packs its right operand (dy) on one thread
+ *   on every call: 2-3x slower on the trainer's layers, with the same sums in the same order (same bits).
  * - input gradient: dx = col2im(dy W^T), W^T [outC, K] being the (small) transposed filter.
  */
 import { tf } from '@detkit/core';
@@ -52,48 +51,18 @@ function matMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo 
 }
 
 /**
- * Relative costs, per element, of what a filter gradient can spend time on besides the product itself:
- * XNNPACK packs a product's right operand on every call (scalar code, a few times slower than a memory
- * pass), while im2col and tfjs's Transpose are one pass each. Measured on W8's layers.
+ * dW [kh, kw, inC, outC] of a conv2d, from x and dy (both NHWC here): detkit's direct kernel (`filterGrad`),
+ * which sums x at each tap times dy where they lie, without an im2col copy or a packed operand, split over
+ * the kernel threads by rows of dW (taps x input channels).
  */
-const PACK_COST = 3;
-const PASS_COST = 1;
-
-/** dW [kh, kw, inC, outC] of a conv2d, from x and dy (both NHWC here). */
 function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, filterShape: number[], attrs: Conv2DBackpropAttrs): TensorInfo {
   const info = convInfo(x.shape, filterShape, attrs);
   const p = info.batchSize * info.outHeight * info.outWidth;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
-  const outC = info.outChannels;
-  const pointwise = isPointwise(info);
-  const dy3 = withShape(dy, [1, p, outC]);
-  // (a) dW = (dy^T cols)^T: cols [P, K] (x itself when pointwise) is the packed operand.
-  const costA = PASS_COST * (p * outC + k * outC + (pointwise ? 0 : p * k)) + PACK_COST * p * k;
-  // (b) dW = colsT dy: colsT [K, P] from a transposing im2col, dy the (packed) operand.
-  const costB = PASS_COST * p * k + PACK_COST * p * outC;
-  const kernels = kernelsFor(backend);
-  if (costB <= costA) {
-    const colsT = backend.makeOutput([1, k, p], 'float32');
-    // Split by output pixel over the threads (16 pixels = one 64-byte line of each row per part edge).
-    runSplit(backend, 'im2colT', [addressOf(backend, x), ...convGeometry(info), addressOf(backend, colsT)], p, 16, p * k);
-    const dw = matMul(backend, colsT, dy3);
-    disposeAll(backend, [colsT]);
-    dw.shape = filterShape;
-    return dw;
-  }
-  const temps: TensorInfo[] = [];
-  let cols = withShape(x, [1, p, k]);
-  if (!pointwise) {
-    cols = backend.makeOutput([1, p, k], 'float32');
-    temps.push(cols);
-    kernels.im2col(addressOf(backend, x), ...convGeometry(info), addressOf(backend, cols));
-  }
-  const dyT = transposeInfo(backend, dy3, [0, 2, 1]);
-  const dwT = matMul(backend, dyT, cols);
-  temps.push(dyT, dwT);
-  const dw = transposeInfo(backend, dwT, [0, 2, 1]);
-  disposeAll(backend, temps);
-  dw.shape = filterShape;
+  const dw = backend.makeOutput(filterShape, 'float32');
+  // Parts of whole 4-channel blocks where the channels allow it (the kernel's 4 x 8 tiles).
+  const align = info.inChannels % 4 === 0 ? 4 : 1;
+  runSplit(backend, 'filterGrad', [addressOf(backend, x), ...convGeometry(info), addressOf(backend, dy), info.outChannels, addressOf(backend, dw)], k, align, p * k);
   return dw;
 }
 

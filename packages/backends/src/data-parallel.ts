@@ -130,6 +130,26 @@ function barrier(control: Int32Array, replicas: number): void {
   }
 }
 
+/**
+ * Writes the mean over the `replicas` slots of `all` (each `total` long) into `mean`, for this replica's
+ * range of elements only (`rank` of `replicas` equal parts). Summed in rank order with float32 rounding
+ * after each addition, then divided by `replicas`: the bits `Float32Array` arithmetic would give.
+ */
+function averageRange(all: Float32Array, mean: Float32Array, total: number, replicas: number, rank: number): void {
+  const lo = Math.floor((total * rank) / replicas);
+  const hi = Math.floor((total * (rank + 1)) / replicas);
+  const fround = Math.fround;
+  if (replicas === 2) {
+    for (let j = lo; j < hi; j++) mean[j] = fround(all[j]! + all[total + j]!) / 2;
+    return;
+  }
+  for (let j = lo; j < hi; j++) {
+    let sum = all[j]!;
+    for (let r = 1; r < replicas; r++) sum = fround(sum + all[r * total + j]!);
+    mean[j] = sum / replicas;
+  }
+}
+
 function hostState(list: readonly tf.Variable[]): DataParallelState['variables'] {
   return list.map((v) => ({ name: v.name, shape: [...v.shape], values: v.dataSync() as Float32Array }));
 }
@@ -165,6 +185,7 @@ export async function runReplica<Shard, Options = unknown>(setup: (ctx: ReplicaC
     total += v.size;
   }
   let gradients: Float32Array | undefined;
+  let mean: Float32Array | undefined;
   post({ type: 'ready', sizes: variables.map((v) => v.size), names: variables.map((v) => v.name) });
 
   const assign = (list: readonly tf.Variable[], values: DataParallelState['variables']) => {
@@ -173,7 +194,9 @@ export async function runReplica<Shard, Options = unknown>(setup: (ctx: ReplicaC
 
   port.on('message', (message: ToWorker) => {
     if (message.type === 'gradients') {
-      gradients = new Float32Array(message.buffer);
+      // N slots of the per-replica gradients, then the mean.
+      gradients = new Float32Array(message.buffer, 0, data.replicas * total);
+      mean = new Float32Array(message.buffer, 4 * data.replicas * total, total);
       return;
     }
     const { id } = message;
@@ -183,9 +206,11 @@ export async function runReplica<Shard, Options = unknown>(setup: (ctx: ReplicaC
         const slot = data.rank * total;
         let loss = Number.NaN;
         let failed: unknown;
+        const T0 = performance.now(); let T1 = 0, T2 = 0, T3 = 0, T4 = 0;
         try {
           const { value, grads } = tf.variableGrads(() => replica.loss(message.shard as Shard), variables);
           loss = value.dataSync()[0]!;
+          T1 = performance.now();
           variables.forEach((v, i) => {
             const g = grads[v.name];
             all.set(g === undefined ? new Float32Array(v.size) : (g.dataSync() as Float32Array), slot + offsets[i]!);
@@ -196,28 +221,29 @@ export async function runReplica<Shard, Options = unknown>(setup: (ctx: ReplicaC
           failed = error;
           Atomics.store(control, 2, 1);
         }
+        T2 = performance.now();
         barrier(control, data.replicas);
+        T3 = performance.now();
         const skip = Atomics.load(control, 2) === 1;
-        // Every replica sums the slots in rank order: the same float32 mean everywhere.
-        const mean = new Float32Array(skip ? 0 : total);
-        if (!skip) {
-          for (let r = 0; r < data.replicas; r++) {
-            const from = r * total;
-            for (let j = 0; j < total; j++) mean[j] = mean[j]! + all[from + j]!;
-          }
-          for (let j = 0; j < total; j++) mean[j] = mean[j]! / data.replicas;
-        }
-        // Nobody may write the next step's gradients (or clear the flag) before everyone has read these.
+        // Reduce-scatter: each replica sums its own range of the vector over the N slots, in rank order in
+        // float32, into the shared mean, which every replica then reads: every element is summed once, by
+        // one replica, in one order, so all replicas apply the same bits.
+        if (!skip) averageRange(all, mean!, total, data.replicas, data.rank);
+        // Nobody may read the mean before every range is written, nor write the next step's gradients
+        // (or clear the flag) before everyone has summed these.
         barrier(control, data.replicas);
+        T4 = performance.now();
         if (data.rank === 0) Atomics.store(control, 2, 0);
         if (failed !== undefined) throw failed;
         if (skip) {
           post({ type: 'failed', id, message: 'another replica failed this step; no replica applied it', skipped: true });
           return;
         }
-        const named = variables.map((v, i) => ({ name: v.name, tensor: tf.tensor(mean.subarray(offsets[i]!, offsets[i]! + v.size), v.shape) }));
+        // tf.tensor copies the values into this replica's backend: the shared mean may change afterwards.
+        const named = variables.map((v, i) => ({ name: v.name, tensor: tf.tensor(mean!.subarray(offsets[i]!, offsets[i]! + v.size), v.shape) }));
         optimizer.applyGradients(named);
         tf.dispose(named.map((n) => n.tensor));
+        if (process.env.DP_TRACE) console.error(`r${data.rank} grads ${(T1 - T0).toFixed(1)} copy ${(T2 - T1).toFixed(1)} wait ${(T3 - T2).toFixed(1)} mean+wait ${(T4 - T3).toFixed(1)} apply ${(performance.now() - T4).toFixed(1)}`);
         post({ type: 'reply', id, value: loss });
       } else if (message.type === 'get') {
         void optimizer.getWeights().then((weights) => {
@@ -341,7 +367,7 @@ export async function startDataParallel<Shard = unknown, Options = unknown>(opti
     throw error;
   }
   const total = layouts[0]!.sizes.reduce((a, b) => a + b, 0);
-  const gradients = new SharedArrayBuffer(Math.max(4, 4 * total * replicas));
+  const gradients = new SharedArrayBuffer(Math.max(4, 4 * total * (replicas + 1)));
   for (const worker of workers) worker.postMessage({ type: 'gradients', buffer: gradients } satisfies ToWorker);
 
   const group: DataParallel<Shard> = {

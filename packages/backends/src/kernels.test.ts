@@ -33,9 +33,12 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
   it('Conv2DBackpropFilter, NCHW', () =>
     expectSameAsCpu('Conv2DBackpropFilter', { x: data([2, 3, 7, 6], 1), dy: data([2, 4, 4, 3], 2) }, { strides: 2, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] }));
 
-  // The transposing im2col moves four pixels and four channels at a time: channel counts with and without a
-  // remainder of 4, pixel counts (n * oh * ow) with and without one, padding on every side, strides 1 and 2.
+  // The direct filter gradient sums 4 input channels x 8 (then 4, then 1) output channels at a time over
+  // the pixels a tap reaches: channel counts with and without a remainder of 4 or 8 on both sides, padding
+  // on every side, strides 1 and 2, 3x3 and 5x5 taps.
   it.each([
+    ['8 channels to 20, stride 2 same', [2, 9, 7, 8], [3, 3, 8, 20], 2, 'same'],
+    ['5 channels to 11, stride 1 same', [1, 6, 6, 5], [3, 3, 5, 11], 1, 'same'],
     ['8 channels, 30 pixels, stride 1 same', [2, 5, 3, 8], [3, 3, 8, 5], 1, 'same'],
     ['6 channels, 35 pixels, stride 1 same', [1, 7, 5, 6], [3, 3, 6, 4], 1, 'same'],
     ['13 channels, 12 pixels, stride 2 same', [3, 4, 3, 13], [3, 3, 13, 7], 2, 'same'],
