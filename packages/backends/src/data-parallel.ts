@@ -206,11 +206,9 @@ export async function runReplica<Shard, Options = unknown>(setup: (ctx: ReplicaC
         const slot = data.rank * total;
         let loss = Number.NaN;
         let failed: unknown;
-        const T0 = performance.now(); let T1 = 0, T2 = 0, T3 = 0, T4 = 0;
         try {
           const { value, grads } = tf.variableGrads(() => replica.loss(message.shard as Shard), variables);
           loss = value.dataSync()[0]!;
-          T1 = performance.now();
           variables.forEach((v, i) => {
             const g = grads[v.name];
             all.set(g === undefined ? new Float32Array(v.size) : (g.dataSync() as Float32Array), slot + offsets[i]!);
@@ -221,9 +219,7 @@ export async function runReplica<Shard, Options = unknown>(setup: (ctx: ReplicaC
           failed = error;
           Atomics.store(control, 2, 1);
         }
-        T2 = performance.now();
         barrier(control, data.replicas);
-        T3 = performance.now();
         const skip = Atomics.load(control, 2) === 1;
         // Reduce-scatter: each replica sums its own range of the vector over the N slots, in rank order in
         // float32, into the shared mean, which every replica then reads: every element is summed once, by
@@ -232,7 +228,6 @@ export async function runReplica<Shard, Options = unknown>(setup: (ctx: ReplicaC
         // Nobody may read the mean before every range is written, nor write the next step's gradients
         // (or clear the flag) before everyone has summed these.
         barrier(control, data.replicas);
-        T4 = performance.now();
         if (data.rank === 0) Atomics.store(control, 2, 0);
         if (failed !== undefined) throw failed;
         if (skip) {
@@ -243,7 +238,6 @@ export async function runReplica<Shard, Options = unknown>(setup: (ctx: ReplicaC
         const named = variables.map((v, i) => ({ name: v.name, tensor: tf.tensor(mean!.subarray(offsets[i]!, offsets[i]! + v.size), v.shape) }));
         optimizer.applyGradients(named);
         tf.dispose(named.map((n) => n.tensor));
-        if (process.env.DP_TRACE) console.error(`r${data.rank} grads ${(T1 - T0).toFixed(1)} copy ${(T2 - T1).toFixed(1)} wait ${(T3 - T2).toFixed(1)} mean+wait ${(T4 - T3).toFixed(1)} apply ${(performance.now() - T4).toFixed(1)}`);
         post({ type: 'reply', id, value: loss });
       } else if (message.type === 'get') {
         void optimizer.getWeights().then((weights) => {
