@@ -1,7 +1,7 @@
 // @detkit/backends' WebAssembly kernels (AssemblyScript, compiled by @detkit/wasm-build with SIMD): the
-// training kernels tfjs-backend-wasm lacks or runs slowly. Most move, gather and scatter data, four float32
-// lanes at a time; the filter gradient (filterGrad) sums its products itself, in 4 x 8 SIMD tiles, where
-// an XNNPACK product would need an im2col copy and a packed operand.
+// training kernels tfjs-backend-wasm lacks or runs slowly. The convolution and its filter gradient
+// (convForward, filterGrad) sum their products themselves, in 4 x 8 SIMD tiles, reading x where it lies
+// (no im2col copy, no packed operand); the others move, gather and scatter data, four float32 lanes at a time.
 //
 // Every function works on raw pointers into the memory the module imports (tfjs-backend-wasm's heap) and
 // allocates nothing. Tensors are NHWC float32; `c` is the channel count, the contiguous innermost axis.
@@ -231,6 +231,167 @@ function filterGradTail(xa: usize, xStep: usize, da: usize, dyStep: usize, o: i3
       a += load<f32>(xp) * load<f32>(dp);
       xp += xStep;
       dp += dyStep;
+    }
+    store<f32>(out + ob, a);
+  }
+}
+
+/**
+ * A conv2d, direct, NHWC: y [n, oh, ow, co] at output pixel (b, oy, ox) = bias (or 0) + the sum over taps
+ * (i, j) in order, then input channels in order, of x [b, oy * sh + i - pt, ox * sw + j - pl, ci] times
+ * w [i, j, ci, co] (taps in the padding add nothing), then max(0, .) when `relu` is 1; `bias` is a pointer
+ * to co floats or 0. XNNPACK's order (its accumulators start at the bias). Output rows r = b * oh + oy in
+ * [r0, r1) only, so a call can be split over threads by rows.
+ *
+ * Four consecutive output pixels by eight output channels per SIMD tile, x read where it lies (no im2col).
+ */
+export function convForward(
+  x: usize, n: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32,
+  wf: usize, co: i32, bias: usize, relu: i32, y: usize,
+  r0: i32, r1: i32,
+): void {
+  const cBytes = <usize>c << 2;
+  const coBytes = <usize>co << 2;
+  const pixelStep = <usize>sw * cBytes;
+  for (let r = r0; r < r1; r++) {
+    const b = r / oh;
+    const oy = r - b * oh;
+    const yRow = y + <usize>r * <usize>ow * coBytes;
+    const xImage = x + <usize>b * <usize>h * <usize>w * cBytes;
+    // Start every output of the row at the bias.
+    for (let ox = 0; ox < ow; ox++) {
+      const o = yRow + <usize>ox * coBytes;
+      if (bias != 0) copyRun(o, bias, co);
+      else zeroRun(o, co);
+    }
+    for (let i = 0; i < kh; i++) {
+      const iy = oy * sh + i - pt;
+      if (iy < 0 || iy >= h) continue;
+      const xRow = xImage + <usize>iy * <usize>w * cBytes;
+      const wRow = wf + <usize>(i * kw) * <usize>c * coBytes;
+      for (let ox = 0; ox < ow; ox += 4) {
+        const count = min(4, ow - ox);
+        const ix = ox * sw - pl;
+        const out = yRow + <usize>ox * coBytes;
+        if (count == 4 && ix >= 0 && ix + 3 * sw + kw <= w) {
+          // Every tap of this row of the window inside the image for all four pixels: a pixel's kw taps
+          // read kw * c contiguous floats, and their filter rows are contiguous too (taps, then channels,
+          // in order, as tap by tap).
+          convTap4(xRow + <usize>ix * cBytes, pixelStep, wRow, coBytes, kw * c, co, out);
+          continue;
+        }
+        for (let j = 0; j < kw; j++) {
+          const wp = wRow + <usize>j * <usize>c * coBytes;
+          const jx = ix + j;
+          if (count == 4 && jx >= 0 && jx + 3 * sw < w) {
+            convTap4(xRow + <usize>jx * cBytes, pixelStep, wp, coBytes, c, co, out);
+            continue;
+          }
+          for (let q = 0; q < count; q++) {
+            const xq = jx + q * sw;
+            if (xq >= 0 && xq < w) convTap1(xRow + <usize>xq * cBytes, wp, coBytes, c, co, out + <usize>q * coBytes);
+          }
+        }
+      }
+    }
+    if (relu != 0) {
+      const zero = f32x4.splat(0);
+      const total = ow * co;
+      let k = 0;
+      for (; k + 4 <= total; k += 4) {
+        const o = yRow + (<usize>k << 2);
+        v128.store(o, f32x4.max(v128.load(o), zero));
+      }
+      for (; k < total; k++) {
+        const o = yRow + (<usize>k << 2);
+        const v = load<f32>(o);
+        store<f32>(o, v > 0 ? v : 0);
+      }
+    }
+  }
+}
+
+/** out [4 pixels, co] += the sum over ci < c of x [pixel, ci] w [ci, co], ci in order: one tap of {@link convForward}. */
+@inline
+function convTap4(xp: usize, pixelStep: usize, wp: usize, wStep: usize, c: i32, co: i32, out: usize): void {
+  const outStep = <usize>co << 2;
+  let o = 0;
+  for (; o + 8 <= co; o += 8) {
+    const ob = <usize>o << 2;
+    let a00 = v128.load(out + ob), a01 = v128.load(out + ob + 16);
+    let a10 = v128.load(out + outStep + ob), a11 = v128.load(out + outStep + ob + 16);
+    let a20 = v128.load(out + 2 * outStep + ob), a21 = v128.load(out + 2 * outStep + ob + 16);
+    let a30 = v128.load(out + 3 * outStep + ob), a31 = v128.load(out + 3 * outStep + ob + 16);
+    let xa = xp;
+    let wa = wp + ob;
+    for (let q = 0; q < c; q++) {
+      const w0 = v128.load(wa);
+      const w1 = v128.load(wa + 16);
+      const x0 = v128.load32_splat(xa);
+      const x1 = v128.load32_splat(xa + pixelStep);
+      const x2 = v128.load32_splat(xa + 2 * pixelStep);
+      const x3 = v128.load32_splat(xa + 3 * pixelStep);
+      a00 = f32x4.add(a00, f32x4.mul(x0, w0)); a01 = f32x4.add(a01, f32x4.mul(x0, w1));
+      a10 = f32x4.add(a10, f32x4.mul(x1, w0)); a11 = f32x4.add(a11, f32x4.mul(x1, w1));
+      a20 = f32x4.add(a20, f32x4.mul(x2, w0)); a21 = f32x4.add(a21, f32x4.mul(x2, w1));
+      a30 = f32x4.add(a30, f32x4.mul(x3, w0)); a31 = f32x4.add(a31, f32x4.mul(x3, w1));
+      xa += 4;
+      wa += wStep;
+    }
+    v128.store(out + ob, a00); v128.store(out + ob + 16, a01);
+    v128.store(out + outStep + ob, a10); v128.store(out + outStep + ob + 16, a11);
+    v128.store(out + 2 * outStep + ob, a20); v128.store(out + 2 * outStep + ob + 16, a21);
+    v128.store(out + 3 * outStep + ob, a30); v128.store(out + 3 * outStep + ob + 16, a31);
+  }
+  if (o < co) for (let q = 0; q < 4; q++) convTapRest(xp + <usize>q * pixelStep, wp, wStep, c, o, co, out + <usize>q * outStep);
+}
+
+/** One pixel of {@link convTap4}. */
+@inline
+function convTap1(xp: usize, wp: usize, wStep: usize, c: i32, co: i32, out: usize): void {
+  let o = 0;
+  for (; o + 8 <= co; o += 8) {
+    const ob = <usize>o << 2;
+    let a0 = v128.load(out + ob), a1 = v128.load(out + ob + 16);
+    let xa = xp;
+    let wa = wp + ob;
+    for (let q = 0; q < c; q++) {
+      const xv = v128.load32_splat(xa);
+      a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(wa)));
+      a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(wa + 16)));
+      xa += 4;
+      wa += wStep;
+    }
+    v128.store(out + ob, a0); v128.store(out + ob + 16, a1);
+  }
+  if (o < co) convTapRest(xp, wp, wStep, c, o, co, out);
+}
+
+/** Output channels o to co (fewer than 8) of one pixel: four lanes, then one float at a time. */
+@inline
+function convTapRest(xp: usize, wp: usize, wStep: usize, c: i32, o: i32, co: i32, out: usize): void {
+  for (; o + 4 <= co; o += 4) {
+    const ob = <usize>o << 2;
+    let a = v128.load(out + ob);
+    let xa = xp;
+    let wa = wp + ob;
+    for (let q = 0; q < c; q++) {
+      a = f32x4.add(a, f32x4.mul(v128.load32_splat(xa), v128.load(wa)));
+      xa += 4;
+      wa += wStep;
+    }
+    v128.store(out + ob, a);
+  }
+  for (; o < co; o++) {
+    const ob = <usize>o << 2;
+    let a = load<f32>(out + ob);
+    let xa = xp;
+    let wa = wp + ob;
+    for (let q = 0; q < c; q++) {
+      a += load<f32>(xa) * load<f32>(wa);
+      xa += 4;
+      wa += wStep;
     }
     store<f32>(out + ob, a);
   }

@@ -7,10 +7,14 @@
  *   `filterGrad` kernel (x read at each tap where it lies, 4 x 8 SIMD tiles, split by rows of dW). It took
  *   a transposing im2col and an XNNPACK product before, which packs its right operand (dy) on one thread
  *   on every call: 2-3x slower on the trainer's layers, with the same sums in the same order (same bits).
- * - input gradient: dx = col2im(dy W^T), W^T [outC, K] being the (small) transposed filter.
+ * - input gradient: for stride-1 convolutions (inChannels a multiple of 4, taps other than 1x1), a
+ *   convolution of dy with the filter turned by 180 degrees and its channel axes swapped, by detkit's direct
+ *   `convForward` kernel (./conv2d); otherwise dx = col2im(dy W^T) with one XNNPACK product, W^T
+ *   [outC, K] being the (small) transposed filter.
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { convForward } from './conv2d';
 import { addressOf, convGeometry, disposeAll, kernelsFor, runSplit, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 interface Conv2DBackpropAttrs {
@@ -72,6 +76,20 @@ function inputGradNhwc(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo,
   const p = info.batchSize * info.outHeight * info.outWidth;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
   const outC = info.outChannels;
+  if (info.strideHeight === 1 && info.strideWidth === 1 && !isPointwise(info) && info.inChannels % 4 === 0) {
+    // A stride-1 convolution's input gradient is a convolution of dy with the filter turned by 180 degrees
+    // and its channel axes swapped, padded so that every input pixel gets each tap that reached it:
+    // detkit's direct convolution (taps from last to first, then output channels, in order; split by rows).
+    const wt = transposeInfo(backend, filter, [0, 1, 3, 2]);
+    const turned = runWasmKernel(backend, 'Reverse', { x: wt }, { dims: [0, 1] });
+    const kh = info.filterHeight;
+    const kw = info.filterWidth;
+    const geometry = [info.batchSize, info.outHeight, info.outWidth, outC, kh, kw, 1, 1, kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left, info.inHeight, info.inWidth];
+    const dx = convForward(backend, dy, turned, undefined, geometry, false);
+    disposeAll(backend, [wt, turned]);
+    dx.shape = inShape;
+    return dx;
+  }
   const wT = transposeInfo(backend, withShape(filter, [1, k, outC]), [0, 2, 1]);
   const cols = matMul(backend, withShape(dy, [1, p, outC]), wT);
   disposeAll(backend, [wT]);

@@ -1,48 +1,69 @@
 /**
  * detkit's own wasm kernels on more than one thread. tfjs-backend-wasm's threaded build runs XNNPACK's
- * convolutions and products on its pthread pool, but detkit's kernels (the filter gradient's transposing
- * im2col, ...) ran on the calling thread alone while the other cores waited. With that build the heap is a
- * shared memory, so helper workers instantiate the same kernel module on it, and a call is split by range:
- * each helper takes one part, the calling thread the last, and the call returns when every part is written
- * (the caller waits with `Atomics.wait`), synchronous as tfjs's kernels are. Each part writes its own
- * output columns, so the result is the same, bit for bit, on any number of threads.
+ * kernels on its pthread pool; detkit's kernels (its convolutions, the fused batch norm, Adam, transposes)
+ * would run on the calling thread alone. With that build the heap is a shared memory, so helper workers
+ * instantiate the same kernel module on it, and a call is split by range into a few chunks per thread,
+ * which the calling thread and the helpers take from a shared counter until none is left: a helper that
+ * wakes late (another thread had its core) costs nothing, since the calling thread takes its chunks, and
+ * a call the helper has not started by then is taken back instead of waited for. The call returns when
+ * every chunk is written (the caller waits with `Atomics.wait` for a chunk still running), synchronous as
+ * tfjs's kernels are. Each chunk writes its own output, so the result is the same, bit for bit, on any
+ * number of threads and whoever runs which chunk.
  *
  * Node only (`worker_threads`, and a main thread that may block in `Atomics.wait`); elsewhere, or before a
  * helper has started, the calling thread runs the whole range. Internal to the package.
  */
 import { DetkitError } from '@detkit/core';
 
-/** One helper's control block in the shared control buffer: 32 int32 slots. */
+/**
+ * One helper's control block in the shared control buffer: 32 int32 slots. The blocks are followed by one
+ * shared job block, whose NEXT slot hands out the chunks of the current call.
+ */
 const SLOTS = 32;
-const POSTED = 0; // sequence number of the last call posted to the helper
-const DONE = 1; // sequence number of the last call the helper finished
+const STATE = 0; // IDLE, POSTED (work waiting for the helper) or RUNNING
 const FUNCTION = 2; // index of the export to run; the helper writes -1 when it threw
-const ARGC = 3;
-const ARGS = 4; // up to READY - ARGS arguments
+const ARGC = 3; // arguments before the chunk bounds
+const TOTAL = 4; // the call's range is [0, TOTAL)
+const CHUNK = 5; // chunk length (a multiple of the call's alignment)
+const ARGS = 6; // up to READY - ARGS arguments
 const READY = 31; // 1 once the helper has instantiated the module
 const MAX_ARGS = READY - ARGS;
+const NEXT = 0; // in the job block: index of the next chunk to take
+const IDLE = 0;
+const POSTED = 1;
+const RUNNING = 2;
+/** Chunks per thread of one call: small enough to even out a late or slower thread, few enough to cost nothing. */
+const CHUNKS_PER_THREAD = 4;
 
-/** The helper's source, run by `new Worker(source, { eval: true })`. */
+/**
+ * The helper's source, run by `new Worker(source, { eval: true })`. A posted call is the helper's only if it
+ * moves its state from POSTED to RUNNING first: the calling thread takes back a call the helper has not
+ * started (POSTED to IDLE) once it has run every chunk itself, so it never waits for a helper that is
+ * still waking up.
+ */
 const HELPER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-parentPort.once('message', ({ module, memory, control, slot, names }) => {
+parentPort.once('message', ({ module, memory, control, slot, helpers, names }) => {
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const c = new Int32Array(control, slot * ${SLOTS * 4}, ${SLOTS});
+  const job = new Int32Array(control, helpers * ${SLOTS * 4}, ${SLOTS});
   Atomics.store(c, ${READY}, 1);
-  let seen = 0;
   for (;;) {
-    Atomics.wait(c, ${POSTED}, seen);
-    const posted = Atomics.load(c, ${POSTED});
-    if (posted === seen) continue;
-    seen = posted;
+    Atomics.wait(c, ${STATE}, ${IDLE});
+    if (Atomics.compareExchange(c, ${STATE}, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue;
+    const fn = exports[names[c[${FUNCTION}]]];
     const args = Array.from(c.subarray(${ARGS}, ${ARGS} + c[${ARGC}]));
+    const total = c[${TOTAL}];
+    const chunk = c[${CHUNK}];
     try {
-      exports[names[c[${FUNCTION}]]](...args);
+      for (let k = Atomics.add(job, ${NEXT}, 1); k * chunk < total; k = Atomics.add(job, ${NEXT}, 1)) {
+        fn(...args, k * chunk, Math.min(total, (k + 1) * chunk));
+      }
     } catch {
       c[${FUNCTION}] = -1;
     }
-    Atomics.store(c, ${DONE}, posted);
-    Atomics.notify(c, ${DONE});
+    Atomics.store(c, ${STATE}, ${IDLE});
+    Atomics.notify(c, ${STATE});
   }
 });
 `;
@@ -58,8 +79,9 @@ export interface KernelThreads {
   /** Threads a call can use: the helpers that have started, plus the calling one. */
   readonly threads: number;
   /**
-   * Runs `exports[name](...args, start, end)` over [0, total), split into one part per ready thread, each
-   * part's bounds a multiple of `align` (but the last end); returns when every part is done.
+   * Runs `exports[name](...args, start, end)` over [0, total), in chunks (a few per ready thread, each
+   * bound a multiple of `align` but the last end) that this thread and the helpers take in turn; returns
+   * when every chunk is done.
    */
   run(name: string, args: readonly number[], total: number, align: number): void;
 }
@@ -84,16 +106,16 @@ export function startKernelThreads(
 ): KernelThreads | undefined {
   const threadsModule = workerThreads();
   if (helpers < 1 || threadsModule === undefined || typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return undefined;
-  const control = new SharedArrayBuffer(helpers * SLOTS * 4);
+  const control = new SharedArrayBuffer((helpers + 1) * SLOTS * 4);
   const blocks = Array.from({ length: helpers }, (_, slot) => new Int32Array(control, slot * SLOTS * 4, SLOTS));
+  const job = new Int32Array(control, helpers * SLOTS * 4, SLOTS);
   for (let slot = 0; slot < helpers; slot++) {
     const worker = new threadsModule.Worker(HELPER_SOURCE, { eval: true });
-    worker.postMessage({ module, memory, control, slot, names });
+    worker.postMessage({ module, memory, control, slot, helpers, names });
     // A helper waiting for work must not keep the process alive.
     worker.unref();
   }
   const index = new Map(names.map((n, i) => [n, i]));
-  const sequence = new Int32Array(helpers);
   const ready = () => blocks.filter((b) => Atomics.load(b, READY) === 1);
   return {
     get threads() {
@@ -103,33 +125,34 @@ export function startKernelThreads(
       const fn = index.get(name);
       if (fn === undefined) throw new DetkitError('UNSUPPORTED_PLATFORM', `no kernel '${name}' to run on helper threads`);
       if (args.length + 2 > MAX_ARGS) throw new DetkitError('UNSUPPORTED_PLATFORM', `kernel '${name}' takes more than ${MAX_ARGS} arguments`);
+      if (total <= 0) return;
       const live = ready();
-      const parts = live.length + 1;
-      const step = Math.ceil(total / parts / align) * align;
-      // Parts from 0 to the helpers, the rest to this thread; a helper with an empty part is left idle.
-      const posted: { block: Int32Array; seq: number }[] = [];
-      let start = 0;
+      const chunks = Math.min(Math.ceil(total / align), (live.length + 1) * CHUNKS_PER_THREAD);
+      const chunk = Math.ceil(total / chunks / align) * align;
+      Atomics.store(job, NEXT, 0);
       for (const block of live) {
-        const end = Math.min(total, start + step);
-        if (end >= total) break;
-        const slot = blocks.indexOf(block);
-        const seq = (sequence[slot]! + 1) | 0 || 1;
-        sequence[slot] = seq;
         block[FUNCTION] = fn;
-        block[ARGC] = args.length + 2;
+        block[ARGC] = args.length;
+        block[TOTAL] = total;
+        block[CHUNK] = chunk;
         block.set(args, ARGS);
-        block[ARGS + args.length] = start;
-        block[ARGS + args.length + 1] = end;
-        Atomics.store(block, POSTED, seq);
-        Atomics.notify(block, POSTED);
-        posted.push({ block, seq });
-        start = end;
+        Atomics.store(block, STATE, POSTED);
+        Atomics.notify(block, STATE);
       }
-      run(name, [...args, start, total]);
       let failed = false;
-      for (const { block, seq } of posted) {
-        for (let done = Atomics.load(block, DONE); done !== seq; done = Atomics.load(block, DONE)) Atomics.wait(block, DONE, done);
-        if (block[FUNCTION] === -1) failed = true;
+      try {
+        // This thread takes chunks too, from the same counter, until none is left.
+        for (let k = Atomics.add(job, NEXT, 1); k * chunk < total; k = Atomics.add(job, NEXT, 1)) {
+          run(name, [...args, k * chunk, Math.min(total, (k + 1) * chunk)]);
+        }
+      } finally {
+        for (const block of live) {
+          // A helper that has not started yet gets nothing to do (its call is taken back); one that has
+          // is finishing its last chunk, and no helper may still run this call when the next one starts.
+          if (Atomics.compareExchange(block, STATE, POSTED, IDLE) === POSTED) continue;
+          for (let state = Atomics.load(block, STATE); state !== IDLE; state = Atomics.load(block, STATE)) Atomics.wait(block, STATE, state);
+          if (block[FUNCTION] === -1) failed = true;
+        }
       }
       if (failed) throw new DetkitError('UNSUPPORTED_PLATFORM', `detkit's '${name}' kernel failed on a helper thread`);
     },

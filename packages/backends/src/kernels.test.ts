@@ -57,6 +57,35 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
   it('Conv2DBackpropInput, 1x1 stride 1 (no col2im)', () =>
     expectSameAsCpu('Conv2DBackpropInput', { dy: data([1, 5, 5, 6], 5), filter: data([1, 1, 3, 6], 6) }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 3] }));
 
+  // Stride-1 input gradients are detkit's direct convolution of dy with the turned filter: pixels in groups
+  // of four and at the edges, 'same' and 'valid' (a full convolution) padding, 5x5 and asymmetric taps.
+  it.each([
+    ['8 channels from 5, 3x3 same', [2, 6, 9, 8], [3, 3, 8, 5], 'same'],
+    ['4 channels from 12, 5x5 valid', [1, 9, 11, 4], [5, 5, 4, 12], 'valid'],
+    ['12 channels from 3, 2x3 same', [2, 5, 7, 12], [2, 3, 12, 3], 'same'],
+  ] as const)('Conv2DBackpropInput, NHWC stride 1: %s', (_name, inShape, filterShape, pad) => {
+    const [n, h, w] = inShape;
+    const [kh, kw, , outC] = filterShape;
+    const [oh, ow] = pad === 'same' ? [h, w] : [h - kh + 1, w - kw + 1];
+    return expectSameAsCpu('Conv2DBackpropInput', { dy: data([n, oh, ow, outC], 31), filter: data([...filterShape], 32) }, { strides: 1, pad, dataFormat: 'NHWC', inputShape: [...inShape] });
+  });
+
+  // Conv2D and FusedConv2D are detkit's direct convolution where the output channels are a multiple of 4
+  // (4 pixels x 8 channels per tile, then 4 channels; edge pixels one at a time), tfjs's XNNPACK kernel
+  // otherwise; FusedConv2D adds a bias and a ReLU.
+  it.each([
+    ['5 channels to 12, 3x3 stride 1 same', [2, 7, 9, 5], [3, 3, 5, 12], 1, 'same'],
+    ['3 channels to 8, 3x3 stride 2 same', [2, 9, 10, 3], [3, 3, 3, 8], 2, 'same'],
+    ['6 channels to 4, 5x5 stride 1 explicit', [1, 6, 7, 6], [5, 5, 6, 4], 1, [[0, 0], [2, 0], [1, 3], [0, 0]]],
+    ['4 channels to 6 (XNNPACK), 3x3 stride 2 valid', [1, 8, 7, 4], [3, 3, 4, 6], 2, 'valid'],
+  ] as const)('Conv2D and FusedConv2D (bias, ReLU), NHWC: %s', async (_name, xShape, filterShape, strides, pad) => {
+    const attrs = { strides, pad, dataFormat: 'NHWC', dilations: 1 };
+    const x = data([...xShape], 33);
+    const filter = data([...filterShape], 34);
+    await expectSameAsCpu('Conv2D', { x, filter }, attrs);
+    await expectSameAsCpu('FusedConv2D', { x, filter, bias: data([filterShape[3]], 35) }, { ...attrs, activation: 'relu' });
+  });
+
   it('DepthwiseConv2dNativeBackpropFilter, multiplier 3, explicit padding', () =>
     expectSameAsCpu(
       'DepthwiseConv2dNativeBackpropFilter',

@@ -3,7 +3,9 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { adamConfig } from './adam';
 import { fastBatchMatMulConfig } from './batch-mat-mul';
 import { batchNormTrainConfig, batchNormTrainGradConfig } from './batch-norm';
+import { directConv2DConfig, directFusedConv2DConfig } from './conv2d';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-backprop';
+import { sharedIdentityConfig } from './identity';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { fastSliceConfigs } from './slice';
@@ -27,10 +29,11 @@ export const ADDED_WASM_KERNELS = [
 
 /**
  * tfjs-backend-wasm kernels detkit replaces: slow ones (the convolution's input gradient and the matrix
- * product: same results within float32 rounding; transposes and slices: the same bits) and `MaxPoolGrad`,
+ * product: same results within float32 rounding; transposes and slices: the same bits; `Identity`, which
+ * copied, now shares the buffer) and `MaxPoolGrad`,
  * whose 4.22 version drops the gradient of windows whose maximum is negative.
  */
-export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Transpose', 'Slice', 'SplitV', 'Unpack'] as const;
+export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Transpose', 'Slice', 'SplitV', 'Unpack', 'Identity', 'Conv2D', 'FusedConv2D'] as const;
 
 const DETKIT = Symbol.for('detkit.backends.kernel');
 type Marked = KernelConfig & { [DETKIT]?: true; [REPLACED]?: KernelConfig };
@@ -89,6 +92,8 @@ export function registerWasmTrainingKernels(): string[] {
   const replacements: [readonly string[], (originals: KernelConfig[]) => KernelConfig[]][] = [
     [['BatchMatMul'], ([matMul]) => [fastBatchMatMulConfig(matMul!)]],
     [['Transpose'], ([transpose]) => [fastTransposeConfig(transpose!)]],
+    [['Identity'], ([identity]) => [sharedIdentityConfig(identity!)]],
+    [['Conv2D', 'FusedConv2D'], ([conv, fused]) => [directConv2DConfig(conv!), directFusedConv2DConfig(fused!)]],
     [['Slice', 'SplitV', 'Unpack'], ([slice, splitV, unpack]) => fastSliceConfigs({ slice: slice!, splitV: splitV!, unpack: unpack! })],
   ];
   for (const [names, make] of replacements) {

@@ -1,0 +1,85 @@
+/**
+ * `Conv2D` and `FusedConv2D` for tfjs-backend-wasm, as detkit's direct kernel (`convForward`: x read at
+ * each tap where it lies, four output pixels by eight output channels per SIMD tile, split over the
+ * kernel threads by output rows), the same sums in the same order as XNNPACK's (accumulators start at the
+ * bias; taps, then input channels, in order). XNNPACK runs the convolution on its own thread pool, whose
+ * threads spin between calls and compete with detkit's kernel threads for the cores; this kernel shares
+ * the kernel threads with the convolution's gradients. NHWC with dilation 1, no bias or a bias of one value
+ * per output channel, a linear or ReLU activation and a multiple of 4 output channels; anything else runs
+ * tfjs-backend-wasm's kernel.
+ */
+import { tf } from '@detkit/core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { addressOf, convGeometry, replacing, runSplit, type WasmBackend } from './wasm-backend';
+
+interface Conv2DAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+}
+
+function isOne(value: number | [number, number] | undefined): boolean {
+  return value === undefined || (Array.isArray(value) ? value.every((v) => v === 1) : value === 1);
+}
+
+/** y = activation(conv2d(x, filter) + bias) with detkit's kernel, or undefined where it does not apply. */
+function direct(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, attrs: Conv2DAttrs): TensorInfo | undefined {
+  const activation = attrs.activation ?? 'linear';
+  if (attrs.dataFormat === 'NCHW' || !isOne(attrs.dilations) || (activation !== 'linear' && activation !== 'relu')) return undefined;
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+  const outC = filter.shape[3]!;
+  // Output channels in whole groups of four (the kernel's vector lanes); others run XNNPACK's kernel.
+  if (outC % 4 !== 0) return undefined;
+  if (bias !== undefined && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== outC)) return undefined;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return convForward(backend, x, filter, bias, convGeometry(info), activation === 'relu');
+}
+
+/**
+ * y [n, oh, ow, co] = conv2d(x, filter) (+ bias, then ReLU when `relu`) with detkit's `convForward` kernel,
+ * for any geometry (`convGeometry`'s order: n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, oh,
+ * ow; the pads may exceed the taps, as in a stride-1 convolution's input gradient). x, filter and bias are
+ * float32; `filter` [kh, kw, c, co] with co a multiple of 4.
+ */
+export function convForward(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, geometry: readonly number[], relu: boolean): TensorInfo {
+  const [n, , , c, kh, kw, , , , , oh, ow] = geometry as [number, number, number, number, number, number, number, number, number, number, number, number];
+  const outC = filter.shape[3]!;
+  const y = backend.makeOutput([n, oh, ow, outC], 'float32');
+  const rows = n * oh;
+  if (rows * ow * outC === 0) return y;
+  const args = [addressOf(backend, x), ...geometry, addressOf(backend, filter), outC, bias === undefined ? 0 : addressOf(backend, bias), relu ? 1 : 0, addressOf(backend, y)];
+  runSplit(backend, 'convForward', args, rows, 1, rows * ow * outC * kh * kw * c);
+  return y;
+}
+
+/** Wraps tfjs-backend-wasm's `Conv2D` (`original`): detkit's kernel where it applies, the original elsewhere. */
+export function directConv2DConfig(original: KernelConfig): KernelConfig {
+  const base: KernelFunc = original.kernelFunc;
+  return replacing(original, (args) => {
+    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+    // Conv2D has no activation: whatever the attributes say, none is applied.
+    return direct(args.backend as WasmBackend, x, filter, undefined, { ...(args.attrs as unknown as Conv2DAttrs), activation: 'linear' }) ?? base(args);
+  });
+}
+
+/** Wraps tfjs-backend-wasm's `FusedConv2D` (`original`): detkit's kernel for a bias and a linear or ReLU activation. */
+export function directFusedConv2DConfig(original: KernelConfig): KernelConfig {
+  const base: KernelFunc = original.kernelFunc;
+  return replacing(original, (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+    if (preluActivationWeights !== undefined && preluActivationWeights !== null) return base(args);
+    return direct(args.backend as WasmBackend, x, filter, bias ?? undefined, args.attrs as unknown as Conv2DAttrs) ?? base(args);
+  });
+}
