@@ -237,6 +237,23 @@ function filterGradTail(xa: usize, xStep: usize, da: usize, dyStep: usize, o: i3
 }
 
 /**
+ * The filter of a stride-1 convolution's input gradient: out [kh, kw, co, c] at (i, j, o, ci) = w [kh - 1 - i,
+ * kw - 1 - j, ci, o] (w [kh, kw, c, co]: the taps turned by 180 degrees, the channel axes swapped).
+ */
+export function turnFilter(w: usize, kh: i32, kw: i32, c: i32, co: i32, out: usize): void {
+  const taps = kh * kw;
+  const block = <usize>c * <usize>co;
+  for (let t = 0; t < taps; t++) {
+    const src = w + <usize>(taps - 1 - t) * block * 4;
+    const dst = out + <usize>t * block * 4;
+    for (let ci = 0; ci < c; ci++) {
+      const row = src + <usize>ci * <usize>co * 4;
+      for (let o = 0; o < co; o++) store<f32>(dst + (<usize>o * <usize>c + <usize>ci) * 4, load<f32>(row + (<usize>o << 2)));
+    }
+  }
+}
+
+/**
  * A conv2d, direct, NHWC: y [n, oh, ow, co] at output pixel (b, oy, ox) = bias (or 0) + the sum over taps
  * (i, j) in order, then input channels in order, of x [b, oy * sh + i - pt, ox * sw + j - pl, ci] times
  * w [i, j, ci, co] (taps in the padding add nothing), then max(0, .) when `relu` is 1; `bias` is a pointer

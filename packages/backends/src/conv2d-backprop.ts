@@ -80,13 +80,13 @@ function inputGradNhwc(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo,
     // A stride-1 convolution's input gradient is a convolution of dy with the filter turned by 180 degrees
     // and its channel axes swapped, padded so that every input pixel gets each tap that reached it:
     // detkit's direct convolution (taps from last to first, then output channels, in order; split by rows).
-    const wt = transposeInfo(backend, filter, [0, 1, 3, 2]);
-    const turned = runWasmKernel(backend, 'Reverse', { x: wt }, { dims: [0, 1] });
     const kh = info.filterHeight;
     const kw = info.filterWidth;
+    const turned = backend.makeOutput([kh, kw, outC, info.inChannels], 'float32');
+    kernelsFor(backend).turnFilter(addressOf(backend, filter), kh, kw, info.inChannels, outC, addressOf(backend, turned));
     const geometry = [info.batchSize, info.outHeight, info.outWidth, outC, kh, kw, 1, 1, kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left, info.inHeight, info.inWidth];
     const dx = convForward(backend, dy, turned, undefined, geometry, false);
-    disposeAll(backend, [wt, turned]);
+    disposeAll(backend, [turned]);
     dx.shape = inShape;
     return dx;
   }
