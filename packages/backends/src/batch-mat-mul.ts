@@ -4,16 +4,24 @@
  * operands and batches go through a scalar loop at 1 to 2 GFLOP/s. A dense layer's gradient needs both
  * transposed forms (dA = dy B^T, dB = A^T dy), so training spends most of its time there.
  *
- * This kernel transposes explicitly (a memory-bound pass) and runs the product as one XNNPACK call:
- * batches of A against one B are stacked into one taller matrix, and equal-size batches run as one call
- * per batch. Small products, where a call's overhead dominates, keep tfjs's own path.
+ * This kernel transposes explicitly (a memory-bound pass) and runs the product as one call: detkit's
+ * direct convolution kernel (a 1x1 convolution; same bits as XNNPACK's, split over the kernel threads)
+ * where B fits a core's L2 cache and both sides are multiples of 4, XNNPACK's otherwise; batches of A
+ * against one B are stacked into one taller matrix, and equal-size batches run as one call per batch.
+ * Small products, where a call's overhead dominates, keep tfjs's own path.
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { convForward } from './conv2d';
 import { addressOf, disposeAll, replacing, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 /** Below this many multiply-adds (per call) tfjs's own kernel is used as it is. */
 const MIN_FAST_MACS = 4096;
+/**
+ * The direct kernel streams all of B for every four rows of A, so it runs products whose B stays in a
+ * core's L2 cache (1 MiB here); larger ones (a 1024 x 1024 B: 2.4x slower) keep XNNPACK's, which blocks for the cache.
+ */
+const MAX_DIRECT_B = 1 << 18;
 /** Batched products loop one XNNPACK call per batch only when each batch has at least this many multiply-adds. */
 const MIN_PER_BATCH_MACS = 32768;
 
@@ -35,8 +43,18 @@ function copyOut(backend: WasmBackend, src: TensorInfo, srcOffset: number, shape
  */
 export function fastBatchMatMulConfig(original: KernelConfig): KernelConfig {
   const base: KernelFunc = original.kernelFunc;
-  const plain = (backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo =>
-    base({ inputs: { a, b }, attrs: { transposeA: false, transposeB: false } as unknown as NamedAttrMap, backend }) as TensorInfo;
+  const plain = (backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo => {
+    const [, m, k] = a.shape as [number, number, number];
+    const n = b.shape[2]!;
+    if (m % 4 === 0 && n % 4 === 0 && k * n <= MAX_DIRECT_B && m * n * k >= MIN_FAST_MACS) {
+      // detkit's direct kernel: A [m, k] as a 1x1 convolution's input of m / 4 rows of 4 pixels, B its
+      // filter (./conv2d): the same sums in the same order as XNNPACK's, without packing B on one thread.
+      const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), undefined, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], false);
+      y.shape = [1, m, n];
+      return y;
+    }
+    return base({ inputs: { a, b }, attrs: { transposeA: false, transposeB: false } as unknown as NamedAttrMap, backend }) as TensorInfo;
+  };
   return replacing(original, (args) => {
     const { inputs, attrs, backend } = args;
     const wasm = backend as WasmBackend;
@@ -53,6 +71,11 @@ export function fastBatchMatMulConfig(original: KernelConfig): KernelConfig {
     const n = transposeB ? rb : cb;
     if (k !== (transposeB ? cb : rb)) return base(args); // tfjs's kernel throws its shape error
     const simple = !transposeA && !transposeB && batchA === 1 && batchB === 1;
+    if (simple && a.dtype === 'float32' && b.dtype === 'float32') {
+      const out = plain(wasm, withShape(a, [1, m, k]), withShape(b, [1, k, n]));
+      out.shape = [...tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB), m, n];
+      return out;
+    }
     const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
     const batched = batchA > 1 && batchB > 1;
     const macs = Math.max(batchA, batchB) * m * n * k;
