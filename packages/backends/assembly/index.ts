@@ -237,18 +237,21 @@ function filterGradTail(xa: usize, xStep: usize, da: usize, dyStep: usize, o: i3
 }
 
 /**
- * The filter of a stride-1 convolution's input gradient: out [kh, kw, co, c] at (i, j, o, ci) = w [kh - 1 - i,
- * kw - 1 - j, ci, o] (w [kh, kw, c, co]: the taps turned by 180 degrees, the channel axes swapped).
+ * The filter of one phase of a convolution's input gradient (see conv2d-backprop.ts): out [th, tw, co, c] at
+ * (t, u, o, ci) = w [i0 + sh * (th - 1 - t), j0 + sw * (tw - 1 - u), ci, o], w [kh, kw, c, co]: the taps of
+ * that phase (every sh-th row from i0, every sw-th column from j0), turned by 180 degrees, the channel
+ * axes swapped. At stride 1 (i0 = j0 = 0, th = kh, tw = kw) the whole filter turned.
  */
-export function turnFilter(w: usize, kh: i32, kw: i32, c: i32, co: i32, out: usize): void {
-  const taps = kh * kw;
+export function turnFilter(w: usize, kw: i32, c: i32, co: i32, i0: i32, j0: i32, sh: i32, sw: i32, th: i32, tw: i32, out: usize): void {
   const block = <usize>c * <usize>co;
-  for (let t = 0; t < taps; t++) {
-    const src = w + <usize>(taps - 1 - t) * block * 4;
-    const dst = out + <usize>t * block * 4;
-    for (let ci = 0; ci < c; ci++) {
-      const row = src + <usize>ci * <usize>co * 4;
-      for (let o = 0; o < co; o++) store<f32>(dst + (<usize>o * <usize>c + <usize>ci) * 4, load<f32>(row + (<usize>o << 2)));
+  for (let t = 0; t < th; t++) {
+    for (let u = 0; u < tw; u++) {
+      const src = w + <usize>((i0 + sh * (th - 1 - t)) * kw + j0 + sw * (tw - 1 - u)) * block * 4;
+      const dst = out + <usize>(t * tw + u) * block * 4;
+      for (let ci = 0; ci < c; ci++) {
+        const row = src + <usize>ci * <usize>co * 4;
+        for (let o = 0; o < co; o++) store<f32>(dst + (<usize>o * <usize>c + <usize>ci) * 4, load<f32>(row + (<usize>o << 2)));
+      }
     }
   }
 }
@@ -257,7 +260,9 @@ export function turnFilter(w: usize, kh: i32, kw: i32, c: i32, co: i32, out: usi
  * A conv2d, direct, NHWC: y [n, oh, ow, co] at output pixel (b, oy, ox) = bias (or 0) + the sum over taps
  * (i, j) in order, then input channels in order, of x [b, oy * sh + i - pt, ox * sw + j - pl, ci] times
  * w [i, j, ci, co] (taps in the padding add nothing), then max(0, .) when `relu` is 1; `bias` is a pointer
- * to co floats or 0. XNNPACK's order (its accumulators start at the bias). Output rows r = b * oh + oy in
+ * to co floats or 0. XNNPACK's order (its accumulators start at the bias). Output pixel (b, oy, ox) is
+ * written at y + b * yImage + oy * yRowStep + ox * yPixel (bytes; contiguous NHWC or every sh-th pixel of a
+ * larger map, for the phases of a strided convolution's input gradient). Output rows r = b * oh + oy in
  * [r0, r1) only, so a call can be split over threads by rows.
  *
  * Four consecutive output pixels by eight output channels per SIMD tile, x read where it lies (no im2col).
@@ -265,7 +270,7 @@ export function turnFilter(w: usize, kh: i32, kw: i32, c: i32, co: i32, out: usi
 export function convForward(
   x: usize, n: i32, h: i32, w: i32, c: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32,
-  wf: usize, co: i32, bias: usize, relu: i32, y: usize,
+  wf: usize, co: i32, bias: usize, relu: i32, y: usize, yImage: usize, yRowStep: usize, yPixel: usize,
   r0: i32, r1: i32,
 ): void {
   const cBytes = <usize>c << 2;
@@ -274,11 +279,11 @@ export function convForward(
   for (let r = r0; r < r1; r++) {
     const b = r / oh;
     const oy = r - b * oh;
-    const yRow = y + <usize>r * <usize>ow * coBytes;
+    const yRow = y + <usize>b * yImage + <usize>oy * yRowStep;
     const xImage = x + <usize>b * <usize>h * <usize>w * cBytes;
     // Start every output of the row at the bias.
     for (let ox = 0; ox < ow; ox++) {
-      const o = yRow + <usize>ox * coBytes;
+      const o = yRow + <usize>ox * yPixel;
       if (bias != 0) copyRun(o, bias, co);
       else zeroRun(o, co);
     }
@@ -290,40 +295,38 @@ export function convForward(
       for (let ox = 0; ox < ow; ox += 4) {
         const count = min(4, ow - ox);
         const ix = ox * sw - pl;
-        const out = yRow + <usize>ox * coBytes;
+        const out = yRow + <usize>ox * yPixel;
         if (count == 4 && ix >= 0 && ix + 3 * sw + kw <= w) {
           // Every tap of this row of the window inside the image for all four pixels: a pixel's kw taps
           // read kw * c contiguous floats, and their filter rows are contiguous too (taps, then channels,
           // in order, as tap by tap).
-          convTap4(xRow + <usize>ix * cBytes, pixelStep, wRow, coBytes, kw * c, co, out);
+          convTap4(xRow + <usize>ix * cBytes, pixelStep, wRow, coBytes, kw * c, co, out, yPixel);
           continue;
         }
         for (let j = 0; j < kw; j++) {
           const wp = wRow + <usize>j * <usize>c * coBytes;
           const jx = ix + j;
           if (count == 4 && jx >= 0 && jx + 3 * sw < w) {
-            convTap4(xRow + <usize>jx * cBytes, pixelStep, wp, coBytes, c, co, out);
+            convTap4(xRow + <usize>jx * cBytes, pixelStep, wp, coBytes, c, co, out, yPixel);
             continue;
           }
           for (let q = 0; q < count; q++) {
             const xq = jx + q * sw;
-            if (xq >= 0 && xq < w) convTap1(xRow + <usize>xq * cBytes, wp, coBytes, c, co, out + <usize>q * coBytes);
+            if (xq >= 0 && xq < w) convTap1(xRow + <usize>xq * cBytes, wp, coBytes, c, co, out + <usize>q * yPixel);
           }
         }
       }
     }
     if (relu != 0) {
       const zero = f32x4.splat(0);
-      const total = ow * co;
-      let k = 0;
-      for (; k + 4 <= total; k += 4) {
-        const o = yRow + (<usize>k << 2);
-        v128.store(o, f32x4.max(v128.load(o), zero));
-      }
-      for (; k < total; k++) {
-        const o = yRow + (<usize>k << 2);
-        const v = load<f32>(o);
-        store<f32>(o, v > 0 ? v : 0);
+      for (let ox = 0; ox < ow; ox++) {
+        const o = yRow + <usize>ox * yPixel;
+        let k = 0;
+        for (; k + 4 <= co; k += 4) v128.store(o + (<usize>k << 2), f32x4.max(v128.load(o + (<usize>k << 2)), zero));
+        for (; k < co; k++) {
+          const v = load<f32>(o + (<usize>k << 2));
+          store<f32>(o + (<usize>k << 2), v > 0 ? v : 0);
+        }
       }
     }
   }
@@ -331,8 +334,7 @@ export function convForward(
 
 /** out [4 pixels, co] += the sum over ci < c of x [pixel, ci] w [ci, co], ci in order: one tap of {@link convForward}. */
 @inline
-function convTap4(xp: usize, pixelStep: usize, wp: usize, wStep: usize, c: i32, co: i32, out: usize): void {
-  const outStep = <usize>co << 2;
+function convTap4(xp: usize, pixelStep: usize, wp: usize, wStep: usize, c: i32, co: i32, out: usize, outStep: usize): void {
   let o = 0;
   for (; o + 8 <= co; o += 8) {
     const ob = <usize>o << 2;

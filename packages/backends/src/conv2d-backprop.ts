@@ -70,26 +70,48 @@ function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, fil
   return dw;
 }
 
+/**
+ * dx by detkit's direct convolution, one phase at a time. Input row yi = sh * u + r gets, from tap i, dy row
+ * y = (yi + pt - i) / sh, which is whole only for the taps i = i0 + sh * t with i0 = (r + pt) mod sh; then
+ * y = u + q - t with q = floor((r + pt) / sh). So the rows of phase r are a stride-1 convolution of dy with
+ * those taps turned (t from last to first), padded by (taps - 1 - q); the same for columns. Each of the
+ * sh x sw phases is one `convForward` call writing every sh-th row and sw-th column of dx; at stride 1
+ * there is one phase, the whole filter turned. Per element: taps from last to first, then dy's channels in
+ * order (no XNNPACK product, no col2im scatter on one thread).
+ */
+function inputGradByPhases(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, inShape: number[], info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const dx = backend.makeOutput(inShape, 'float32');
+  const phase = (r: number, s: number, k: number, pad: number) => {
+    const first = (r + pad) % s;
+    return { first, taps: Math.max(0, Math.ceil((k - first) / s)), q: Math.floor((r + pad) / s) };
+  };
+  for (let r = 0; r < Math.min(sh, h); r++) {
+    const rows = phase(r, sh, kh, pt);
+    for (let rc = 0; rc < Math.min(sw, w); rc++) {
+      const cols = phase(rc, sw, kw, pl);
+      const turned = backend.makeOutput([Math.max(1, rows.taps), Math.max(1, cols.taps), co, c], 'float32');
+      kernelsFor(backend).turnFilter(addressOf(backend, filter), kw, c, co, rows.first, cols.first, sh, sw, rows.taps, cols.taps, addressOf(backend, turned));
+      turned.shape = [rows.taps, cols.taps, co, c];
+      // A phase no tap reaches (taps 0: a filter smaller than the stride) is written as zeros.
+      const geometry = [n, oh, ow, co, rows.taps, cols.taps, 1, 1, rows.taps - 1 - rows.q, cols.taps - 1 - cols.q, Math.ceil((h - r) / sh), Math.ceil((w - rc) / sw)];
+      convForward(backend, dy, turned, undefined, geometry, false, { into: dx, offset: r * w + rc, step: [sh, sw] });
+      disposeAll(backend, [turned]);
+    }
+  }
+  return dx;
+}
+
 /** dx (NHWC, shape inShape) of a conv2d, from dy (NHWC) and the filter. */
 function inputGradNhwc(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, inShape: number[], attrs: Conv2DBackpropAttrs): TensorInfo {
   const info = convInfo(inShape, filter.shape, attrs);
   const p = info.batchSize * info.outHeight * info.outWidth;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
   const outC = info.outChannels;
-  if (info.strideHeight === 1 && info.strideWidth === 1 && !isPointwise(info) && info.inChannels % 4 === 0) {
-    // A stride-1 convolution's input gradient is a convolution of dy with the filter turned by 180 degrees
-    // and its channel axes swapped, padded so that every input pixel gets each tap that reached it:
-    // detkit's direct convolution (taps from last to first, then output channels, in order; split by rows).
-    const kh = info.filterHeight;
-    const kw = info.filterWidth;
-    const turned = backend.makeOutput([kh, kw, outC, info.inChannels], 'float32');
-    kernelsFor(backend).turnFilter(addressOf(backend, filter), kh, kw, info.inChannels, outC, addressOf(backend, turned));
-    const geometry = [info.batchSize, info.outHeight, info.outWidth, outC, kh, kw, 1, 1, kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left, info.inHeight, info.inWidth];
-    const dx = convForward(backend, dy, turned, undefined, geometry, false);
-    disposeAll(backend, [turned]);
-    dx.shape = inShape;
-    return dx;
-  }
+  if (!isPointwise(info) && info.inChannels % 4 === 0) return inputGradByPhases(backend, dy, filter, inShape, info);
   const wT = transposeInfo(backend, withShape(filter, [1, k, outC]), [0, 2, 1]);
   const cols = matMul(backend, withShape(dy, [1, p, outC]), wT);
   disposeAll(backend, [wT]);

@@ -47,19 +47,37 @@ function direct(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: T
   return convForward(backend, x, filter, bias, convGeometry(info), activation === 'relu');
 }
 
+/** Where {@link convForward} writes: a new tensor, or every `step`-th pixel of an existing NHWC map. */
+export interface ConvOutput {
+  /** The map written into, [n, H, W, co]. */
+  into: TensorInfo;
+  /** Offset of output pixel (0, 0), in pixels of `into`: row * W + column. */
+  offset: number;
+  /** Rows and columns of `into` between consecutive output pixels. */
+  step: [number, number];
+}
+
 /**
  * y [n, oh, ow, co] = conv2d(x, filter) (+ bias, then ReLU when `relu`) with detkit's `convForward` kernel,
  * for any geometry (`convGeometry`'s order: n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, oh,
- * ow; the pads may exceed the taps, as in a stride-1 convolution's input gradient). x, filter and bias are
- * float32; `filter` [kh, kw, c, co] with co a multiple of 4.
+ * ow; the pads may exceed the taps or be negative, as in a convolution's input gradient). x, filter and
+ * bias are float32; `filter` [kh, kw, c, co]. Returns a new tensor, or writes into `output`'s map.
  */
-export function convForward(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, geometry: readonly number[], relu: boolean): TensorInfo {
+export function convForward(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, geometry: readonly number[], relu: boolean, output?: ConvOutput): TensorInfo {
   const [n, , , c, kh, kw, , , , , oh, ow] = geometry as [number, number, number, number, number, number, number, number, number, number, number, number];
   const outC = filter.shape[3]!;
-  const y = backend.makeOutput([n, oh, ow, outC], 'float32');
+  const y = output?.into ?? backend.makeOutput([n, oh, ow, outC], 'float32');
   const rows = n * oh;
   if (rows * ow * outC === 0) return y;
-  const args = [addressOf(backend, x), ...geometry, addressOf(backend, filter), outC, bias === undefined ? 0 : addressOf(backend, bias), relu ? 1 : 0, addressOf(backend, y)];
+  const pixel = outC * 4;
+  let strides = [oh * ow * pixel, ow * pixel, pixel];
+  let base = addressOf(backend, y);
+  if (output !== undefined) {
+    const [, mapH, mapW] = y.shape as [number, number, number, number];
+    strides = [mapH * mapW * pixel, output.step[0] * mapW * pixel, output.step[1] * pixel];
+    base += output.offset * pixel;
+  }
+  const args = [addressOf(backend, x), ...geometry, addressOf(backend, filter), outC, bias === undefined ? 0 : addressOf(backend, bias), relu ? 1 : 0, base, ...strides];
   runSplit(backend, 'convForward', args, rows, 1, rows * ow * outC * kh * kw * c);
   return y;
 }

@@ -57,17 +57,25 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
   it('Conv2DBackpropInput, 1x1 stride 1 (no col2im)', () =>
     expectSameAsCpu('Conv2DBackpropInput', { dy: data([1, 5, 5, 6], 5), filter: data([1, 1, 3, 6], 6) }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 3] }));
 
-  // Stride-1 input gradients are detkit's direct convolution of dy with the turned filter: pixels in groups
-  // of four and at the edges, 'same' and 'valid' (a full convolution) padding, 5x5 and asymmetric taps.
+  // Input gradients are detkit's direct convolution of dy with the turned filter, one phase per stride offset:
+  // pixels in groups of four and at the edges, 'same' (asymmetric at stride 2) and 'valid' (a full
+  // convolution) padding, 5x5 and 2x3 taps, strides 1, 2 and [2, 1], a 1x1 filter at stride 2 (phases no tap
+  // reaches), even and odd sizes.
   it.each([
-    ['8 channels from 5, 3x3 same', [2, 6, 9, 8], [3, 3, 8, 5], 'same'],
-    ['4 channels from 12, 5x5 valid', [1, 9, 11, 4], [5, 5, 4, 12], 'valid'],
-    ['12 channels from 3, 2x3 same', [2, 5, 7, 12], [2, 3, 12, 3], 'same'],
-  ] as const)('Conv2DBackpropInput, NHWC stride 1: %s', (_name, inShape, filterShape, pad) => {
+    ['8 channels from 5, 3x3 same', [2, 6, 9, 8], [3, 3, 8, 5], 1, 'same'],
+    ['4 channels from 12, 5x5 valid', [1, 9, 11, 4], [5, 5, 4, 12], 1, 'valid'],
+    ['12 channels from 3, 2x3 same', [2, 5, 7, 12], [2, 3, 12, 3], 1, 'same'],
+    ['8 channels from 6, 3x3 stride 2 same, even size', [2, 8, 10, 8], [3, 3, 8, 6], 2, 'same'],
+    ['4 channels from 9, 3x3 stride 2 same, odd size', [1, 9, 7, 4], [3, 3, 4, 9], 2, 'same'],
+    ['8 channels from 4, 5x5 stride 2 valid', [1, 11, 12, 8], [5, 5, 8, 4], 2, 'valid'],
+    ['4 channels from 8, 1x1 stride 2', [2, 6, 5, 4], [1, 1, 4, 8], 2, 'valid'],
+    ['4 channels from 7, 3x3 strides [2, 1] same', [1, 7, 6, 4], [3, 3, 4, 7], [2, 1], 'same'],
+  ] as const)('Conv2DBackpropInput, NHWC: %s', (_name, inShape, filterShape, strides, pad) => {
     const [n, h, w] = inShape;
     const [kh, kw, , outC] = filterShape;
-    const [oh, ow] = pad === 'same' ? [h, w] : [h - kh + 1, w - kw + 1];
-    return expectSameAsCpu('Conv2DBackpropInput', { dy: data([n, oh, ow, outC], 31), filter: data([...filterShape], 32) }, { strides: 1, pad, dataFormat: 'NHWC', inputShape: [...inShape] });
+    const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
+    const [oh, ow] = pad === 'same' ? [Math.ceil(h / sh), Math.ceil(w / sw)] : [Math.ceil((h - kh + 1) / sh), Math.ceil((w - kw + 1) / sw)];
+    return expectSameAsCpu('Conv2DBackpropInput', { dy: data([n, oh, ow, outC], 31), filter: data([...filterShape], 32) }, { strides, pad, dataFormat: 'NHWC', inputShape: [...inShape] });
   });
 
   // Conv2D and FusedConv2D are detkit's direct convolution where the output channels are a multiple of 4
