@@ -1,6 +1,6 @@
 // Per-kernel profile of one training step of the trainer's default detectors on wasm (tf.profile), with
-// each heavy kernel's GFLOP/s against the per-core ceiling measured here: XNNPACK's matrix product on a
-// large square problem, on the same threads, in the same process.
+// each heavy kernel's GFLOP/s against the per-core ceiling measured here: the faster of XNNPACK's
+// 1024^3 matrix product and detkit's direct one on an L2-sized operand, on the same threads, in the same process.
 //
 //   node profile.mjs [threads] [ssd|ssd-data|frcnn|w8|ssdlite|frcnn-tv ...]     # default: every core; ssd, frcnn, w8
 //
@@ -18,6 +18,14 @@ const info = backendInfo();
 console.log(`wasm: ${info.threads} thread(s), threaded build: ${info.threaded}, SIMD: ${info.simd}; load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
 
 const prod = (shape) => shape.reduce((a, b) => a * b, 1);
+
+/** Steps timed unprofiled, and steps profiled, per model: each figure is the median over them. */
+const PROFILED_STEPS = 5;
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
 
 /** Multiply-adds x 2 of a kernel, from its input and output shapes; undefined for the light kernels. */
 function flops(k) {
@@ -44,21 +52,34 @@ function flops(k) {
   }
 }
 
-/** XNNPACK's GFLOP/s on a 1024^3 matrix product (the best of 5): the ceiling of a well-shaped GEMM. */
-function ceiling() {
-  const a = tf.randomNormal([1024, 1024]);
-  const b = tf.randomNormal([1024, 1024]);
+/**
+ * GFLOP/s of a matrix product [m, k] x [k, n] (the best of 5 after a warm-up). wasm kernels are synchronous:
+ * the product is done when tf.matMul returns (reading it back would time a 4 MB copy too).
+ */
+function productRate(m, k, n) {
+  const a = tf.randomNormal([m, k]);
+  const b = tf.randomNormal([k, n]);
   let best = Infinity;
   for (let i = 0; i < 6; i++) {
     const t0 = performance.now();
     const c = tf.matMul(a, b);
-    c.dataSync();
     const ms = performance.now() - t0;
     if (i > 0) best = Math.min(best, ms);
     c.dispose();
   }
   tf.dispose([a, b]);
-  return (2 * 1024 ** 3) / best / 1e6;
+  return (2 * m * k * n) / best / 1e6;
+}
+
+/**
+ * The per-core ceiling of a well-shaped product with 128-bit wasm SIMD here: the better of XNNPACK's 1024^3
+ * product and detkit's direct kernel on [4096, 512] x [512, 256] (its right operand in L2; @detkit/backends
+ * runs such products in its own kernel).
+ */
+function ceiling() {
+  const xnnpack = productRate(1024, 1024, 1024);
+  const direct = productRate(4096, 512, 256);
+  return { xnnpack, direct, best: Math.max(xnnpack, direct) };
 }
 
 async function setupTrainer(kind) {
@@ -142,28 +163,41 @@ function setupW8() {
   };
 }
 
-const peak = ceiling();
-console.log(`ceiling: XNNPACK 1024 x 1024 x 1024 matMul on ${info.threads} thread(s): ${peak.toFixed(1)} GFLOP/s (${(peak / info.threads).toFixed(1)} per thread)\n`);
+const rates = ceiling();
+const peak = rates.best;
+console.log(`ceiling on ${info.threads} thread(s): XNNPACK 1024 x 1024 x 1024 matMul ${rates.xnnpack.toFixed(1)} GFLOP/s, detkit's direct 4096 x 512 x 256 ${rates.direct.toFixed(1)}: ${peak.toFixed(1)} GFLOP/s (${(peak / info.threads).toFixed(1)} per thread)\n`);
 
 for (const kind of which) {
   const job = kind === 'w8' ? setupW8() : kind === 'ssdlite' || kind === 'frcnn-tv' ? await setupTorchvision(kind) : await setupTrainer(kind);
   for (let i = 0; i < 2; i++) job.step(); // warm-up: XNNPACK operators, optimizer slots
-  const t0 = performance.now();
-  job.step();
-  const wall = performance.now() - t0;
-  const profile = await tf.profile(() => job.step());
-  const byName = new Map();
-  for (const k of profile.kernels) {
-    const e = byName.get(k.name) ?? { ms: 0, calls: 0, flops: 0, counted: true };
-    e.ms += k.kernelTimeMs;
-    e.calls += 1;
-    const f = flops(k);
-    if (f === undefined) e.counted = false;
-    else e.flops += f;
-    byName.set(k.name, e);
+  // Unprofiled steps, then profiled ones: medians (a single step on this VM can be 30% off).
+  const walls = [];
+  for (let i = 0; i < PROFILED_STEPS; i++) {
+    const t0 = performance.now();
+    job.step();
+    walls.push(performance.now() - t0);
   }
+  const wall = median(walls);
+  const runs = [];
+  let profile;
+  for (let i = 0; i < PROFILED_STEPS; i++) {
+    profile = await tf.profile(() => job.step());
+    const byName = new Map();
+    for (const k of profile.kernels) {
+      const e = byName.get(k.name) ?? { ms: 0, calls: 0, flops: 0, counted: true };
+      e.ms += k.kernelTimeMs;
+      e.calls += 1;
+      const f = flops(k);
+      if (f === undefined) e.counted = false;
+      else e.flops += f;
+      byName.set(k.name, e);
+    }
+    runs.push(byName);
+  }
+  // Each kernel's median time over the profiled steps (calls and FLOPs are the same in every step).
+  const byName = new Map([...runs[0]].map(([name, e]) => [name, { ...e, ms: median(runs.map((r) => r.get(name)?.ms ?? 0)) }]));
   const total = [...byName.values()].reduce((a, e) => a + e.ms, 0);
-  console.log(`${job.title}: step ${wall.toFixed(0)} ms unprofiled; kernels ${total.toFixed(0)} ms in ${profile.kernels.length} calls; load ${os.loadavg()[0].toFixed(2)}`);
+  console.log(`${job.title}: step ${wall.toFixed(0)} ms unprofiled (median of ${PROFILED_STEPS}); kernels ${total.toFixed(0)} ms in ${profile.kernels.length} calls (medians of ${PROFILED_STEPS} profiled steps); load ${os.loadavg()[0].toFixed(2)}`);
   console.log('| kernel | calls | ms | share | GFLOP | GFLOP/s | of ceiling |');
   console.log('|---|---|---|---|---|---|---|');
   for (const [name, e] of [...byName].sort((x, y) => y[1].ms - x[1].ms).slice(0, 14)) {
