@@ -120,8 +120,8 @@ export function filterGrad(
           const xa = x + <usize>b * image + ((<usize>yi * <usize>w + <usize>(xlo * sw + j - pl)) * <usize>c + <usize>ci) * 4;
           const da = dy + ((<usize>b * <usize>oh + <usize>y) * <usize>ow + <usize>xlo) * coBytes;
           const count = xhi - xlo;
-          if (rows == 4) filterGradRows4(xa, xStep, da, coBytes, co, count, out);
-          else for (let r = 0; r < rows; r++) filterGradRow(xa + (<usize>r << 2), xStep, da, coBytes, co, count, out + <usize>r * coBytes);
+          if (rows == 4) outerSum4(xa, 4, xStep, da, coBytes, count, co, out, coBytes);
+          else for (let r = 0; r < rows; r++) outerSum1(xa + (<usize>r << 2), xStep, da, coBytes, count, co, out + <usize>r * coBytes);
         }
         k += rows;
       }
@@ -133,104 +133,108 @@ export function filterGrad(
 const FILTER_GRAD_BAND_BYTES: usize = 16384;
 
 /**
- * out [4, co] += the sum over `count` pixels of x [4 channels at xa + q * xStep] (outer) dy [co at da + q *
- * dyStep], pixels in order: eight (then four) output channels per pass in SIMD accumulators.
+ * The products of the direct kernels: out [4 rows, co] += the sum over q < count, in order, of s [row, q]
+ * times v [q, 0..co), where s [row, q] is the float at sp + row * sRow + q * sStep (one float, splat over
+ * the lanes) and v [q, :] the co floats at vp + q * vStep; output row r at out + r * outRow. Eight columns
+ * per pass in eight SIMD accumulators, then four, then one at a time: each output is a multiply, then an
+ * add, per q in order, whichever path takes it.
+ * - convolution (one row of taps): s = x (4 output pixels' inputs), v = the filter rows;
+ * - filter gradient: s = x (4 input channels of one tap), v = dy, q over output pixels.
  */
 @inline
-function filterGradRows4(xa: usize, xStep: usize, da: usize, dyStep: usize, co: i32, count: i32, out: usize): void {
-  const rb = <usize>co << 2;
+function outerSum4(sp: usize, sRow: usize, sStep: usize, vp: usize, vStep: usize, count: i32, co: i32, out: usize, outRow: usize): void {
   let o = 0;
   for (; o + 8 <= co; o += 8) {
     const ob = <usize>o << 2;
     let a00 = v128.load(out + ob), a01 = v128.load(out + ob + 16);
-    let a10 = v128.load(out + rb + ob), a11 = v128.load(out + rb + ob + 16);
-    let a20 = v128.load(out + 2 * rb + ob), a21 = v128.load(out + 2 * rb + ob + 16);
-    let a30 = v128.load(out + 3 * rb + ob), a31 = v128.load(out + 3 * rb + ob + 16);
-    let xp = xa;
-    let dp = da + ob;
+    let a10 = v128.load(out + outRow + ob), a11 = v128.load(out + outRow + ob + 16);
+    let a20 = v128.load(out + 2 * outRow + ob), a21 = v128.load(out + 2 * outRow + ob + 16);
+    let a30 = v128.load(out + 3 * outRow + ob), a31 = v128.load(out + 3 * outRow + ob + 16);
+    let sa = sp;
+    let va = vp + ob;
     for (let q = 0; q < count; q++) {
-      const d0 = v128.load(dp);
-      const d1 = v128.load(dp + 16);
-      const x0 = v128.load32_splat(xp);
-      const x1 = v128.load32_splat(xp + 4);
-      const x2 = v128.load32_splat(xp + 8);
-      const x3 = v128.load32_splat(xp + 12);
-      a00 = f32x4.add(a00, f32x4.mul(x0, d0)); a01 = f32x4.add(a01, f32x4.mul(x0, d1));
-      a10 = f32x4.add(a10, f32x4.mul(x1, d0)); a11 = f32x4.add(a11, f32x4.mul(x1, d1));
-      a20 = f32x4.add(a20, f32x4.mul(x2, d0)); a21 = f32x4.add(a21, f32x4.mul(x2, d1));
-      a30 = f32x4.add(a30, f32x4.mul(x3, d0)); a31 = f32x4.add(a31, f32x4.mul(x3, d1));
-      xp += xStep;
-      dp += dyStep;
+      const v0 = v128.load(va);
+      const v1 = v128.load(va + 16);
+      const s0 = v128.load32_splat(sa);
+      const s1 = v128.load32_splat(sa + sRow);
+      const s2 = v128.load32_splat(sa + 2 * sRow);
+      const s3 = v128.load32_splat(sa + 3 * sRow);
+      a00 = f32x4.add(a00, f32x4.mul(s0, v0)); a01 = f32x4.add(a01, f32x4.mul(s0, v1));
+      a10 = f32x4.add(a10, f32x4.mul(s1, v0)); a11 = f32x4.add(a11, f32x4.mul(s1, v1));
+      a20 = f32x4.add(a20, f32x4.mul(s2, v0)); a21 = f32x4.add(a21, f32x4.mul(s2, v1));
+      a30 = f32x4.add(a30, f32x4.mul(s3, v0)); a31 = f32x4.add(a31, f32x4.mul(s3, v1));
+      sa += sStep;
+      va += vStep;
     }
     v128.store(out + ob, a00); v128.store(out + ob + 16, a01);
-    v128.store(out + rb + ob, a10); v128.store(out + rb + ob + 16, a11);
-    v128.store(out + 2 * rb + ob, a20); v128.store(out + 2 * rb + ob + 16, a21);
-    v128.store(out + 3 * rb + ob, a30); v128.store(out + 3 * rb + ob + 16, a31);
+    v128.store(out + outRow + ob, a10); v128.store(out + outRow + ob + 16, a11);
+    v128.store(out + 2 * outRow + ob, a20); v128.store(out + 2 * outRow + ob + 16, a21);
+    v128.store(out + 3 * outRow + ob, a30); v128.store(out + 3 * outRow + ob + 16, a31);
   }
   for (; o + 4 <= co; o += 4) {
     const ob = <usize>o << 2;
-    let a0 = v128.load(out + ob), a1 = v128.load(out + rb + ob), a2 = v128.load(out + 2 * rb + ob), a3 = v128.load(out + 3 * rb + ob);
-    let xp = xa;
-    let dp = da + ob;
+    let a0 = v128.load(out + ob), a1 = v128.load(out + outRow + ob), a2 = v128.load(out + 2 * outRow + ob), a3 = v128.load(out + 3 * outRow + ob);
+    let sa = sp;
+    let va = vp + ob;
     for (let q = 0; q < count; q++) {
-      const d = v128.load(dp);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(xp), d));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(xp + 4), d));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(xp + 8), d));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(xp + 12), d));
-      xp += xStep;
-      dp += dyStep;
+      const v = v128.load(va);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(sa), v));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(sa + sRow), v));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(sa + 2 * sRow), v));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(sa + 3 * sRow), v));
+      sa += sStep;
+      va += vStep;
     }
-    v128.store(out + ob, a0); v128.store(out + rb + ob, a1); v128.store(out + 2 * rb + ob, a2); v128.store(out + 3 * rb + ob, a3);
+    v128.store(out + ob, a0); v128.store(out + outRow + ob, a1); v128.store(out + 2 * outRow + ob, a2); v128.store(out + 3 * outRow + ob, a3);
   }
-  if (o < co) for (let r = 0; r < 4; r++) filterGradTail(xa + (<usize>r << 2), xStep, da, dyStep, o, co, count, out + <usize>r * rb);
+  if (o < co) for (let r = 0; r < 4; r++) outerSumColumns(sp + <usize>r * sRow, sStep, vp, vStep, count, o, co, out + <usize>r * outRow);
 }
 
-/** One row of {@link filterGradRows4}: out [co] += the sum over pixels of x [one channel] dy [co]. */
+/** One row of {@link outerSum4}: out [co] += the sum over q of s [q] v [q, 0..co). */
 @inline
-function filterGradRow(xa: usize, xStep: usize, da: usize, dyStep: usize, co: i32, count: i32, out: usize): void {
+function outerSum1(sp: usize, sStep: usize, vp: usize, vStep: usize, count: i32, co: i32, out: usize): void {
   let o = 0;
   for (; o + 8 <= co; o += 8) {
     const ob = <usize>o << 2;
     let a0 = v128.load(out + ob), a1 = v128.load(out + ob + 16);
-    let xp = xa;
-    let dp = da + ob;
+    let sa = sp;
+    let va = vp + ob;
     for (let q = 0; q < count; q++) {
-      const xv = v128.load32_splat(xp);
-      a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(dp)));
-      a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(dp + 16)));
-      xp += xStep;
-      dp += dyStep;
+      const sv = v128.load32_splat(sa);
+      a0 = f32x4.add(a0, f32x4.mul(sv, v128.load(va)));
+      a1 = f32x4.add(a1, f32x4.mul(sv, v128.load(va + 16)));
+      sa += sStep;
+      va += vStep;
     }
     v128.store(out + ob, a0); v128.store(out + ob + 16, a1);
   }
-  for (; o + 4 <= co; o += 4) {
-    const ob = <usize>o << 2;
-    let a0 = v128.load(out + ob);
-    let xp = xa;
-    let dp = da + ob;
-    for (let q = 0; q < count; q++) {
-      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(xp), v128.load(dp)));
-      xp += xStep;
-      dp += dyStep;
-    }
-    v128.store(out + ob, a0);
-  }
-  if (o < co) filterGradTail(xa, xStep, da, dyStep, o, co, count, out);
+  outerSumColumns(sp, sStep, vp, vStep, count, o, co, out);
 }
 
-/** The last co - o (< 4) output channels of one row, one float at a time (same order: pixels in turn). */
+/** Columns o to co of one row of {@link outerSum4}: four lanes at a time, then one float at a time. */
 @inline
-function filterGradTail(xa: usize, xStep: usize, da: usize, dyStep: usize, o: i32, co: i32, count: i32, out: usize): void {
+function outerSumColumns(sp: usize, sStep: usize, vp: usize, vStep: usize, count: i32, o: i32, co: i32, out: usize): void {
+  for (; o + 4 <= co; o += 4) {
+    const ob = <usize>o << 2;
+    let a = v128.load(out + ob);
+    let sa = sp;
+    let va = vp + ob;
+    for (let q = 0; q < count; q++) {
+      a = f32x4.add(a, f32x4.mul(v128.load32_splat(sa), v128.load(va)));
+      sa += sStep;
+      va += vStep;
+    }
+    v128.store(out + ob, a);
+  }
   for (; o < co; o++) {
     const ob = <usize>o << 2;
     let a = load<f32>(out + ob);
-    let xp = xa;
-    let dp = da + ob;
+    let sa = sp;
+    let va = vp + ob;
     for (let q = 0; q < count; q++) {
-      a += load<f32>(xp) * load<f32>(dp);
-      xp += xStep;
-      dp += dyStep;
+      a += load<f32>(sa) * load<f32>(va);
+      sa += sStep;
+      va += vStep;
     }
     store<f32>(out + ob, a);
   }
@@ -300,19 +304,19 @@ export function convForward(
           // Every tap of this row of the window inside the image for all four pixels: a pixel's kw taps
           // read kw * c contiguous floats, and their filter rows are contiguous too (taps, then channels,
           // in order, as tap by tap).
-          convTap4(xRow + <usize>ix * cBytes, pixelStep, wRow, coBytes, kw * c, co, out, yPixel);
+          outerSum4(xRow + <usize>ix * cBytes, pixelStep, 4, wRow, coBytes, kw * c, co, out, yPixel);
           continue;
         }
         for (let j = 0; j < kw; j++) {
           const wp = wRow + <usize>j * <usize>c * coBytes;
           const jx = ix + j;
           if (count == 4 && jx >= 0 && jx + 3 * sw < w) {
-            convTap4(xRow + <usize>jx * cBytes, pixelStep, wp, coBytes, c, co, out, yPixel);
+            outerSum4(xRow + <usize>jx * cBytes, pixelStep, 4, wp, coBytes, c, co, out, yPixel);
             continue;
           }
           for (let q = 0; q < count; q++) {
             const xq = jx + q * sw;
-            if (xq >= 0 && xq < w) convTap1(xRow + <usize>xq * cBytes, wp, coBytes, c, co, out + <usize>q * yPixel);
+            if (xq >= 0 && xq < w) outerSum1(xRow + <usize>xq * cBytes, 4, wp, coBytes, c, co, out + <usize>q * yPixel);
           }
         }
       }
@@ -332,89 +336,6 @@ export function convForward(
   }
 }
 
-/** out [4 pixels, co] += the sum over ci < c of x [pixel, ci] w [ci, co], ci in order: one tap of {@link convForward}. */
-@inline
-function convTap4(xp: usize, pixelStep: usize, wp: usize, wStep: usize, c: i32, co: i32, out: usize, outStep: usize): void {
-  let o = 0;
-  for (; o + 8 <= co; o += 8) {
-    const ob = <usize>o << 2;
-    let a00 = v128.load(out + ob), a01 = v128.load(out + ob + 16);
-    let a10 = v128.load(out + outStep + ob), a11 = v128.load(out + outStep + ob + 16);
-    let a20 = v128.load(out + 2 * outStep + ob), a21 = v128.load(out + 2 * outStep + ob + 16);
-    let a30 = v128.load(out + 3 * outStep + ob), a31 = v128.load(out + 3 * outStep + ob + 16);
-    let xa = xp;
-    let wa = wp + ob;
-    for (let q = 0; q < c; q++) {
-      const w0 = v128.load(wa);
-      const w1 = v128.load(wa + 16);
-      const x0 = v128.load32_splat(xa);
-      const x1 = v128.load32_splat(xa + pixelStep);
-      const x2 = v128.load32_splat(xa + 2 * pixelStep);
-      const x3 = v128.load32_splat(xa + 3 * pixelStep);
-      a00 = f32x4.add(a00, f32x4.mul(x0, w0)); a01 = f32x4.add(a01, f32x4.mul(x0, w1));
-      a10 = f32x4.add(a10, f32x4.mul(x1, w0)); a11 = f32x4.add(a11, f32x4.mul(x1, w1));
-      a20 = f32x4.add(a20, f32x4.mul(x2, w0)); a21 = f32x4.add(a21, f32x4.mul(x2, w1));
-      a30 = f32x4.add(a30, f32x4.mul(x3, w0)); a31 = f32x4.add(a31, f32x4.mul(x3, w1));
-      xa += 4;
-      wa += wStep;
-    }
-    v128.store(out + ob, a00); v128.store(out + ob + 16, a01);
-    v128.store(out + outStep + ob, a10); v128.store(out + outStep + ob + 16, a11);
-    v128.store(out + 2 * outStep + ob, a20); v128.store(out + 2 * outStep + ob + 16, a21);
-    v128.store(out + 3 * outStep + ob, a30); v128.store(out + 3 * outStep + ob + 16, a31);
-  }
-  if (o < co) for (let q = 0; q < 4; q++) convTapRest(xp + <usize>q * pixelStep, wp, wStep, c, o, co, out + <usize>q * outStep);
-}
-
-/** One pixel of {@link convTap4}. */
-@inline
-function convTap1(xp: usize, wp: usize, wStep: usize, c: i32, co: i32, out: usize): void {
-  let o = 0;
-  for (; o + 8 <= co; o += 8) {
-    const ob = <usize>o << 2;
-    let a0 = v128.load(out + ob), a1 = v128.load(out + ob + 16);
-    let xa = xp;
-    let wa = wp + ob;
-    for (let q = 0; q < c; q++) {
-      const xv = v128.load32_splat(xa);
-      a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(wa)));
-      a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(wa + 16)));
-      xa += 4;
-      wa += wStep;
-    }
-    v128.store(out + ob, a0); v128.store(out + ob + 16, a1);
-  }
-  if (o < co) convTapRest(xp, wp, wStep, c, o, co, out);
-}
-
-/** Output channels o to co (fewer than 8) of one pixel: four lanes, then one float at a time. */
-@inline
-function convTapRest(xp: usize, wp: usize, wStep: usize, c: i32, o: i32, co: i32, out: usize): void {
-  for (; o + 4 <= co; o += 4) {
-    const ob = <usize>o << 2;
-    let a = v128.load(out + ob);
-    let xa = xp;
-    let wa = wp + ob;
-    for (let q = 0; q < c; q++) {
-      a = f32x4.add(a, f32x4.mul(v128.load32_splat(xa), v128.load(wa)));
-      xa += 4;
-      wa += wStep;
-    }
-    v128.store(out + ob, a);
-  }
-  for (; o < co; o++) {
-    const ob = <usize>o << 2;
-    let a = load<f32>(out + ob);
-    let xa = xp;
-    let wa = wp + ob;
-    for (let q = 0; q < c; q++) {
-      a += load<f32>(xa) * load<f32>(wa);
-      xa += 4;
-      wa += wStep;
-    }
-    store<f32>(out + ob, a);
-  }
-}
 
 /**
  * col2im, the adjoint of im2col (cols [n * oh * ow, kh * kw * c], row (b, y, x) holding output pixel
