@@ -120,8 +120,8 @@ export function filterGrad(
           const xa = x + <usize>b * image + ((<usize>yi * <usize>w + <usize>(xlo * sw + j - pl)) * <usize>c + <usize>ci) * 4;
           const da = dy + ((<usize>b * <usize>oh + <usize>y) * <usize>ow + <usize>xlo) * coBytes;
           const count = xhi - xlo;
-          if (rows == 4) outerSum4(xa, 4, xStep, da, coBytes, count, co, out, coBytes);
-          else for (let r = 0; r < rows; r++) outerSum1(xa + (<usize>r << 2), xStep, da, coBytes, count, co, out + <usize>r * coBytes);
+          if (rows == 4) outerSum4(xa, 4, xStep, da, coBytes, 32, count, co, out, coBytes);
+          else for (let r = 0; r < rows; r++) outerSum1(xa + (<usize>r << 2), xStep, da, coBytes, 32, count, co, out + <usize>r * coBytes);
         }
         k += rows;
       }
@@ -135,14 +135,14 @@ const FILTER_GRAD_BAND_BYTES: usize = 16384;
 /**
  * The products of the direct kernels: out [4 rows, co] += the sum over q < count, in order, of s [row, q]
  * times v [q, 0..co), where s [row, q] is the float at sp + row * sRow + q * sStep (one float, splat over
- * the lanes) and v [q, :] the co floats at vp + q * vStep; output row r at out + r * outRow. Eight columns
+ * the lanes) and v [q, o] at vColumn(vp, vTile, o) + q * vStep; output row r at out + r * outRow. Eight columns
  * per pass in eight SIMD accumulators, then four, then one at a time: each output is a multiply, then an
  * add, per q in order, whichever path takes it.
  * - convolution (one row of taps): s = x (4 output pixels' inputs), v = the filter rows;
  * - filter gradient: s = x (4 input channels of one tap), v = dy, q over output pixels.
  */
 @inline
-function outerSum4(sp: usize, sRow: usize, sStep: usize, vp: usize, vStep: usize, count: i32, co: i32, out: usize, outRow: usize): void {
+function outerSum4(sp: usize, sRow: usize, sStep: usize, vp: usize, vStep: usize, vTile: usize, count: i32, co: i32, out: usize, outRow: usize): void {
   let o = 0;
   for (; o + 8 <= co; o += 8) {
     const ob = <usize>o << 2;
@@ -151,7 +151,7 @@ function outerSum4(sp: usize, sRow: usize, sStep: usize, vp: usize, vStep: usize
     let a20 = v128.load(out + 2 * outRow + ob), a21 = v128.load(out + 2 * outRow + ob + 16);
     let a30 = v128.load(out + 3 * outRow + ob), a31 = v128.load(out + 3 * outRow + ob + 16);
     let sa = sp;
-    let va = vp + ob;
+    let va = vColumn(vp, vTile, o);
     for (let q = 0; q < count; q++) {
       const v0 = v128.load(va);
       const v1 = v128.load(va + 16);
@@ -175,7 +175,7 @@ function outerSum4(sp: usize, sRow: usize, sStep: usize, vp: usize, vStep: usize
     const ob = <usize>o << 2;
     let a0 = v128.load(out + ob), a1 = v128.load(out + outRow + ob), a2 = v128.load(out + 2 * outRow + ob), a3 = v128.load(out + 3 * outRow + ob);
     let sa = sp;
-    let va = vp + ob;
+    let va = vColumn(vp, vTile, o);
     for (let q = 0; q < count; q++) {
       const v = v128.load(va);
       a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(sa), v));
@@ -187,18 +187,28 @@ function outerSum4(sp: usize, sRow: usize, sStep: usize, vp: usize, vStep: usize
     }
     v128.store(out + ob, a0); v128.store(out + outRow + ob, a1); v128.store(out + 2 * outRow + ob, a2); v128.store(out + 3 * outRow + ob, a3);
   }
-  if (o < co) for (let r = 0; r < 4; r++) outerSumColumns(sp + <usize>r * sRow, sStep, vp, vStep, count, o, co, out + <usize>r * outRow);
+  if (o < co) for (let r = 0; r < 4; r++) outerSumColumns(sp + <usize>r * sRow, sStep, vp, vStep, vTile, count, o, co, out + <usize>r * outRow);
+}
+
+/**
+ * Address of column o of v's row 0: v [q, o] is at vColumn + q * vStep. Plain rows (vTile 32: columns
+ * contiguous) or a packed filter (vTile = rows * 32, vStep 32: blocks of eight columns, each its rows of
+ * eight floats in a row, so a tile reads 32 contiguous bytes per row; see packColumns).
+ */
+@inline
+function vColumn(vp: usize, vTile: usize, o: i32): usize {
+  return vp + <usize>(o >> 3) * vTile + (<usize>(o & 7) << 2);
 }
 
 /** One row of {@link outerSum4}: out [co] += the sum over q of s [q] v [q, 0..co). */
 @inline
-function outerSum1(sp: usize, sStep: usize, vp: usize, vStep: usize, count: i32, co: i32, out: usize): void {
+function outerSum1(sp: usize, sStep: usize, vp: usize, vStep: usize, vTile: usize, count: i32, co: i32, out: usize): void {
   let o = 0;
   for (; o + 8 <= co; o += 8) {
     const ob = <usize>o << 2;
     let a0 = v128.load(out + ob), a1 = v128.load(out + ob + 16);
     let sa = sp;
-    let va = vp + ob;
+    let va = vColumn(vp, vTile, o);
     for (let q = 0; q < count; q++) {
       const sv = v128.load32_splat(sa);
       a0 = f32x4.add(a0, f32x4.mul(sv, v128.load(va)));
@@ -208,17 +218,17 @@ function outerSum1(sp: usize, sStep: usize, vp: usize, vStep: usize, count: i32,
     }
     v128.store(out + ob, a0); v128.store(out + ob + 16, a1);
   }
-  outerSumColumns(sp, sStep, vp, vStep, count, o, co, out);
+  outerSumColumns(sp, sStep, vp, vStep, vTile, count, o, co, out);
 }
 
 /** Columns o to co of one row of {@link outerSum4}: four lanes at a time, then one float at a time. */
 @inline
-function outerSumColumns(sp: usize, sStep: usize, vp: usize, vStep: usize, count: i32, o: i32, co: i32, out: usize): void {
+function outerSumColumns(sp: usize, sStep: usize, vp: usize, vStep: usize, vTile: usize, count: i32, o: i32, co: i32, out: usize): void {
   for (; o + 4 <= co; o += 4) {
     const ob = <usize>o << 2;
     let a = v128.load(out + ob);
     let sa = sp;
-    let va = vp + ob;
+    let va = vColumn(vp, vTile, o);
     for (let q = 0; q < count; q++) {
       a = f32x4.add(a, f32x4.mul(v128.load32_splat(sa), v128.load(va)));
       sa += sStep;
@@ -230,7 +240,7 @@ function outerSumColumns(sp: usize, sStep: usize, vp: usize, vStep: usize, count
     const ob = <usize>o << 2;
     let a = load<f32>(out + ob);
     let sa = sp;
-    let va = vp + ob;
+    let va = vColumn(vp, vTile, o);
     for (let q = 0; q < count; q++) {
       a += load<f32>(sa) * load<f32>(va);
       sa += sStep;
@@ -261,9 +271,33 @@ export function turnFilter(w: usize, kw: i32, c: i32, co: i32, i0: i32, j0: i32,
 }
 
 /**
+ * A filter [rows, co] (rows = kh * kw * c) packed for convForward: blocks of eight columns, each block its
+ * rows of eight floats in a row (the last block padded with zeros): out [ceil(co / 8), rows, 8]. A tile of
+ * the convolution then reads 32 contiguous bytes per row instead of 32 bytes every co * 4.
+ */
+export function packColumns(w: usize, rows: i32, co: i32, out: usize): void {
+  const blocks = (co + 7) >> 3;
+  for (let t = 0; t < blocks; t++) {
+    const base = out + <usize>t * <usize>rows * 32;
+    const o0 = t << 3;
+    const n = min(8, co - o0);
+    for (let r = 0; r < rows; r++) {
+      const src = w + (<usize>r * <usize>co + <usize>o0) * 4;
+      const dst = base + <usize>r * 32;
+      if (n == 8) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst + 16, v128.load(src + 16));
+      } else {
+        for (let l = 0; l < 8; l++) store<f32>(dst + (<usize>l << 2), l < n ? load<f32>(src + (<usize>l << 2)) : 0);
+      }
+    }
+  }
+}
+
+/**
  * A conv2d, direct, NHWC: y [n, oh, ow, co] at output pixel (b, oy, ox) = bias (or 0) + the sum over taps
  * (i, j) in order, then input channels in order, of x [b, oy * sh + i - pt, ox * sw + j - pl, ci] times
- * w [i, j, ci, co] (taps in the padding add nothing), then max(0, .) when `relu` is 1; `bias` is a pointer
+ * w [i, j, ci, co] (taps in the padding add nothing; `packed` 1: w as packColumns writes it), then max(0, .) when `relu` is 1; `bias` is a pointer
  * to co floats or 0. XNNPACK's order (its accumulators start at the bias). Output pixel (b, oy, ox) is
  * written at y + b * yImage + oy * yRowStep + ox * yPixel (bytes; contiguous NHWC or every sh-th pixel of a
  * larger map, for the phases of a strided convolution's input gradient). Output rows r = b * oh + oy in
@@ -274,11 +308,14 @@ export function turnFilter(w: usize, kw: i32, c: i32, co: i32, i0: i32, j0: i32,
 export function convForward(
   x: usize, n: i32, h: i32, w: i32, c: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32,
-  wf: usize, co: i32, bias: usize, relu: i32, y: usize, yImage: usize, yRowStep: usize, yPixel: usize,
+  wf: usize, co: i32, packed: i32, bias: usize, relu: i32, y: usize, yImage: usize, yRowStep: usize, yPixel: usize,
   r0: i32, r1: i32,
 ): void {
   const cBytes = <usize>c << 2;
   const coBytes = <usize>co << 2;
+  // The filter's rows (taps x channels): plain [kh * kw * c, co], or packed by packColumns.
+  const wStep: usize = packed != 0 ? 32 : coBytes;
+  const wTile: usize = packed != 0 ? <usize>kh * <usize>kw * <usize>c * 32 : 32;
   const pixelStep = <usize>sw * cBytes;
   for (let r = r0; r < r1; r++) {
     const b = r / oh;
@@ -295,7 +332,7 @@ export function convForward(
       const iy = oy * sh + i - pt;
       if (iy < 0 || iy >= h) continue;
       const xRow = xImage + <usize>iy * <usize>w * cBytes;
-      const wRow = wf + <usize>(i * kw) * <usize>c * coBytes;
+      const wRow = wf + <usize>(i * kw) * <usize>c * wStep;
       for (let ox = 0; ox < ow; ox += 4) {
         const count = min(4, ow - ox);
         const ix = ox * sw - pl;
@@ -304,19 +341,19 @@ export function convForward(
           // Every tap of this row of the window inside the image for all four pixels: a pixel's kw taps
           // read kw * c contiguous floats, and their filter rows are contiguous too (taps, then channels,
           // in order, as tap by tap).
-          outerSum4(xRow + <usize>ix * cBytes, pixelStep, 4, wRow, coBytes, kw * c, co, out, yPixel);
+          outerSum4(xRow + <usize>ix * cBytes, pixelStep, 4, wRow, wStep, wTile, kw * c, co, out, yPixel);
           continue;
         }
         for (let j = 0; j < kw; j++) {
-          const wp = wRow + <usize>j * <usize>c * coBytes;
+          const wp = wRow + <usize>j * <usize>c * wStep;
           const jx = ix + j;
           if (count == 4 && jx >= 0 && jx + 3 * sw < w) {
-            outerSum4(xRow + <usize>jx * cBytes, pixelStep, 4, wp, coBytes, c, co, out, yPixel);
+            outerSum4(xRow + <usize>jx * cBytes, pixelStep, 4, wp, wStep, wTile, c, co, out, yPixel);
             continue;
           }
           for (let q = 0; q < count; q++) {
             const xq = jx + q * sw;
-            if (xq >= 0 && xq < w) outerSum1(xRow + <usize>xq * cBytes, 4, wp, coBytes, c, co, out + <usize>q * yPixel);
+            if (xq >= 0 && xq < w) outerSum1(xRow + <usize>xq * cBytes, 4, wp, wStep, wTile, c, co, out + <usize>q * yPixel);
           }
         }
       }

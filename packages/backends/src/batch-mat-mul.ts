@@ -5,8 +5,9 @@
  * transposed forms (dA = dy B^T, dB = A^T dy), so training spends most of its time there.
  *
  * This kernel transposes explicitly (a memory-bound pass) and runs the product as one call: detkit's
- * direct convolution kernel (a 1x1 convolution; same bits as XNNPACK's, split over the kernel threads)
- * where B fits a core's L2 cache and both sides are multiples of 4, XNNPACK's otherwise; batches of A
+ * direct convolution kernel (a 1x1 convolution, B packed when large; same bits as XNNPACK's, 1.2-1.3x
+ * faster, split over the kernel threads) where both sides are multiples of 4 and the product runs over at
+ * least 16 terms, XNNPACK's otherwise; batches of A
  * against one B are stacked into one taller matrix, and equal-size batches run as one call per batch.
  * Small products, where a call's overhead dominates, keep tfjs's own path.
  */
@@ -17,11 +18,8 @@ import { addressOf, disposeAll, replacing, transposeInfo, withShape, type WasmBa
 
 /** Below this many multiply-adds (per call) tfjs's own kernel is used as it is. */
 const MIN_FAST_MACS = 4096;
-/**
- * The direct kernel streams all of B for every four rows of A, so it runs products whose B stays in a
- * core's L2 cache (1 MiB here); larger ones (a 1024 x 1024 B: 2.4x slower) keep XNNPACK's, which blocks for the cache.
- */
-const MAX_DIRECT_B = 1 << 18;
+/** Products over fewer terms than this keep XNNPACK's kernel (packing B costs more than the product saves). */
+const MIN_DIRECT_K = 16;
 /** Batched products loop one XNNPACK call per batch only when each batch has at least this many multiply-adds. */
 const MIN_PER_BATCH_MACS = 32768;
 
@@ -46,7 +44,7 @@ export function fastBatchMatMulConfig(original: KernelConfig): KernelConfig {
   const plain = (backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo => {
     const [, m, k] = a.shape as [number, number, number];
     const n = b.shape[2]!;
-    if (m % 4 === 0 && n % 4 === 0 && k * n <= MAX_DIRECT_B && m * n * k >= MIN_FAST_MACS) {
+    if (m % 4 === 0 && n % 4 === 0 && k >= MIN_DIRECT_K && m * n * k >= MIN_FAST_MACS) {
       // detkit's direct kernel: A [m, k] as a 1x1 convolution's input of m / 4 rows of 4 pixels, B its
       // filter (./conv2d): the same sums in the same order as XNNPACK's, without packing B on one thread.
       const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), undefined, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], false);

@@ -10,7 +10,7 @@
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, convGeometry, replacing, runSplit, type WasmBackend } from './wasm-backend';
+import { addressOf, convGeometry, disposeAll, kernelsFor, replacing, runSplit, type WasmBackend } from './wasm-backend';
 
 interface Conv2DAttrs {
   strides: number | [number, number];
@@ -77,10 +77,27 @@ export function convForward(backend: WasmBackend, x: TensorInfo, filter: TensorI
     strides = [mapH * mapW * pixel, output.step[0] * mapW * pixel, output.step[1] * pixel];
     base += output.offset * pixel;
   }
-  const args = [addressOf(backend, x), ...geometry, addressOf(backend, filter), outC, bias === undefined ? 0 : addressOf(backend, bias), relu ? 1 : 0, base, ...strides];
-  runSplit(backend, 'convForward', args, rows, 1, rows * ow * outC * kh * kw * c);
+  const filterRows = kh * kw * c;
+  const pack = filterRows * outC * 4 > tf.env().getNumber(PACK_MIN_BYTES_FLAG);
+  let weights = filter;
+  if (pack) {
+    weights = backend.makeOutput([Math.ceil(outC / 8) * filterRows * 8], 'float32');
+    kernelsFor(backend).packColumns(addressOf(backend, filter), filterRows, outC, addressOf(backend, weights));
+  }
+  const args = [addressOf(backend, x), ...geometry, addressOf(backend, weights), outC, pack ? 1 : 0, bias === undefined ? 0 : addressOf(backend, bias), relu ? 1 : 0, base, ...strides];
+  runSplit(backend, 'convForward', args, rows, 1, rows * ow * outC * filterRows);
+  if (pack) disposeAll(backend, [weights]);
   return y;
 }
+
+/**
+ * tfjs environment flag (default 64 Ki): filters of more bytes are packed (packColumns in assembly/index.ts)
+ * before the convolution, so that their rows are read 32 contiguous bytes at a time instead of 32 bytes
+ * every `co * 4`: W8's 4.6 MB RPN filter 60 -> 39 ms, the same bits; smaller filters gain nothing. 0 packs
+ * every filter (tests).
+ */
+export const PACK_MIN_BYTES_FLAG = 'DETKIT_PACK_MIN_BYTES';
+tf.env().registerFlag(PACK_MIN_BYTES_FLAG, () => 64 * 1024);
 
 /** Wraps tfjs-backend-wasm's `Conv2D` (`original`): detkit's kernel where it applies, the original elsewhere. */
 export function directConv2DConfig(original: KernelConfig): KernelConfig {

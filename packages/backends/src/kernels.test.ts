@@ -94,6 +94,22 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     await expectSameAsCpu('FusedConv2D', { x, filter, bias: data([filterShape[3]], 35) }, { ...attrs, activation: 'relu' });
   });
 
+  // Every filter packed (DETKIT_PACK_MIN_BYTES 0; by default only those over 64 KiB): blocks of eight output
+  // channels, the last padded (12 = 8 + 4), for the forward, the input gradient and a matrix product.
+  it('packed filters: Conv2D, FusedConv2D, Conv2DBackpropInput and BatchMatMul', async () => {
+    tf.env().set('DETKIT_PACK_MIN_BYTES', 0);
+    try {
+      const x = data([2, 7, 9, 5], 51);
+      const filter = data([3, 3, 5, 12], 52);
+      await expectSameAsCpu('Conv2D', { x, filter }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 });
+      await expectSameAsCpu('FusedConv2D', { x, filter, bias: data([12], 53) }, { strides: 2, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'relu' });
+      await expectSameAsCpu('Conv2DBackpropInput', { dy: data([2, 4, 5, 12], 54), filter: data([3, 3, 8, 12], 55) }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 8, 10, 8] });
+      await expectSameAsCpu('BatchMatMul', { a: data([12, 20], 56), b: data([20, 28], 57) }, { transposeA: false, transposeB: false });
+    } finally {
+      tf.env().set('DETKIT_PACK_MIN_BYTES', 64 * 1024);
+    }
+  });
+
   it('DepthwiseConv2dNativeBackpropFilter, multiplier 3, explicit padding', () =>
     expectSameAsCpu(
       'DepthwiseConv2dNativeBackpropFilter',
