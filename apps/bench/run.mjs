@@ -155,12 +155,13 @@ function runThreaded(workloads, threads) {
   return JSON.parse(proc.stdout.toString());
 }
 
-/** Steps timed per data-parallel run, after one warm-up step (as the in-process training steps). */
-const DATA_PARALLEL_STEPS = 5;
+/** Steps timed per data-parallel run, after DATA_PARALLEL_WARMUP warm-up steps (as the in-process training steps). */
+const DATA_PARALLEL_STEPS = 10;
+const DATA_PARALLEL_WARMUP = 3;
 
 /**
  * Times the `threads.dataParallel` workloads as `replicas` data-parallel replicas (one worker thread and
- * one wasm thread each): the median of DATA_PARALLEL_STEPS steps after a warm-up step, with the load
+ * one wasm thread each): the median of DATA_PARALLEL_STEPS steps after DATA_PARALLEL_WARMUP warm-up steps, with the load
  * average around the run. Returns { load: [start, end], results: { [id]: { median_ms, runs } | { error } } }.
  */
 async function runDataParallel(workloads, replicas) {
@@ -173,7 +174,7 @@ async function runDataParallel(workloads, replicas) {
     try {
       group = await startDataParallel({ module: w.threads.dataParallel.module, replicas, options: w.threads.dataParallel.options });
       const shards = Array.from({ length: replicas }, () => null);
-      await group.step(shards);
+      for (let i = 0; i < DATA_PARALLEL_WARMUP; i++) await group.step(shards);
       const times = [];
       for (let i = 0; i < DATA_PARALLEL_STEPS; i++) {
         const t0 = performance.now();
