@@ -22,7 +22,7 @@ export interface BackendInfo {
    */
   threaded: boolean | null;
   /**
-   * On wasm, the threads detkit's own kernels (the filter gradient's im2col) split their work over: helper
+   * On wasm, the threads detkit's own kernels (convolutions and their gradients, products, batch norm, Adam) split their work over: helper
    * workers beside the calling thread on the threaded build in Node, started at the first large call (1
    * until then and elsewhere); null on other backends.
    */

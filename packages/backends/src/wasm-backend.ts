@@ -62,7 +62,7 @@ export function transposeInfo(backend: WasmBackend, x: TensorInfo, perm: number[
 }
 
 /**
- * The convolution geometry as the module's convolution kernels take it (im2col, col2im, the depthwise
+ * The convolution geometry as the module's convolution kernels take it (convForward, filterGrad, col2im, the depthwise
  * gradients): n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW.
  */
 export function convGeometry(info: tf.backend_util.Conv2DInfo) {

@@ -2,9 +2,9 @@
 // module once per process, so each thread count runs in a child process (test/threads/train.ts, bundled
 // with esbuild next to this package's node_modules so that its imports resolve as in an application).
 //
-// The promise checked: XNNPACK splits each convolution and matrix product between threads by output
-// tiles, and detkit's im2col splits by output pixel, so every output element is summed by one thread in the
-// same order, and N threads train to the same weights as one, bit for bit.
+// The promise checked: XNNPACK splits its products between threads by output tiles, and detkit's kernels
+// (the convolutions and their gradients) by chunks of output rows, so every output element is summed by one
+// thread in the same order, and N threads train to the same weights as one, bit for bit.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendInfo } from '../src/index';
