@@ -7,9 +7,9 @@
  * This kernel transposes explicitly (a memory-bound pass) and runs the product as one call: detkit's
  * direct convolution kernel (a 1x1 convolution, B packed when large; same bits as XNNPACK's, 1.2-1.3x
  * faster, split over the kernel threads) where both sides are multiples of 4 and the product runs over at
- * least 16 terms, XNNPACK's otherwise; batches of A
- * against one B are stacked into one taller matrix, and equal-size batches run as one call per batch.
- * Small products, where a call's overhead dominates, keep tfjs's own path.
+ * least 16 terms, XNNPACK's otherwise. Batches of A against one B are stacked into one taller matrix, and
+ * equal-size batches run as one call per batch. Small products, where a call's overhead dominates, keep
+ * tfjs's own path.
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
@@ -46,7 +46,7 @@ export function fastBatchMatMulConfig(original: KernelConfig): KernelConfig {
     const n = b.shape[2]!;
     if (m % 4 === 0 && n % 4 === 0 && k >= MIN_DIRECT_K && m * n * k >= MIN_FAST_MACS) {
       // detkit's direct kernel: A [m, k] as a 1x1 convolution's input of m / 4 rows of 4 pixels, B its
-      // filter (./conv2d): the same sums in the same order as XNNPACK's, without packing B on one thread.
+      // filter (./conv2d): the same sums in the same order as XNNPACK's, split over the kernel threads.
       const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), undefined, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], false);
       y.shape = [1, m, n];
       return y;

@@ -1,21 +1,21 @@
 /**
- * Conv2D gradients for tfjs-backend-wasm: tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter at all, and its Conv2DBackpropInput is a
- * scalar loop about ten times slower than its forward convolution.
+ * Conv2D gradients for tfjs-backend-wasm: tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter at all, and
+ * its Conv2DBackpropInput is a scalar loop about ten times slower than its forward convolution.
  *
  * With P = n * oh * ow output pixels and K = kh * kw * inChannels taps:
  * - filter gradient: dW [K, outC] = cols^T dy, where cols [P, K] = im2col(x), summed directly by detkit's
  *   `filterGrad` kernel (x read at each tap where it lies, 4 x 8 SIMD tiles, split by rows of dW). It took
  *   a transposing im2col and an XNNPACK product before, which packs its right operand (dy) on one thread
  *   on every call: 2-3x slower on the trainer's layers, with the same sums in the same order (same bits).
- * - input gradient: for stride-1 convolutions (inChannels a multiple of 4, taps other than 1x1), a
- *   convolution of dy with the filter turned by 180 degrees and its channel axes swapped, by detkit's direct
- *   `convForward` kernel (./conv2d); otherwise dx = col2im(dy W^T) with one XNNPACK product, W^T
- *   [outC, K] being the (small) transposed filter.
+ * - input gradient: where inChannels is a multiple of 4 and the taps are not 1x1, convolutions of dy with
+ *   the filter turned by 180 degrees and its channel axes swapped, one per stride phase, by detkit's direct
+ *   `convForward` kernel (./conv2d; see inputGradByPhases); otherwise dx = col2im(dy W^T) with one product
+ *   (the BatchMatMul kernel registered for wasm), W^T [outC, K] being the (small) transposed filter.
  */
-import { tf } from '@detkit/core';
+import type { tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { convForward } from './conv2d';
-import { addressOf, convGeometry, disposeAll, kernelsFor, runSplit, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
+import { addressOf, convGeometry, disposeAll, kernelsFor, nhwcConvInfo, runSplit, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 interface Conv2DBackpropAttrs {
   strides: number | [number, number];
@@ -26,20 +26,6 @@ interface Conv2DBackpropAttrs {
 
 const NCHW_TO_NHWC = [0, 2, 3, 1];
 const NHWC_TO_NCHW = [0, 3, 1, 2];
-
-/** The convolution geometry tfjs computes, always for NHWC. */
-function convInfo(nhwcInShape: number[], filterShape: number[], attrs: Conv2DBackpropAttrs): tf.backend_util.Conv2DInfo {
-  return tf.backend_util.computeConv2DInfo(
-    nhwcInShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-}
 
 function toNhwc(shape: readonly number[]): number[] {
   return NCHW_TO_NHWC.map((axis) => shape[axis] as number);
@@ -60,7 +46,7 @@ function matMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo 
  * the kernel threads by rows of dW (taps x input channels).
  */
 function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, filterShape: number[], attrs: Conv2DBackpropAttrs): TensorInfo {
-  const info = convInfo(x.shape, filterShape, attrs);
+  const info = nhwcConvInfo(x.shape, filterShape, attrs);
   const p = info.batchSize * info.outHeight * info.outWidth;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
   const dw = backend.makeOutput(filterShape, 'float32');
@@ -107,7 +93,7 @@ function inputGradByPhases(backend: WasmBackend, dy: TensorInfo, filter: TensorI
 
 /** dx (NHWC, shape inShape) of a conv2d, from dy (NHWC) and the filter. */
 function inputGradNhwc(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, inShape: number[], attrs: Conv2DBackpropAttrs): TensorInfo {
-  const info = convInfo(inShape, filter.shape, attrs);
+  const info = nhwcConvInfo(inShape, filter.shape, attrs);
   const p = info.batchSize * info.outHeight * info.outWidth;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
   const outC = info.outChannels;

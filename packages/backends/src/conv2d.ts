@@ -10,7 +10,7 @@
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, convGeometry, disposeAll, kernelsFor, replacing, runSplit, type WasmBackend } from './wasm-backend';
+import { addressOf, convGeometry, disposeAll, kernelsFor, nhwcConvInfo, replacing, runSplit, type WasmBackend } from './wasm-backend';
 
 interface Conv2DAttrs {
   strides: number | [number, number];
@@ -34,16 +34,7 @@ function direct(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: T
   // Output channels in whole groups of four (the kernel's vector lanes); others run XNNPACK's kernel.
   if (outC % 4 !== 0) return undefined;
   if (bias !== undefined && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== outC)) return undefined;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = nhwcConvInfo(x.shape, filter.shape, attrs);
   return convForward(backend, x, filter, bias, convGeometry(info), activation === 'relu');
 }
 

@@ -139,10 +139,6 @@ function averageRange(all: Float32Array, mean: Float32Array, total: number, repl
   const lo = Math.floor((total * rank) / replicas);
   const hi = Math.floor((total * (rank + 1)) / replicas);
   const fround = Math.fround;
-  if (replicas === 2) {
-    for (let j = lo; j < hi; j++) mean[j] = fround(all[j]! + all[total + j]!) / 2;
-    return;
-  }
   for (let j = lo; j < hi; j++) {
     let sum = all[j]!;
     for (let r = 1; r < replicas; r++) sum = fround(sum + all[r * total + j]!);

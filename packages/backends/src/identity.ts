@@ -8,18 +8,14 @@
  * tensors keep tfjs's kernel.
  */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import type { WasmBackend } from './wasm-backend';
+import { replacing, type WasmBackend } from './wasm-backend';
 
 /** The zero-copy `Identity`, falling back to tfjs-backend-wasm's kernel (`original`) for strings. */
 export function sharedIdentityConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: 'Identity',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { x } = args.inputs as { x: TensorInfo };
-      if (x.dtype === 'string') return original.kernelFunc(args);
-      (args.backend as WasmBackend).incRef(x.dataId);
-      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-    },
-  };
+  return replacing(original, (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    if (x.dtype === 'string') return original.kernelFunc(args);
+    (args.backend as WasmBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  });
 }

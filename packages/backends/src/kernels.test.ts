@@ -22,6 +22,14 @@ async function onBackend(backend: 'cpu' | 'wasm', kernel: string, inputs: Inputs
   return result;
 }
 
+/** dy's shape [n, oh, ow, outC] for an NHWC conv2d of x [n, h, w, c] with a [kh, kw, c, outC] filter. */
+function dyShape(xShape: readonly number[], filterShape: readonly number[], strides: number | readonly [number, number], pad: 'same' | 'valid'): number[] {
+  const [n, h, w] = xShape as [number, number, number];
+  const [kh, kw, , outC] = filterShape as [number, number, number, number];
+  const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
+  return pad === 'same' ? [n, Math.ceil(h / sh), Math.ceil(w / sw), outC] : [n, Math.ceil((h - kh + 1) / sh), Math.ceil((w - kw + 1) / sw), outC];
+}
+
 async function expectSameAsCpu(kernel: string, inputs: Inputs, attrs: object): Promise<void> {
   const cpu = await onBackend('cpu', kernel, inputs, attrs);
   const wasm = await onBackend('wasm', kernel, inputs, attrs);
@@ -43,13 +51,8 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     ['6 channels, 35 pixels, stride 1 same', [1, 7, 5, 6], [3, 3, 6, 4], 1, 'same'],
     ['13 channels, 12 pixels, stride 2 same', [3, 4, 3, 13], [3, 3, 13, 7], 2, 'same'],
     ['4 channels, 9 pixels, stride 1 valid, 5x5', [1, 7, 7, 4], [5, 5, 4, 3], 1, 'valid'],
-  ] as const)('Conv2DBackpropFilter, NHWC: %s', (_name, xShape, filterShape, strides, pad) => {
-    const [n, h, w] = xShape;
-    const [kh, kw, , outC] = filterShape;
-    const oh = pad === 'same' ? Math.ceil(h / strides) : Math.ceil((h - kh + 1) / strides);
-    const ow = pad === 'same' ? Math.ceil(w / strides) : Math.ceil((w - kw + 1) / strides);
-    return expectSameAsCpu('Conv2DBackpropFilter', { x: data([...xShape], 21), dy: data([n, oh, ow, outC], 22) }, { strides, pad, dataFormat: 'NHWC', filterShape: [...filterShape] });
-  });
+  ] as const)('Conv2DBackpropFilter, NHWC: %s', (_name, xShape, filterShape, strides, pad) =>
+    expectSameAsCpu('Conv2DBackpropFilter', { x: data([...xShape], 21), dy: data(dyShape(xShape, filterShape, strides, pad), 22) }, { strides, pad, dataFormat: 'NHWC', filterShape: [...filterShape] }));
 
   it('Conv2DBackpropInput, NCHW', () =>
     expectSameAsCpu('Conv2DBackpropInput', { dy: data([2, 4, 4, 3], 3), filter: data([3, 3, 3, 4], 4) }, { strides: 2, pad: 'same', dataFormat: 'NCHW', inputShape: [2, 3, 7, 6] }));
@@ -70,13 +73,8 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     ['8 channels from 4, 5x5 stride 2 valid', [1, 11, 12, 8], [5, 5, 8, 4], 2, 'valid'],
     ['4 channels from 8, 1x1 stride 2', [2, 6, 5, 4], [1, 1, 4, 8], 2, 'valid'],
     ['4 channels from 7, 3x3 strides [2, 1] same', [1, 7, 6, 4], [3, 3, 4, 7], [2, 1], 'same'],
-  ] as const)('Conv2DBackpropInput, NHWC: %s', (_name, inShape, filterShape, strides, pad) => {
-    const [n, h, w] = inShape;
-    const [kh, kw, , outC] = filterShape;
-    const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
-    const [oh, ow] = pad === 'same' ? [Math.ceil(h / sh), Math.ceil(w / sw)] : [Math.ceil((h - kh + 1) / sh), Math.ceil((w - kw + 1) / sw)];
-    return expectSameAsCpu('Conv2DBackpropInput', { dy: data([n, oh, ow, outC], 31), filter: data([...filterShape], 32) }, { strides, pad, dataFormat: 'NHWC', inputShape: [...inShape] });
-  });
+  ] as const)('Conv2DBackpropInput, NHWC: %s', (_name, inShape, filterShape, strides, pad) =>
+    expectSameAsCpu('Conv2DBackpropInput', { dy: data(dyShape(inShape, filterShape, strides, pad), 31), filter: data([...filterShape], 32) }, { strides, pad, dataFormat: 'NHWC', inputShape: [...inShape] }));
 
   // Conv2D and FusedConv2D are detkit's direct convolution where the output channels are a multiple of 4
   // (4 pixels x 8 channels per tile, then 4 channels; edge pixels one at a time), tfjs's XNNPACK kernel

@@ -28,9 +28,9 @@ export const ADDED_WASM_KERNELS = [
 ] as const;
 
 /**
- * tfjs-backend-wasm kernels detkit replaces: slow ones (the convolution's input gradient and the matrix
- * product: same results within float32 rounding; transposes and slices: the same bits; `Identity`, which
- * copied, now shares the buffer) and `MaxPoolGrad`,
+ * tfjs-backend-wasm kernels detkit replaces: slow ones (the convolution's input gradient: the same results
+ * within float32 rounding; the convolution, the fused convolution, the matrix product, transposes and
+ * slices: the same bits; `Identity`, which copied, now shares the buffer) and `MaxPoolGrad`,
  * whose 4.22 version drops the gradient of windows whose maximum is negative.
  */
 export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Transpose', 'Slice', 'SplitV', 'Unpack', 'Identity', 'Conv2D', 'FusedConv2D'] as const;
@@ -62,10 +62,10 @@ function install(config: KernelConfig): void {
  * Makes tfjs-backend-wasm able to train conv nets, and fast at it: registers, for the `wasm` backend,
  * the gradient kernels it lacks ({@link ADDED_WASM_KERNELS}: conv2d's filter gradient, depthwise conv's
  * filter and input gradients, and `UnsortedSegmentSum`, tf.gather's gradient) and replaces others
- * ({@link REPLACED_WASM_KERNELS}: conv2d's input gradient, matrix products with transposed or batched
- * operands, transposes and strided slices, which are slow, and max-pool's gradient, which is wrong for
- * negative maxima). The heavy arithmetic runs in tfjs-backend-wasm's own XNNPACK matrix product; data movement
- * runs in detkit's SIMD wasm kernels, in tfjs's heap.
+ * ({@link REPLACED_WASM_KERNELS}: the convolution and its input gradient, matrix products, transposes,
+ * strided slices and `Identity`, which are slow, and max-pool's gradient, which is wrong for negative
+ * maxima). The convolutions, their gradients and most products run in detkit's direct SIMD kernels, the
+ * rest in tfjs-backend-wasm's XNNPACK; everything in tfjs's heap.
  *
  * Registering kernels is a global side effect on tfjs's kernel registry, so it is explicit:
  * `useBackend('wasm')` calls this. Idempotent. Returns the names of the kernels it registered now.

@@ -62,6 +62,27 @@ export function transposeInfo(backend: WasmBackend, x: TensorInfo, perm: number[
 }
 
 /**
+ * The geometry tfjs computes for a 2-D convolution of an NHWC input of `nhwcInShape` with a filter of
+ * `filterShape` [kh, kw, inC, outC], dilation 1 (tf.backend_util.computeConv2DInfo).
+ */
+export function nhwcConvInfo(
+  nhwcInShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: { strides: number | [number, number]; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    nhwcInShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
+/**
  * The convolution geometry as the module's convolution kernels take it (convForward, filterGrad, col2im, the depthwise
  * gradients): n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW.
  */
