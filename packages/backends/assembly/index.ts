@@ -743,3 +743,303 @@ export function adamUpdate(value: usize, m: usize, v: usize, g: usize, params: u
     store<f32>(outV + o, vi);
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Winograd F(2x2, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016) for 3x3
+// stride-1 convolutions: each 2 x 2 block of outputs from a 4 x 4 patch of the input with 16 products per
+// input and output channel instead of 36, as 16 independent products of matrices (one per point e = 4a + b
+// of the 4 x 4 transform) between transforms that add and subtract:
+//   Y = A^T [ (G g G^T) (.) (B^T d B) ] A,   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+//   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],  A^T = [1 1 1 0; 0 1 -1 -1].
+// The filter gradient is the same algorithm transposed, F(3x3, 2x2): the 3 x 3 gradient of a tap from a
+// 4 x 4 patch of x (the same B^T d B) and a 2 x 2 block of dy (A g A^T), back through G^T . G. Transformed
+// tensors are [16, tiles, channels] (tile t = (b, ty, tx) covers outputs 2ty..2ty+1, 2tx..2tx+1), so each
+// point's product is a plain [tiles, c] x [c, co] (or [c, tiles] x [tiles, co]) product, summed in 4 x 8
+// SIMD tiles by the same microkernel as the direct convolution. Channels are a multiple of 4 (one SIMD
+// vector): the callers (src/winograd.ts) check it.
+// ---------------------------------------------------------------------------------------------------
+
+/** v128 at p where `inside`, else zeros. */
+@inline
+function loadOrZero(p: usize, inside: bool): v128 {
+  return inside ? v128.load(p) : f32x4.splat(0);
+}
+
+/**
+ * B^T d B of every 4 x 4 input patch: v [16, T, c] at (e, t, ci) from x [n, h, w, c], patch of tile
+ * t = (b, ty, tx) at rows 2ty - pt .. +3, columns 2tx - pl .. +3 (zeros outside the image),
+ * T = n * tilesH * tilesW. Tiles [t0, t1) only. c is a multiple of 4.
+ */
+export function winogradInput(x: usize, n: i32, h: i32, w: i32, c: i32, pt: i32, pl: i32, tilesH: i32, tilesW: i32, v: usize, t0: i32, t1: i32): void {
+  const cBytes = <usize>c << 2;
+  const perImage = tilesH * tilesW;
+  const total = <usize>n * <usize>perImage;
+  const eStep = total * cBytes;
+  for (let t = t0; t < t1; t++) {
+    const b = t / perImage;
+    const rest = t - b * perImage;
+    const ty = rest / tilesW;
+    const tx = rest - ty * tilesW;
+    const y0 = 2 * ty - pt;
+    const x0 = 2 * tx - pl;
+    const image = x + <usize>b * <usize>h * <usize>w * cBytes;
+    const in0 = y0 >= 0 && y0 < h, in1 = y0 + 1 >= 0 && y0 + 1 < h, in2 = y0 + 2 >= 0 && y0 + 2 < h, in3 = y0 + 3 >= 0 && y0 + 3 < h;
+    const ic0 = x0 >= 0 && x0 < w, ic1 = x0 + 1 >= 0 && x0 + 1 < w, ic2 = x0 + 2 >= 0 && x0 + 2 < w, ic3 = x0 + 3 >= 0 && x0 + 3 < w;
+    // Row r of the patch starts at image + ((y0 + r) * w + x0) * c (only read where inside).
+    const r0 = image + (<usize>(y0 * w + x0)) * cBytes;
+    const rowStep = <usize>w * cBytes;
+    const out = v + <usize>t * cBytes;
+    for (let ci = 0; ci < c; ci += 4) {
+      const o = <usize>ci << 2;
+      let p = r0 + o;
+      // Row by row: d_r . B (columns), then B^T across the rows.
+      let d0 = loadOrZero(p, in0 && ic0), d1 = loadOrZero(p + cBytes, in0 && ic1), d2 = loadOrZero(p + 2 * cBytes, in0 && ic2), d3 = loadOrZero(p + 3 * cBytes, in0 && ic3);
+      const a00 = f32x4.sub(d0, d2), a01 = f32x4.add(d1, d2), a02 = f32x4.sub(d2, d1), a03 = f32x4.sub(d1, d3);
+      p += rowStep;
+      d0 = loadOrZero(p, in1 && ic0); d1 = loadOrZero(p + cBytes, in1 && ic1); d2 = loadOrZero(p + 2 * cBytes, in1 && ic2); d3 = loadOrZero(p + 3 * cBytes, in1 && ic3);
+      const a10 = f32x4.sub(d0, d2), a11 = f32x4.add(d1, d2), a12 = f32x4.sub(d2, d1), a13 = f32x4.sub(d1, d3);
+      p += rowStep;
+      d0 = loadOrZero(p, in2 && ic0); d1 = loadOrZero(p + cBytes, in2 && ic1); d2 = loadOrZero(p + 2 * cBytes, in2 && ic2); d3 = loadOrZero(p + 3 * cBytes, in2 && ic3);
+      const a20 = f32x4.sub(d0, d2), a21 = f32x4.add(d1, d2), a22 = f32x4.sub(d2, d1), a23 = f32x4.sub(d1, d3);
+      p += rowStep;
+      d0 = loadOrZero(p, in3 && ic0); d1 = loadOrZero(p + cBytes, in3 && ic1); d2 = loadOrZero(p + 2 * cBytes, in3 && ic2); d3 = loadOrZero(p + 3 * cBytes, in3 && ic3);
+      const a30 = f32x4.sub(d0, d2), a31 = f32x4.add(d1, d2), a32 = f32x4.sub(d2, d1), a33 = f32x4.sub(d1, d3);
+      const q = out + o;
+      v128.store(q, f32x4.sub(a00, a20)); v128.store(q + eStep, f32x4.sub(a01, a21)); v128.store(q + 2 * eStep, f32x4.sub(a02, a22)); v128.store(q + 3 * eStep, f32x4.sub(a03, a23));
+      v128.store(q + 4 * eStep, f32x4.add(a10, a20)); v128.store(q + 5 * eStep, f32x4.add(a11, a21)); v128.store(q + 6 * eStep, f32x4.add(a12, a22)); v128.store(q + 7 * eStep, f32x4.add(a13, a23));
+      v128.store(q + 8 * eStep, f32x4.sub(a20, a10)); v128.store(q + 9 * eStep, f32x4.sub(a21, a11)); v128.store(q + 10 * eStep, f32x4.sub(a22, a12)); v128.store(q + 11 * eStep, f32x4.sub(a23, a13));
+      v128.store(q + 12 * eStep, f32x4.sub(a10, a30)); v128.store(q + 13 * eStep, f32x4.sub(a11, a31)); v128.store(q + 14 * eStep, f32x4.sub(a12, a32)); v128.store(q + 15 * eStep, f32x4.sub(a13, a33));
+    }
+  }
+}
+
+/**
+ * A g A^T of every 2 x 2 block of dy (the filter gradient's second operand): d [16, T, co] at (e, t, o) from
+ * dy [n, oh, ow, co], block of tile t = (b, ty, tx) at rows 2ty, 2ty + 1 and columns 2tx, 2tx + 1 (zeros
+ * past the edge), A = [1 0; 1 1; 1 -1; 0 -1]. Tiles [t0, t1) only; co a multiple of 4.
+ */
+export function winogradOutputGrad(dy: usize, n: i32, oh: i32, ow: i32, co: i32, tilesH: i32, tilesW: i32, d: usize, t0: i32, t1: i32): void {
+  const coBytes = <usize>co << 2;
+  const perImage = tilesH * tilesW;
+  const eStep = <usize>n * <usize>perImage * coBytes;
+  for (let t = t0; t < t1; t++) {
+    const b = t / perImage;
+    const rest = t - b * perImage;
+    const ty = rest / tilesW;
+    const tx = rest - ty * tilesW;
+    const y = 2 * ty, xx = 2 * tx;
+    const in1 = y + 1 < oh, ic1 = xx + 1 < ow;
+    const p0 = dy + ((<usize>b * <usize>oh + <usize>y) * <usize>ow + <usize>xx) * coBytes;
+    const p1 = p0 + <usize>ow * coBytes;
+    const out = d + <usize>t * coBytes;
+    const minus = f32x4.splat(-1);
+    for (let o = 0; o < co; o += 4) {
+      const ob = <usize>o << 2;
+      const g00 = v128.load(p0 + ob), g01 = loadOrZero(p0 + coBytes + ob, ic1);
+      const g10 = loadOrZero(p1 + ob, in1), g11 = loadOrZero(p1 + coBytes + ob, in1 && ic1);
+      // Columns: [g0, g0 + g1, g0 - g1, -g1] per row; then the same across the two rows.
+      const c00 = g00, c01 = f32x4.add(g00, g01), c02 = f32x4.sub(g00, g01), c03 = f32x4.mul(g01, minus);
+      const c10 = g10, c11 = f32x4.add(g10, g11), c12 = f32x4.sub(g10, g11), c13 = f32x4.mul(g11, minus);
+      const q = out + ob;
+      v128.store(q, c00); v128.store(q + eStep, c01); v128.store(q + 2 * eStep, c02); v128.store(q + 3 * eStep, c03);
+      v128.store(q + 4 * eStep, f32x4.add(c00, c10)); v128.store(q + 5 * eStep, f32x4.add(c01, c11)); v128.store(q + 6 * eStep, f32x4.add(c02, c12)); v128.store(q + 7 * eStep, f32x4.add(c03, c13));
+      v128.store(q + 8 * eStep, f32x4.sub(c00, c10)); v128.store(q + 9 * eStep, f32x4.sub(c01, c11)); v128.store(q + 10 * eStep, f32x4.sub(c02, c12)); v128.store(q + 11 * eStep, f32x4.sub(c03, c13));
+      v128.store(q + 12 * eStep, f32x4.mul(c10, minus)); v128.store(q + 13 * eStep, f32x4.mul(c11, minus)); v128.store(q + 14 * eStep, f32x4.mul(c12, minus)); v128.store(q + 15 * eStep, f32x4.mul(c13, minus));
+    }
+  }
+}
+
+/** Address of element (e, row, col) of a transformed filter u [16, rows, cols] packed as packColumns packs each point. */
+@inline
+function packedAt(u: usize, rows: i32, cols: i32, e: i32, row: i32, col: i32): usize {
+  const blocks = <usize>((cols + 7) >> 3);
+  return u + <usize>e * blocks * <usize>rows * 32 + <usize>(col >> 3) * <usize>rows * 32 + <usize>row * 32 + (<usize>(col & 7) << 2);
+}
+
+/**
+ * Stores point e of the transformed filter for input channel ci, output channels o..o+3 (`val`'s lanes):
+ * u [16, c, co] at (e, ci, o..o+3), or turned (see winogradFilter) u [16, co, c] at (P(e), o..o+3, ci).
+ */
+@inline
+function putPoint(u: usize, c: i32, co: i32, turn: i32, e: i32, ci: i32, o: i32, val: v128): void {
+  if (turn == 0) {
+    v128.store(packedAt(u, c, co, e, ci, o), val);
+    return;
+  }
+  const a = e >> 2, b = e & 3;
+  const target = (a == 0 ? 3 : a == 3 ? 0 : a) * 4 + (b == 0 ? 3 : b == 3 ? 0 : b);
+  store<f32>(packedAt(u, co, c, target, o, ci), f32x4.extract_lane(val, 0));
+  store<f32>(packedAt(u, co, c, target, o + 1, ci), f32x4.extract_lane(val, 1));
+  store<f32>(packedAt(u, co, c, target, o + 2, ci), f32x4.extract_lane(val, 2));
+  store<f32>(packedAt(u, co, c, target, o + 3, ci), f32x4.extract_lane(val, 3));
+}
+
+/**
+ * G g G^T of a 3 x 3 filter w [3, 3, c, co]: u [16, c, co] (turn 0), each point packed in blocks of eight
+ * columns as packColumns packs a filter. With `turn` 1, the filter of the input gradient (w turned by 180
+ * degrees, the channel axes swapped): u [16, co, c]; since G J = P G (J reverses the 3 taps, P swaps rows
+ * 0 and 3 of 4), that is the transform of w with points a, b taken as P(a), P(b). Input channels [r0, r1).
+ */
+export function winogradFilter(wf: usize, c: i32, co: i32, turn: i32, u: usize, r0: i32, r1: i32): void {
+  const coBytes = <usize>co << 2;
+  const tap = <usize>c * coBytes;
+  const half = f32x4.splat(0.5);
+  for (let ci = r0; ci < r1; ci++) {
+    for (let o = 0; o < co; o += 4) {
+      const p = wf + <usize>ci * coBytes + (<usize>o << 2);
+      // Along the columns of each row i: [g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2].
+      let g0 = v128.load(p), g1 = v128.load(p + tap), g2 = v128.load(p + 2 * tap);
+      let s = f32x4.add(g0, g2);
+      const h00 = g0, h01 = f32x4.mul(f32x4.add(s, g1), half), h02 = f32x4.mul(f32x4.sub(s, g1), half), h03 = g2;
+      g0 = v128.load(p + 3 * tap); g1 = v128.load(p + 4 * tap); g2 = v128.load(p + 5 * tap);
+      s = f32x4.add(g0, g2);
+      const h10 = g0, h11 = f32x4.mul(f32x4.add(s, g1), half), h12 = f32x4.mul(f32x4.sub(s, g1), half), h13 = g2;
+      g0 = v128.load(p + 6 * tap); g1 = v128.load(p + 7 * tap); g2 = v128.load(p + 8 * tap);
+      s = f32x4.add(g0, g2);
+      const h20 = g0, h21 = f32x4.mul(f32x4.add(s, g1), half), h22 = f32x4.mul(f32x4.sub(s, g1), half), h23 = g2;
+      // Across the rows, the same for each column b.
+      const s0 = f32x4.add(h00, h20), s1 = f32x4.add(h01, h21), s2 = f32x4.add(h02, h22), s3 = f32x4.add(h03, h23);
+      putPoint(u, c, co, turn, 0, ci, o, h00); putPoint(u, c, co, turn, 1, ci, o, h01);
+      putPoint(u, c, co, turn, 2, ci, o, h02); putPoint(u, c, co, turn, 3, ci, o, h03);
+      putPoint(u, c, co, turn, 4, ci, o, f32x4.mul(f32x4.add(s0, h10), half)); putPoint(u, c, co, turn, 5, ci, o, f32x4.mul(f32x4.add(s1, h11), half));
+      putPoint(u, c, co, turn, 6, ci, o, f32x4.mul(f32x4.add(s2, h12), half)); putPoint(u, c, co, turn, 7, ci, o, f32x4.mul(f32x4.add(s3, h13), half));
+      putPoint(u, c, co, turn, 8, ci, o, f32x4.mul(f32x4.sub(s0, h10), half)); putPoint(u, c, co, turn, 9, ci, o, f32x4.mul(f32x4.sub(s1, h11), half));
+      putPoint(u, c, co, turn, 10, ci, o, f32x4.mul(f32x4.sub(s2, h12), half)); putPoint(u, c, co, turn, 11, ci, o, f32x4.mul(f32x4.sub(s3, h13), half));
+      putPoint(u, c, co, turn, 12, ci, o, h20); putPoint(u, c, co, turn, 13, ci, o, h21);
+      putPoint(u, c, co, turn, 14, ci, o, h22); putPoint(u, c, co, turn, 15, ci, o, h23);
+    }
+  }
+}
+
+/**
+ * The 16 products of the forward pass: m [16, T, k] at point e = v [e] (T x c) times u [e] (c x k, packed
+ * by winogradFilter). Parts j in [j0, j1), j = e * ceil(T / 4) + (tile block of four), so a thread's chunk
+ * reuses one point's filter.
+ */
+export function winogradProducts(v: usize, u: usize, tiles: i32, c: i32, k: i32, m: usize, j0: i32, j1: i32): void {
+  const blocks = (tiles + 3) >> 2;
+  const cBytes = <usize>c << 2;
+  const kBytes = <usize>k << 2;
+  const uPoint = <usize>((k + 7) >> 3) * <usize>c * 32;
+  for (let j = j0; j < j1; j++) {
+    const e = j / blocks;
+    const t = (j - e * blocks) << 2;
+    const rows = min(4, tiles - t);
+    const row = <usize>e * <usize>tiles + <usize>t;
+    const out = m + row * kBytes;
+    zeroRun(out, rows * k);
+    const up = u + <usize>e * uPoint;
+    const sp = v + row * cBytes;
+    if (rows == 4) outerSum4(sp, cBytes, 4, up, 32, <usize>c * 32, c, k, out, kBytes);
+    else for (let r = 0; r < rows; r++) outerSum1(sp + <usize>r * cBytes, 4, up, 32, <usize>c * 32, c, k, out + <usize>r * kBytes);
+  }
+}
+
+/**
+ * The 16 products of the filter gradient: m [16, c, k] at point e = v [e]^T (c x T) times d [e] (T x k),
+ * summed over tiles in order, in bands of tiles that keep their slice of d in cache. Parts j in [j0, j1),
+ * j = e * (c / 4) + (block of four input channels).
+ */
+export function winogradGradProducts(v: usize, d: usize, tiles: i32, c: i32, k: i32, m: usize, j0: i32, j1: i32): void {
+  if (j1 <= j0) return;
+  const cBlocks = c >> 2;
+  const cBytes = <usize>c << 2;
+  const kBytes = <usize>k << 2;
+  for (let j = j0; j < j1; j++) zeroRun(m + <usize>j * 4 * kBytes, 4 * k);
+  let band = <i32>(FILTER_GRAD_BAND_BYTES / kBytes);
+  if (band < 4) band = 4;
+  for (let t0 = 0; t0 < tiles; t0 += band) {
+    const count = min(band, tiles - t0);
+    for (let j = j0; j < j1; j++) {
+      const e = j / cBlocks;
+      const ci = (j - e * cBlocks) << 2;
+      const row = <usize>e * <usize>tiles + <usize>t0;
+      outerSum4(v + row * cBytes + (<usize>ci << 2), 4, cBytes, d + row * kBytes, kBytes, 32, count, k, m + <usize>j * 4 * kBytes, kBytes);
+    }
+  }
+}
+
+/**
+ * A^T m A of every tile (the forward pass's outputs): y [n, oh, ow, k] at the 2 x 2 outputs of tile t (those
+ * inside the map) from m [16, T, k], plus bias (a pointer to k floats, or 0), then max(0, .) when `relu`.
+ * Tiles [t0, t1) only.
+ */
+export function winogradOutput(m: usize, n: i32, tilesH: i32, tilesW: i32, k: i32, oh: i32, ow: i32, bias: usize, relu: i32, y: usize, t0: i32, t1: i32): void {
+  const kBytes = <usize>k << 2;
+  const perImage = tilesH * tilesW;
+  const eStep = <usize>n * <usize>perImage * kBytes;
+  const zero = f32x4.splat(0);
+  for (let t = t0; t < t1; t++) {
+    const b = t / perImage;
+    const rest = t - b * perImage;
+    const ty = rest / tilesW;
+    const tx = rest - ty * tilesW;
+    const oy = 2 * ty, ox = 2 * tx;
+    const in1 = oy + 1 < oh, ic1 = ox + 1 < ow;
+    const y00 = y + ((<usize>b * <usize>oh + <usize>oy) * <usize>ow + <usize>ox) * kBytes;
+    const y10 = y00 + <usize>ow * kBytes;
+    const src = m + <usize>t * kBytes;
+    for (let o = 0; o < k; o += 4) {
+      const ob = <usize>o << 2;
+      const q = src + ob;
+      // Each row a: [m0 + m1 + m2, m1 - m2 - m3]; then the same across the rows.
+      let m0 = v128.load(q), m1 = v128.load(q + eStep), m2 = v128.load(q + 2 * eStep), m3 = v128.load(q + 3 * eStep);
+      const p00 = f32x4.add(f32x4.add(m0, m1), m2), p01 = f32x4.sub(f32x4.sub(m1, m2), m3);
+      m0 = v128.load(q + 4 * eStep); m1 = v128.load(q + 5 * eStep); m2 = v128.load(q + 6 * eStep); m3 = v128.load(q + 7 * eStep);
+      const p10 = f32x4.add(f32x4.add(m0, m1), m2), p11 = f32x4.sub(f32x4.sub(m1, m2), m3);
+      m0 = v128.load(q + 8 * eStep); m1 = v128.load(q + 9 * eStep); m2 = v128.load(q + 10 * eStep); m3 = v128.load(q + 11 * eStep);
+      const p20 = f32x4.add(f32x4.add(m0, m1), m2), p21 = f32x4.sub(f32x4.sub(m1, m2), m3);
+      m0 = v128.load(q + 12 * eStep); m1 = v128.load(q + 13 * eStep); m2 = v128.load(q + 14 * eStep); m3 = v128.load(q + 15 * eStep);
+      const p30 = f32x4.add(f32x4.add(m0, m1), m2), p31 = f32x4.sub(f32x4.sub(m1, m2), m3);
+      const bv = bias != 0 ? v128.load(bias + ob) : zero;
+      let r00 = f32x4.add(f32x4.add(f32x4.add(p00, p10), p20), bv);
+      let r01 = f32x4.add(f32x4.add(f32x4.add(p01, p11), p21), bv);
+      let r10 = f32x4.add(f32x4.sub(f32x4.sub(p10, p20), p30), bv);
+      let r11 = f32x4.add(f32x4.sub(f32x4.sub(p11, p21), p31), bv);
+      if (relu != 0) {
+        r00 = f32x4.max(r00, zero); r01 = f32x4.max(r01, zero); r10 = f32x4.max(r10, zero); r11 = f32x4.max(r11, zero);
+      }
+      v128.store(y00 + ob, r00);
+      if (ic1) v128.store(y00 + kBytes + ob, r01);
+      if (in1) {
+        v128.store(y10 + ob, r10);
+        if (ic1) v128.store(y10 + kBytes + ob, r11);
+      }
+    }
+  }
+}
+
+/**
+ * G^T m G of every (input channel, output channel) pair (the filter gradient's outputs): dw [3, 3, c, k] from
+ * m [16, c, k], G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]. Input channels [r0, r1) only.
+ */
+export function winogradFilterGradOutput(m: usize, c: i32, k: i32, dw: usize, r0: i32, r1: i32): void {
+  const kBytes = <usize>k << 2;
+  const eStep = <usize>c * kBytes;
+  const tap = eStep;
+  const half = f32x4.splat(0.5);
+  for (let ci = r0; ci < r1; ci++) {
+    for (let o = 0; o < k; o += 4) {
+      const off = <usize>ci * kBytes + (<usize>o << 2);
+      const q = m + off;
+      // Each row a: [m0 + (m1 + m2) / 2, (m1 - m2) / 2, (m1 + m2) / 2 + m3]; then the same across the rows.
+      let m0 = v128.load(q), m1 = v128.load(q + eStep), m2 = v128.load(q + 2 * eStep), m3 = v128.load(q + 3 * eStep);
+      let s = f32x4.mul(f32x4.add(m1, m2), half);
+      const q00 = f32x4.add(m0, s), q01 = f32x4.mul(f32x4.sub(m1, m2), half), q02 = f32x4.add(s, m3);
+      m0 = v128.load(q + 4 * eStep); m1 = v128.load(q + 5 * eStep); m2 = v128.load(q + 6 * eStep); m3 = v128.load(q + 7 * eStep);
+      s = f32x4.mul(f32x4.add(m1, m2), half);
+      const q10 = f32x4.add(m0, s), q11 = f32x4.mul(f32x4.sub(m1, m2), half), q12 = f32x4.add(s, m3);
+      m0 = v128.load(q + 8 * eStep); m1 = v128.load(q + 9 * eStep); m2 = v128.load(q + 10 * eStep); m3 = v128.load(q + 11 * eStep);
+      s = f32x4.mul(f32x4.add(m1, m2), half);
+      const q20 = f32x4.add(m0, s), q21 = f32x4.mul(f32x4.sub(m1, m2), half), q22 = f32x4.add(s, m3);
+      m0 = v128.load(q + 12 * eStep); m1 = v128.load(q + 13 * eStep); m2 = v128.load(q + 14 * eStep); m3 = v128.load(q + 15 * eStep);
+      s = f32x4.mul(f32x4.add(m1, m2), half);
+      const q30 = f32x4.add(m0, s), q31 = f32x4.mul(f32x4.sub(m1, m2), half), q32 = f32x4.add(s, m3);
+      const s0 = f32x4.mul(f32x4.add(q10, q20), half), s1 = f32x4.mul(f32x4.add(q11, q21), half), s2 = f32x4.mul(f32x4.add(q12, q22), half);
+      const d = dw + off;
+      v128.store(d, f32x4.add(q00, s0)); v128.store(d + tap, f32x4.add(q01, s1)); v128.store(d + 2 * tap, f32x4.add(q02, s2));
+      v128.store(d + 3 * tap, f32x4.mul(f32x4.sub(q10, q20), half)); v128.store(d + 4 * tap, f32x4.mul(f32x4.sub(q11, q21), half)); v128.store(d + 5 * tap, f32x4.mul(f32x4.sub(q12, q22), half));
+      v128.store(d + 6 * tap, f32x4.add(s0, q30)); v128.store(d + 7 * tap, f32x4.add(s1, q31)); v128.store(d + 8 * tap, f32x4.add(s2, q32));
+    }
+  }
+}

@@ -15,6 +15,7 @@
 import type { tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { convForward } from './conv2d';
+import { winogradApplies, winogradFilterGrad, winogradInputGrad } from './winograd';
 import { addressOf, convGeometry, disposeAll, kernelsFor, nhwcConvInfo, runSplit, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 interface Conv2DBackpropAttrs {
@@ -47,6 +48,7 @@ function matMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo 
  */
 function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, filterShape: number[], attrs: Conv2DBackpropAttrs): TensorInfo {
   const info = nhwcConvInfo(x.shape, filterShape, attrs);
+  if (winogradApplies(info)) return winogradFilterGrad(backend, x, dy, filterShape, info);
   const p = info.batchSize * info.outHeight * info.outWidth;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
   const dw = backend.makeOutput(filterShape, 'float32');
@@ -97,6 +99,7 @@ function inputGradNhwc(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo,
   const p = info.batchSize * info.outHeight * info.outWidth;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
   const outC = info.outChannels;
+  if (winogradApplies(info)) return winogradInputGrad(backend, dy, filter, info);
   if (!isPointwise(info) && info.inChannels % 4 === 0) return inputGradByPhases(backend, dy, filter, inShape, info);
   const wT = transposeInfo(backend, withShape(filter, [1, k, outC]), [0, 2, 1]);
   const cols = matMul(backend, withShape(dy, [1, p, outC]), wT);

@@ -11,6 +11,7 @@
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { addressOf, convGeometry, disposeAll, kernelsFor, nhwcConvInfo, replacing, runSplit, type WasmBackend } from './wasm-backend';
+import { winogradApplies, winogradConv2D } from './winograd';
 
 interface Conv2DAttrs {
   strides: number | [number, number];
@@ -35,6 +36,7 @@ function direct(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: T
   if (outC % 4 !== 0) return undefined;
   if (bias !== undefined && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== outC)) return undefined;
   const info = nhwcConvInfo(x.shape, filter.shape, attrs);
+  if (winogradApplies(info)) return winogradConv2D(backend, x, filter, bias, info, activation === 'relu');
   return convForward(backend, x, filter, bias, convGeometry(info), activation === 'relu');
 }
 

@@ -92,6 +92,58 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     await expectSameAsCpu('FusedConv2D', { x, filter, bias: data([filterShape[3]], 35) }, { ...attrs, activation: 'relu' });
   });
 
+  // 3x3 stride-1 convolutions with at least 16 channels each side (1,024 multiplied) run Winograd's F(2x2, 3x3)
+  // and its transpose for the filter gradient (src/winograd.ts): odd sizes (tiles cut by the edge), 'valid'
+  // and asymmetric explicit padding, output channels that are not whole blocks of eight (36, 52), a map of
+  // one tile, a bias with a ReLU; each pass compared with tfjs-backend-cpu's direct sums.
+  it.each([
+    ['16 channels to 64, odd sizes, same', [2, 9, 7, 16], 64, 'same'],
+    ['32 channels to 36, valid', [1, 6, 8, 32], 36, 'valid'],
+    ['20 channels to 52, explicit', [2, 5, 6, 20], 52, [[0, 0], [2, 0], [1, 2], [0, 0]]],
+    ['32 channels to 32, a 2 x 2 map', [3, 2, 2, 32], 32, 'same'],
+  ] as const)('Winograd F(2x2, 3x3): Conv2D, FusedConv2D, both gradients: %s', async (_name, xShape, outC, pad) => {
+    const filterShape = [3, 3, xShape[3], outC];
+    const attrs = { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 };
+    const x = data([...xShape], 61);
+    const filter = data(filterShape, 62);
+    await expectSameAsCpu('Conv2D', { x, filter }, attrs);
+    await expectSameAsCpu('FusedConv2D', { x, filter, bias: data([outC], 63) }, { ...attrs, activation: 'relu' });
+    const [n, h, w] = xShape;
+    const explicit = typeof pad === 'object';
+    const outH = explicit ? h + 2 - 2 : pad === 'same' ? h : h - 2;
+    const outW = explicit ? w + 3 - 2 : pad === 'same' ? w : w - 2;
+    const dy = data([n, outH, outW, outC], 64);
+    await expectSameAsCpu('Conv2DBackpropInput', { dy, filter }, { strides: 1, pad, dataFormat: 'NHWC', inputShape: [...xShape] });
+    await expectSameAsCpu('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad, dataFormat: 'NHWC', filterShape });
+  });
+
+  // The same results by Winograd as by the direct kernels (DETKIT_WINOGRAD false), to float32 rounding, and
+  // not bit for bit: the Winograd path ran.
+  it('DETKIT_WINOGRAD false runs the direct kernels; Winograd agrees with them to rounding', async () => {
+    await useBackend('wasm');
+    const x = tf.tensor(data([2, 10, 12, 32], 71).values, [2, 10, 12, 32]);
+    const filter = tf.tensor(data([3, 3, 32, 48], 72).values, [3, 3, 32, 48]);
+    const run = (winograd: boolean) => {
+      tf.env().set('DETKIT_WINOGRAD', winograd);
+      try {
+        return tf.tidy(() => {
+          const y = tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same');
+          const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))))([x, filter]);
+          return [y, dx!, df!].map((t) => t.dataSync());
+        });
+      } finally {
+        tf.env().set('DETKIT_WINOGRAD', true);
+      }
+    };
+    const direct = run(false);
+    const winograd = run(true);
+    for (let i = 0; i < 3; i++) {
+      expectClose(Array.from(winograd[i]!), Array.from(direct[i]!), { atol: 1e-5 * Math.max(...direct[i]!.map(Math.abs)), rtol: 0, what: ['y', 'dx', 'dW'][i]! });
+      expect(winograd[i]!.some((v, j) => v !== direct[i]![j])).toBe(true);
+    }
+    tf.dispose([x, filter]);
+  });
+
   // Every filter packed (DETKIT_PACK_MIN_BYTES 0; by default only those over 64 KiB): blocks of eight output
   // channels, the last padded (12 = 8 + 4), for the forward, the input gradient and a matrix product.
   it('packed filters: Conv2D, FusedConv2D, Conv2DBackpropInput and BatchMatMul', async () => {

@@ -9,11 +9,12 @@ import { backendInfo, useBackend } from '../../src/index';
 const threads = Number(process.argv[2]);
 await useBackend('wasm', { threads });
 
-// 48 x 48: conv2's filter gradient (2 x 24 x 24 pixels x 144 taps) is large enough to be split over threads.
+// 48 x 48: conv2 (3x3 stride 1, 32 channels to 32: Winograd's F(2x2, 3x3), 288 tiles) and its gradients are
+// large enough to be split over threads; conv1 (stride 2) runs the direct kernels.
 const x = tf.randomUniform([2, 48, 48, 3], 0, 1, 'float32', 1);
 const params = {
-  conv1: tf.variable(tf.randomNormal([3, 3, 3, 16], 0, 0.2, 'float32', 2)),
-  conv2: tf.variable(tf.randomNormal([3, 3, 16, 32], 0, 0.1, 'float32', 3)),
+  conv1: tf.variable(tf.randomNormal([3, 3, 3, 32], 0, 0.2, 'float32', 2)),
+  conv2: tf.variable(tf.randomNormal([3, 3, 32, 32], 0, 0.1, 'float32', 3)),
   depthwise: tf.variable(tf.randomNormal([3, 3, 32, 1], 0, 0.2, 'float32', 4)),
   dense: tf.variable(tf.randomNormal([32 * 12 * 12, 10], 0, 0.05, 'float32', 5)),
 };

@@ -1,0 +1,130 @@
+/**
+ * 3x3 stride-1 convolutions and both of their gradients by Winograd's minimal filtering, F(2x2, 3x3) (Lavin
+ * & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016; the algorithm cuDNN and oneDNN
+ * offer for these layers): each 2 x 2 block of outputs costs 16 products per input and output channel
+ * instead of 36, so the products, which are nearly all of a convolution's time, fall 2.25x, and the
+ * transforms around them (additions, and halvings of the filter) are linear in the tensors. The filter
+ * gradient is the same algorithm transposed, F(3x3, 2x2). Kernels in assembly/index.ts (`winograd*`); the
+ * 16 products of each pass are split over the kernel threads like the direct kernels.
+ *
+ * The result is the convolution's to within float32 rounding, not bit for bit: the transforms add and
+ * subtract up to four inputs before multiplying. Relative to the largest output, the kernel tests find the
+ * difference from tfjs-backend-cpu's direct sums within 1e-6 or so on unit-scale data (see kernels.test.ts);
+ * `tf.env().set('DETKIT_WINOGRAD', false)` runs the direct kernels instead (same bits as XNNPACK's).
+ *
+ * Applies to NHWC, dilation 1, 3x3 taps at stride 1, input and output channels multiples of 4, at least
+ * 16 each and 1,024 multiplied, outputs of at least 2 x 2 (any padding: taps outside the input read zeros).
+ */
+import { tf } from '@detkit/core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { addressOf, disposeAll, runSplit, type WasmBackend } from './wasm-backend';
+
+/**
+ * tfjs environment flag (default true): 3x3 stride-1 convolutions and their gradients by Winograd's
+ * F(2x2, 3x3) where it applies; false runs detkit's direct kernels (XNNPACK's sums, bit for bit).
+ */
+export const WINOGRAD_FLAG = 'DETKIT_WINOGRAD';
+tf.env().registerFlag(WINOGRAD_FLAG, () => true);
+
+/**
+ * Fewest input and output channels, and fewest of their product, for which the transforms pay for
+ * themselves (measured on one thread: [16, 80, 80, 16] -> 16 ran 10.8 ms direct, 12.0 by Winograd;
+ * [16, 16, 16, 64] -> 16 and every wider layer of the trainer's models ran faster by Winograd).
+ */
+const MIN_CHANNELS = 16;
+const MIN_CHANNEL_PRODUCT = 1024;
+
+/** True when {@link winogradConv2D} and the gradients below apply to this geometry. */
+export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
+  return (
+    tf.env().getBool(WINOGRAD_FLAG) &&
+    info.filterHeight === 3 && info.filterWidth === 3 &&
+    info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 &&
+    info.inChannels % 4 === 0 && info.outChannels % 4 === 0 &&
+    info.inChannels >= MIN_CHANNELS && info.outChannels >= MIN_CHANNELS &&
+    info.inChannels * info.outChannels >= MIN_CHANNEL_PRODUCT &&
+    info.outHeight >= 2 && info.outWidth >= 2
+  );
+}
+
+/** Floats of a transformed filter: 16 points of [rows, cols], cols padded to whole blocks of eight. */
+function filterFloats(rows: number, cols: number): number {
+  return 16 * rows * Math.ceil(cols / 8) * 8;
+}
+
+/**
+ * out [n, outH, outW, k] = conv2d(x [n, h, w, c], the filter whose transform is `u` [16, c, k]) (+ bias,
+ * then ReLU), stride 1, the patch of tile (ty, tx) starting at input row 2ty - pt, column 2tx - pl.
+ */
+function transformedConv(backend: WasmBackend, x: TensorInfo, u: TensorInfo, k: number, pt: number, pl: number, outShape: number[], bias: TensorInfo | undefined, relu: boolean): TensorInfo {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const [, outH, outW] = outShape as [number, number, number, number];
+  const tilesH = Math.ceil(outH / 2);
+  const tilesW = Math.ceil(outW / 2);
+  const tiles = n * tilesH * tilesW;
+  const y = backend.makeOutput(outShape, 'float32');
+  if (tiles === 0) return y;
+  const v = backend.makeOutput([16 * tiles * c], 'float32');
+  runSplit(backend, 'winogradInput', [addressOf(backend, x), n, h, w, c, pt, pl, tilesH, tilesW, addressOf(backend, v)], tiles, 1, 16 * tiles * c);
+  const m = backend.makeOutput([16 * tiles * k], 'float32');
+  const blocks = Math.ceil(tiles / 4);
+  runSplit(backend, 'winogradProducts', [addressOf(backend, v), addressOf(backend, u), tiles, c, k, addressOf(backend, m)], 16 * blocks, 1, 16 * tiles * c * k);
+  disposeAll(backend, [v]);
+  const args = [addressOf(backend, m), n, tilesH, tilesW, k, outH, outW, bias === undefined ? 0 : addressOf(backend, bias), relu ? 1 : 0, addressOf(backend, y)];
+  runSplit(backend, 'winogradOutput', args, tiles, 1, 16 * tiles * k);
+  disposeAll(backend, [m]);
+  return y;
+}
+
+/** The filter [3, 3, c, co] transformed (`turn`: for the input gradient, turned with its channels swapped). */
+function transformFilter(backend: WasmBackend, filter: TensorInfo, turn: boolean): TensorInfo {
+  const [, , c, co] = filter.shape as [number, number, number, number];
+  const u = backend.makeOutput([turn ? filterFloats(co, c) : filterFloats(c, co)], 'float32');
+  runSplit(backend, 'winogradFilter', [addressOf(backend, filter), c, co, turn ? 1 : 0, addressOf(backend, u)], c, 1, 16 * c * co);
+  return u;
+}
+
+/**
+ * y [n, oh, ow, co] = conv2d(x, filter) (+ bias, then ReLU when `relu`), x [n, h, w, c] and filter
+ * [3, 3, c, co] float32, for a geometry {@link winogradApplies} accepts.
+ */
+export function winogradConv2D(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, info: tf.backend_util.Conv2DInfo, relu: boolean): TensorInfo {
+  const u = transformFilter(backend, filter, false);
+  const y = transformedConv(backend, x, u, info.outChannels, info.padInfo.top, info.padInfo.left, [info.batchSize, info.outHeight, info.outWidth, info.outChannels], bias, relu);
+  disposeAll(backend, [u]);
+  return y;
+}
+
+/**
+ * dx [n, h, w, c] of a conv2d, from dy [n, oh, ow, co] and the filter: the stride-1 convolution of dy with
+ * the filter turned by 180 degrees and its channel axes swapped, padded by 2 - pad on each side.
+ */
+export function winogradInputGrad(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const u = transformFilter(backend, filter, true);
+  const dx = transformedConv(backend, dy, u, info.inChannels, 2 - info.padInfo.top, 2 - info.padInfo.left, [info.batchSize, info.inHeight, info.inWidth, info.inChannels], undefined, false);
+  disposeAll(backend, [u]);
+  return dx;
+}
+
+/**
+ * dW [3, 3, c, co] of a conv2d, from x [n, h, w, c] and dy [n, oh, ow, co]: F(3x3, 2x2) over 2 x 2 blocks
+ * of dy, each with the 4 x 4 patch of x its taps read, the 16 products summed over the blocks in order.
+ */
+export function winogradFilterGrad(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, filterShape: number[], info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  const dw = backend.makeOutput(filterShape, 'float32');
+  const tilesH = Math.ceil(oh / 2);
+  const tilesW = Math.ceil(ow / 2);
+  const tiles = n * tilesH * tilesW;
+  const v = backend.makeOutput([16 * tiles * c], 'float32');
+  runSplit(backend, 'winogradInput', [addressOf(backend, x), n, h, w, c, info.padInfo.top, info.padInfo.left, tilesH, tilesW, addressOf(backend, v)], tiles, 1, 16 * tiles * c);
+  const d = backend.makeOutput([16 * tiles * co], 'float32');
+  runSplit(backend, 'winogradOutputGrad', [addressOf(backend, dy), n, oh, ow, co, tilesH, tilesW, addressOf(backend, d)], tiles, 1, 16 * tiles * co);
+  const m = backend.makeOutput([16 * c * co], 'float32');
+  runSplit(backend, 'winogradGradProducts', [addressOf(backend, v), addressOf(backend, d), tiles, c, co, addressOf(backend, m)], 16 * (c / 4), 1, 16 * tiles * c * co);
+  disposeAll(backend, [v, d]);
+  runSplit(backend, 'winogradFilterGradOutput', [addressOf(backend, m), c, co, addressOf(backend, dw)], c, 1, 16 * c * co);
+  disposeAll(backend, [m]);
+  return dw;
+}
