@@ -766,16 +766,17 @@ function loadOrZero(p: usize, inside: bool): v128 {
 }
 
 /**
- * B^T d B of every 4 x 4 input patch: v [16, T, c] at (e, t, ci) from x [n, h, w, c], patch of tile
- * t = (b, ty, tx) at rows 2ty - pt .. +3, columns 2tx - pl .. +3 (zeros outside the image),
- * T = n * tilesH * tilesW. Tiles [t0, t1) only. c is a multiple of 4.
+ * B^T d B of the 4 x 4 input patches of a group of `count` tiles from tile `tBase` on: v [16, count, c] at
+ * (e, t - tBase, ci) from x [n, h, w, c], the patch of tile t = (b, ty, tx) (numbered over the batch,
+ * tilesH x tilesW per image) at rows 2ty - pt .. +3, columns 2tx - pl .. +3 (zeros outside the image).
+ * Tiles tBase + [t0, t1) only. c is a multiple of 4.
  */
-export function winogradInput(x: usize, n: i32, h: i32, w: i32, c: i32, pt: i32, pl: i32, tilesH: i32, tilesW: i32, v: usize, t0: i32, t1: i32): void {
+export function winogradInput(x: usize, tBase: i32, count: i32, h: i32, w: i32, c: i32, pt: i32, pl: i32, tilesH: i32, tilesW: i32, v: usize, t0: i32, t1: i32): void {
   const cBytes = <usize>c << 2;
   const perImage = tilesH * tilesW;
-  const total = <usize>n * <usize>perImage;
-  const eStep = total * cBytes;
-  for (let t = t0; t < t1; t++) {
+  const eStep = <usize>count * cBytes;
+  for (let local = t0; local < t1; local++) {
+    const t = tBase + local;
     const b = t / perImage;
     const rest = t - b * perImage;
     const ty = rest / tilesW;
@@ -788,7 +789,7 @@ export function winogradInput(x: usize, n: i32, h: i32, w: i32, c: i32, pt: i32,
     // Row r of the patch starts at image + ((y0 + r) * w + x0) * c (only read where inside).
     const r0 = image + (<usize>(y0 * w + x0)) * cBytes;
     const rowStep = <usize>w * cBytes;
-    const out = v + <usize>t * cBytes;
+    const out = v + <usize>local * cBytes;
     for (let ci = 0; ci < c; ci += 4) {
       const o = <usize>ci << 2;
       let p = r0 + o;
@@ -814,15 +815,17 @@ export function winogradInput(x: usize, n: i32, h: i32, w: i32, c: i32, pt: i32,
 }
 
 /**
- * A g A^T of every 2 x 2 block of dy (the filter gradient's second operand): d [16, T, co] at (e, t, o) from
- * dy [n, oh, ow, co], block of tile t = (b, ty, tx) at rows 2ty, 2ty + 1 and columns 2tx, 2tx + 1 (zeros
- * past the edge), A = [1 0; 1 1; 1 -1; 0 -1]. Tiles [t0, t1) only; co a multiple of 4.
+ * A g A^T of the 2 x 2 blocks of dy of a group of `count` tiles from `tBase` on (the filter gradient's second
+ * operand): d [16, count, co] at (e, t - tBase, o) from dy [n, oh, ow, co], the block of tile t = (b, ty, tx)
+ * at rows 2ty, 2ty + 1 and columns 2tx, 2tx + 1 (zeros past the edge), A = [1 0; 1 1; 1 -1; 0 -1].
+ * Tiles tBase + [t0, t1) only; co a multiple of 4.
  */
-export function winogradOutputGrad(dy: usize, n: i32, oh: i32, ow: i32, co: i32, tilesH: i32, tilesW: i32, d: usize, t0: i32, t1: i32): void {
+export function winogradOutputGrad(dy: usize, tBase: i32, count: i32, oh: i32, ow: i32, co: i32, tilesH: i32, tilesW: i32, d: usize, t0: i32, t1: i32): void {
   const coBytes = <usize>co << 2;
   const perImage = tilesH * tilesW;
-  const eStep = <usize>n * <usize>perImage * coBytes;
-  for (let t = t0; t < t1; t++) {
+  const eStep = <usize>count * coBytes;
+  for (let local = t0; local < t1; local++) {
+    const t = tBase + local;
     const b = t / perImage;
     const rest = t - b * perImage;
     const ty = rest / tilesW;
@@ -831,7 +834,7 @@ export function winogradOutputGrad(dy: usize, n: i32, oh: i32, ow: i32, co: i32,
     const in1 = y + 1 < oh, ic1 = xx + 1 < ow;
     const p0 = dy + ((<usize>b * <usize>oh + <usize>y) * <usize>ow + <usize>xx) * coBytes;
     const p1 = p0 + <usize>ow * coBytes;
-    const out = d + <usize>t * coBytes;
+    const out = d + <usize>local * coBytes;
     const minus = f32x4.splat(-1);
     for (let o = 0; o < co; o += 4) {
       const ob = <usize>o << 2;
@@ -937,15 +940,16 @@ export function winogradProducts(v: usize, u: usize, tiles: i32, c: i32, k: i32,
 
 /**
  * The 16 products of the filter gradient: m [16, c, k] at point e = v [e]^T (c x T) times d [e] (T x k),
- * summed over tiles in order, in bands of tiles that keep their slice of d in cache. Parts j in [j0, j1),
- * j = e * (c / 4) + (block of four input channels).
+ * summed over tiles in order, in bands of tiles that keep their slice of d in cache; added to m when
+ * `accumulate` is 1 (the next group of tiles: the sums continue in the same order), else from zero.
+ * Parts j in [j0, j1), j = e * (c / 4) + (block of four input channels).
  */
-export function winogradGradProducts(v: usize, d: usize, tiles: i32, c: i32, k: i32, m: usize, j0: i32, j1: i32): void {
+export function winogradGradProducts(v: usize, d: usize, tiles: i32, c: i32, k: i32, accumulate: i32, m: usize, j0: i32, j1: i32): void {
   if (j1 <= j0) return;
   const cBlocks = c >> 2;
   const cBytes = <usize>c << 2;
   const kBytes = <usize>k << 2;
-  for (let j = j0; j < j1; j++) zeroRun(m + <usize>j * 4 * kBytes, 4 * k);
+  if (accumulate == 0) for (let j = j0; j < j1; j++) zeroRun(m + <usize>j * 4 * kBytes, 4 * k);
   let band = <i32>(FILTER_GRAD_BAND_BYTES / kBytes);
   if (band < 4) band = 4;
   for (let t0 = 0; t0 < tiles; t0 += band) {
@@ -960,16 +964,17 @@ export function winogradGradProducts(v: usize, d: usize, tiles: i32, c: i32, k: 
 }
 
 /**
- * A^T m A of every tile (the forward pass's outputs): y [n, oh, ow, k] at the 2 x 2 outputs of tile t (those
- * inside the map) from m [16, T, k], plus bias (a pointer to k floats, or 0), then max(0, .) when `relu`.
- * Tiles [t0, t1) only.
+ * A^T m A of a group of `count` tiles from `tBase` on (the forward pass's outputs): y [n, oh, ow, k] at the
+ * 2 x 2 outputs of tile t (those inside the map) from m [16, count, k] (row t - tBase), plus bias (a pointer
+ * to k floats, or 0), then max(0, .) when `relu`. Tiles tBase + [t0, t1) only.
  */
-export function winogradOutput(m: usize, n: i32, tilesH: i32, tilesW: i32, k: i32, oh: i32, ow: i32, bias: usize, relu: i32, y: usize, t0: i32, t1: i32): void {
+export function winogradOutput(m: usize, tBase: i32, count: i32, tilesH: i32, tilesW: i32, k: i32, oh: i32, ow: i32, bias: usize, relu: i32, y: usize, t0: i32, t1: i32): void {
   const kBytes = <usize>k << 2;
   const perImage = tilesH * tilesW;
-  const eStep = <usize>n * <usize>perImage * kBytes;
+  const eStep = <usize>count * kBytes;
   const zero = f32x4.splat(0);
-  for (let t = t0; t < t1; t++) {
+  for (let local = t0; local < t1; local++) {
+    const t = tBase + local;
     const b = t / perImage;
     const rest = t - b * perImage;
     const ty = rest / tilesW;
@@ -978,7 +983,7 @@ export function winogradOutput(m: usize, n: i32, tilesH: i32, tilesW: i32, k: i3
     const in1 = oy + 1 < oh, ic1 = ox + 1 < ow;
     const y00 = y + ((<usize>b * <usize>oh + <usize>oy) * <usize>ow + <usize>ox) * kBytes;
     const y10 = y00 + <usize>ow * kBytes;
-    const src = m + <usize>t * kBytes;
+    const src = m + <usize>local * kBytes;
     for (let o = 0; o < k; o += 4) {
       const ob = <usize>o << 2;
       const q = src + ob;

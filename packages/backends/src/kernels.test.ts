@@ -144,6 +144,32 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     tf.dispose([x, filter]);
   });
 
+  // Layers too large for one group of transformed tiles (DETKIT_WINOGRAD_GROUP_BYTES, 16 MiB by default) go
+  // through in groups: each output tile is independent and the filter gradient's sums continue in the same
+  // order, so any group size gives the same bits. Here groups of 4 and 5 tiles against one group of 84.
+  it('Winograd in groups of tiles gives the bits of one group', async () => {
+    await useBackend('wasm');
+    const x = tf.tensor(data([2, 13, 11, 16], 81).values, [2, 13, 11, 16]) as tf.Tensor4D;
+    const filter = tf.tensor(data([3, 3, 16, 64], 82).values, [3, 3, 16, 64]) as tf.Tensor4D;
+    const bias = tf.tensor(data([64], 83).values, [64]);
+    const run = () =>
+      tf.tidy(() => {
+        const y = tf.fused.conv2d({ x, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))))([x, filter]);
+        return [y, dx!, df!].map((t) => Array.from(t.dataSync()));
+      });
+    const whole = run();
+    for (const bytes of [4096, 5 * 16 * 4 * 80]) {
+      tf.env().set('DETKIT_WINOGRAD_GROUP_BYTES', bytes);
+      try {
+        expect(run()).toEqual(whole);
+      } finally {
+        tf.env().set('DETKIT_WINOGRAD_GROUP_BYTES', 16 * 1024 * 1024);
+      }
+    }
+    tf.dispose([x, filter, bias]);
+  });
+
   // Every filter packed (DETKIT_PACK_MIN_BYTES 0; by default only those over 64 KiB): blocks of eight output
   // channels, the last padded (12 = 8 + 4), for the forward, the input gradient and a matrix product.
   it('packed filters: Conv2D, FusedConv2D, Conv2DBackpropInput and BatchMatMul', async () => {

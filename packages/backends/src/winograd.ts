@@ -48,6 +48,20 @@ export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
   );
 }
 
+/**
+ * tfjs environment flag (default 16 Mi): bytes of transformed tiles (both operands of the products) held at
+ * once. Larger layers go through in groups of tiles, so the scratch memory stays bounded whatever the image
+ * size (the direct kernels need none; the transforms hold 16 / 4 = 4 times the tensors they read); every
+ * layer of W8 and of the trainer's models fits one group. The results are the same bits for any group size.
+ */
+export const WINOGRAD_GROUP_BYTES_FLAG = 'DETKIT_WINOGRAD_GROUP_BYTES';
+tf.env().registerFlag(WINOGRAD_GROUP_BYTES_FLAG, () => 16 * 1024 * 1024);
+
+/** Tiles per group for operands of `c` and `k` channels (at least 4). */
+function groupTiles(c: number, k: number): number {
+  return Math.max(4, Math.floor(tf.env().getNumber(WINOGRAD_GROUP_BYTES_FLAG) / (16 * 4 * (c + k))));
+}
+
 /** Floats of a transformed filter: 16 points of [rows, cols], cols padded to whole blocks of eight. */
 function filterFloats(rows: number, cols: number): number {
   return 16 * rows * Math.ceil(cols / 8) * 8;
@@ -59,21 +73,25 @@ function filterFloats(rows: number, cols: number): number {
  */
 function transformedConv(backend: WasmBackend, x: TensorInfo, u: TensorInfo, k: number, pt: number, pl: number, outShape: number[], bias: TensorInfo | undefined, relu: boolean): TensorInfo {
   const [n, h, w, c] = x.shape as [number, number, number, number];
+  // Tiles are numbered over the batch; the kernels find each tile's image from its number.
   const [, outH, outW] = outShape as [number, number, number, number];
   const tilesH = Math.ceil(outH / 2);
   const tilesW = Math.ceil(outW / 2);
   const tiles = n * tilesH * tilesW;
   const y = backend.makeOutput(outShape, 'float32');
   if (tiles === 0) return y;
-  const v = backend.makeOutput([16 * tiles * c], 'float32');
-  runSplit(backend, 'winogradInput', [addressOf(backend, x), n, h, w, c, pt, pl, tilesH, tilesW, addressOf(backend, v)], tiles, 1, 16 * tiles * c);
-  const m = backend.makeOutput([16 * tiles * k], 'float32');
-  const blocks = Math.ceil(tiles / 4);
-  runSplit(backend, 'winogradProducts', [addressOf(backend, v), addressOf(backend, u), tiles, c, k, addressOf(backend, m)], 16 * blocks, 1, 16 * tiles * c * k);
-  disposeAll(backend, [v]);
-  const args = [addressOf(backend, m), n, tilesH, tilesW, k, outH, outW, bias === undefined ? 0 : addressOf(backend, bias), relu ? 1 : 0, addressOf(backend, y)];
-  runSplit(backend, 'winogradOutput', args, tiles, 1, 16 * tiles * k);
-  disposeAll(backend, [m]);
+  const group = Math.min(tiles, groupTiles(c, k));
+  const v = backend.makeOutput([16 * group * c], 'float32');
+  const m = backend.makeOutput([16 * group * k], 'float32');
+  const [xp, vp, up, mp, yp] = [x, v, u, m, y].map((t) => addressOf(backend, t)) as [number, number, number, number, number];
+  const biasp = bias === undefined ? 0 : addressOf(backend, bias);
+  for (let first = 0; first < tiles; first += group) {
+    const count = Math.min(group, tiles - first);
+    runSplit(backend, 'winogradInput', [xp, first, count, h, w, c, pt, pl, tilesH, tilesW, vp], count, 1, 16 * count * c);
+    runSplit(backend, 'winogradProducts', [vp, up, count, c, k, mp], 16 * Math.ceil(count / 4), 1, 16 * count * c * k);
+    runSplit(backend, 'winogradOutput', [mp, first, count, tilesH, tilesW, k, outH, outW, biasp, relu ? 1 : 0, yp], count, 1, 16 * count * k);
+  }
+  disposeAll(backend, [v, m]);
   return y;
 }
 
@@ -117,14 +135,20 @@ export function winogradFilterGrad(backend: WasmBackend, x: TensorInfo, dy: Tens
   const tilesH = Math.ceil(oh / 2);
   const tilesW = Math.ceil(ow / 2);
   const tiles = n * tilesH * tilesW;
-  const v = backend.makeOutput([16 * tiles * c], 'float32');
-  runSplit(backend, 'winogradInput', [addressOf(backend, x), n, h, w, c, info.padInfo.top, info.padInfo.left, tilesH, tilesW, addressOf(backend, v)], tiles, 1, 16 * tiles * c);
-  const d = backend.makeOutput([16 * tiles * co], 'float32');
-  runSplit(backend, 'winogradOutputGrad', [addressOf(backend, dy), n, oh, ow, co, tilesH, tilesW, addressOf(backend, d)], tiles, 1, 16 * tiles * co);
+  const group = Math.min(tiles, groupTiles(c, co));
+  const v = backend.makeOutput([16 * group * c], 'float32');
+  const d = backend.makeOutput([16 * group * co], 'float32');
   const m = backend.makeOutput([16 * c * co], 'float32');
-  runSplit(backend, 'winogradGradProducts', [addressOf(backend, v), addressOf(backend, d), tiles, c, co, addressOf(backend, m)], 16 * (c / 4), 1, 16 * tiles * c * co);
+  const [xp, dyp, vp, dp, mp] = [x, dy, v, d, m].map((t) => addressOf(backend, t)) as [number, number, number, number, number];
+  // Group after group, the products continue the same sums in the same order (tiles in order).
+  for (let first = 0; first < tiles; first += group) {
+    const count = Math.min(group, tiles - first);
+    runSplit(backend, 'winogradInput', [xp, first, count, h, w, c, info.padInfo.top, info.padInfo.left, tilesH, tilesW, vp], count, 1, 16 * count * c);
+    runSplit(backend, 'winogradOutputGrad', [dyp, first, count, oh, ow, co, tilesH, tilesW, dp], count, 1, 16 * count * co);
+    runSplit(backend, 'winogradGradProducts', [vp, dp, count, c, co, first === 0 ? 0 : 1, mp], 16 * (c / 4), 1, 16 * count * c * co);
+  }
   disposeAll(backend, [v, d]);
-  runSplit(backend, 'winogradFilterGradOutput', [addressOf(backend, m), c, co, addressOf(backend, dw)], c, 1, 16 * c * co);
+  runSplit(backend, 'winogradFilterGradOutput', [mp, c, co, addressOf(backend, dw)], c, 1, 16 * c * co);
   disposeAll(backend, [m]);
   return dw;
 }
