@@ -26,8 +26,10 @@ for (const NAME of NAMES) {
     ...(kwargs.rpn_pre_nms_top_n_test === undefined ? {} : { rpnPreNmsTopNTest: kwargs.rpn_pre_nms_top_n_test, rpnPostNmsTopNTest: kwargs.rpn_post_nms_top_n_test }),
   };
   const { sizes, torchError, check, checkTransform } = parityFixture(outputs);
-  // The full-size model is 2 x 896 x 1088 px: minutes on tfjs' cpu backend.
-  const timeout = NAME.startsWith('full/') ? 900_000 : 240_000;
+  // The full-size model is 2 x 896 x 1088 px: minutes on tfjs' cpu backend. The 160-px model's cpu case
+  // takes about 40 s alone, but ran 253 s in a clean-clone CI run while turbo ran other packages' suites
+  // beside it on the two cores: the limit guards against a hang, not a slow machine.
+  const timeout = NAME.startsWith('full/') ? 900_000 : 600_000;
   let weights: Uint8Array | undefined;
   const load = () => {
     const model = fasterrcnnResnet50Fpn(options);
