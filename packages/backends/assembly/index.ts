@@ -1048,3 +1048,37 @@ export function winogradFilterGradOutput(m: usize, c: i32, k: i32, dw: usize, r0
     }
   }
 }
+
+/**
+ * {@link winogradInput}, {@link winogradProducts} and {@link winogradOutput} in one call, unit by unit: unit r
+ * is tiles [r * unitTiles, (r + 1) * unitTiles) of the group (unitTiles a multiple of 4), whose transformed
+ * patches and products it writes and reads back while they are in cache. For filters whose transform `u`
+ * fits a core's L2 cache (each unit reads all of it); the results are those of the three calls. Units
+ * [r0, r1) only.
+ */
+export function winogradConvUnits(
+  x: usize, tBase: i32, count: i32, h: i32, w: i32, c: i32, pt: i32, pl: i32, tilesH: i32, tilesW: i32,
+  v: usize, u: usize, k: i32, m: usize, outH: i32, outW: i32, bias: usize, relu: i32, y: usize, unitTiles: i32,
+  r0: i32, r1: i32,
+): void {
+  const blocks = (count + 3) >> 2;
+  for (let r = r0; r < r1; r++) {
+    const t0 = r * unitTiles;
+    const t1 = min(count, t0 + unitTiles);
+    if (t1 <= t0) continue;
+    winogradInput(x, tBase, count, h, w, c, pt, pl, tilesH, tilesW, v, t0, t1);
+    const b0 = t0 >> 2;
+    const b1 = (t1 + 3) >> 2;
+    for (let e = 0; e < 16; e++) winogradProducts(v, u, count, c, k, m, e * blocks + b0, e * blocks + b1);
+    winogradOutput(m, tBase, count, tilesH, tilesW, k, outH, outW, bias, relu, y, t0, t1);
+  }
+}
+
+/** {@link winogradInput} of x and {@link winogradOutputGrad} of dy in one call, for tiles [t0, t1) of the group. */
+export function winogradGradTransforms(
+  x: usize, dy: usize, tBase: i32, count: i32, h: i32, w: i32, c: i32, pt: i32, pl: i32, tilesH: i32, tilesW: i32,
+  v: usize, oh: i32, ow: i32, co: i32, d: usize, t0: i32, t1: i32,
+): void {
+  winogradInput(x, tBase, count, h, w, c, pt, pl, tilesH, tilesW, v, t0, t1);
+  winogradOutputGrad(dy, tBase, count, oh, ow, co, tilesH, tilesW, d, t0, t1);
+}

@@ -94,13 +94,15 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
 
   // 3x3 stride-1 convolutions with at least 16 channels each side (1,024 multiplied) run Winograd's F(2x2, 3x3)
   // and its transpose for the filter gradient (src/winograd.ts): odd sizes (tiles cut by the edge), 'valid'
-  // and asymmetric explicit padding, output channels that are not whole blocks of eight (36, 52), a map of
-  // one tile, a bias with a ReLU; each pass compared with tfjs-backend-cpu's direct sums.
+  // and asymmetric explicit padding, output channels that are not whole blocks of eight (36, 52, 132), a map
+  // of one tile, a bias with a ReLU, both ways through the steps (fused per unit of tiles for filters whose
+  // transform fits L2, step by step for larger ones); each pass compared with tfjs-backend-cpu's direct sums.
   it.each([
     ['16 channels to 64, odd sizes, same', [2, 9, 7, 16], 64, 'same'],
     ['32 channels to 36, valid', [1, 6, 8, 32], 36, 'valid'],
     ['20 channels to 52, explicit', [2, 5, 6, 20], 52, [[0, 0], [2, 0], [1, 2], [0, 0]]],
     ['32 channels to 32, a 2 x 2 map', [3, 2, 2, 32], 32, 'same'],
+    ['64 channels to 132 (a filter transform over 512 KiB: step by step, not tile unit by unit)', [1, 5, 6, 64], 132, 'same'],
   ] as const)('Winograd F(2x2, 3x3): Conv2D, FusedConv2D, both gradients: %s', async (_name, xShape, outC, pad) => {
     const filterShape = [3, 3, xShape[3], outC];
     const attrs = { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 };

@@ -62,6 +62,11 @@ function groupTiles(c: number, k: number): number {
   return Math.max(4, Math.floor(tf.env().getNumber(WINOGRAD_GROUP_BYTES_FLAG) / (16 * 4 * (c + k))));
 }
 
+/** Largest filter transform (bytes) run tile unit by tile unit ({@link UNIT_TILES} tiles at a time), see transformedConv. */
+const FUSED_FILTER_BYTES = 512 * 1024;
+/** Tiles per unit of the fused path: four blocks of the products' four rows. */
+const UNIT_TILES = 16;
+
 /** Floats of a transformed filter: 16 points of [rows, cols], cols padded to whole blocks of eight. */
 function filterFloats(rows: number, cols: number): number {
   return 16 * rows * Math.ceil(cols / 8) * 8;
@@ -85,8 +90,17 @@ function transformedConv(backend: WasmBackend, x: TensorInfo, u: TensorInfo, k: 
   const m = backend.makeOutput([16 * group * k], 'float32');
   const [xp, vp, up, mp, yp] = [x, v, u, m, y].map((t) => addressOf(backend, t)) as [number, number, number, number, number];
   const biasp = bias === undefined ? 0 : addressOf(backend, bias);
+  // A filter transform that fits a core's L2 cache: one call, a few tiles at a time through all three steps
+  // (one wait for the helpers instead of three; the tiles' transforms stay in cache). A larger one: each
+  // step over the whole group, so that each point's filter is read once per block of four tiles.
+  const fused = 16 * c * k * 4 <= FUSED_FILTER_BYTES;
   for (let first = 0; first < tiles; first += group) {
     const count = Math.min(group, tiles - first);
+    if (fused) {
+      const args = [xp, first, count, h, w, c, pt, pl, tilesH, tilesW, vp, up, k, mp, outH, outW, biasp, relu ? 1 : 0, yp, UNIT_TILES];
+      runSplit(backend, 'winogradConvUnits', args, Math.ceil(count / UNIT_TILES), 1, 16 * count * c * k);
+      continue;
+    }
     runSplit(backend, 'winogradInput', [xp, first, count, h, w, c, pt, pl, tilesH, tilesW, vp], count, 1, 16 * count * c);
     runSplit(backend, 'winogradProducts', [vp, up, count, c, k, mp], 16 * Math.ceil(count / 4), 1, 16 * count * c * k);
     runSplit(backend, 'winogradOutput', [mp, first, count, tilesH, tilesW, k, outH, outW, biasp, relu ? 1 : 0, yp], count, 1, 16 * count * k);
@@ -143,8 +157,8 @@ export function winogradFilterGrad(backend: WasmBackend, x: TensorInfo, dy: Tens
   // Group after group, the products continue the same sums in the same order (tiles in order).
   for (let first = 0; first < tiles; first += group) {
     const count = Math.min(group, tiles - first);
-    runSplit(backend, 'winogradInput', [xp, first, count, h, w, c, info.padInfo.top, info.padInfo.left, tilesH, tilesW, vp], count, 1, 16 * count * c);
-    runSplit(backend, 'winogradOutputGrad', [dyp, first, count, oh, ow, co, tilesH, tilesW, dp], count, 1, 16 * count * co);
+    const transforms = [xp, dyp, first, count, h, w, c, info.padInfo.top, info.padInfo.left, tilesH, tilesW, vp, oh, ow, co, dp];
+    runSplit(backend, 'winogradGradTransforms', transforms, count, 1, 16 * count * (c + co));
     runSplit(backend, 'winogradGradProducts', [vp, dp, count, c, co, first === 0 ? 0 : 1, mp], 16 * (c / 4), 1, 16 * count * c * co);
   }
   disposeAll(backend, [v, d]);
