@@ -759,6 +759,18 @@ export function adamUpdate(value: usize, m: usize, v: usize, g: usize, params: u
 // vector): the callers (src/winograd.ts) check it.
 // ---------------------------------------------------------------------------------------------------
 
+/**
+ * The first pixel (b, 2ty, 2tx) of tile t's 2 x 2 block, as an index into a map [n, oh, ow]; tiles are
+ * numbered over the batch, tilesH x tilesW (perImage) per image.
+ */
+@inline
+function blockOrigin(t: i32, perImage: i32, tilesW: i32, oh: i32, ow: i32): i32 {
+  const b = t / perImage;
+  const rest = t - b * perImage;
+  const ty = rest / tilesW;
+  return (b * oh + 2 * ty) * ow + 2 * (rest - ty * tilesW);
+}
+
 /** v128 at p where `inside`, else zeros. */
 @inline
 function loadOrZero(p: usize, inside: bool): v128 {
@@ -825,14 +837,9 @@ export function winogradOutputGrad(dy: usize, tBase: i32, count: i32, oh: i32, o
   const perImage = tilesH * tilesW;
   const eStep = <usize>count * coBytes;
   for (let local = t0; local < t1; local++) {
-    const t = tBase + local;
-    const b = t / perImage;
-    const rest = t - b * perImage;
-    const ty = rest / tilesW;
-    const tx = rest - ty * tilesW;
-    const y = 2 * ty, xx = 2 * tx;
-    const in1 = y + 1 < oh, ic1 = xx + 1 < ow;
-    const p0 = dy + ((<usize>b * <usize>oh + <usize>y) * <usize>ow + <usize>xx) * coBytes;
+    const origin = blockOrigin(tBase + local, perImage, tilesW, oh, ow);
+    const in1 = (origin / ow) % oh + 1 < oh, ic1 = origin % ow + 1 < ow;
+    const p0 = dy + <usize>origin * coBytes;
     const p1 = p0 + <usize>ow * coBytes;
     const out = d + <usize>local * coBytes;
     const minus = f32x4.splat(-1);
@@ -977,14 +984,9 @@ export function winogradOutput(m: usize, tBase: i32, count: i32, tilesH: i32, ti
   const eStep = <usize>count * kBytes;
   const zero = f32x4.splat(0);
   for (let local = t0; local < t1; local++) {
-    const t = tBase + local;
-    const b = t / perImage;
-    const rest = t - b * perImage;
-    const ty = rest / tilesW;
-    const tx = rest - ty * tilesW;
-    const oy = 2 * ty, ox = 2 * tx;
-    const in1 = oy + 1 < oh, ic1 = ox + 1 < ow;
-    const y00 = y + ((<usize>b * <usize>oh + <usize>oy) * <usize>ow + <usize>ox) * kBytes;
+    const origin = blockOrigin(tBase + local, perImage, tilesW, oh, ow);
+    const in1 = (origin / ow) % oh + 1 < oh, ic1 = origin % ow + 1 < ow;
+    const y00 = y + <usize>origin * kBytes;
     const y10 = y00 + <usize>ow * kBytes;
     const src = m + <usize>local * kBytes;
     for (let o = 0; o < k; o += 4) {
