@@ -96,11 +96,11 @@ function inputGradByPhases(backend: WasmBackend, dy: TensorInfo, filter: TensorI
 /** dx (NHWC, shape inShape) of a conv2d, from dy (NHWC) and the filter. */
 function inputGradNhwc(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, inShape: number[], attrs: Conv2DBackpropAttrs): TensorInfo {
   const info = nhwcConvInfo(inShape, filter.shape, attrs);
+  if (winogradApplies(info)) return winogradInputGrad(backend, dy, filter, info);
+  if (!isPointwise(info) && info.inChannels % 4 === 0) return inputGradByPhases(backend, dy, filter, inShape, info);
   const p = info.batchSize * info.outHeight * info.outWidth;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
   const outC = info.outChannels;
-  if (winogradApplies(info)) return winogradInputGrad(backend, dy, filter, info);
-  if (!isPointwise(info) && info.inChannels % 4 === 0) return inputGradByPhases(backend, dy, filter, inShape, info);
   const wT = transposeInfo(backend, withShape(filter, [1, k, outC]), [0, 2, 1]);
   const cols = matMul(backend, withShape(dy, [1, p, outC]), wT);
   disposeAll(backend, [wT]);

@@ -79,10 +79,10 @@ function filterFloats(rows: number, cols: number): number {
  */
 function transformedConv(backend: WasmBackend, x: TensorInfo, u: TensorInfo, k: number, pt: number, pl: number, outShape: number[], bias: TensorInfo | undefined, relu: boolean): TensorInfo {
   const [n, h, w, c] = x.shape as [number, number, number, number];
-  // Tiles are numbered over the batch; the kernels find each tile's image from its number.
   const [, outH, outW] = outShape as [number, number, number, number];
   const tilesH = Math.ceil(outH / 2);
   const tilesW = Math.ceil(outW / 2);
+  // Tiles are numbered over the batch; the kernels find each tile's image from its number.
   const tiles = n * tilesH * tilesW;
   const y = backend.makeOutput(outShape, 'float32');
   if (tiles === 0) return y;
