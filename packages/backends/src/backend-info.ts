@@ -2,7 +2,7 @@ import { tf, wasmSimdSupported } from '@detkit/core';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadedVersions } from './load-backend';
 import { kernelThreadCount } from './wasm-backend';
-import { wasmIsThreaded } from './wasm-threads';
+import { wasmIsThreaded, wasmThreadCount } from './wasm-threads';
 import type { AdapterDescription } from './webgpu/adapter';
 import { webgpuAdapter } from './webgpu/start-webgpu';
 
@@ -14,8 +14,17 @@ export interface BackendInfo {
   device: 'cpu' | 'gpu';
   /** On wasm, whether the WebAssembly SIMD build runs; null on other backends. */
   simd: boolean | null;
-  /** Threads the backend computes with: tfjs-backend-wasm's thread count, 1 for cpu, null for GPUs. */
+  /**
+   * Threads the backend computes with: on wasm the count it started with (`useBackend`'s `threads`:
+   * the calling thread, XNNPACK's pool workers and detkit's kernel helpers), 1 for cpu, null for GPUs.
+   */
   threads: number | null;
+  /**
+   * On wasm, the threads of XNNPACK's pool (tfjs-backend-wasm's own kernels): in Node 1 by default (the
+   * calling thread; detkit's kernel threads take the other cores), in a browser `threads`; null on other
+   * backends.
+   */
+  xnnpackThreads: number | null;
   /**
    * On wasm, whether tfjs's threaded build runs (`tfjs-backend-wasm-threaded-simd.wasm`, shared memory,
    * XNNPACK on a worker pool); null on other backends.
@@ -58,6 +67,7 @@ export function backendInfo(): BackendInfo {
     simd: null,
     threads: null,
     threaded: null,
+    xnnpackThreads: null,
     kernelThreads: null,
     versions: { tfjsCore: tf.version_core, backend: loadedVersions.get(backend) ?? null },
     platform,
@@ -65,7 +75,8 @@ export function backendInfo(): BackendInfo {
   };
   if (backend === 'wasm') {
     info.simd = cachedFlag('WASM_HAS_SIMD_SUPPORT') ?? wasmSimdSupported();
-    info.threads = getThreadsCount();
+    info.threads = wasmThreadCount();
+    info.xnnpackThreads = getThreadsCount();
     info.threaded = wasmIsThreaded();
     info.kernelThreads = kernelThreadCount(tf.backend());
     info.versions.backend = version_wasm;

@@ -41,13 +41,13 @@ function copyOut(backend: WasmBackend, src: TensorInfo, srcOffset: number, shape
  */
 export function fastBatchMatMulConfig(original: KernelConfig): KernelConfig {
   const base: KernelFunc = original.kernelFunc;
-  const plain = (backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo => {
+  const plain = (backend: WasmBackend, a: TensorInfo, b: TensorInfo, behind = false): TensorInfo => {
     const [, m, k] = a.shape as [number, number, number];
     const n = b.shape[2]!;
     if (m % 4 === 0 && n % 4 === 0 && k >= MIN_DIRECT_K && m * n * k >= MIN_FAST_MACS) {
       // detkit's direct kernel: A [m, k] as a 1x1 convolution's input of m / 4 rows of 4 pixels, B its
       // filter (./conv2d): the same sums in the same order as XNNPACK's, split over the kernel threads.
-      const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), undefined, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], false);
+      const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), undefined, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], false, undefined, behind);
       y.shape = [1, m, n];
       return y;
     }
@@ -88,8 +88,9 @@ export function fastBatchMatMulConfig(original: KernelConfig): KernelConfig {
     if (transposeB) temps.push((b3 = transposeInfo(wasm, b3, [0, 2, 1])));
     let out: TensorInfo;
     if (batchB === 1) {
-      // Every batch of A against the one B: one taller product.
-      out = plain(wasm, withShape(a3, [1, batchA * m, k]), b3);
+      // Every batch of A against the one B: one taller product. A^T B is the form of a dense layer's
+      // weight gradient (x^T dy), which only the optimizer reads: computed behind the step (./deferred).
+      out = plain(wasm, withShape(a3, [1, batchA * m, k]), b3, batchA === 1 && transposeA && !transposeB);
     } else {
       out = wasm.makeOutput([Math.max(batchA, batchB), m, n], 'float32');
       for (let i = 0; i < batchB; i++) {

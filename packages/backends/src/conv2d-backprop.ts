@@ -15,6 +15,7 @@
 import type { tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { convForward } from './conv2d';
+import { runDeferred } from './deferred';
 import { winogradApplies, winogradFilterGrad, winogradInputGrad } from './winograd';
 import { addressOf, convGeometry, disposeAll, kernelsFor, nhwcConvInfo, runSplit, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
@@ -44,7 +45,7 @@ function matMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo 
 /**
  * dW [kh, kw, inC, outC] of a conv2d, from x and dy (both NHWC here): detkit's direct kernel (`filterGrad`),
  * which sums x at each tap times dy where they lie, without an im2col copy or a packed operand, split over
- * the kernel threads by rows of dW (taps x input channels).
+ * the kernel threads by rows of dW (taps x input channels), behind the step (./deferred).
  */
 function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, filterShape: number[], attrs: Conv2DBackpropAttrs): TensorInfo {
   const info = nhwcConvInfo(x.shape, filterShape, attrs);
@@ -54,7 +55,8 @@ function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, fil
   const dw = backend.makeOutput(filterShape, 'float32');
   // Parts of whole 4-channel blocks where the channels allow it (the kernel's 4 x 8 tiles).
   const align = info.inChannels % 4 === 0 ? 4 : 1;
-  runSplit(backend, 'filterGrad', [addressOf(backend, x), ...convGeometry(info), addressOf(backend, dy), info.outChannels, addressOf(backend, dw)], k, align, p * k);
+  const args = [addressOf(backend, x), ...convGeometry(info), addressOf(backend, dy), info.outChannels, addressOf(backend, dw)];
+  runDeferred(backend, [{ kernel: 'filterGrad', args, total: k, align, work: p * k }], { outputs: [dw], reads: [x, dy], scratch: [] });
   return dw;
 }
 

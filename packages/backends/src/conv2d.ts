@@ -11,6 +11,7 @@
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { addressOf, convGeometry, disposeAll, kernelsFor, nhwcConvInfo, replacing, runSplit, type WasmBackend } from './wasm-backend';
+import { runDeferred } from './deferred';
 import { winogradApplies, winogradConv2D } from './winograd';
 
 interface Conv2DAttrs {
@@ -55,8 +56,18 @@ export interface ConvOutput {
  * for any geometry (`convGeometry`'s order: n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, oh,
  * ow; the pads may exceed the taps or be negative, as in a convolution's input gradient). x, filter and
  * bias are float32; `filter` [kh, kw, c, co]. Returns a new tensor, or writes into `output`'s map.
+ * `behind`: a weight gradient, computed behind the step (./deferred; a new tensor only).
  */
-export function convForward(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, geometry: readonly number[], relu: boolean, output?: ConvOutput): TensorInfo {
+export function convForward(
+  backend: WasmBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  geometry: readonly number[],
+  relu: boolean,
+  output?: ConvOutput,
+  behind = false,
+): TensorInfo {
   const [n, , , c, kh, kw, , , , , oh, ow] = geometry as [number, number, number, number, number, number, number, number, number, number, number, number];
   const outC = filter.shape[3]!;
   const y = output?.into ?? backend.makeOutput([n, oh, ow, outC], 'float32');
@@ -78,7 +89,13 @@ export function convForward(backend: WasmBackend, x: TensorInfo, filter: TensorI
     kernelsFor(backend).packColumns(addressOf(backend, filter), filterRows, outC, addressOf(backend, weights));
   }
   const args = [addressOf(backend, x), ...geometry, addressOf(backend, weights), outC, pack ? 1 : 0, bias === undefined ? 0 : addressOf(backend, bias), relu ? 1 : 0, base, ...strides];
-  runSplit(backend, 'convForward', args, rows, 1, rows * ow * outC * filterRows);
+  const work = rows * ow * outC * filterRows;
+  if (behind && output === undefined) {
+    const reads = bias === undefined ? [x, filter] : [x, filter, bias];
+    runDeferred(backend, [{ kernel: 'convForward', args, total: rows, align: 1, work }], { outputs: [y], reads, scratch: pack ? [weights] : [] });
+    return y;
+  }
+  runSplit(backend, 'convForward', args, rows, 1, work);
   if (pack) disposeAll(backend, [weights]);
   return y;
 }

@@ -10,6 +10,12 @@
  * tfjs's kernels are. Each chunk writes its own output, so the result is the same, bit for bit, on any
  * number of threads and whoever runs which chunk.
  *
+ * A call can also be queued instead ({@link KernelThreads.defer}): the helpers run queued calls in order,
+ * between the calling thread's own calls (which they serve first), while the calling thread goes on, and
+ * the calling thread completes a queued call itself ({@link KernelThreads.complete}) when it needs the
+ * result: it takes the chunks no helper has started, in order, and waits for the ones running. A queued
+ * call starts only when the one before it is done, so a call may read what the previous one wrote.
+ *
  * Node only (`worker_threads`, and a main thread that may block in `Atomics.wait`); elsewhere, or before a
  * helper has started, the calling thread runs the whole range. Internal to the package.
  */
@@ -21,6 +27,7 @@ import { DetkitError } from '@detkit/core';
  */
 const SLOTS = 32;
 const STATE = 0; // IDLE, POSTED (work waiting for the helper) or RUNNING
+const CURSOR = 1; // the queued call the helper looks at (it is done with every earlier one)
 const FUNCTION = 2; // index of the export to run; the helper writes -1 when it threw
 const ARGC = 3; // arguments before the chunk bounds
 const TOTAL = 4; // the call's range is [0, TOTAL)
@@ -29,6 +36,21 @@ const ARGS = 6; // up to READY - ARGS arguments
 const READY = 31; // 1 once the helper has instantiated the module
 const MAX_ARGS = READY - ARGS;
 const NEXT = 0; // in the job block: index of the next chunk to take
+const BELL = 1; // in the job block: counts posts (a call or a queued call), which helpers wait on
+const TAIL = 2; // in the job block: queued calls so far
+/** Queued calls the ring holds; a slot is written again once every helper has moved past its call. */
+const RING = 64;
+/** One queued call in the ring: its call (as a helper block's FUNCTION..ARGS) and its chunk counters. */
+const RECORD = 40;
+const R_FUNCTION = 0;
+const R_ARGC = 1;
+const R_TOTAL = 2;
+const R_CHUNK = 3;
+const R_CHUNKS = 4; // chunks of the call
+const R_NEXT = 5; // next chunk to take
+const R_DONE = 6; // chunks finished
+const R_FAILED = 7; // 1 once a chunk threw
+const R_ARGS = 8;
 const IDLE = 0;
 const POSTED = 1;
 const RUNNING = 2;
@@ -47,23 +69,51 @@ parentPort.once('message', ({ module, memory, control, slot, helpers, names }) =
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const c = new Int32Array(control, slot * ${SLOTS * 4}, ${SLOTS});
   const job = new Int32Array(control, helpers * ${SLOTS * 4}, ${SLOTS});
+  const queue = new Int32Array(control, (helpers + 1) * ${SLOTS * 4}, ${RING * RECORD});
   Atomics.store(c, ${READY}, 1);
+  let cursor = 0;
   for (;;) {
-    Atomics.wait(c, ${STATE}, ${IDLE});
-    if (Atomics.compareExchange(c, ${STATE}, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue;
-    const fn = exports[names[c[${FUNCTION}]]];
-    const args = Array.from(c.subarray(${ARGS}, ${ARGS} + c[${ARGC}]));
-    const total = c[${TOTAL}];
-    const chunk = c[${CHUNK}];
-    try {
-      for (let k = Atomics.add(job, ${NEXT}, 1); k * chunk < total; k = Atomics.add(job, ${NEXT}, 1)) {
-        fn(...args, k * chunk, Math.min(total, (k + 1) * chunk));
+    const bell = Atomics.load(job, ${BELL});
+    // The calling thread's own call first: it waits for it.
+    if (Atomics.load(c, ${STATE}) === ${POSTED}) {
+      if (Atomics.compareExchange(c, ${STATE}, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue;
+      const fn = exports[names[c[${FUNCTION}]]];
+      const args = Array.from(c.subarray(${ARGS}, ${ARGS} + c[${ARGC}]));
+      const total = c[${TOTAL}];
+      const chunk = c[${CHUNK}];
+      try {
+        for (let k = Atomics.add(job, ${NEXT}, 1); k * chunk < total; k = Atomics.add(job, ${NEXT}, 1)) {
+          fn(...args, k * chunk, Math.min(total, (k + 1) * chunk));
+        }
+      } catch {
+        c[${FUNCTION}] = -1;
       }
-    } catch {
-      c[${FUNCTION}] = -1;
+      Atomics.store(c, ${STATE}, ${IDLE});
+      Atomics.notify(c, ${STATE});
+      continue;
     }
-    Atomics.store(c, ${STATE}, ${IDLE});
-    Atomics.notify(c, ${STATE});
+    // Then the queued calls, one chunk at a time, in order.
+    if (cursor < Atomics.load(job, ${TAIL})) {
+      const r = (cursor % ${RING}) * ${RECORD};
+      const chunks = queue[r + ${R_CHUNKS}];
+      const k = Atomics.add(queue, r + ${R_NEXT}, 1);
+      if (k < chunks) {
+        const total = queue[r + ${R_TOTAL}];
+        const chunk = queue[r + ${R_CHUNK}];
+        try {
+          exports[names[queue[r + ${R_FUNCTION}]]](...queue.subarray(r + ${R_ARGS}, r + ${R_ARGS} + queue[r + ${R_ARGC}]), k * chunk, Math.min(total, (k + 1) * chunk));
+        } catch {
+          Atomics.store(queue, r + ${R_FAILED}, 1);
+        }
+        if (Atomics.add(queue, r + ${R_DONE}, 1) + 1 === chunks) Atomics.notify(queue, r + ${R_DONE});
+        continue;
+      }
+      // Every chunk is taken: the next call may read this one's output once the chunks running are done.
+      for (let d = Atomics.load(queue, r + ${R_DONE}); d < chunks; d = Atomics.load(queue, r + ${R_DONE})) Atomics.wait(queue, r + ${R_DONE}, d);
+      Atomics.store(c, ${CURSOR}, ++cursor);
+      continue;
+    }
+    Atomics.wait(job, ${BELL}, bell);
   }
 });
 `;
@@ -84,6 +134,16 @@ export interface KernelThreads {
    * when every chunk is done.
    */
   run(name: string, args: readonly number[], total: number, align: number): void;
+  /**
+   * Queues `exports[name](...args, start, end)` over [0, total) for the helpers (chunks as in {@link run});
+   * returns the call's number, or undefined where it cannot be queued (no helper ready, or fewer than
+   * `reserve` free places in the queue: a job of several calls queues all of them or none).
+   */
+  defer(name: string, args: readonly number[], total: number, align: number, reserve?: number): number | undefined;
+  /** True once queued call `call` (and so every earlier one) is done; throws if one of its chunks failed. */
+  done(call: number): boolean;
+  /** Runs what is left of the queued calls up to `call` on this thread, waiting for the chunks running; throws if one failed. */
+  complete(call: number): void;
 }
 
 function workerThreads(): WorkerThreads | undefined {
@@ -106,9 +166,10 @@ export function startKernelThreads(
 ): KernelThreads | undefined {
   const threadsModule = workerThreads();
   if (helpers < 1 || threadsModule === undefined || typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return undefined;
-  const control = new SharedArrayBuffer((helpers + 1) * SLOTS * 4);
+  const control = new SharedArrayBuffer(((helpers + 1) * SLOTS + RING * RECORD) * 4);
   const blocks = Array.from({ length: helpers }, (_, slot) => new Int32Array(control, slot * SLOTS * 4, SLOTS));
   const job = new Int32Array(control, helpers * SLOTS * 4, SLOTS);
+  const queue = new Int32Array(control, (helpers + 1) * SLOTS * 4, RING * RECORD);
   for (let slot = 0; slot < helpers; slot++) {
     const worker = new threadsModule.Worker(HELPER_SOURCE, { eval: true });
     worker.postMessage({ module, memory, control, slot, helpers, names });
@@ -117,14 +178,24 @@ export function startKernelThreads(
   }
   const index = new Map(names.map((n, i) => [n, i]));
   const ready = () => blocks.filter((b) => Atomics.load(b, READY) === 1);
+  const functionIndex = (name: string, args: readonly number[]): number => {
+    const fn = index.get(name);
+    if (fn === undefined) throw new DetkitError('UNSUPPORTED_PLATFORM', `no kernel '${name}' to run on helper threads`);
+    if (args.length + 2 > MAX_ARGS) throw new DetkitError('UNSUPPORTED_PLATFORM', `kernel '${name}' takes more than ${MAX_ARGS} arguments`);
+    return fn;
+  };
+  const ring = (call: number) => (call % RING) * RECORD;
+  /** Queued calls so far; `completed` of them are done (in order: a call starts when the one before is done). */
+  let tail = 0;
+  let completed = 0;
+  const failure = (call: number) =>
+    new DetkitError('UNSUPPORTED_PLATFORM', `detkit's '${names[queue[ring(call) + R_FUNCTION]!]!}' kernel failed on a helper thread`);
   return {
     get threads() {
       return ready().length + 1;
     },
     run(name, args, total, align) {
-      const fn = index.get(name);
-      if (fn === undefined) throw new DetkitError('UNSUPPORTED_PLATFORM', `no kernel '${name}' to run on helper threads`);
-      if (args.length + 2 > MAX_ARGS) throw new DetkitError('UNSUPPORTED_PLATFORM', `kernel '${name}' takes more than ${MAX_ARGS} arguments`);
+      const fn = functionIndex(name, args);
       if (total <= 0) return;
       const live = ready();
       const chunks = Math.min(Math.ceil(total / align), (live.length + 1) * CHUNKS_PER_THREAD);
@@ -137,8 +208,9 @@ export function startKernelThreads(
         block[CHUNK] = chunk;
         block.set(args, ARGS);
         Atomics.store(block, STATE, POSTED);
-        Atomics.notify(block, STATE);
       }
+      Atomics.add(job, BELL, 1);
+      Atomics.notify(job, BELL);
       let failed = false;
       try {
         // This thread takes chunks too, from the same counter, until none is left.
@@ -155,6 +227,62 @@ export function startKernelThreads(
         }
       }
       if (failed) throw new DetkitError('UNSUPPORTED_PLATFORM', `detkit's '${name}' kernel failed on a helper thread`);
+    },
+    defer(name, args, total, align, reserve = 1) {
+      const fn = functionIndex(name, args);
+      const live = ready();
+      if (live.length === 0) return undefined;
+      // A slot is free once its call is done and every helper has moved past it.
+      const oldest = tail + reserve - 1 - RING;
+      if (oldest >= completed) return undefined;
+      if (oldest >= 0 && blocks.some((b) => Atomics.load(b, CURSOR) <= oldest)) return undefined;
+      const chunks = Math.max(1, Math.min(Math.ceil(total / align), (live.length + 1) * CHUNKS_PER_THREAD));
+      const chunk = Math.max(align, Math.ceil(total / chunks / align) * align);
+      const r = ring(tail);
+      queue[r + R_FUNCTION] = fn;
+      queue[r + R_ARGC] = args.length;
+      queue[r + R_TOTAL] = total;
+      queue[r + R_CHUNK] = chunk;
+      queue[r + R_CHUNKS] = Math.ceil(total / chunk);
+      queue[r + R_NEXT] = 0;
+      queue[r + R_DONE] = 0;
+      queue[r + R_FAILED] = 0;
+      queue.set(args, r + R_ARGS);
+      // Storing the tail publishes the record (atomic operations order the plain writes before it).
+      Atomics.store(job, TAIL, ++tail);
+      Atomics.add(job, BELL, 1);
+      Atomics.notify(job, BELL);
+      return tail - 1;
+    },
+    done(call) {
+      while (completed <= call && Atomics.load(queue, ring(completed) + R_DONE) === queue[ring(completed) + R_CHUNKS]) {
+        if (queue[ring(completed) + R_FAILED] !== 0) throw failure(completed);
+        completed++;
+      }
+      return completed > call;
+    },
+    complete(call) {
+      for (; completed <= call; completed++) {
+        const r = ring(completed);
+        const chunks = queue[r + R_CHUNKS]!;
+        const total = queue[r + R_TOTAL]!;
+        const chunk = queue[r + R_CHUNK]!;
+        const name = names[queue[r + R_FUNCTION]!]!;
+        const args = Array.from(queue.subarray(r + R_ARGS, r + R_ARGS + queue[r + R_ARGC]!));
+        for (let k = Atomics.add(queue, r + R_NEXT, 1); k < chunks; k = Atomics.add(queue, r + R_NEXT, 1)) {
+          try {
+            run(name, [...args, k * chunk, Math.min(total, (k + 1) * chunk)]);
+          } catch {
+            Atomics.store(queue, r + R_FAILED, 1);
+          }
+          if (Atomics.add(queue, r + R_DONE, 1) + 1 === chunks) Atomics.notify(queue, r + R_DONE);
+        }
+        for (let d = Atomics.load(queue, r + R_DONE); d < chunks; d = Atomics.load(queue, r + R_DONE)) Atomics.wait(queue, r + R_DONE, d);
+        if (queue[r + R_FAILED] !== 0) {
+          completed++;
+          throw failure(completed - 1);
+        }
+      }
     },
   };
 }

@@ -1,12 +1,12 @@
 import { BackendUnavailableError, gpuContextLost, registerCpuKernelFixes, registerGradientFixes, setupBackend, tf } from '@detkit/core';
 import { importNodeGpu, loadWebgl, loadWebgpu, loadedVersions, NODE_GPU_PACKAGE } from './load-backend';
 import { registerWasmTrainingKernels } from './register-wasm-training-kernels';
-import { checkThreads, startWasm } from './wasm-threads';
+import { checkThreads, checkXnnpackThreads, MAX_WASM_THREADS, startWasm } from './wasm-threads';
 import { startWebgpu } from './webgpu/start-webgpu';
 
 /**
  * Where detkit's math runs:
- * - `'wasm'`: tfjs-backend-wasm (WebAssembly SIMD; XNNPACK on `threads` threads, default every core), with
+ * - `'wasm'`: tfjs-backend-wasm (WebAssembly SIMD, on `threads` threads, default every core), with
  *   detkit's training kernels registered ({@link registerWasmTrainingKernels}). The default CPU backend.
  * - `'cpu'`: tfjs-backend-cpu, plain JavaScript: the reference every other backend is tested against
  *   (with {@link registerCpuKernelFixes}).
@@ -34,15 +34,25 @@ export interface UseBackendOptions {
    */
   wasmPaths?: string;
   /**
-   * `'wasm'` (and `'auto'` when it picks wasm): the threads XNNPACK's convolutions and matrix products run
-   * on, an integer from 1 to 8. Default: every core (`os.availableParallelism()` in Node,
-   * `navigator.hardwareConcurrency` in a browser), at most 8. One thread runs tfjs's unthreaded SIMD build;
-   * more run its threaded SIMD build (in Node through detkit's start-up fixes; in a browser only on a
-   * cross-origin-isolated page). Results do not depend on the count: XNNPACK splits the outputs between
-   * threads, never a sum. Fixed when wasm first starts in a process: another count later throws
-   * `InvalidArgumentError`, as does a count that is not an integer from 1 to 8.
+   * `'wasm'` (and `'auto'` when it picks wasm): the threads the backend computes on, an integer from 1 to
+   * 8. Default: every core (`os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in a
+   * browser), at most 8. One thread runs tfjs's unthreaded SIMD build; more run its threaded SIMD build (in
+   * Node through detkit's start-up fixes, with detkit's kernels split over helper threads, see
+   * `xnnpackThreads`; in a browser only on a cross-origin-isolated page, XNNPACK's pool on every thread).
+   * Results do not depend on the count: work is split by outputs between threads, never a sum. Fixed when
+   * wasm first starts in a process: another count later throws `InvalidArgumentError`, as does a count
+   * that is not an integer from 1 to 8.
    */
   threads?: number;
+  /**
+   * `'wasm'` in Node with more than one thread: the threads of XNNPACK's pool, which runs
+   * tfjs-backend-wasm's own kernels (elementwise ops, pooling, depthwise forwards), an integer from 1 to
+   * `threads`. Default 1: XNNPACK runs on the calling thread, and the other `threads - 1` cores are
+   * detkit's kernel threads (its convolutions and their gradients, products, batch norm, Adam, transposes),
+   * which a pool's workers would compete with (they spin between calls). In a browser the pool has
+   * `threads` threads (detkit's kernel threads are Node-only). Fixed with `threads`.
+   */
+  xnnpackThreads?: number;
   /**
    * Imports `@tensorflow/tfjs-node-gpu` for `'gpu'` in Node. Default: a dynamic import of that package by
    * name. Pass `() => import('@tensorflow/tfjs-node-gpu')` where a bundler must see the import.
@@ -224,6 +234,7 @@ export async function useBackend(name: BackendName, options: UseBackendOptions =
     throw new BackendUnavailableError(String(name), 'unknown backend name', `Use one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}.`);
   }
   if (options.threads !== undefined) checkThreads(options.threads);
+  if (options.xnnpackThreads !== undefined) checkXnnpackThreads(options.xnnpackThreads, options.threads ?? MAX_WASM_THREADS);
   registerGradientFixes();
   const previous = currentBackendName();
   if (name !== 'webgpu') await downloadVariablesFromWebgpu();

@@ -4,8 +4,8 @@
  * Internal to the package.
  */
 import { DetkitError, tf } from '@detkit/core';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { DataId, KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { wasmThreadCount } from './wasm-threads';
 import { startKernelThreads, type KernelThreads } from './kernel-threads';
 import { backendsWasm, type BackendsWasm } from './wasm';
 
@@ -121,7 +121,7 @@ export function kernelThreadCount(backend: object): number {
   return helpers.get(backend)?.threads ?? 1;
 }
 
-type RangeKernel = { [K in keyof BackendsWasm]: BackendsWasm[K] extends (...args: never[]) => void ? K : never }[keyof BackendsWasm];
+export type RangeKernel = { [K in keyof BackendsWasm]: BackendsWasm[K] extends (...args: never[]) => void ? K : never }[keyof BackendsWasm];
 
 /**
  * tfjs environment flag (default true): `tf.env().set('DETKIT_KERNEL_THREADS', false)` keeps detkit's own
@@ -131,7 +131,7 @@ export const KERNEL_THREADS_FLAG = 'DETKIT_KERNEL_THREADS';
 tf.env().registerFlag(KERNEL_THREADS_FLAG, () => true);
 
 /** Work (elements written) under which a call stays on the calling thread: waking a helper costs more. */
-const MIN_SPLIT_WORK = 1 << 16;
+export const MIN_SPLIT_WORK = 1 << 16;
 
 /**
  * Runs a kernel whose last two arguments are a range [start, end) of its output, `kernel(...args, 0, total)`
@@ -141,14 +141,27 @@ const MIN_SPLIT_WORK = 1 << 16;
  * multiples of `align`.
  */
 export function runSplit(backend: WasmBackend, kernel: RangeKernel, args: readonly number[], total: number, align: number, work: number): void {
-  const kernels = kernelsFor(backend);
-  const call = (name: string, all: readonly number[]) => (kernels[name as RangeKernel] as unknown as (...a: number[]) => void)(...all);
+  const threads = kernelThreads(backend);
+  if (threads === undefined || work < MIN_SPLIT_WORK) callKernel(backend, kernel, [...args, 0, total]);
+  else threads.run(kernel, args, total, align);
+}
+
+/** Calls one of the module's range kernels on this thread. */
+export function callKernel(backend: WasmBackend, kernel: string, args: readonly number[]): void {
+  (kernelsFor(backend)[kernel as RangeKernel] as unknown as (...a: number[]) => void)(...args);
+}
+
+/**
+ * The kernel threads of `backend` (started at the first call), or undefined where calls stay on this
+ * thread: no helper (one thread, not Node, no shared heap) or the {@link KERNEL_THREADS_FLAG} off.
+ */
+export function kernelThreads(backend: WasmBackend): KernelThreads | undefined {
   let threads = helpers.get(backend);
   if (threads === undefined) {
     const memory = (backend.wasm.asm?.memory ?? backend.wasm.wasmMemory) as WebAssembly.Memory;
-    threads = startKernelThreads(backendsWasm.compiled(memory), memory, Object.keys(kernels), getThreadsCount() - 1, call) ?? null;
+    const names = Object.keys(kernelsFor(backend));
+    threads = startKernelThreads(backendsWasm.compiled(memory), memory, names, wasmThreadCount() - 1, (name, all) => callKernel(backend, name, all)) ?? null;
     helpers.set(backend, threads);
   }
-  if (threads === null || work < MIN_SPLIT_WORK || !tf.env().getBool(KERNEL_THREADS_FLAG)) call(kernel, [...args, 0, total]);
-  else threads.run(kernel, args, total, align);
+  return threads === null || !tf.env().getBool(KERNEL_THREADS_FLAG) ? undefined : threads;
 }

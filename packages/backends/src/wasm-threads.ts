@@ -30,7 +30,19 @@ export const MAX_WASM_THREADS = 8;
 /** Options of {@link startWasm}. */
 export interface StartWasmOptions {
   threads?: number;
+  xnnpackThreads?: number;
   wasmPaths?: string;
+}
+
+/** The threads {@link startWasm} started wasm on in this process; undefined where it did not start it. */
+let wasmThreads: number | undefined;
+
+/**
+ * The threads wasm runs on in this process: {@link startWasm}'s count (the calling thread, XNNPACK's pool
+ * workers and detkit's kernel helpers share them), else tfjs-backend-wasm's own thread count.
+ */
+export function wasmThreadCount(): number {
+  return wasmThreads ?? getThreadsCount();
 }
 
 // Node built-ins by specifiers held in variables, opaque to browser bundlers (as @detkit/core does).
@@ -64,6 +76,14 @@ export async function defaultWasmThreads(): Promise<number> {
     cores = navigator.hardwareConcurrency;
   }
   return Math.max(1, Math.min(MAX_WASM_THREADS, cores));
+}
+
+/** Checks `useBackend`'s `xnnpackThreads` option: an integer from 1 to `threads`. */
+export function checkXnnpackThreads(xnnpackThreads: unknown, threads: number): number {
+  if (typeof xnnpackThreads !== 'number' || !Number.isInteger(xnnpackThreads) || xnnpackThreads < 1 || xnnpackThreads > threads) {
+    throw new InvalidArgumentError('useBackend', 'xnnpackThreads', `must be an integer from 1 to threads (${threads}), got ${String(xnnpackThreads)}`);
+  }
+  return xnnpackThreads;
 }
 
 /** Checks `useBackend`'s `threads` option: an integer from 1 to {@link MAX_WASM_THREADS}. */
@@ -169,17 +189,19 @@ async function withNodeThreadFixes<T>(start: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Makes tfjs-backend-wasm the active backend with `threads` XNNPACK threads (default: every core, see
+ * Makes tfjs-backend-wasm the active backend on `threads` threads (default: every core, see
  * {@link defaultWasmThreads}). The count is fixed when the backend first starts in a process (tfjs starts
  * its module once): asking for another count afterwards throws {@link InvalidArgumentError}; omitting it
  * reuses the running backend. One thread runs the unthreaded SIMD build; more run the threaded SIMD build
- * (in a browser only where tfjs finds thread support: a cross-origin-isolated page).
+ * (in a browser only where tfjs finds thread support: a cross-origin-isolated page), where XNNPACK's pool
+ * has `threads` threads in a browser and `xnnpackThreads` (default 1: on the calling thread) in Node,
+ * whose other threads are detkit's kernel helpers (./kernel-threads).
  */
 export async function startWasm(options: StartWasmOptions): Promise<void> {
   const asked = options.threads === undefined ? undefined : checkThreads(options.threads);
   const paths = options.wasmPaths === undefined ? {} : { wasmPaths: options.wasmPaths };
   if (initialisedWasm() !== undefined) {
-    const running = getThreadsCount();
+    const running = wasmThreadCount();
     if (asked !== undefined && asked !== running) {
       throw new InvalidArgumentError(
         'useBackend',
@@ -191,21 +213,29 @@ export async function startWasm(options: StartWasmOptions): Promise<void> {
     return;
   }
   const threads = asked ?? (await defaultWasmThreads());
-  setThreadsCount(threads);
+  const xnnpack = options.xnnpackThreads === undefined ? undefined : checkXnnpackThreads(options.xnnpackThreads, threads);
   if (!isNode()) {
+    setThreadsCount(threads);
     await setupBackend('wasm', paths);
+    wasmThreads = threads;
     return;
   }
+  // In Node detkit's kernel threads take the cores beside the calling one, which runs XNNPACK's kernels
+  // unless `xnnpackThreads` asks for a pool (its workers spin between calls, on the helpers' cores).
+  const pool = xnnpack ?? 1;
+  setThreadsCount(pool);
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
   if (threads === 1) {
     await setupBackend('wasm', paths);
+    wasmThreads = threads;
     return;
   }
   await withNodeThreadFixes(() => setupBackend('wasm', paths));
-  const pool = initialisedWasm()?.wasm.PThread;
-  for (const worker of [...(pool?.unusedWorkers ?? []), ...(pool?.runningWorkers ?? [])]) worker.unref?.();
+  const workers = initialisedWasm()?.wasm.PThread;
+  for (const worker of [...(workers?.unusedWorkers ?? []), ...(workers?.runningWorkers ?? [])]) worker.unref?.();
   const running = getThreadsCount();
-  if (running !== threads) {
-    throw new BackendUnavailableError('wasm', `tfjs-backend-wasm started ${running} thread(s) instead of ${threads}`, 'Use { threads: 1 }.');
+  if (running !== pool) {
+    throw new BackendUnavailableError('wasm', `tfjs-backend-wasm started ${running} thread(s) instead of ${pool}`, 'Use { threads: 1 }.');
   }
+  wasmThreads = threads;
 }

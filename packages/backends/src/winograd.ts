@@ -18,6 +18,7 @@
  */
 import { tf } from '@detkit/core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { runDeferred, type Phase } from './deferred';
 import { addressOf, disposeAll, runSplit, type WasmBackend } from './wasm-backend';
 
 /**
@@ -155,15 +156,16 @@ export function winogradFilterGrad(backend: WasmBackend, x: TensorInfo, dy: Tens
   const d = backend.makeOutput([16 * group * co], 'float32');
   const m = backend.makeOutput([16 * c * co], 'float32');
   const [xp, dyp, vp, dp, mp] = [x, dy, v, d, m].map((t) => addressOf(backend, t)) as [number, number, number, number, number];
+  const phases: Phase[] = [];
   // Group after group, the products continue the same sums in the same order (tiles in order).
   for (let first = 0; first < tiles; first += group) {
     const count = Math.min(group, tiles - first);
     const transforms = [xp, dyp, first, count, h, w, c, info.padInfo.top, info.padInfo.left, tilesH, tilesW, vp, oh, ow, co, dp];
-    runSplit(backend, 'winogradGradTransforms', transforms, count, 1, 16 * count * (c + co));
-    runSplit(backend, 'winogradGradProducts', [vp, dp, count, c, co, first === 0 ? 0 : 1, mp], 16 * (c / 4), 1, 16 * count * c * co);
+    phases.push({ kernel: 'winogradGradTransforms', args: transforms, total: count, align: 1, work: 16 * count * (c + co) });
+    phases.push({ kernel: 'winogradGradProducts', args: [vp, dp, count, c, co, first === 0 ? 0 : 1, mp], total: 16 * (c / 4), align: 1, work: 16 * count * c * co });
   }
-  disposeAll(backend, [v, d]);
-  runSplit(backend, 'winogradFilterGradOutput', [mp, c, co, addressOf(backend, dw)], c, 1, 16 * c * co);
-  disposeAll(backend, [m]);
+  phases.push({ kernel: 'winogradFilterGradOutput', args: [mp, c, co, addressOf(backend, dw)], total: c, align: 1, work: 16 * c * co });
+  // Behind the step (./deferred): the optimizer is the first to read dW.
+  runDeferred(backend, phases, { outputs: [dw], reads: [x, dy], scratch: [v, d, m] });
   return dw;
 }

@@ -19,6 +19,18 @@ function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
+ * x^T · dy, a dense layer's weight gradient: an explicit transpose and a plain product, or
+ * `tf.matMul(x, dy, true)` on wasm with @detkit/backends' BatchMatMul (which marks itself with
+ * `Symbol.for('detkit.backends.replaced')`): it transposes as fast, and computes that form behind the
+ * step, on its kernel threads, since only the optimizer reads a weight gradient. The same bits either way.
+ */
+function weightGradient(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+  const kernel = tf.getBackend() === 'wasm' ? (tf.getKernel('BatchMatMul', 'wasm') as (object & { [key: symbol]: unknown }) | undefined) : undefined;
+  if (kernel?.[Symbol.for('detkit.backends.replaced')] !== undefined) return tf.matMul(x, dy, true, false);
+  return matMul(tf.transpose(x), dy);
+}
+
+/**
  * Kernel gradient of a stride-1 'same' conv: [k, k, Cin, Cout] from x [N, H, W, Cin] and dy [N, H, W, Cout],
  * one slice and one matMul per tap: for backends without a Conv2DBackpropFilter (stock tfjs-backend-wasm).
  */
@@ -98,7 +110,7 @@ export function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D): t
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const d = dy as tf.Tensor2D;
       const dx = tf.tidy(() => tf.transpose(matMul(ws, tf.transpose(d))) as tf.Tensor2D);
-      const dw = tf.tidy(() => matMul(tf.transpose(xs), d));
+      const dw = tf.tidy(() => weightGradient(xs, d));
       return [dx, dw];
     };
     return { value: matMul(xi, wi), gradFunc };

@@ -4,6 +4,7 @@
 // and matMul kernels, a @detkit/boxes kernel in tfjs's heap), and prints the weights as JSON on stdout.
 import { BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, tf } from '@detkit/core';
 import { boxIou } from '@detkit/boxes';
+import { pendingJobs } from '../../src/deferred';
 import { backendInfo, useBackend } from '../../src/index';
 
 const threads = Number(process.argv[2]);
@@ -68,6 +69,33 @@ const transposeMisplaced = tf.tidy(() => {
   return misplaced;
 });
 
+// Weight gradients behind the step (src/deferred.ts): a filter gradient queued for the helper, its inputs
+// disposed at once and their memory handed to new tensors, which are written over before dW is read; and one
+// disposed unread. Reported as an FNV-1a hash of dW's bits (the 1-thread child computes it in place), the jobs
+// queued right after the call (0 on 1 thread), and the tensors left over.
+const hashBits = (values: Float32Array) => new Uint32Array(values.slice().buffer).reduce((h, w) => Math.imul(h ^ w, 16777619) >>> 0, 2166136261);
+const deferred = (() => {
+  const before = tf.memory().numTensors;
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, 64, 64] };
+  const shapes = { x: [8, 48, 48, 64], dy: [8, 48, 48, 64] };
+  const gradient = () => {
+    const x = tf.randomNormal(shapes.x, 0, 1, 'float32', 11);
+    const dy = tf.randomNormal(shapes.dy, 0, 1, 'float32', 12);
+    const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor;
+    const queued = pendingJobs(tf.backend() as never);
+    tf.dispose([x, dy]);
+    // New tensors of the same sizes, likely in the memory just freed, written over while the job may run.
+    const overwrite = [tf.fill(shapes.x, 7), tf.fill(shapes.dy, -3)];
+    return { dw, queued, overwrite };
+  };
+  const read = gradient();
+  const dwHash = hashBits(read.dw.dataSync() as Float32Array);
+  const unread = gradient();
+  unread.dw.dispose();
+  tf.dispose([read.dw, ...read.overwrite, ...unread.overwrite]);
+  return { dwHash, queued: read.queued, leftOver: tf.memory().numTensors - before };
+})();
+
 let changeError: string | null = null;
 try {
   await useBackend('wasm', { threads: threads === 1 ? 2 : 1 });
@@ -76,5 +104,5 @@ try {
 }
 
 const weights = Object.fromEntries(Object.entries(params).map(([name, v]) => [name, Array.from(v.dataSync())]));
-process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, batchNorm: bn, transposeMisplaced, changeError }));
+process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, batchNorm: bn, transposeMisplaced, deferred, changeError }));
 // No process.exit: the test checks that tfjs's worker threads let Node exit on its own.

@@ -1,0 +1,191 @@
+/**
+ * Weight gradients behind the step. In a training step's backward pass each convolution computes the
+ * gradient of its input (which the next layer down needs at once) and of its filter (which only the
+ * optimizer reads, at the end of the step). Run on the kernel threads' queue
+ * (./kernel-threads' `defer`), a filter gradient is computed by the helper threads while the calling thread
+ * goes on with the pass: tfjs's JavaScript, the one-thread kernels and the input gradients, which the
+ * helpers still join between two queued chunks. The calling thread does the rest of a queued job itself
+ * when the result is read.
+ *
+ * A deferred job's outputs are pending until its calls are done: the first access to their data, by any
+ * kernel (tfjs-backend-wasm's look their tensors up in `dataIdMap`, detkit's through `addressOf`), by a
+ * read (`dataSync`, `data`) or by freeing them, completes the job first. The job holds a reference to each
+ * tensor it reads, so that tfjs freeing one (the gradient tape disposes dy as it goes) cannot hand its
+ * memory to another tensor while a helper still reads it, and frees its scratch when it is done. The
+ * kernels and their chunks are the same as on the calling thread, so the results are the same bits.
+ *
+ * Internal to the package.
+ */
+import { tf } from '@detkit/core';
+import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
+import { kernelThreads, MIN_SPLIT_WORK, runSplit, type RangeKernel, type WasmBackend } from './wasm-backend';
+
+/**
+ * tfjs environment flag (default true): weight gradients (convolution filter gradients, and products of the
+ * form x^T dy) computed by the kernel threads behind the step, see above. False computes them in place, as
+ * every other kernel (for comparisons: the results are the same bits either way).
+ */
+export const DEFER_GRADIENTS_FLAG = 'DETKIT_DEFER_WEIGHT_GRADIENTS';
+tf.env().registerFlag(DEFER_GRADIENTS_FLAG, () => true);
+
+/** One range kernel call of a job, as {@link runSplit} takes it. */
+export interface Phase {
+  kernel: RangeKernel;
+  args: readonly number[];
+  total: number;
+  align: number;
+  work: number;
+}
+
+/** What a job writes, reads and allocates for itself. */
+export interface JobTensors {
+  /** Tensors the job writes: pending until it is done. */
+  outputs: readonly TensorInfo[];
+  /** Tensors the job reads: held (one reference each) until it is done. */
+  reads: readonly TensorInfo[];
+  /** The job's own scratch tensors: freed when it is done. */
+  scratch: readonly TensorInfo[];
+}
+
+interface Job {
+  /** The job's last queued call. */
+  last: number;
+  outputs: DataId[];
+  reads: DataId[];
+  scratch: DataId[];
+}
+
+interface TensorData {
+  refCount: number;
+}
+
+interface Tracking {
+  jobs: Job[];
+  pending: Map<DataId, Job>;
+  /** Outputs of a job whose kernel failed on a helper: reading them throws that error. */
+  failed: Map<DataId, Error>;
+  get: (dataId: DataId) => TensorData;
+  /** Above 0 while the backend itself touches a tensor's bookkeeping, not its data. */
+  quiet: number;
+}
+
+const tracking = new WeakMap<WasmBackend, Tracking>();
+
+/** The backend's tracking, installing it the first time: its data lookups complete a pending job first. */
+function trackingFor(backend: WasmBackend): Tracking {
+  let state = tracking.get(backend);
+  if (state !== undefined) return state;
+  const map = backend.dataIdMap as unknown as { get(dataId: DataId): TensorData };
+  const get = map.get.bind(map);
+  const track: Tracking = { jobs: [], pending: new Map(), failed: new Map(), get, quiet: 0 };
+  state = track;
+  map.get = (dataId: DataId) => {
+    if (track.quiet === 0) {
+      const job = track.pending.get(dataId);
+      if (job !== undefined) finish(backend, track, job);
+      const error = track.failed.get(dataId);
+      if (error !== undefined) throw error;
+    }
+    return get(dataId);
+  };
+  const bookkeeping = <A extends unknown[], R>(method: (...args: A) => R) => (...args: A): R => {
+    track.quiet++;
+    try {
+      return method(...args);
+    } finally {
+      track.quiet--;
+    }
+  };
+  const wasm = backend as WasmBackend & { incRef(dataId: DataId): void; refCount(dataId: DataId): number };
+  wasm.incRef = bookkeeping(wasm.incRef.bind(wasm));
+  wasm.refCount = bookkeeping(wasm.refCount.bind(wasm));
+  const disposeData = bookkeeping(wasm.disposeData.bind(wasm));
+  wasm.disposeData = (dataId: DataId, force?: boolean) => {
+    const job = track.pending.get(dataId);
+    // Freeing the last reference while a helper may still write there: finish the job first.
+    if (job !== undefined && (force === true || (track.get(dataId)?.refCount ?? 0) <= 1)) finish(backend, track, job);
+    const freed = disposeData(dataId, force);
+    if (freed) track.failed.delete(dataId);
+    return freed;
+  };
+  tracking.set(backend, track);
+  return track;
+}
+
+/** Jobs queued on `backend` and not yet released (for tests). */
+export function pendingJobs(backend: WasmBackend): number {
+  return tracking.get(backend)?.jobs.length ?? 0;
+}
+
+/** Frees what a done job held and makes its outputs readable. */
+function release(backend: WasmBackend, track: Tracking, job: Job, error?: Error): void {
+  for (const id of job.outputs) {
+    track.pending.delete(id);
+    if (error !== undefined) track.failed.set(id, error);
+  }
+  for (const id of [...job.scratch, ...job.reads]) backend.disposeData(id);
+}
+
+/** Releases the jobs at the front that are done (without waiting). */
+function settle(backend: WasmBackend, track: Tracking): void {
+  const threads = kernelThreads(backend);
+  while (track.jobs.length > 0) {
+    const job = track.jobs[0]!;
+    let done: boolean;
+    try {
+      done = threads === undefined || threads.done(job.last);
+    } catch (error) {
+      track.jobs.shift();
+      release(backend, track, job, error as Error);
+      continue;
+    }
+    if (!done) return;
+    track.jobs.shift();
+    release(backend, track, job);
+  }
+}
+
+/** Completes `job` (and every job queued before it) on this thread. */
+function finish(backend: WasmBackend, track: Tracking, job: Job): void {
+  const threads = kernelThreads(backend);
+  while (track.jobs.length > 0) {
+    const first = track.jobs.shift()!;
+    let error: Error | undefined;
+    try {
+      threads?.complete(first.last);
+    } catch (e) {
+      error = e as Error;
+    }
+    release(backend, track, first, error);
+    if (first === job) return;
+  }
+}
+
+/**
+ * Runs `phases` in order, on the kernel threads' queue when they have a helper and the
+ * {@link DEFER_GRADIENTS_FLAG} is on (then `tensors.outputs` are pending until they are done), else now,
+ * each split as {@link runSplit} splits it. Either way the job owns `tensors.scratch` and frees it.
+ */
+export function runDeferred(backend: WasmBackend, phases: readonly Phase[], tensors: JobTensors): void {
+  const threads = kernelThreads(backend);
+  const work = phases.reduce((sum, phase) => sum + phase.work, 0);
+  if (threads !== undefined && tf.env().getBool(DEFER_GRADIENTS_FLAG) && work >= MIN_SPLIT_WORK) {
+    const track = trackingFor(backend);
+    settle(backend, track);
+    let last = threads.defer(phases[0]!.kernel, phases[0]!.args, phases[0]!.total, phases[0]!.align, phases.length);
+    if (last !== undefined) {
+      for (let i = 1; i < phases.length; i++) {
+        const phase = phases[i]!;
+        // Places for every call were reserved with the first.
+        last = threads.defer(phase.kernel, phase.args, phase.total, phase.align)!;
+      }
+      const job: Job = { last, outputs: tensors.outputs.map((t) => t.dataId), reads: tensors.reads.map((t) => t.dataId), scratch: tensors.scratch.map((t) => t.dataId) };
+      for (const id of job.reads) backend.incRef(id);
+      for (const id of job.outputs) track.pending.set(id, job);
+      track.jobs.push(job);
+      return;
+    }
+  }
+  for (const phase of phases) runSplit(backend, phase.kernel, phase.args, phase.total, phase.align, phase.work);
+  for (const t of tensors.scratch) backend.disposeData(t.dataId);
+}
