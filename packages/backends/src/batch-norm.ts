@@ -12,7 +12,7 @@
  */
 import { BATCH_NORM_TRAIN_KERNELS } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, disposeAll, runSplit, type WasmBackend } from './wasm-backend';
+import { addressOf, disposeAll, replacing, runSplit, type WasmBackend } from './wasm-backend';
 
 /** Rows per block of the per-channel sums: the fixed partition that keeps the bits thread-count independent. */
 const BLOCK_ROWS = 128;
@@ -114,3 +114,35 @@ export const batchNormTrainGradConfig: KernelConfig = {
     return [dx, dgamma, dbeta];
   },
 };
+
+/**
+ * Replaces tfjs-backend-wasm's `FusedBatchNorm` (`tf.batchNorm`: inference-mode batch norm, and
+ * torchvision's frozen batch norm) for float32 x [..., c] with mean, variance and the optional offset
+ * and scale of c values each: out = (x - mean) s + offset with s = scale / sqrt(variance + ε) per channel
+ * (float32), one SIMD pass split over the kernel threads (`batchNormApply`, the training forward's last
+ * pass). tfjs-backend-wasm 4.22 runs a scalar loop on one thread: the 8 batch norms of the trainer's SSD
+ * took 9.7 ms of a 67 ms batch of inference on 2 threads. Within float32 rounding of tfjs's (not its bits:
+ * s is rounded once). Other shapes run `original`.
+ */
+export function fastFusedBatchNormConfig(original: KernelConfig): KernelConfig {
+  return replacing(original, (args) => {
+    const wasm = args.backend as WasmBackend;
+    const { x, mean, variance, offset, scale } = args.inputs as Record<'x' | 'mean' | 'variance', TensorInfo> & { offset?: TensorInfo | null; scale?: TensorInfo | null };
+    const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+    const c = x.shape[x.shape.length - 1] ?? 0;
+    const perChannel = (t: TensorInfo | null | undefined) => t === null || t === undefined || (t.dtype === 'float32' && t.shape.length === 1 && t.shape[0] === c);
+    const fits = x.dtype === 'float32' && x.shape.length >= 1 && c > 0 && [mean, variance, offset, scale].every(perChannel) && mean !== undefined && variance !== undefined;
+    if (!fits) return original.kernelFunc(args);
+    const out = wasm.makeOutput([...x.shape], 'float32');
+    const rows = x.shape.reduce((s, d) => s * d, 1) / c;
+    if (rows === 0) return out;
+    const v = heapF32(wasm, variance);
+    const g = scale === null || scale === undefined ? undefined : heapF32(wasm, scale);
+    const factors = vector(wasm, Array.from({ length: c }, (_, k) => (g === undefined ? 1 : g[k]!) / Math.sqrt(v[k]! + varianceEpsilon)));
+    const shift = offset === null || offset === undefined ? vector(wasm, new Float32Array(c)) : undefined;
+    const applyArgs = [addressOf(wasm, x), addressOf(wasm, mean), addressOf(wasm, factors), addressOf(wasm, shift ?? offset!), c, addressOf(wasm, out)];
+    runSplit(wasm, 'batchNormApply', applyArgs, rows, 1, rows * c * WORK_PER_ELEMENT);
+    disposeAll(wasm, shift === undefined ? [factors] : [factors, shift]);
+    return out;
+  });
+}

@@ -307,6 +307,38 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     ['-1 sizes, bool', [4, 9], [1, 3], [-1, -1], 'bool'],
   ] as const)('Slice: %s', (_name, shape, begin, size, dtype) => expectSameBitsAsCpu('Slice', [...shape], dtype, { begin: [...begin], size: [...size] }));
 
+  // Inference-mode batch norm: channels in whole SIMD lanes and not, scale and offset given or not, a
+  // rank-2 input, and per-channel parameters of rank 4 (tfjs's kernel). Variances from 0.05 to 4.05.
+  it.each([
+    ['[16, 8, 8, 24], scale and offset', [16, 8, 8, 24], true, true, false],
+    ['[4, 5, 5, 16], neither', [4, 5, 5, 16], false, false, false],
+    ['[3, 7], scale only', [3, 7], true, false, false],
+    ['[2, 3, 3, 8] with [1, 1, 1, 8] parameters (tfjs)', [2, 3, 3, 8], true, true, true],
+  ] as const)('FusedBatchNorm: %s', async (_name, shape, withScale, withOffset, rank4) => {
+    const c = shape[shape.length - 1]!;
+    const param = (seed: number, lo: number) => ({ shape: rank4 ? [1, 1, 1, c] : [c], values: data([c], seed).values.map((v) => lo + 2 * (v + 0.9)) });
+    const inputs: Inputs = { x: { shape: [...shape], values: data([...shape], 41).values.map((v) => 3 * v + 1) }, mean: param(42, -1), variance: param(43, 0.05) };
+    if (withScale) inputs.scale = param(44, -2);
+    if (withOffset) inputs.offset = param(45, -1);
+    const cpu = await onBackend('cpu', 'FusedBatchNorm', inputs, { varianceEpsilon: 1e-3 });
+    const wasm = await onBackend('wasm', 'FusedBatchNorm', inputs, { varianceEpsilon: 1e-3 });
+    expect(wasm.shape).toEqual(cpu.shape);
+    expectClose(wasm.values, cpu.values, { atol: 1e-5, rtol: 1e-6, what: 'FusedBatchNorm' });
+  });
+
+  // Repetitions of the leading axis only (one block), of the last axis only (runs of 1 to 3 elements), of
+  // middle axes with a long run after them, of every axis; int32, bool, a zero repetition, no repetition.
+  it.each([
+    ["[1344, 4] x [16, 1] (SSD's boxes for a batch)", [1344, 4], [16, 1], 'float32'],
+    ['[5, 3] x [1, 4] (short runs)', [5, 3], [1, 4], 'float32'],
+    ['[2, 3, 40] x [2, 3, 1] (long runs)', [2, 3, 40], [2, 3, 1], 'float32'],
+    ['[2, 3, 4, 5] x [3, 1, 2, 2], int32', [2, 3, 4, 5], [3, 1, 2, 2], 'int32'],
+    ['[3, 7] x [2, 2], bool', [3, 7], [2, 2], 'bool'],
+    ['[4, 5] x [1, 1] (a copy)', [4, 5], [1, 1], 'float32'],
+    ['[4, 5] x [0, 2] (empty)', [4, 5], [0, 2], 'float32'],
+    ['[9] x [5]', [9], [5], 'int32'],
+  ] as const)('Tile: %s', (_name, shape, reps, dtype) => expectSameBitsAsCpu('Tile', [...shape], dtype, { reps: [...reps] }));
+
   it.each([
     ['SplitV [16, 1344, 4] into 1024, 256, 64 on axis 1', 'SplitV', [16, 1344, 4], { numOrSizeSplits: [1024, 256, 64], axis: 1 }],
     ['SplitV [6, 10] into 3 on axis -1', 'SplitV', [6, 10], { numOrSizeSplits: [3, -1, 2], axis: -1 }],

@@ -76,7 +76,7 @@ const transposeMisplaced = tf.tidy(() => {
 const hashBits = (values: Float32Array) => new Uint32Array(values.slice().buffer).reduce((h, w) => Math.imul(h ^ w, 16777619) >>> 0, 2166136261);
 const deferred = (() => {
   const before = tf.memory().numTensors;
-  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, 64, 64] };
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 64, 64] };
   const shapes = { x: [8, 48, 48, 64], dy: [8, 48, 48, 64] };
   const gradient = () => {
     const x = tf.randomNormal(shapes.x, 0, 1, 'float32', 11);
