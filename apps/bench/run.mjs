@@ -275,7 +275,7 @@ function printThreadTable(workloads, counts, threaded) {
   });
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c) => c.map((v, i) => (i === 0 || i === c.length - 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
-  console.log(`\nOn ${counts.join(' and ')} cores: wasm Nt = one process, XNNPACK on N threads; dp Nr = N data-parallel replicas (worker threads, one wasm thread each, DDP semantics); tv Nt = torch.set_num_threads(N); speed-ups over the same side's 1-thread time:`);
+  console.log(`\nOn ${counts.join(' and ')} cores: wasm Nt = one process on N threads (detkit's kernels split over them, weight gradients behind the step); dp Nr = N data-parallel replicas (worker threads, one wasm thread each, DDP semantics); tv Nt = torch.set_num_threads(N); speed-ups over the same side's 1-thread time:`);
   console.log(line(head));
   console.log(widths.map((n) => '-'.repeat(n)).join('  '));
   for (const c of cells) console.log(line(c));
