@@ -16,8 +16,9 @@
  *
  * Internal to the package.
  */
-import { tf } from '@detkit/core';
+import { DetkitError, tf } from '@detkit/core';
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelThreads } from './kernel-threads';
 import { kernelThreads, MIN_SPLIT_WORK, runSplit, type RangeKernel, type WasmBackend } from './wasm-backend';
 
 /**
@@ -48,7 +49,8 @@ export interface JobTensors {
 }
 
 interface Job {
-  /** The job's last queued call. */
+  /** The job's first and last queued calls. */
+  first: number;
   last: number;
   outputs: DataId[];
   reads: DataId[];
@@ -60,6 +62,8 @@ interface TensorData {
 }
 
 interface Tracking {
+  /** The backend's kernel threads, which run the jobs. */
+  threads: KernelThreads;
   jobs: Job[];
   pending: Map<DataId, Job>;
   /** Outputs of a job whose kernel failed on a helper: reading them throws that error. */
@@ -72,12 +76,12 @@ interface Tracking {
 const tracking = new WeakMap<WasmBackend, Tracking>();
 
 /** The backend's tracking, installing it the first time: its data lookups complete a pending job first. */
-function trackingFor(backend: WasmBackend): Tracking {
+function trackingFor(backend: WasmBackend, threads: KernelThreads): Tracking {
   let state = tracking.get(backend);
   if (state !== undefined) return state;
   const map = backend.dataIdMap as unknown as { get(dataId: DataId): TensorData };
   const get = map.get.bind(map);
-  const track: Tracking = { jobs: [], pending: new Map(), failed: new Map(), get, quiet: 0 };
+  const track: Tracking = { threads, jobs: [], pending: new Map(), failed: new Map(), get, quiet: 0 };
   state = track;
   map.get = (dataId: DataId) => {
     if (track.quiet === 0) {
@@ -117,8 +121,13 @@ export function pendingJobs(backend: WasmBackend): number {
   return tracking.get(backend)?.jobs.length ?? 0;
 }
 
-/** Frees what a done job held and makes its outputs readable. */
-function release(backend: WasmBackend, track: Tracking, job: Job, error?: Error): void {
+/**
+ * Frees what a done job held and makes its outputs readable; a job a chunk of which threw (a trap in a
+ * kernel) leaves its outputs failed: reading them throws.
+ */
+function release(backend: WasmBackend, track: Tracking, job: Job, threads: KernelThreads): void {
+  const kernel = threads.failure(job.first, job.last);
+  const error = kernel === undefined ? undefined : new DetkitError('UNSUPPORTED_PLATFORM', `detkit's '${kernel}' kernel failed on a helper thread`);
   for (const id of job.outputs) {
     track.pending.delete(id);
     if (error !== undefined) track.failed.set(id, error);
@@ -127,38 +136,15 @@ function release(backend: WasmBackend, track: Tracking, job: Job, error?: Error)
 }
 
 /** Releases the jobs at the front that are done (without waiting). */
-function settle(backend: WasmBackend, track: Tracking): void {
-  const threads = kernelThreads(backend);
-  while (track.jobs.length > 0) {
-    const job = track.jobs[0]!;
-    let done: boolean;
-    try {
-      done = threads === undefined || threads.done(job.last);
-    } catch (error) {
-      track.jobs.shift();
-      release(backend, track, job, error as Error);
-      continue;
-    }
-    if (!done) return;
-    track.jobs.shift();
-    release(backend, track, job);
-  }
+function settle(backend: WasmBackend, track: Tracking, threads: KernelThreads): void {
+  while (track.jobs.length > 0 && threads.done(track.jobs[0]!.last)) release(backend, track, track.jobs.shift()!, threads);
 }
 
 /** Completes `job` (and every job queued before it) on this thread. */
 function finish(backend: WasmBackend, track: Tracking, job: Job): void {
-  const threads = kernelThreads(backend);
-  while (track.jobs.length > 0) {
-    const first = track.jobs.shift()!;
-    let error: Error | undefined;
-    try {
-      threads?.complete(first.last);
-    } catch (e) {
-      error = e as Error;
-    }
-    release(backend, track, first, error);
-    if (first === job) return;
-  }
+  const threads = track.threads;
+  threads.complete(job.last);
+  settle(backend, track, threads);
 }
 
 /**
@@ -170,16 +156,18 @@ export function runDeferred(backend: WasmBackend, phases: readonly Phase[], tens
   const threads = kernelThreads(backend);
   const work = phases.reduce((sum, phase) => sum + phase.work, 0);
   if (threads !== undefined && tf.env().getBool(DEFER_GRADIENTS_FLAG) && work >= MIN_SPLIT_WORK) {
-    const track = trackingFor(backend);
-    settle(backend, track);
-    let last = threads.defer(phases[0]!.kernel, phases[0]!.args, phases[0]!.total, phases[0]!.align, phases.length);
-    if (last !== undefined) {
+    const track = trackingFor(backend, threads);
+    settle(backend, track, track.threads);
+    const first = threads.defer(phases[0]!.kernel, phases[0]!.args, phases[0]!.total, phases[0]!.align, phases.length);
+    if (first !== undefined) {
+      let last = first;
       for (let i = 1; i < phases.length; i++) {
         const phase = phases[i]!;
         // Places for every call were reserved with the first.
         last = threads.defer(phase.kernel, phase.args, phase.total, phase.align)!;
       }
-      const job: Job = { last, outputs: tensors.outputs.map((t) => t.dataId), reads: tensors.reads.map((t) => t.dataId), scratch: tensors.scratch.map((t) => t.dataId) };
+      const ids = (infos: readonly TensorInfo[]) => infos.map((t) => t.dataId);
+      const job: Job = { first, last, outputs: ids(tensors.outputs), reads: ids(tensors.reads), scratch: ids(tensors.scratch) };
       for (const id of job.reads) backend.incRef(id);
       for (const id of job.outputs) track.pending.set(id, job);
       track.jobs.push(job);

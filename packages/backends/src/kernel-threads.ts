@@ -140,10 +140,12 @@ export interface KernelThreads {
    * `reserve` free places in the queue: a job of several calls queues all of them or none).
    */
   defer(name: string, args: readonly number[], total: number, align: number, reserve?: number): number | undefined;
-  /** True once queued call `call` (and so every earlier one) is done; throws if one of its chunks failed. */
+  /** True once queued call `call` (and so every earlier one) is done. */
   done(call: number): boolean;
-  /** Runs what is left of the queued calls up to `call` on this thread, waiting for the chunks running; throws if one failed. */
+  /** Runs what is left of the queued calls up to `call` on this thread, waiting for the chunks running. */
   complete(call: number): void;
+  /** The kernel of the first done queued call in [from, to] a chunk of which threw (forgotten once asked), or undefined. */
+  failure(from: number, to: number): string | undefined;
 }
 
 function workerThreads(): WorkerThreads | undefined {
@@ -188,8 +190,13 @@ export function startKernelThreads(
   /** Queued calls so far; `completed` of them are done (in order: a call starts when the one before is done). */
   let tail = 0;
   let completed = 0;
-  const failure = (call: number) =>
-    new DetkitError('UNSUPPORTED_PLATFORM', `detkit's '${names[queue[ring(call) + R_FUNCTION]!]!}' kernel failed on a helper thread`);
+  /** Done queued calls a chunk of which threw, with their kernel's name. */
+  const failures = new Map<number, string>();
+  const retire = () => {
+    const r = ring(completed);
+    if (queue[r + R_FAILED] !== 0) failures.set(completed, names[queue[r + R_FUNCTION]!]!);
+    completed++;
+  };
   return {
     get threads() {
       return ready().length + 1;
@@ -255,14 +262,11 @@ export function startKernelThreads(
       return tail - 1;
     },
     done(call) {
-      while (completed <= call && Atomics.load(queue, ring(completed) + R_DONE) === queue[ring(completed) + R_CHUNKS]) {
-        if (queue[ring(completed) + R_FAILED] !== 0) throw failure(completed);
-        completed++;
-      }
+      while (completed <= call && Atomics.load(queue, ring(completed) + R_DONE) === queue[ring(completed) + R_CHUNKS]) retire();
       return completed > call;
     },
     complete(call) {
-      for (; completed <= call; completed++) {
+      while (completed <= call) {
         const r = ring(completed);
         const chunks = queue[r + R_CHUNKS]!;
         const total = queue[r + R_TOTAL]!;
@@ -278,11 +282,16 @@ export function startKernelThreads(
           if (Atomics.add(queue, r + R_DONE, 1) + 1 === chunks) Atomics.notify(queue, r + R_DONE);
         }
         for (let d = Atomics.load(queue, r + R_DONE); d < chunks; d = Atomics.load(queue, r + R_DONE)) Atomics.wait(queue, r + R_DONE, d);
-        if (queue[r + R_FAILED] !== 0) {
-          completed++;
-          throw failure(completed - 1);
-        }
+        retire();
       }
+    },
+    failure(from, to) {
+      for (const [call, name] of failures) {
+        if (call < from || call > to) continue;
+        failures.delete(call);
+        return name;
+      }
+      return undefined;
     },
   };
 }

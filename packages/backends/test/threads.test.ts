@@ -17,7 +17,7 @@ interface ChildReport {
   iou: number[];
   batchNorm: { out: number; dx: number; mean: number[]; variance: number[]; dgamma: number[]; dbeta: number[] };
   transposeMisplaced: number;
-  deferred: { dwHash: number; queued: number; leftOver: number };
+  deferred: { dwHash: number; againHash: number; failure: string | null; queued: number; leftOver: number };
   changeError: string | null;
 }
 
@@ -77,6 +77,13 @@ describe("useBackend('wasm', { threads }) in Node", () => {
     // One disposed unread: nothing left over either way.
     expect(one.deferred.leftOver).toBe(0);
     expect(two.deferred.leftOver).toBe(0);
+  });
+
+  it('a queued kernel that traps fails the read of its output with a DetkitError; the queue goes on', () => {
+    expect(one.deferred.failure).toMatch(/^RuntimeError/);
+    expect(two.deferred.failure).toMatch(/DetkitError: detkit's 'adamUpdate' kernel failed on a helper thread/);
+    expect(two.deferred.againHash).toBe(one.deferred.dwHash);
+    expect(one.deferred.againHash).toBe(one.deferred.dwHash);
   });
 
   it("detkit's transpose, split over the helper on 2 threads, puts every element in its place", () => {

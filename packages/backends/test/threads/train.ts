@@ -4,7 +4,7 @@
 // and matMul kernels, a @detkit/boxes kernel in tfjs's heap), and prints the weights as JSON on stdout.
 import { BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, tf } from '@detkit/core';
 import { boxIou } from '@detkit/boxes';
-import { pendingJobs } from '../../src/deferred';
+import { pendingJobs, runDeferred } from '../../src/deferred';
 import { backendInfo, useBackend } from '../../src/index';
 
 const threads = Number(process.argv[2]);
@@ -93,7 +93,23 @@ const deferred = (() => {
   const unread = gradient();
   unread.dw.dispose();
   tf.dispose([read.dw, ...read.overwrite, ...unread.overwrite]);
-  return { dwHash, queued: read.queued, leftOver: tf.memory().numTensors - before };
+  // A queued kernel that traps (every address past the heap's end): on 2 threads reading its output throws
+  // DetkitError; on 1 thread the call itself throws. Then the queue still works: the same dW again.
+  const out = tf.zeros([1 << 18]);
+  let failure: string | null = null;
+  try {
+    const bad = 0x7fff0000;
+    const phase = { kernel: 'adamUpdate' as const, args: [bad, bad, bad, bad, bad, bad, bad, bad], total: 1 << 18, align: 4, work: 1 << 18 };
+    runDeferred(tf.backend() as never, [phase], { outputs: [out], reads: [], scratch: [] });
+    out.dataSync();
+  } catch (error) {
+    failure = `${(error as Error).name}: ${(error as Error).message}`;
+  }
+  out.dispose();
+  const again = gradient();
+  const againHash = hashBits(again.dw.dataSync() as Float32Array);
+  tf.dispose([again.dw, ...again.overwrite]);
+  return { dwHash, againHash, failure, queued: read.queued, leftOver: tf.memory().numTensors - before };
 })();
 
 let changeError: string | null = null;
