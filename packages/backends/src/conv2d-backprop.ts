@@ -17,7 +17,7 @@ import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { convForward } from './conv2d';
 import { runDeferred } from './deferred';
 import { winogradApplies, winogradFilterGrad, winogradInputGrad } from './winograd';
-import { addressOf, convGeometry, disposeAll, kernelsFor, nhwcConvInfo, runSplit, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
+import { addressOf, convGeometry, disposeAll, kernelsFor, nhwcConvInfo, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 interface Conv2DBackpropAttrs {
   strides: number | [number, number];
