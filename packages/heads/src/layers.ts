@@ -25,7 +25,7 @@ function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
  * step, on its kernel threads, since only the optimizer reads a weight gradient. The same bits either way.
  */
 function weightGradient(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
-  const kernel = tf.getBackend() === 'wasm' ? (tf.getKernel('BatchMatMul', 'wasm') as (object & { [key: symbol]: unknown }) | undefined) : undefined;
+  const kernel = tf.getBackend() === 'wasm' ? (tf.getKernel('BatchMatMul', 'wasm') as unknown as Record<symbol, unknown> | undefined) : undefined;
   if (kernel?.[Symbol.for('detkit.backends.replaced')] !== undefined) return tf.matMul(x, dy, true, false);
   return matMul(tf.transpose(x), dy);
 }
