@@ -130,8 +130,9 @@ export function fastFusedBatchNormConfig(original: KernelConfig): KernelConfig {
     const { x, mean, variance, offset, scale } = args.inputs as Record<'x' | 'mean' | 'variance', TensorInfo> & { offset?: TensorInfo | null; scale?: TensorInfo | null };
     const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
     const c = x.shape[x.shape.length - 1] ?? 0;
-    const perChannel = (t: TensorInfo | null | undefined) => t === null || t === undefined || (t.dtype === 'float32' && t.shape.length === 1 && t.shape[0] === c);
-    const fits = x.dtype === 'float32' && x.shape.length >= 1 && c > 0 && [mean, variance, offset, scale].every(perChannel) && mean !== undefined && variance !== undefined;
+    const perChannel = (t: TensorInfo) => t.dtype === 'float32' && t.shape.length === 1 && t.shape[0] === c;
+    const optional = (t: TensorInfo | null | undefined) => t === null || t === undefined || perChannel(t);
+    const fits = x.dtype === 'float32' && c > 0 && perChannel(mean) && perChannel(variance) && optional(offset) && optional(scale);
     if (!fits) return original.kernelFunc(args);
     const out = wasm.makeOutput([...x.shape], 'float32');
     const rows = x.shape.reduce((s, d) => s * d, 1) / c;

@@ -125,8 +125,8 @@ export function pendingJobs(backend: WasmBackend): number {
  * Frees what a done job held and makes its outputs readable; a job a chunk of which threw (a trap in a
  * kernel) leaves its outputs failed: reading them throws.
  */
-function release(backend: WasmBackend, track: Tracking, job: Job, threads: KernelThreads): void {
-  const kernel = threads.failure(job.first, job.last);
+function release(backend: WasmBackend, track: Tracking, job: Job): void {
+  const kernel = track.threads.failure(job.first, job.last);
   const error = kernel === undefined ? undefined : new DetkitError('UNSUPPORTED_PLATFORM', `detkit's '${kernel}' kernel failed on a helper thread`);
   for (const id of job.outputs) {
     track.pending.delete(id);
@@ -136,15 +136,14 @@ function release(backend: WasmBackend, track: Tracking, job: Job, threads: Kerne
 }
 
 /** Releases the jobs at the front that are done (without waiting). */
-function settle(backend: WasmBackend, track: Tracking, threads: KernelThreads): void {
-  while (track.jobs.length > 0 && threads.done(track.jobs[0]!.last)) release(backend, track, track.jobs.shift()!, threads);
+function settle(backend: WasmBackend, track: Tracking): void {
+  while (track.jobs.length > 0 && track.threads.done(track.jobs[0]!.last)) release(backend, track, track.jobs.shift()!);
 }
 
 /** Completes `job` (and every job queued before it) on this thread. */
 function finish(backend: WasmBackend, track: Tracking, job: Job): void {
-  const threads = track.threads;
-  threads.complete(job.last);
-  settle(backend, track, threads);
+  track.threads.complete(job.last);
+  settle(backend, track);
 }
 
 /**
@@ -157,7 +156,7 @@ export function runDeferred(backend: WasmBackend, phases: readonly Phase[], tens
   const work = phases.reduce((sum, phase) => sum + phase.work, 0);
   if (threads !== undefined && tf.env().getBool(DEFER_GRADIENTS_FLAG) && work >= MIN_SPLIT_WORK) {
     const track = trackingFor(backend, threads);
-    settle(backend, track, track.threads);
+    settle(backend, track);
     const first = threads.defer(phases[0]!.kernel, phases[0]!.args, phases[0]!.total, phases[0]!.align, phases.length);
     if (first !== undefined) {
       let last = first;

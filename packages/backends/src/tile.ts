@@ -7,6 +7,7 @@
  * of 21 KB. Values are copied, never computed, so the result is tfjs's, bit for bit. Other dtypes (string,
  * complex) keep tfjs's kernel.
  */
+import { tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { addressOf, replacing, type WasmBackend } from './wasm-backend';
 
@@ -33,11 +34,12 @@ function tileInfo(backend: WasmBackend, x: TensorInfo, reps: readonly number[]):
     else view.set(view.subarray(src + from * bytes, src + (from + count) * bytes), dst + to * bytes);
   };
   // Elements of x and of out per index of each axis.
-  const inner = (dims: readonly number[], axis: number) => dims.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const xStrides = [...tf.util.computeStrides(x.shape), 1];
+  const outStrides = [...tf.util.computeStrides(shape), 1];
   // Writes the part of out at offset `to` that takes x's part at `from`, for axes `axis` on.
   const fill = (axis: number, from: number, to: number): void => {
-    const xStep = inner(x.shape, axis);
-    const outStep = inner(shape, axis);
+    const xStep = xStrides[axis]!;
+    const outStep = outStrides[axis]!;
     const d = x.shape[axis]!;
     // One copy of x's part along this axis (contiguous when no later axis repeats), then its repetitions
     // copied from it as one block each.
