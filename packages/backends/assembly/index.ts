@@ -590,9 +590,13 @@ export function batchNormBlockSums(x: usize, mean: usize, rows: i32, c: i32, blo
   }
 }
 
-/** out[r, ch] = (x[r, ch] - mean[ch]) * scale[ch] + shift[ch] for the rows r in [r0, r1). */
-export function batchNormApply(x: usize, mean: usize, scale: usize, shift: usize, c: i32, out: usize, r0: i32, r1: i32): void {
+/**
+ * out[r, ch] = (x[r, ch] - mean[ch]) * scale[ch] + shift[ch] for the rows r in [r0, r1), then max(out, 0)
+ * where `relu` is 1 (a batch norm followed by a ReLU, fused: NaN stays NaN, as tfjs's Relu).
+ */
+export function batchNormApply(x: usize, mean: usize, scale: usize, shift: usize, c: i32, relu: i32, out: usize, r0: i32, r1: i32): void {
   const run = <usize>c << 2;
+  const zero = f32x4.splat(0);
   for (let r = r0; r < r1; r++) {
     const src = x + <usize>r * run;
     const dst = out + <usize>r * run;
@@ -600,21 +604,27 @@ export function batchNormApply(x: usize, mean: usize, scale: usize, shift: usize
     for (; k + 4 <= c; k += 4) {
       const o = <usize>k << 2;
       const d = f32x4.sub(v128.load(src + o), v128.load(mean + o));
-      v128.store(dst + o, f32x4.add(f32x4.mul(d, v128.load(scale + o)), v128.load(shift + o)));
+      let v = f32x4.add(f32x4.mul(d, v128.load(scale + o)), v128.load(shift + o));
+      // Lanes not above 0 become 0; NaN lanes keep their NaN.
+      if (relu != 0) v = v128.bitselect(zero, v, f32x4.le(v, zero));
+      v128.store(dst + o, v);
     }
     for (; k < c; k++) {
       const o = <usize>k << 2;
-      store<f32>(dst + o, (load<f32>(src + o) - load<f32>(mean + o)) * load<f32>(scale + o) + load<f32>(shift + o));
+      const v = (load<f32>(src + o) - load<f32>(mean + o)) * load<f32>(scale + o) + load<f32>(shift + o);
+      store<f32>(dst + o, relu != 0 && v <= 0 ? 0 : v);
     }
   }
 }
 
 /**
- * Per-block sums of the batch-norm gradient: sums[b, 0, ch] = Σ dy[r, ch] and sums[b, 1, ch] =
- * Σ dy[r, ch] (x[r, ch] - mean[ch]) over the rows r of block b, for the blocks b in [b0, b1).
+ * Per-block sums of the batch-norm gradient: sums[b, 0, ch] = Σ g[r, ch] and sums[b, 1, ch] =
+ * Σ g[r, ch] (x[r, ch] - mean[ch]) over the rows r of block b, for the blocks b in [b0, b1), where g = dy, or
+ * with a fused ReLU (`y`, the ReLU's output, not 0) g = dy where y > 0 and 0 elsewhere (the ReLU's gradient).
  */
-export function batchNormGradBlockSums(dy: usize, x: usize, mean: usize, rows: i32, c: i32, blockRows: i32, sums: usize, b0: i32, b1: i32): void {
+export function batchNormGradBlockSums(dy: usize, y: usize, x: usize, mean: usize, rows: i32, c: i32, blockRows: i32, sums: usize, b0: i32, b1: i32): void {
   const run = <usize>c << 2;
+  const zero = f32x4.splat(0);
   for (let b = b0; b < b1; b++) {
     const sumDy = sums + <usize>b * 2 * run;
     const sumDot = sumDy + run;
@@ -623,16 +633,18 @@ export function batchNormGradBlockSums(dy: usize, x: usize, mean: usize, rows: i
     for (let r = b * blockRows; r < end; r++) {
       const g = dy + <usize>r * run;
       const row = x + <usize>r * run;
+      const mask = y + <usize>r * run;
       let k = 0;
       for (; k + 4 <= c; k += 4) {
         const o = <usize>k << 2;
-        const gv = v128.load(g + o);
+        let gv = v128.load(g + o);
+        if (y != 0) gv = v128.and(gv, f32x4.gt(v128.load(mask + o), zero));
         v128.store(sumDy + o, f32x4.add(v128.load(sumDy + o), gv));
         v128.store(sumDot + o, f32x4.add(v128.load(sumDot + o), f32x4.mul(gv, f32x4.sub(v128.load(row + o), v128.load(mean + o)))));
       }
       for (; k < c; k++) {
         const o = <usize>k << 2;
-        const gs = load<f32>(g + o);
+        const gs = y != 0 && !(load<f32>(mask + o) > 0) ? <f32>0 : load<f32>(g + o);
         store<f32>(sumDy + o, load<f32>(sumDy + o) + gs);
         store<f32>(sumDot + o, load<f32>(sumDot + o) + gs * (load<f32>(row + o) - load<f32>(mean + o)));
       }
@@ -640,24 +652,32 @@ export function batchNormGradBlockSums(dy: usize, x: usize, mean: usize, rows: i
   }
 }
 
-/** dx[r, ch] = p[ch] (dy[r, ch] - q[ch] - (x[r, ch] - mean[ch]) s[ch]) for the rows r in [r0, r1). */
-export function batchNormGradInput(dy: usize, x: usize, mean: usize, p: usize, q: usize, s: usize, c: i32, dx: usize, r0: i32, r1: i32): void {
+/**
+ * dx[r, ch] = p[ch] (g[r, ch] - q[ch] - (x[r, ch] - mean[ch]) s[ch]) for the rows r in [r0, r1), g as in
+ * {@link batchNormGradBlockSums} (dy, masked by `y` > 0 where `y` is not 0).
+ */
+export function batchNormGradInput(dy: usize, y: usize, x: usize, mean: usize, p: usize, q: usize, s: usize, c: i32, dx: usize, r0: i32, r1: i32): void {
   const run = <usize>c << 2;
+  const zero = f32x4.splat(0);
   for (let r = r0; r < r1; r++) {
     const g = dy + <usize>r * run;
     const row = x + <usize>r * run;
+    const mask = y + <usize>r * run;
     const dst = dx + <usize>r * run;
     let k = 0;
     for (; k + 4 <= c; k += 4) {
       const o = <usize>k << 2;
+      let gv = v128.load(g + o);
+      if (y != 0) gv = v128.and(gv, f32x4.gt(v128.load(mask + o), zero));
       const d = f32x4.sub(v128.load(row + o), v128.load(mean + o));
-      const inner = f32x4.sub(f32x4.sub(v128.load(g + o), v128.load(q + o)), f32x4.mul(d, v128.load(s + o)));
+      const inner = f32x4.sub(f32x4.sub(gv, v128.load(q + o)), f32x4.mul(d, v128.load(s + o)));
       v128.store(dst + o, f32x4.mul(v128.load(p + o), inner));
     }
     for (; k < c; k++) {
       const o = <usize>k << 2;
+      const gs = y != 0 && !(load<f32>(mask + o) > 0) ? <f32>0 : load<f32>(g + o);
       const d = load<f32>(row + o) - load<f32>(mean + o);
-      store<f32>(dst + o, load<f32>(p + o) * (load<f32>(g + o) - load<f32>(q + o) - d * load<f32>(s + o)));
+      store<f32>(dst + o, load<f32>(p + o) * (gs - load<f32>(q + o) - d * load<f32>(s + o)));
     }
   }
 }

@@ -49,14 +49,18 @@ function geometry(x: TensorInfo): { rows: number; c: number; blocks: number } {
   return { rows, c, blocks: Math.ceil(rows / BLOCK_ROWS) };
 }
 
-/** `DetkitBatchNormTrain` on wasm: inputs x [..., c], gamma [c], beta [c]; outputs out, mean [c], variance [c] (biased). */
+/**
+ * `DetkitBatchNormTrain` on wasm: inputs x [..., c], gamma [c], beta [c]; attributes `epsilon`, `relu`
+ * (optional: out = max(0, batch norm), a following ReLU fused into the last pass); outputs out, mean [c],
+ * variance [c] (biased).
+ */
 export const batchNormTrainConfig: KernelConfig = {
   kernelName: BATCH_NORM_TRAIN_KERNELS.forward,
   backendName: 'wasm',
   kernelFunc: ({ inputs, attrs, backend }) => {
     const wasm = backend as WasmBackend;
     const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
-    const { epsilon } = attrs as unknown as { epsilon: number };
+    const { epsilon, relu } = attrs as unknown as { epsilon: number; relu?: boolean };
     const { rows, c, blocks } = geometry(x);
     const work = rows * c * WORK_PER_ELEMENT;
     const sums = wasm.makeOutput([blocks, c], 'float32');
@@ -70,27 +74,29 @@ export const batchNormTrainConfig: KernelConfig = {
     const v = heapF32(wasm, variance);
     const scale = vector(wasm, Array.from({ length: c }, (_, k) => g[k]! / Math.sqrt(v[k]! + epsilon)));
     const out = wasm.makeOutput([...x.shape], 'float32');
-    runSplit(wasm, 'batchNormApply', [addressOf(wasm, x), addressOf(wasm, mean), addressOf(wasm, scale), addressOf(wasm, beta), c, addressOf(wasm, out)], rows, 1, work);
+    runSplit(wasm, 'batchNormApply', [addressOf(wasm, x), addressOf(wasm, mean), addressOf(wasm, scale), addressOf(wasm, beta), c, relu === true ? 1 : 0, addressOf(wasm, out)], rows, 1, work);
     disposeAll(wasm, [sums, scale]);
     return [out, mean, variance];
   },
 };
 
 /**
- * `DetkitBatchNormTrainGrad` on wasm: inputs dy [..., c], x, mean [c], variance [c], gamma [c] (the forward's);
- * outputs dx, dgamma [c], dbeta [c].
+ * `DetkitBatchNormTrainGrad` on wasm: inputs dy [..., c], x, mean [c], variance [c], gamma [c] (the forward's)
+ * and, for a forward with `relu`, y (its output: dy counts where y > 0, the ReLU's gradient); outputs dx,
+ * dgamma [c], dbeta [c].
  */
 export const batchNormTrainGradConfig: KernelConfig = {
   kernelName: BATCH_NORM_TRAIN_KERNELS.gradient,
   backendName: 'wasm',
   kernelFunc: ({ inputs, attrs, backend }) => {
     const wasm = backend as WasmBackend;
-    const { dy, x, mean, variance, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; gamma: TensorInfo };
+    const { dy, x, mean, variance, gamma, y } = inputs as { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; gamma: TensorInfo; y?: TensorInfo | null };
+    const mask = y === undefined || y === null ? 0 : addressOf(wasm, y);
     const { epsilon } = attrs as unknown as { epsilon: number };
     const { rows, c, blocks } = geometry(x);
     const work = rows * c * WORK_PER_ELEMENT;
     const sums = wasm.makeOutput([blocks, 2 * c], 'float32');
-    runSplit(wasm, 'batchNormGradBlockSums', [addressOf(wasm, dy), addressOf(wasm, x), addressOf(wasm, mean), rows, c, BLOCK_ROWS, addressOf(wasm, sums)], blocks, 1, work);
+    runSplit(wasm, 'batchNormGradBlockSums', [addressOf(wasm, dy), mask, addressOf(wasm, x), addressOf(wasm, mean), rows, c, BLOCK_ROWS, addressOf(wasm, sums)], blocks, 1, work);
     const total = addBlocks(wasm, sums, blocks, 2 * c);
     const v = heapF32(wasm, variance);
     const inv = Array.from({ length: c }, (_, k) => 1 / Math.sqrt(v[k]! + epsilon));
@@ -105,7 +111,7 @@ export const batchNormTrainGradConfig: KernelConfig = {
     runSplit(
       wasm,
       'batchNormGradInput',
-      [addressOf(wasm, dy), addressOf(wasm, x), addressOf(wasm, mean), addressOf(wasm, p), addressOf(wasm, q), addressOf(wasm, s), c, addressOf(wasm, dx)],
+      [addressOf(wasm, dy), mask, addressOf(wasm, x), addressOf(wasm, mean), addressOf(wasm, p), addressOf(wasm, q), addressOf(wasm, s), c, addressOf(wasm, dx)],
       rows,
       1,
       work,
@@ -141,7 +147,7 @@ export function fastFusedBatchNormConfig(original: KernelConfig): KernelConfig {
     const g = scale === null || scale === undefined ? undefined : heapF32(wasm, scale);
     const factors = vector(wasm, Array.from({ length: c }, (_, k) => (g === undefined ? 1 : g[k]!) / Math.sqrt(v[k]! + varianceEpsilon)));
     const shift = offset === null || offset === undefined ? vector(wasm, new Float32Array(c)) : undefined;
-    const applyArgs = [addressOf(wasm, x), addressOf(wasm, mean), addressOf(wasm, factors), addressOf(wasm, shift ?? offset!), c, addressOf(wasm, out)];
+    const applyArgs = [addressOf(wasm, x), addressOf(wasm, mean), addressOf(wasm, factors), addressOf(wasm, shift ?? offset!), c, 0, addressOf(wasm, out)];
     runSplit(wasm, 'batchNormApply', applyArgs, rows, 1, rows * c * WORK_PER_ELEMENT);
     disposeAll(wasm, shift === undefined ? [factors] : [factors, shift]);
     return out;

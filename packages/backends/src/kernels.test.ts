@@ -221,13 +221,16 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
   );
 
   // The fused batch norm has no cpu kernel of its name: the reference is tfjs's op chain on cpu (moments,
-  // batchNorm and their gradients), torch's training-mode batch_norm. Shapes with a channel remainder of 4
-  // and row counts that are not a multiple of the kernel's 128-row blocks; inputs offset from zero (two-pass).
+  // batchNorm, relu and their gradients), torch's training-mode batch_norm (and the ReLU after it). Shapes with
+  // a channel remainder of 4 and row counts that are not a multiple of the kernel's 128-row blocks; inputs
+  // offset from zero (two-pass). With `relu`, half the outputs are clipped.
   it.each([
-    ['6 channels, 105 rows', [3, 7, 5, 6]],
-    ['13 channels, 680 rows (5 full blocks and a part)', [2, 20, 17, 13]],
-    ['16 channels, 1 row', [1, 1, 1, 16]],
-  ] as const)('DetkitBatchNormTrain and its gradient kernel: %s', async (_name, shape) => {
+    ['6 channels, 105 rows', [3, 7, 5, 6], false],
+    ['13 channels, 680 rows (5 full blocks and a part)', [2, 20, 17, 13], false],
+    ['16 channels, 1 row', [1, 1, 1, 16], false],
+    ['6 channels, 105 rows, ReLU fused', [3, 7, 5, 6], true],
+    ['13 channels, 680 rows, ReLU fused', [2, 20, 17, 13], true],
+  ] as const)('DetkitBatchNormTrain and its gradient kernel: %s', async (_name, shape, relu) => {
     const c = shape[3];
     const x = data([...shape], 31).values.map((v) => 3 + 2 * v);
     const dy = data([...shape], 32).values;
@@ -240,22 +243,32 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
       const { mean, variance } = tf.moments(xs, [0, 1, 2]);
       const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
         const m = tf.moments(a, [0, 1, 2]);
-        return tf.batchNorm(a as tf.Tensor4D, m.mean, m.variance, b as tf.Tensor1D, g as tf.Tensor1D, eps);
+        const y = tf.batchNorm(a as tf.Tensor4D, m.mean, m.variance, b as tf.Tensor1D, g as tf.Tensor1D, eps);
+        return relu ? tf.relu(y) : y;
       };
       const out = f(xs, gs, bs);
       const grads = tf.grads(f)([xs, gs, bs], dys);
       return [out, mean, variance, ...grads].map((t) => Array.from(t.dataSync()));
     });
     await useBackend('wasm');
-    const fused = tf.tidy(() => {
+    const { fused, unfused } = tf.tidy(() => {
       const [xs, gs, bs, dys] = [tf.tensor4d(x, [...shape]), tf.tensor1d(gamma), tf.tensor1d(beta), tf.tensor4d(dy, [...shape])];
-      const [out, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNELS.forward, { x: xs, gamma: gs, beta: bs }, { epsilon: eps }) as tf.Tensor[];
-      const grads = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNELS.gradient, { dy: dys, x: xs, mean: mean!, variance: variance!, gamma: gs }, { epsilon: eps }) as tf.Tensor[];
+      const forward = (fuse: boolean) => tf.engine().runKernel(BATCH_NORM_TRAIN_KERNELS.forward, { x: xs, gamma: gs, beta: bs }, { epsilon: eps, relu: fuse }) as tf.Tensor[];
+      const gradient = (g: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, y?: tf.Tensor) =>
+        tf.engine().runKernel(BATCH_NORM_TRAIN_KERNELS.gradient, { dy: g, x: xs, mean, variance, gamma: gs, ...(y === undefined ? {} : { y }) }, { epsilon: eps }) as tf.Tensor[];
+      const [out, mean, variance] = forward(relu);
+      const grads = gradient(dys, mean!, variance!, relu ? out : undefined);
       expect(out!.shape).toEqual([...shape]);
       expect(grads.map((g) => g.shape)).toEqual([[...shape], [c], [c]]);
-      return [out!, mean!, variance!, ...grads].map((t) => Array.from(t.dataSync()));
+      // The fused ReLU is the plain kernels' batch norm clipped at 0, and its gradient theirs of dy where out > 0.
+      const [plain] = forward(false);
+      const masked = tf.where(tf.greater(out!, 0), dys, tf.zerosLike(dys));
+      const values = (ts: tf.Tensor[]) => ts.map((t) => Array.from(t.dataSync()));
+      return { fused: values([out!, mean!, variance!, ...grads]), unfused: values([relu ? tf.relu(plain!) : plain!, ...gradient(relu ? masked : dys, mean!, variance!)]) };
     });
     ['out', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'].forEach((what, i) => expectClose(fused[i]!, reference[i]!, { atol: 1e-4, rtol: 1e-4, what }));
+    expect([fused[0], ...fused.slice(3)]).toEqual(unfused);
+    if (relu) expect(fused[0]!.filter((v) => v === 0).length).toBeGreaterThan(fused[0]!.length / 4);
   });
 
   // Transposes and slices move elements: the same bits as the cpu kernels, float32, int32 and bool.

@@ -317,10 +317,11 @@ export function peekValues(t: tf.Tensor): KernelArray {
 /**
  * Names of the fused training-mode batch-norm kernels (forward and gradient) in tfjs's registry, which
  * @detkit/backends registers for wasm and @detkit/models' `batchNormTrain` uses where the active backend has
- * them (elsewhere it runs tfjs's op chain). Forward: inputs `x` [..., C], `gamma` [C], `beta` [C], attr
- * `epsilon`; outputs `out`, `mean` [C], `variance` [C] (biased). Gradient: inputs `dy`, `x`, `mean`,
- * `variance`, `gamma`, attr `epsilon`; outputs `dx`, `dgamma` [C], `dbeta` [C]. torch's `batch_norm` /
- * `batch_norm_backward` in training mode.
+ * them (elsewhere it runs tfjs's op chain). Forward: inputs `x` [..., C], `gamma` [C], `beta` [C], attrs
+ * `epsilon` and optional `relu` (a ReLU after the batch norm, fused); outputs `out`, `mean` [C], `variance`
+ * [C] (biased). Gradient: inputs `dy`, `x`, `mean`, `variance`, `gamma` and, after a forward with `relu`,
+ * `y` (its `out`: dy counts where y > 0), attr `epsilon`; outputs `dx`, `dgamma` [C], `dbeta` [C]. torch's
+ * `batch_norm` / `batch_norm_backward` in training mode.
  */
 export const BATCH_NORM_TRAIN_KERNELS = { forward: 'DetkitBatchNormTrain', gradient: 'DetkitBatchNormTrainGrad' } as const;
 

@@ -111,12 +111,21 @@ export interface ConvBackbone extends Backbone {
  * @param gamma - Tensor[C] scale.
  * @param beta - Tensor[C] shift.
  * @param eps - Added to the variance. Default {@link BATCH_NORM_EPSILON} (torch's 1e-5).
+ * @param options - `relu`: `out` = ReLU(batch norm), as `tf.relu` of it (torchvision's BN + ReLU pairs); the
+ *   fused kernels apply it in their last pass and mask the gradient by it. Default false.
  * @returns `out` Tensor[N, H, W, C]; `mean`, `variance` Tensor[C] (biased variance).
  */
-export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = BATCH_NORM_EPSILON): { out: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+export function batchNormTrain(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  eps = BATCH_NORM_EPSILON,
+  options: { relu?: boolean } = {},
+): { out: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   const backend = tf.getBackend();
   const { forward, gradient } = BATCH_NORM_TRAIN_KERNELS;
-  if (tf.getKernel(forward, backend) !== undefined && tf.getKernel(gradient, backend) !== undefined) return fusedBatchNormTrain(x, gamma, beta, eps);
+  const relu = options.relu ?? false;
+  if (tf.getKernel(forward, backend) !== undefined && tf.getKernel(gradient, backend) !== undefined) return fusedBatchNormTrain(x, gamma, beta, eps, relu);
   const m = x.size / x.shape[3];
   const axes = [0, 1, 2];
   const stats = tf.tidy(() => {
@@ -137,24 +146,28 @@ export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tens
     };
     return { value, gradFunc };
   });
-  return { out: norm(x, gamma, beta) as tf.Tensor4D, ...stats };
+  const out = norm(x, gamma, beta) as tf.Tensor4D;
+  return { out: relu ? (tf.relu(out) as tf.Tensor4D) : out, ...stats };
 }
 
 /**
  * {@link batchNormTrain} through @detkit/core's `BATCH_NORM_TRAIN_KERNELS` (registered by @detkit/backends for
- * wasm): the statistics, the normalisation and the gradient each one kernel of a few passes, split over the
- * backend's threads. Same formulas; the sums are added in another order (float32 rounding apart, equal).
+ * wasm): the statistics, the normalisation (and the ReLU) and the gradient each one kernel of a few passes,
+ * split over the backend's threads. Same formulas; the sums are added in another order (float32 rounding
+ * apart, equal). With `relu` the gradient kernel reads the output, where it is above 0 (tfjs's Relu gradient).
  */
-function fusedBatchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): { out: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+function fusedBatchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, relu: boolean): { out: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   const { forward, gradient } = BATCH_NORM_TRAIN_KERNELS;
   let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
   const norm = tf.customGrad((input, g, b, save) => {
-    const [out, mean, variance] = tf.engine().runKernel(forward, { x: input as tf.Tensor, gamma: g as tf.Tensor, beta: b as tf.Tensor }, { epsilon: eps }) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+    const [out, mean, variance] = tf.engine().runKernel(forward, { x: input as tf.Tensor, gamma: g as tf.Tensor, beta: b as tf.Tensor }, { epsilon: eps, relu }) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
     stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
-    (save as tf.GradSaveFunc)([input as tf.Tensor, mean, variance, g as tf.Tensor]);
+    (save as tf.GradSaveFunc)(relu ? [input as tf.Tensor, mean, variance, g as tf.Tensor, out] : [input as tf.Tensor, mean, variance, g as tf.Tensor]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, mu, v, gm] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-      return tf.engine().runKernel(gradient, { dy, x: xs, mean: mu, variance: v, gamma: gm }, { epsilon: eps }) as tf.Tensor[];
+      const [xs, mu, v, gm, y] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor4D | undefined];
+      const inputs: tf.NamedTensorMap = { dy, x: xs, mean: mu, variance: v, gamma: gm };
+      if (y !== undefined) inputs.y = y;
+      return tf.engine().runKernel(gradient, inputs, { epsilon: eps }) as tf.Tensor[];
     };
     return { value: out, gradFunc };
   });
@@ -167,15 +180,16 @@ function fusedBatchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor
 }
 
 /**
- * Batch norm (or just the bias) of one conv output. While training: batch statistics over N, H, W, and the
- * moving statistics are updated (an assignment, not part of the gradient); at inference: the moving ones.
+ * Batch norm (or just the bias) of one conv output, then ReLU. While training: batch statistics over N, H,
+ * W (the ReLU fused into the batch norm's kernels where the backend has them), and the moving statistics
+ * are updated (an assignment, not part of the gradient); at inference: the moving ones.
  */
-function normalise(y: tf.Tensor4D, layer: ConvLayer, training: boolean): tf.Tensor4D {
+function normaliseRelu(y: tf.Tensor4D, layer: ConvLayer, training: boolean): tf.Tensor4D {
   const { norm, bias } = layer;
-  if (!norm) return tf.add(y, bias) as tf.Tensor4D;
-  if (!training) return tf.batchNorm(y, norm.movingMean, norm.movingVariance, bias, norm.gamma, BATCH_NORM_EPSILON) as tf.Tensor4D;
+  if (!norm) return tf.relu(tf.add(y, bias)) as tf.Tensor4D;
+  if (!training) return tf.relu(tf.batchNorm(y, norm.movingMean, norm.movingVariance, bias, norm.gamma, BATCH_NORM_EPSILON)) as tf.Tensor4D;
   const n = y.size / y.shape[3];
-  const { out, mean, variance } = batchNormTrain(y, norm.gamma, bias);
+  const { out, mean, variance } = batchNormTrain(y, norm.gamma, bias, BATCH_NORM_EPSILON, { relu: true });
   tf.tidy(() => {
     const m = BATCH_NORM_MOMENTUM;
     norm.movingMean.assign(tf.add(tf.mul(norm.movingMean, m), tf.mul(mean, 1 - m)));
@@ -281,7 +295,7 @@ export function createConvBackbone(options: ConvBackboneOptions = {}): ConvBackb
         let x: tf.Tensor4D = images;
         for (let s = 0; s <= last; s++) {
           for (const layer of layers[s]!) {
-            x = tf.relu(normalise(tf.conv2d(x, layer.kernel, layer.stride, 'same'), layer, training)) as tf.Tensor4D;
+            x = normaliseRelu(tf.conv2d(x, layer.kernel, layer.stride, 'same'), layer, training);
           }
           if (outputStrides.includes(strides[s]!)) outputs.push(x);
         }
