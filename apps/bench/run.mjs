@@ -95,14 +95,10 @@ async function runBackend(backend, workloads, packages, hostInputs, { activate, 
       continue;
     }
     const before = tf.memory().numTensors;
-    const tensors = {};
-    for (const [name, { data, shape }] of Object.entries(hostInputs[w.id])) {
-      tensors[name] = tf.tensor(data, shape, data instanceof Int32Array ? 'int32' : 'float32');
-    }
+    const tensors = inputTensors(hostInputs[w.id]);
     let prepared;
     try {
-      prepared = await w.setup(packages.get(w.package).module, tensors);
-      if (typeof prepared === 'function') prepared = { call: prepared };
+      prepared = await setUp(w, packages, tensors);
       const { call } = prepared;
       const out = call();
       const check = await w.check(out);
@@ -125,6 +121,17 @@ async function runBackend(backend, workloads, packages, hostInputs, { activate, 
     if (leaked > 0) results[w.id].leakedTensors = leaked;
   }
   return results;
+}
+
+/** A workload's host inputs as tensors (int32 where the data is, else float32). */
+function inputTensors(inputs) {
+  return Object.fromEntries(Object.entries(inputs).map(([name, { data, shape }]) => [name, tf.tensor(data, shape, data instanceof Int32Array ? 'int32' : 'float32')]));
+}
+
+/** `w.setup` on `tensors`, as `{ call, extras?, dispose? }` (a setup may return the call alone). */
+async function setUp(w, packages, tensors) {
+  const prepared = await w.setup(packages.get(w.package).module, tensors);
+  return typeof prepared === 'function' ? { call: prepared } : prepared;
 }
 
 /** Runs reference.py on the written inputs. Returns { torch, torchvision, threads, results } or { missing }. */
@@ -223,15 +230,14 @@ const OFF_ON_ROUNDS = 10;
 /**
  * `w`'s step in this (N-thread) process with detkit's kernel threads off and on in turns (@detkit/backends'
  * `DETKIT_KERNEL_THREADS` flag: off runs every kernel on the calling thread, as on 1 thread, with XNNPACK's
- * pool at one thread in Node either way), one untimed step after each switch: medians in ms. This VM's
- * processes run in a fast or a slow mode for their whole life, which a 1-thread and an N-thread process
- * compare across; one process does not.
+ * pool at one thread in Node either way), one untimed step after each switch: medians and fastest in ms.
+ * A 1-thread process runs on the core it starts on, and this VM's two vCPUs differ (about 92 against 111
+ * ms an SSD step, backends README): comparing within one process leaves out which core another process
+ * got, though not which core this one's calling thread is on.
  */
 async function helperOffOn(w, packages, hostInputs) {
-  const tensors = {};
-  for (const [name, { data, shape }] of Object.entries(hostInputs[w.id])) tensors[name] = tf.tensor(data, shape, data instanceof Int32Array ? 'int32' : 'float32');
-  let prepared = await w.setup(packages.get(w.package).module, tensors);
-  if (typeof prepared === 'function') prepared = { call: prepared };
+  const tensors = inputTensors(hostInputs[w.id]);
+  const prepared = await setUp(w, packages, tensors);
   const times = { off: [], on: [] };
   try {
     for (let round = 0; round < OFF_ON_ROUNDS; round++) {
@@ -309,7 +315,7 @@ function printThreadTable(workloads, counts, threaded) {
     const ratioLast = ms(last, 'wasm', w.id) / ms(last, 'torchvision', w.id);
     if (w.target !== undefined && Number.isFinite(ratioLast)) bars.push(`wasm/tv ${last}t <= ${w.target}: ${judge(ratioLast <= w.target)}`);
     const speedup = Math.max(ms(1, 'wasm', w.id) / ms(last, 'wasm', w.id) || 0, ms(1, 'wasm', w.id) / ms(last, 'dataParallel', w.id) || 0);
-    // Met only where the one-process figure agrees: a 1-thread process in this VM's slow mode inflates the first.
+    // Met only where the one-process figure agrees: a 1-thread process on this VM's slower vCPU inflates the first.
     const oneProcess = offOn(last, w.id);
     if (w.threads.speedup !== undefined && speedup > 0) {
       bars.push(`${last} cores/1 >= ${w.threads.speedup}: ${judge(speedup >= w.threads.speedup && (oneProcess === undefined || oneProcess >= w.threads.speedup))}`);
@@ -329,7 +335,7 @@ function printThreadTable(workloads, counts, threaded) {
   });
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c) => c.map((v, i) => (i === 0 || i === c.length - 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
-  console.log(`\nOn ${counts.join(' and ')} cores: wasm Nt = one process on N threads (detkit's kernels split over them, weight gradients behind the step); 1 process = the N-thread process's step with detkit's helper threads off over on, in turns (the speed-up without this VM's fast and slow processes); dp Nr = N data-parallel replicas (worker threads, one wasm thread each, DDP semantics); tv Nt = torch.set_num_threads(N); speed-ups over the same side's 1-thread time:`);
+  console.log(`\nOn ${counts.join(' and ')} cores: wasm Nt = one process on N threads (detkit's kernels split over them, weight gradients behind the step); 1 process = the N-thread process's step with detkit's helper threads off over on, in turns (the speed-up within one process, on its calling thread's core); dp Nr = N data-parallel replicas (worker threads, one wasm thread each, DDP semantics); tv Nt = torch.set_num_threads(N); speed-ups over the same side's 1-thread time:`);
   console.log(line(head));
   console.log(widths.map((n) => '-'.repeat(n)).join('  '));
   for (const c of cells) console.log(line(c));
