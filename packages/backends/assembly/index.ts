@@ -729,6 +729,54 @@ export function transposeRows(x: usize, rows: i32, cols: i32, out: usize, q0: i3
 }
 
 /**
+ * Column sums of x [rows, cols] (float32), columns j0 to j1 - 1: out[j] = x[0, j] + x[1, j] + ... added in
+ * row order from 0 into one float32 sum per column, the additions and the order of tfjs-backend-wasm's
+ * `Sum` (which transposes the reduced axes last, then adds each output's run from 0): the same bits.
+ * Sixteen columns at a time (four vectors: 64 bytes of each row), then four, then one; IEEE per lane.
+ */
+export function columnSums(x: usize, rows: i32, cols: i32, out: usize, j0: i32, j1: i32): void {
+  const row = <usize>cols << 2;
+  let j = j0;
+  for (; j + 16 <= j1; j += 16) {
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let p = x + (<usize>j << 2);
+    for (let i = 0; i < rows; i++) {
+      a0 = f32x4.add(a0, v128.load(p));
+      a1 = f32x4.add(a1, v128.load(p, 16));
+      a2 = f32x4.add(a2, v128.load(p, 32));
+      a3 = f32x4.add(a3, v128.load(p, 48));
+      p += row;
+    }
+    const o = out + (<usize>j << 2);
+    v128.store(o, a0);
+    v128.store(o, a1, 16);
+    v128.store(o, a2, 32);
+    v128.store(o, a3, 48);
+  }
+  for (; j + 4 <= j1; j += 4) {
+    let a = f32x4.splat(0);
+    let p = x + (<usize>j << 2);
+    for (let i = 0; i < rows; i++) {
+      a = f32x4.add(a, v128.load(p));
+      p += row;
+    }
+    v128.store(out + (<usize>j << 2), a);
+  }
+  for (; j < j1; j++) {
+    let a: f32 = 0;
+    let p = x + (<usize>j << 2);
+    for (let i = 0; i < rows; i++) {
+      a += load<f32>(p);
+      p += row;
+    }
+    store<f32>(out + (<usize>j << 2), a);
+  }
+}
+
+/**
  * One Adam step for elements i0 to i1 - 1 of a variable (value, m, v, g -> outValue, outM, outV), in float32
  * with tfjs's `AdamOptimizer.applyGradients` order of operations, each result rounded as tfjs's kernels round
  * it: m' = m b1 + g c1, v' = v b2 + g² c2, value' = (m' / a1) / (sqrt(v' / a2) + eps) negLr + value, where c = 1 - b

@@ -1,6 +1,7 @@
 // detkit's wasm kernels called directly (tf.engine().runKernel) with attributes the op-level conformance
 // cases do not reach, each compared with tfjs-backend-cpu's kernel on the same inputs.
 import { BATCH_NORM_TRAIN_KERNELS, tf } from '@detkit/core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { expectClose } from '@detkit/test-utils';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from './use-backend';
@@ -351,6 +352,56 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     ['[4, 5] x [0, 2] (empty)', [4, 5], [0, 2], 'float32'],
     ['[9] x [5]', [9], [5], 'int32'],
   ] as const)('Tile: %s', (_name, shape, reps, dtype) => expectSameBitsAsCpu('Tile', [...shape], dtype, { reps: [...reps] }));
+
+  // Sums over leading axes add in tfjs-backend-wasm's order: the bits of its own Sum (kept as the replaced
+  // kernel), which tfjs-backend-cpu does not give (it adds in float64). Values spread over six decades, so
+  // another order of additions changes the bits. Columns in 16s, 4s and ones; other reductions are tfjs's.
+  async function sumBothWays(shape: number[], dtype: 'float32' | 'int32', attrs: { axis: number | number[]; keepDims: boolean }) {
+    await useBackend('wasm');
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = Array.from({ length: n }, (_, i) => (dtype === 'float32' ? Math.sin(i * 1.7) * 10 ** ((i % 7) - 3) : (i * 7919) % 2003 - 1000));
+    const x = tf.tensor(values, shape, dtype);
+    const ours = tf.engine().runKernel('Sum', { x }, attrs as never) as tf.Tensor;
+    const config = tf.getKernel('Sum', 'wasm') as unknown as Record<symbol, KernelConfig | undefined>;
+    const backend = tf.backend();
+    const info = config[Symbol.for('detkit.backends.replaced')]!.kernelFunc({ inputs: { x }, attrs: attrs as never, backend }) as TensorInfo;
+    const result = { ours: { shape: [...ours.shape], values: Array.from(ours.dataSync()) }, tfjs: { shape: info.shape, values: Array.from(backend.readSync(info.dataId) as Float32Array) } };
+    backend.disposeData(info.dataId);
+    tf.dispose([x, ours]);
+    return { ...result, cpu: await onBackend('cpu', 'Sum', { x: { shape, values, dtype } }, attrs) };
+  }
+
+  it.each([
+    ["[512, 256] over rows (Faster R-CNN's box head bias gradient)", [512, 256], 0, false],
+    ['[8, 16, 16, 36] over N, H, W (a head bias gradient; 16 + 16 + 4 columns)', [8, 16, 16, 36], [0, 1, 2], false],
+    ['[7, 5, 23] over [-3, -2], keepDims (16 + 4 + 3 columns)', [7, 5, 23], [-3, -2], true],
+    ['[3, 2] over rows (no whole vector)', [3, 2], [0], false],
+  ] as const)('Sum over leading axes: %s', async (_name, shape, axis, keepDims) => {
+    const { ours, tfjs, cpu } = await sumBothWays([...shape], 'float32', { axis: typeof axis === 'number' ? axis : [...axis], keepDims });
+    expect(ours).toEqual(tfjs);
+    // tfjs-backend-cpu adds in float64: float32 sums of `terms` values up to 1e3 are within terms x 1e3 x 2^-24.
+    const terms = shape.reduce((a, b) => a * b, 1) / ours.values.length;
+    expect(ours.shape).toEqual(cpu.shape);
+    expectClose(ours.values, cpu.values, { atol: terms * 1e3 * 2 ** -24, rtol: 0, what: 'Sum' });
+  });
+
+  it.each([
+    ['trailing axis', [4, 5, 6], [2], 'float32'],
+    ['a middle axis', [4, 5, 6], [1], 'float32'],
+    ['axes 0 and 2', [4, 5, 6], [0, 2], 'float32'],
+    ['every axis', [4, 5, 6], [0, 1, 2], 'float32'],
+    ['int32 over rows', [6, 5], [0], 'int32'],
+  ] as const)("Sum keeps tfjs's kernel: %s", async (_name, shape, axis, dtype) => {
+    const { ours, tfjs } = await sumBothWays([...shape], dtype, { axis: [...axis], keepDims: false });
+    expect(ours).toEqual(tfjs);
+  });
+
+  it('Sum over the rows of an empty matrix is zeros, as on cpu', async () => {
+    const cpu = await onBackend('cpu', 'Sum', { x: { shape: [0, 5], values: [] } }, { axis: 0, keepDims: false });
+    const wasm = await onBackend('wasm', 'Sum', { x: { shape: [0, 5], values: [] } }, { axis: 0, keepDims: false });
+    expect(wasm).toEqual(cpu);
+    expect(wasm.values).toEqual([0, 0, 0, 0, 0]);
+  });
 
   it.each([
     ['SplitV [16, 1344, 4] into 1024, 256, 64 on axis 1', 'SplitV', [16, 1344, 4], { numOrSizeSplits: [1024, 256, 64], axis: 1 }],

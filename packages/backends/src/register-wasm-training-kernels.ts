@@ -2,6 +2,7 @@ import { tf } from '@detkit/core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { adamConfig } from './adam';
 import { fastBatchMatMulConfig } from './batch-mat-mul';
+import { fastSumConfig } from './sum';
 import { fastTileConfig } from './tile';
 import { batchNormTrainConfig, batchNormTrainGradConfig, fastFusedBatchNormConfig } from './batch-norm';
 import { directConv2DConfig, directFusedConv2DConfig } from './conv2d';
@@ -30,11 +31,11 @@ export const ADDED_WASM_KERNELS = [
 
 /**
  * tfjs-backend-wasm kernels detkit replaces: slow ones (the convolution's input gradient: the same results
- * within float32 rounding; the convolution, the fused convolution, the matrix product, transposes and
- * slices: the same bits; `Identity`, which copied, now shares the buffer) and `MaxPoolGrad`,
+ * within float32 rounding; the convolution, the fused convolution, the matrix product, transposes, slices
+ * and sums over leading axes: the same bits; `Identity`, which copied, now shares the buffer) and `MaxPoolGrad`,
  * whose 4.22 version drops the gradient of windows whose maximum is negative.
  */
-export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Transpose', 'Tile', 'FusedBatchNorm', 'Slice', 'SplitV', 'Unpack', 'Identity', 'Conv2D', 'FusedConv2D'] as const;
+export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Transpose', 'Tile', 'Sum', 'FusedBatchNorm', 'Slice', 'SplitV', 'Unpack', 'Identity', 'Conv2D', 'FusedConv2D'] as const;
 
 const DETKIT = Symbol.for('detkit.backends.kernel');
 type Marked = KernelConfig & { [DETKIT]?: true; [REPLACED]?: KernelConfig };
@@ -64,7 +65,7 @@ function install(config: KernelConfig): void {
  * the gradient kernels it lacks ({@link ADDED_WASM_KERNELS}: conv2d's filter gradient, depthwise conv's
  * filter and input gradients, and `UnsortedSegmentSum`, tf.gather's gradient) and replaces others
  * ({@link REPLACED_WASM_KERNELS}: the convolution and its input gradient, matrix products, transposes,
- * strided slices, tiling, inference-mode batch norm and `Identity`, which are slow, and max-pool's gradient, which is wrong for negative
+ * strided slices, tiling, sums over leading axes (bias gradients), inference-mode batch norm and `Identity`, which are slow, and max-pool's gradient, which is wrong for negative
  * maxima). The convolutions, their gradients and most products run in detkit's direct SIMD kernels, the
  * rest in tfjs-backend-wasm's XNNPACK; everything in tfjs's heap.
  *
@@ -94,6 +95,7 @@ export function registerWasmTrainingKernels(): string[] {
     [['BatchMatMul'], ([matMul]) => [fastBatchMatMulConfig(matMul!)]],
     [['Transpose'], ([transpose]) => [fastTransposeConfig(transpose!)]],
     [['Tile'], ([tile]) => [fastTileConfig(tile!)]],
+    [['Sum'], ([sum]) => [fastSumConfig(sum!)]],
     [['FusedBatchNorm'], ([batchNorm]) => [fastFusedBatchNormConfig(batchNorm!)]],
     [['Identity'], ([identity]) => [sharedIdentityConfig(identity!)]],
     [['Conv2D', 'FusedConv2D'], ([conv, fused]) => [directConv2DConfig(conv!), directFusedConv2DConfig(fused!)]],

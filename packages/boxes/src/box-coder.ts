@@ -1,5 +1,6 @@
-import { InvalidArgumentError, InvalidValueError, ShapeError, peekValues, tf, valueChecksEnabled, type TensorInput } from '@detkit/core';
+import { InvalidArgumentError, InvalidValueError, ShapeError, hasTypedArrayPath, peekValues, runTypedArrayKernel, tf, valueChecksEnabled, type TensorInput, type TypedArrayKernel } from '@detkit/core';
 import { assertFiniteResult, finiteInput, xyxyInput } from './internal';
+import { ENCODE_BOXES_KERNEL } from './kernel-names';
 
 /**
  * Default clamp on the decoded log-scale deltas dw, dh: log(1000 / 16). A box may grow at most 1000/16 =
@@ -70,6 +71,95 @@ function geometry(boxes: tf.Tensor): { w: tf.Tensor; h: tf.Tensor; cx: tf.Tensor
   return { w, h, cx: tf.add(x1, tf.mul(0.5, w)), cy: tf.add(y1, tf.mul(0.5, h)) };
 }
 
+/** The encoding as tfjs ops: the GPU backends' path, and the reference the fused kernel is tested against. */
+export function encodeOps(t: tf.Tensor, a: tf.Tensor, [wx, wy, ww, wh]: BoxCoderWeights): tf.Tensor2D {
+  const g = geometry(t);
+  const e = geometry(a);
+  const dx = tf.div(tf.mul(wx, tf.sub(g.cx, e.cx)), e.w);
+  const dy = tf.div(tf.mul(wy, tf.sub(g.cy, e.cy)), e.h);
+  const dw = tf.mul(ww, tf.log(tf.div(g.w, e.w)));
+  const dh = tf.mul(wh, tf.log(tf.div(g.h, e.h)));
+  return tf.concat([dx, dy, dw, dh], 1) as tf.Tensor2D;
+}
+
+interface EncodeAttrs {
+  weights: BoxCoderWeights;
+}
+
+/**
+ * {@link encodeOps} in one pass over the rows: each float32 operation of the op chain, in its order, each
+ * result rounded to float32 (Math.fround), so the deltas are the chain's (the log's last bit aside, where
+ * a backend's float32 log and Math.log's rounded double differ).
+ */
+const encodeKernel: TypedArrayKernel<EncodeAttrs> = {
+  kernelName: ENCODE_BOXES_KERNEL,
+  inputNames: ['targets', 'anchors'],
+  compute([targets, anchors], { weights }, ctx) {
+    const n = targets!.shape[0] as number;
+    const out = ctx.output([n, 4], 'float32');
+    const o = out.values;
+    const t = targets!.values;
+    const a = anchors!.values;
+    const f = Math.fround;
+    const [wx, wy, ww, wh] = weights.map(f) as [number, number, number, number];
+    for (let i = 0; i < 4 * n; i += 4) {
+      const gw = f((t[i + 2] as number) - (t[i] as number));
+      const gh = f((t[i + 3] as number) - (t[i + 1] as number));
+      const ew = f((a[i + 2] as number) - (a[i] as number));
+      const eh = f((a[i + 3] as number) - (a[i + 1] as number));
+      const gcx = f((t[i] as number) + f(0.5 * gw));
+      const gcy = f((t[i + 1] as number) + f(0.5 * gh));
+      const ecx = f((a[i] as number) + f(0.5 * ew));
+      const ecy = f((a[i + 1] as number) + f(0.5 * eh));
+      o[i] = f(wx * f(gcx - ecx)) / ew;
+      o[i + 1] = f(wy * f(gcy - ecy)) / eh;
+      o[i + 2] = ww * f(Math.log(f(gw / ew)));
+      o[i + 3] = wh * f(Math.log(f(gh / eh)));
+    }
+    return [out];
+  },
+};
+
+/**
+ * Gradients of the encoding with respect to targets and anchors, given dy [N, 4] (closed form: with
+ * g = targets and e = anchors, d dx / d gcx = wx / ew, d dx / d ew = -wx (gcx - ecx) / ew^2,
+ * d dw / d gw = ww / gw, d dw / d ew = -ww / ew; then cx = x1 + w / 2 and w = x2 - x1 give
+ * d / d x1 = d / d cx / 2 - d / d w and d / d x2 = d / d cx / 2 + d / d w).
+ */
+function encodeGradient(dy: tf.Tensor, t: tf.Tensor, a: tf.Tensor, [wx, wy, ww, wh]: BoxCoderWeights): [tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => {
+    const g = geometry(t);
+    const e = geometry(a);
+    const [ddx, ddy, ddw, ddh] = tf.split(dy, 4, 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    // One axis: d / d centre and d / d size of the target and of the anchor.
+    const axis = (d: tf.Tensor, ds: tf.Tensor, w: number, ws: number, gc: tf.Tensor, ec: tf.Tensor, gs: tf.Tensor, es: tf.Tensor) => {
+      const dCentre = tf.div(tf.mul(d, w), es);
+      const dTargetSize = tf.div(tf.mul(ds, ws), gs);
+      const dAnchorSize = tf.neg(tf.add(tf.div(tf.mul(ds, ws), es), tf.div(tf.mul(dCentre, tf.sub(gc, ec)), es)));
+      const half = tf.mul(0.5, dCentre);
+      return {
+        target: [tf.sub(half, dTargetSize), tf.add(half, dTargetSize)],
+        anchor: [tf.sub(tf.neg(half), dAnchorSize), tf.add(tf.neg(half), dAnchorSize)],
+      };
+    };
+    const x = axis(ddx, ddw, wx, ww, g.cx, e.cx, g.w, e.w);
+    const y = axis(ddy, ddh, wy, wh, g.cy, e.cy, g.h, e.h);
+    return [tf.concat([x.target[0]!, y.target[0]!, x.target[1]!, y.target[1]!], 1), tf.concat([x.anchor[0]!, y.anchor[0]!, x.anchor[1]!, y.anchor[1]!], 1)];
+  });
+}
+
+/** The encoding as one fused kernel (cpu, wasm) with its closed-form gradient. */
+function encodeFused(t: tf.Tensor, a: tf.Tensor, weights: BoxCoderWeights): tf.Tensor2D {
+  const op = tf.customGrad((targets, anchors, save) => {
+    (save as tf.GradSaveFunc)([targets as tf.Tensor, anchors as tf.Tensor]);
+    return {
+      value: runTypedArrayKernel(encodeKernel, [targets as tf.Tensor, anchors as tf.Tensor], { weights })[0] as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => encodeGradient(dy, saved[0]!, saved[1]!, weights),
+    };
+  });
+  return op(t, a) as tf.Tensor2D;
+}
+
 /**
  * Encodes target boxes relative to anchors (or proposals) as regression targets (dx, dy, dw, dh);
  * matches torchvision `BoxCoder.encode_single` (Faster R-CNN, Ren et al. 2015, eq. 2):
@@ -84,20 +174,14 @@ function geometry(boxes: tf.Tensor): { w: tf.Tensor; h: tf.Tensor; cx: tf.Tensor
  */
 export function encodeBoxes(targets: TensorInput, anchors: TensorInput, options: EncodeBoxesOptions = {}): tf.Tensor2D {
   const op = 'encodeBoxes';
-  const [wx, wy, ww, wh] = checkWeights(op, options.weights ?? RPN_BOX_CODER_WEIGHTS);
+  const weights = checkWeights(op, options.weights ?? RPN_BOX_CODER_WEIGHTS);
   return tf.tidy(() => {
     const t = xyxyInput(op, 'targets', targets, { rank2: true });
     const a = xyxyInput(op, 'anchors', anchors, { rank2: true });
     if (t.shape[0] !== a.shape[0]) throw new ShapeError(op, 'anchors', `[${t.shape[0]}, 4] (one per target)`, a.shape);
     assertPositiveSizes(op, 'targets', t);
     assertPositiveSizes(op, 'anchors', a);
-    const g = geometry(t);
-    const e = geometry(a);
-    const dx = tf.div(tf.mul(wx, tf.sub(g.cx, e.cx)), e.w);
-    const dy = tf.div(tf.mul(wy, tf.sub(g.cy, e.cy)), e.h);
-    const dw = tf.mul(ww, tf.log(tf.div(g.w, e.w)));
-    const dh = tf.mul(wh, tf.log(tf.div(g.h, e.h)));
-    const out = tf.concat([dx, dy, dw, dh], 1) as tf.Tensor2D;
+    const out = hasTypedArrayPath() ? encodeFused(t, a, weights) : encodeOps(t, a, weights);
     assertFiniteResult(op, 'anchors', out, 'is too small for its target: the encoding overflows float32');
     return out;
   });

@@ -28,4 +28,4 @@ export {
 } from './box-coder';
 export { nms, batchedNms, type NmsOptions } from './nms';
 export { softNms, type SoftNmsOptions, type SoftNmsResult } from './soft-nms';
-export { PAIRWISE_IOU_KERNEL, NMS_KERNEL, SOFT_NMS_KERNEL, REMOVE_SMALL_BOXES_KERNEL } from './kernel-names';
+export { PAIRWISE_IOU_KERNEL, NMS_KERNEL, SOFT_NMS_KERNEL, REMOVE_SMALL_BOXES_KERNEL, ENCODE_BOXES_KERNEL } from './kernel-names';

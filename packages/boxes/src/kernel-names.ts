@@ -16,3 +16,6 @@ export const SOFT_NMS_KERNEL = 'DetkitBoxesSoftNms';
 
 /** `removeSmallBoxes`: indices of the xyxy boxes whose sides are both at least `minSize`. */
 export const REMOVE_SMALL_BOXES_KERNEL = 'DetkitBoxesRemoveSmallBoxes';
+
+/** `encodeBoxes`: targets [N, 4] and anchors [N, 4] xyxy to deltas (dx, dy, dw, dh) [N, 4], float32. */
+export const ENCODE_BOXES_KERNEL = 'DetkitBoxesEncode';
