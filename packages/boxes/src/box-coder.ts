@@ -168,7 +168,8 @@ function encodeFused(t: tf.Tensor, a: tf.Tensor, weights: BoxCoderWeights): tf.T
  *
  * @param targets - Tensor[N, 4], float32, xyxy: the boxes to encode (matched ground truth). Positive sizes.
  * @param anchors - Tensor[N, 4], float32, xyxy: the reference boxes, one per target. Positive sizes.
- * @returns Tensor[N, 4], float32, deltas (dx, dy, dw, dh). Differentiable.
+ * @returns Tensor[N, 4], float32, deltas (dx, dy, dw, dh). Differentiable: on cpu and wasm one fused
+ *   kernel ({@link ENCODE_BOXES_KERNEL}) with a closed-form gradient, on the GPU backends the op chain.
  * @throws InvalidValueError naming `anchors` and the row when a delta overflows float32 (an anchor far
  *   smaller than its distance to the target; with value checks on, on the cpu and wasm backends).
  */
