@@ -12,9 +12,11 @@
 // process (tfjs starts wasm once per process: `useBackend('wasm', { threads })`) and torchvision with
 // torch.set_num_threads(N) and OPENBLAS_NUM_THREADS=N; the N-thread child also times the steps with detkit's
 // helper threads off and on in turns (column "1 process"; a speed-up bar is met only where both agree).
+// Last, N 1-thread children step the trainer's models side by side and one alone in turns: the speed-up N
+// cores give N independent copies of a step, the most any N-core design of one step can reach here.
 // DETKIT_BENCH_PYTHON overrides the reference
 // interpreter (default /usr/bin/python3); DETKIT_BENCH_CPU_W8=1 is --cpu-w8.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -164,6 +166,100 @@ function runThreaded(workloads, threads) {
   return JSON.parse(proc.stdout.toString());
 }
 
+/** Windows of {@link runCeiling}: rounds of one child alone then all side by side, each window this long. */
+const CEILING_ROUNDS = 4;
+const CEILING_WINDOW_MS = 3000;
+
+/** Set in the children of {@link runCeiling}: step the one selected workload on 1 wasm thread until killed. */
+const CEILING_CHILD = process.env.DETKIT_BENCH_CEILING_CHILD === '1';
+
+/**
+ * Ceiling child mode: `w`'s step on 1 wasm thread, 3 warm-up steps, then one line `ready`, then one line
+ * `start end` (ms since the epoch) per step, until killed.
+ */
+async function ceilingChildMain(w) {
+  const packages = await loadPackages([w]);
+  await (await backendActivator([], 1))('wasm');
+  const prepared = await setUp(w, packages, inputTensors(w.inputs(createRandom(w.seed))));
+  for (let i = 0; i < 3; i++) tf.dispose(prepared.call());
+  process.stdout.write('ready\n');
+  for (;;) {
+    const t0 = performance.timeOrigin + performance.now();
+    tf.dispose(prepared.call());
+    process.stdout.write(`${t0} ${performance.timeOrigin + performance.now()}\n`);
+  }
+}
+
+/** Starts a ceiling child for `w`; resolves once it has warmed up, to { child, steps: [[start, end], ...] }. */
+function startCeilingChild(w) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), w.id], { env: { ...process.env, DETKIT_BENCH_CEILING_CHILD: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const steps = [];
+    let buffered = '';
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop();
+      for (const line of lines) {
+        if (line === 'ready') resolve({ child, steps });
+        else steps.push(line.split(' ').map(Number));
+      }
+    });
+    child.on('exit', (status, signal) => signal === null && reject(new Error(`a ceiling child for ${w.id} exited with status ${status}`)));
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * What `n` cores of this machine give `n` independent copies of each workload's step: `n` 1-thread child
+ * processes step it without end; in turns (CEILING_ROUNDS rounds of CEILING_WINDOW_MS windows) all but the
+ * first are paused (SIGSTOP) and all run (SIGCONT). The copies share no memory and never wait for each
+ * other, so `n` x (the first's step alone) / (a step side by side) bounds what any n-core design of one
+ * step (threads or data-parallel replicas) can reach on this machine at this time. Taking turns every few
+ * seconds, in warm processes, keeps this VM's minutes-long fast and slow spells out of the ratio; a step
+ * that straddles a switch is left out. Returns { load, results: { [id]: { alone_ms, side_by_side_ms, ceiling, steps } } }.
+ */
+async function runCeiling(workloads, n) {
+  const start = loadAverage();
+  const results = {};
+  log(`detkit on wasm, ${n} 1-thread processes, side by side and one alone in turns (${CEILING_ROUNDS} x ${CEILING_WINDOW_MS} ms each):`);
+  for (const w of workloads) {
+    const children = [];
+    try {
+      for (let i = 0; i < n; i++) children.push(await startCeilingChild(w));
+      const alone = [];
+      const together = [];
+      for (let round = 0; round < CEILING_ROUNDS; round++) {
+        for (const c of children.slice(1)) c.child.kill('SIGSTOP');
+        const a = performance.timeOrigin + performance.now();
+        await sleep(CEILING_WINDOW_MS);
+        for (const c of children.slice(1)) c.child.kill('SIGCONT');
+        const b = performance.timeOrigin + performance.now();
+        await sleep(CEILING_WINDOW_MS);
+        const e = performance.timeOrigin + performance.now();
+        const within = (steps, from, to) => steps.filter(([s0, s1]) => s0 >= from && s1 <= to).map(([s0, s1]) => s1 - s0);
+        alone.push(...within(children[0].steps, a, b));
+        for (const c of children) together.push(...within(c.steps, b, e));
+      }
+      const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+      if (alone.length > 0 && together.length > 0) {
+        results[w.id] = { alone_ms: median(alone), side_by_side_ms: median(together), ceiling: (n * median(alone)) / median(together), steps: { alone: alone.length, together: together.length } };
+        const r = results[w.id];
+        log(`  ${w.id}: alone ${fmtMs(r.alone_ms)} ms (${alone.length} steps), side by side ${fmtMs(r.side_by_side_ms)} ms (${together.length}): ${n} x ${fmtMs(r.alone_ms)} / ${fmtMs(r.side_by_side_ms)} = ${fmtRatio(r.ceiling)}`);
+      }
+    } catch (error) {
+      log(`  ${w.id}: failed: ${error?.message ?? error}`);
+    } finally {
+      for (const c of children) {
+        c.child.kill('SIGCONT');
+        c.child.kill('SIGKILL');
+      }
+    }
+  }
+  return { load: [start, loadAverage()], results };
+}
+
 /** Steps timed per data-parallel run, after DATA_PARALLEL_WARMUP warm-up steps (as the in-process training steps). */
 const DATA_PARALLEL_STEPS = 10;
 const DATA_PARALLEL_WARMUP = 3;
@@ -297,11 +393,13 @@ function printThreadTable(workloads, counts, threaded) {
     const r = threaded[n]?.wasm?.results?.[id]?.inProcess;
     return r === undefined ? undefined : r.off_ms / r.on_ms;
   };
+  /** N x (1-thread child alone) / (N 1-thread children side by side), see runCeiling; or undefined. */
+  const ceiling = (n, id) => threaded[n]?.ceiling?.results?.[id]?.ceiling;
   const extra = counts.slice(1);
   const head = [
     'workload',
     ...counts.flatMap((n) => [`wasm ${n}t ms`, `tv ${n}t ms`, `wasm/tv ${n}t`]),
-    ...extra.flatMap((n) => [`dp ${n}r ms`, `wasm ${n}t/1t`, `1 process`, `dp ${n}r/1t`, `tv ${n}t/1t`]),
+    ...extra.flatMap((n) => [`dp ${n}r ms`, `wasm ${n}t/1t`, `1 process`, `dp ${n}r/1t`, `${n} x 1t ceiling`, `tv ${n}t/1t`]),
     'bars',
   ];
   // A busy machine gives each session its share whatever its thread count: no verdict on a speed-up then.
@@ -318,7 +416,11 @@ function printThreadTable(workloads, counts, threaded) {
     // Met only where the one-process figure agrees: a 1-thread process on this VM's slower vCPU inflates the first.
     const oneProcess = offOn(last, w.id);
     if (w.threads.speedup !== undefined && speedup > 0) {
-      bars.push(`${last} cores/1 >= ${w.threads.speedup}: ${judge(speedup >= w.threads.speedup && (oneProcess === undefined || oneProcess >= w.threads.speedup))}`);
+      const met = speedup >= w.threads.speedup && (oneProcess === undefined || oneProcess >= w.threads.speedup);
+      const bound = ceiling(last, w.id);
+      // Below the bar even for independent copies of the step: no design of one step can meet it here now.
+      const why = !met && bound !== undefined && bound < w.threads.speedup ? ` (${last} independent 1-thread copies reach ${fmtRatio(bound)})` : '';
+      bars.push(`${last} cores/1 >= ${w.threads.speedup}: ${judge(met)}${why}`);
     }
     return [
       w.id,
@@ -328,6 +430,7 @@ function printThreadTable(workloads, counts, threaded) {
         fmtRatio(ms(1, 'wasm', w.id) / ms(n, 'wasm', w.id) || undefined),
         fmtRatio(offOn(n, w.id)),
         fmtRatio(ms(1, 'wasm', w.id) / ms(n, 'dataParallel', w.id) || undefined),
+        fmtRatio(ceiling(n, w.id)),
         fmtRatio(ms(1, 'torchvision', w.id) / ms(n, 'torchvision', w.id) || undefined),
       ]),
       bars.join('; '),
@@ -335,12 +438,12 @@ function printThreadTable(workloads, counts, threaded) {
   });
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c) => c.map((v, i) => (i === 0 || i === c.length - 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
-  console.log(`\nOn ${counts.join(' and ')} cores: wasm Nt = one process on N threads (detkit's kernels split over them, weight gradients behind the step); 1 process = the N-thread process's step with detkit's helper threads off over on, in turns (the speed-up within one process, on its calling thread's core); dp Nr = N data-parallel replicas (worker threads, one wasm thread each, DDP semantics); tv Nt = torch.set_num_threads(N); speed-ups over the same side's 1-thread time:`);
+  console.log(`\nOn ${counts.join(' and ')} cores: wasm Nt = one process on N threads (detkit's kernels split over them, weight gradients behind the step); 1 process = the N-thread process's step with detkit's helper threads off over on, in turns (the speed-up within one process, on its calling thread's core); dp Nr = N data-parallel replicas (worker threads, one wasm thread each, DDP semantics); N x 1t ceiling = N x a 1-thread child's step alone over N 1-thread children's side by side (what N cores give N independent copies of the step: a bound on any N-core design of one step); tv Nt = torch.set_num_threads(N); speed-ups over the same side's 1-thread time:`);
   console.log(line(head));
   console.log(widths.map((n) => '-'.repeat(n)).join('  '));
   for (const c of cells) console.log(line(c));
   for (const n of counts) {
-    for (const side of ['wasm', 'dataParallel', 'torchvision']) {
+    for (const side of ['wasm', 'dataParallel', 'ceiling', 'torchvision']) {
       const load = threaded[n]?.[side]?.load;
       if (load) console.log(`load average (1, 5, 15 min) around ${side} on ${n} thread(s): ${load[0]} -> ${load[1]}`);
     }
@@ -385,6 +488,7 @@ async function main() {
   }
   const selected = positionals.length > 0 ? WORKLOADS.filter((w) => positionals.some((id) => matches(w, id))) : WORKLOADS;
   if (CHILD_THREADS !== undefined) return childMain(selected, Number(CHILD_THREADS));
+  if (CEILING_CHILD) return ceilingChildMain(selected[0]);
 
   const loadStart = loadAverage();
   log(`load average (1, 5, 15 min): ${loadStart}`);
@@ -433,6 +537,9 @@ async function main() {
       threaded[n].torchvision = r.missing ? { error: r.missing } : { load: [start, loadAverage()], results: r.results, threads: r.threads };
       if (r.missing) notes.push(`torchvision on ${n} threads: ${r.missing}`);
     }
+    // Last: its children load every core, which the load-average readings of the runs above must not see.
+    const bounded = threadedWorkloads.filter((w) => w.detkit !== false && w.threads.speedup !== undefined);
+    for (const n of bounded.length > 0 ? extraCounts : []) threaded[n].ceiling = await runCeiling(bounded, n);
 
     const rows = selected.map((w) => {
       const row = { id: w.id, title: w.title, package: w.package, target: w.target, ratio: {} };
