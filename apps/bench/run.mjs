@@ -17,7 +17,7 @@
 // DETKIT_BENCH_PYTHON overrides the reference
 // interpreter (default /usr/bin/python3); DETKIT_BENCH_CPU_W8=1 is --cpu-w8.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,7 +175,7 @@ const CEILING_CHILD = process.env.DETKIT_BENCH_CEILING_CHILD === '1';
 
 /**
  * Ceiling child mode: `w`'s step on 1 wasm thread, 3 warm-up steps, then one line `ready`, then one line
- * `start end` (ms since the epoch) per step, until killed.
+ * `start end` (ms since the epoch) per step, until killed or orphaned.
  */
 async function ceilingChildMain(w) {
   const packages = await loadPackages([w]);
@@ -183,7 +183,11 @@ async function ceilingChildMain(w) {
   const prepared = await setUp(w, packages, inputTensors(w.inputs(createRandom(w.seed))));
   for (let i = 0; i < 3; i++) tf.dispose(prepared.call());
   process.stdout.write('ready\n');
+  // Never outlive the parent: it kills this process when done, but it may itself be killed first.
+  const parent = process.ppid;
+  process.stdout.on('error', () => process.exit(0));
   for (;;) {
+    if (process.ppid !== parent) process.exit(0);
     const t0 = performance.timeOrigin + performance.now();
     tf.dispose(prepared.call());
     process.stdout.write(`${t0} ${performance.timeOrigin + performance.now()}\n`);
@@ -314,6 +318,11 @@ async function childMain(selected, threads) {
       results[w.id].inProcess = await helperOffOn(w, packages, hostInputs);
       const r = results[w.id].inProcess;
       log(`  detkit wasm ${w.id}, one process, helper off / on: medians ${r.off_ms.toFixed(1)} / ${r.on_ms.toFixed(1)} ms, fastest ${r.off_min_ms.toFixed(1)} / ${r.on_min_ms.toFixed(1)} ms`);
+      if (r.cpu) {
+        const { wall_ms: wall, calling_ms: calling, helpers_ms: helpers, rest_ms: rest } = r.cpu;
+        const pct = (ms) => `${((100 * ms) / wall).toFixed(0)}%`;
+        log(`    on, CPU a step (mean of ${r.rounds}, wall ${wall.toFixed(1)} ms): calling thread ${calling.toFixed(1)} ms (${pct(calling)}), helper(s) ${helpers.toFixed(1)} (${pct(helpers)}), V8's and libuv's threads ${rest.toFixed(1)}`);
+      }
     }
   }
   const { backendInfo } = await import('@detkit/backends');
@@ -335,14 +344,19 @@ async function helperOffOn(w, packages, hostInputs) {
   const tensors = inputTensors(hostInputs[w.id]);
   const prepared = await setUp(w, packages, tensors);
   const times = { off: [], on: [] };
+  /** CPU ms of each thread over the timed steps with the helpers on. */
+  const busy = new Map();
   try {
     for (let round = 0; round < OFF_ON_ROUNDS; round++) {
       for (const side of ['off', 'on']) {
         tf.env().set('DETKIT_KERNEL_THREADS', side === 'on');
         tf.dispose(prepared.call());
+        const before = side === 'on' ? threadCpu() : undefined;
         const t0 = performance.now();
         tf.dispose(prepared.call());
         times[side].push(performance.now() - t0);
+        const after = before && threadCpu();
+        for (const [tid, ms] of after ?? []) busy.set(tid, (busy.get(tid) ?? 0) + ms - (before.get(tid) ?? 0));
       }
     }
   } finally {
@@ -351,7 +365,31 @@ async function helperOffOn(w, packages, hostInputs) {
     tf.dispose(Object.values(tensors));
   }
   const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  return { off_ms: median(times.off), on_ms: median(times.on), off_min_ms: Math.min(...times.off), on_min_ms: Math.min(...times.on), rounds: OFF_ON_ROUNDS };
+  const wall = times.on.reduce((a, b) => a + b, 0) / OFF_ON_ROUNDS;
+  const others = [...busy].filter(([tid]) => tid !== process.pid).map(([, ms]) => ms / OFF_ON_ROUNDS).sort((a, b) => b - a);
+  const cpu = busy.size === 0 ? undefined : {
+    wall_ms: wall,
+    calling_ms: (busy.get(process.pid) ?? 0) / OFF_ON_ROUNDS,
+    // The kernel threads' helpers are the busiest threads after the calling one; the rest are V8's (compiler, GC) and libuv's.
+    helpers_ms: others.slice(0, wasmHelpers()).reduce((a, b) => a + b, 0),
+    rest_ms: others.slice(wasmHelpers()).reduce((a, b) => a + b, 0),
+  };
+  return { off_ms: median(times.off), on_ms: median(times.on), off_min_ms: Math.min(...times.off), on_min_ms: Math.min(...times.on), rounds: OFF_ON_ROUNDS, cpu };
+}
+
+/** Helper threads of the kernel threads in this (child) process: its thread count less the calling thread. */
+const wasmHelpers = () => Number(CHILD_THREADS ?? 1) - 1;
+
+/**
+ * CPU time so far of each thread of this process, in ms by thread id (Linux's /proc schedstat, in ns), or
+ * undefined where there is no /proc.
+ */
+function threadCpu() {
+  try {
+    return new Map(readdirSync('/proc/self/task').map((tid) => [Number(tid), Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6]));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Integer summaries (counts, index sums) must match exactly; float ones within CHECK_RTOL. */
