@@ -16,6 +16,11 @@
  * result: it takes the chunks no helper has started, in order, and waits for the ones running. A queued
  * call starts only when the one before it is done, so a call may read what the previous one wrote.
  *
+ * Other modules instantiated on the same memory (another package's kernels, through @detkit/core's
+ * `setWasmSplitRunner`) can run on the same helpers ({@link KernelThreads.runModule}): the helpers receive
+ * such a module on a message port, which they read synchronously (`receiveMessageOnPort`) before the first
+ * call that names it.
+ *
  * Node only (`worker_threads`, and a main thread that may block in `Atomics.wait`); elsewhere, or before a
  * helper has started, the calling thread runs the whole range. Internal to the package.
  */
@@ -65,6 +70,9 @@ const CHUNKS_PER_THREAD = 4;
  * time from V8's own background threads (measured slower).
  */
 const SPIN_MS = 0.5;
+/** A function number is module << MODULE_SHIFT | export index. */
+const MODULE_SHIFT = 16;
+const EXPORT_MASK = (1 << MODULE_SHIFT) - 1;
 
 /** Polls `done` for up to {@link SPIN_MS}; the caller then sleeps until it is true. */
 function spin(done: () => boolean): void {
@@ -79,9 +87,21 @@ function spin(done: () => boolean): void {
  * still waking up.
  */
 const HELPER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-parentPort.once('message', ({ module, memory, control, slot, helpers, names }) => {
-  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const { parentPort, receiveMessageOnPort } = require('node:worker_threads');
+parentPort.once('message', ({ module, memory, control, slot, helpers, names, port }) => {
+  // Module m's kernels: kernels[m][i] is export names[i] of the m-th module (0: the one given here).
+  const kernels = [];
+  const load = (module, names) => {
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    kernels.push(names.map((name) => exports[name]));
+  };
+  load(module, names);
+  // A function number is module << ${MODULE_SHIFT} | export; a module's message arrives before its first call.
+  const kernel = (f) => {
+    const m = f >>> ${MODULE_SHIFT};
+    for (let message; kernels[m] === undefined && (message = receiveMessageOnPort(port)) !== undefined; ) load(message.message.module, message.message.names);
+    return kernels[m][f & ${EXPORT_MASK}];
+  };
   const c = new Int32Array(control, slot * ${SLOTS * 4}, ${SLOTS});
   const job = new Int32Array(control, helpers * ${SLOTS * 4}, ${SLOTS});
   const queue = new Int32Array(control, (helpers + 1) * ${SLOTS * 4}, ${RING * RECORD});
@@ -92,7 +112,7 @@ parentPort.once('message', ({ module, memory, control, slot, helpers, names }) =
     // The calling thread's own call first: it waits for it.
     if (Atomics.load(c, ${STATE}) === ${POSTED}) {
       if (Atomics.compareExchange(c, ${STATE}, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue;
-      const fn = exports[names[c[${FUNCTION}]]];
+      const fn = kernel(c[${FUNCTION}]);
       const args = Array.from(c.subarray(${ARGS}, ${ARGS} + c[${ARGC}]));
       const total = c[${TOTAL}];
       const chunk = c[${CHUNK}];
@@ -116,7 +136,7 @@ parentPort.once('message', ({ module, memory, control, slot, helpers, names }) =
         const total = queue[r + ${R_TOTAL}];
         const chunk = queue[r + ${R_CHUNK}];
         try {
-          exports[names[queue[r + ${R_FUNCTION}]]](...queue.subarray(r + ${R_ARGS}, r + ${R_ARGS} + queue[r + ${R_ARGC}]), k * chunk, Math.min(total, (k + 1) * chunk));
+          kernel(queue[r + ${R_FUNCTION}])(...queue.subarray(r + ${R_ARGS}, r + ${R_ARGS} + queue[r + ${R_ARGC}]), k * chunk, Math.min(total, (k + 1) * chunk));
         } catch {
           Atomics.store(queue, r + ${R_FAILED}, 1);
         }
@@ -137,7 +157,15 @@ interface NodeWorker {
   postMessage(message: unknown): void;
   unref(): void;
 }
-type WorkerThreads = { Worker: new (source: string, options: { eval: true }) => NodeWorker; isMainThread: boolean };
+interface NodeMessagePort {
+  postMessage(message: unknown): void;
+  unref(): void;
+}
+type WorkerThreads = {
+  Worker: new (source: string, options: { eval: true }) => NodeWorker & { postMessage(message: unknown, transfer: unknown[]): void };
+  MessageChannel: new () => { port1: NodeMessagePort; port2: NodeMessagePort };
+  isMainThread: boolean;
+};
 
 /** Helpers that run exports of one kernel module on one shared memory. */
 export interface KernelThreads {
@@ -161,6 +189,12 @@ export interface KernelThreads {
   complete(call: number): void;
   /** The kernel of the first done queued call in [from, to] a chunk of which threw (forgotten once asked), or undefined. */
   failure(from: number, to: number): string | undefined;
+  /**
+   * {@link KernelThreads.run} for another module instantiated on the same memory: `exports` is its instance
+   * on this thread (which runs this thread's chunks), `module` the compiled module the helpers instantiate
+   * (sent to them the first time).
+   */
+  runModule(module: WebAssembly.Module, exports: Readonly<Record<string, unknown>>, name: string, args: readonly number[], total: number, align: number): void;
 }
 
 function workerThreads(): WorkerThreads | undefined {
@@ -187,19 +221,28 @@ export function startKernelThreads(
   const blocks = Array.from({ length: helpers }, (_, slot) => new Int32Array(control, slot * SLOTS * 4, SLOTS));
   const job = new Int32Array(control, helpers * SLOTS * 4, SLOTS);
   const queue = new Int32Array(control, (helpers + 1) * SLOTS * 4, RING * RECORD);
+  /** Each helper's end of its message port, for the modules added later. */
+  const ports: NodeMessagePort[] = [];
   for (let slot = 0; slot < helpers; slot++) {
     const worker = new threadsModule.Worker(HELPER_SOURCE, { eval: true });
-    worker.postMessage({ module, memory, control, slot, helpers, names });
+    const { port1, port2 } = new threadsModule.MessageChannel();
+    worker.postMessage({ module, memory, control, slot, helpers, names, port: port2 }, [port2]);
     // A helper waiting for work must not keep the process alive.
     worker.unref();
+    port1.unref();
+    ports.push(port1);
   }
-  const index = new Map(names.map((n, i) => [n, i]));
+  /** The modules the helpers run: 0 is `module`; each with its export names and this thread's runner. */
+  const modules: { names: Map<string, number>; call: (name: string, args: readonly number[]) => void }[] = [
+    { names: new Map(names.map((n, i) => [n, i])), call: run },
+  ];
+  const added = new Map<WebAssembly.Module, number>();
   const ready = () => blocks.filter((b) => Atomics.load(b, READY) === 1);
-  const functionIndex = (name: string, args: readonly number[]): number => {
-    const fn = index.get(name);
+  const functionIndex = (m: number, name: string, args: readonly number[]): number => {
+    const fn = modules[m]!.names.get(name);
     if (fn === undefined) throw new DetkitError('UNSUPPORTED_PLATFORM', `no kernel '${name}' to run on helper threads`);
     if (args.length + 2 > MAX_ARGS) throw new DetkitError('UNSUPPORTED_PLATFORM', `kernel '${name}' takes more than ${MAX_ARGS} arguments`);
-    return fn;
+    return (m << MODULE_SHIFT) | fn;
   };
   const ring = (call: number) => (call % RING) * RECORD;
   /** Queued calls so far; `completed` of them are done (in order: a call starts when the one before is done). */
@@ -212,47 +255,67 @@ export function startKernelThreads(
     if (queue[r + R_FAILED] !== 0) failures.set(completed, names[queue[r + R_FUNCTION]!]!);
     completed++;
   };
+  /** Runs module m's `name` over [0, total) split over this thread and the ready helpers (see KernelThreads.run). */
+  const runIn = (m: number, name: string, args: readonly number[], total: number, align: number): void => {
+    const fn = functionIndex(m, name, args);
+    const call = modules[m]!.call;
+    if (total <= 0) return;
+    const live = ready();
+    const chunks = Math.min(Math.ceil(total / align), (live.length + 1) * CHUNKS_PER_THREAD);
+    const chunk = Math.ceil(total / chunks / align) * align;
+    Atomics.store(job, NEXT, 0);
+    for (const block of live) {
+      block[FUNCTION] = fn;
+      block[ARGC] = args.length;
+      block[TOTAL] = total;
+      block[CHUNK] = chunk;
+      block.set(args, ARGS);
+      Atomics.store(block, STATE, POSTED);
+    }
+    Atomics.add(job, BELL, 1);
+    Atomics.notify(job, BELL);
+    let failed = false;
+    try {
+      // This thread takes chunks too, from the same counter, until none is left.
+      for (let k = Atomics.add(job, NEXT, 1); k * chunk < total; k = Atomics.add(job, NEXT, 1)) {
+        call(name, [...args, k * chunk, Math.min(total, (k + 1) * chunk)]);
+      }
+    } finally {
+      for (const block of live) {
+        // A helper that has not started yet gets nothing to do (its call is taken back); one that has
+        // is finishing its last chunk, and no helper may still run this call when the next one starts.
+        if (Atomics.compareExchange(block, STATE, POSTED, IDLE) === POSTED) continue;
+        spin(() => Atomics.load(block, STATE) === IDLE);
+        for (let state = Atomics.load(block, STATE); state !== IDLE; state = Atomics.load(block, STATE)) Atomics.wait(block, STATE, state);
+        if (block[FUNCTION] === -1) failed = true;
+      }
+    }
+    if (failed) throw new DetkitError('UNSUPPORTED_PLATFORM', `detkit's '${name}' kernel failed on a helper thread`);
+  };
   return {
     get threads() {
       return ready().length + 1;
     },
     run(name, args, total, align) {
-      const fn = functionIndex(name, args);
-      if (total <= 0) return;
-      const live = ready();
-      const chunks = Math.min(Math.ceil(total / align), (live.length + 1) * CHUNKS_PER_THREAD);
-      const chunk = Math.ceil(total / chunks / align) * align;
-      Atomics.store(job, NEXT, 0);
-      for (const block of live) {
-        block[FUNCTION] = fn;
-        block[ARGC] = args.length;
-        block[TOTAL] = total;
-        block[CHUNK] = chunk;
-        block.set(args, ARGS);
-        Atomics.store(block, STATE, POSTED);
+      runIn(0, name, args, total, align);
+    },
+    runModule(module, exports, name, args, total, align) {
+      let m = added.get(module);
+      if (m === undefined) {
+        const exportNames = Object.keys(exports).filter((key) => typeof exports[key] === 'function');
+        m = modules.length;
+        modules.push({
+          names: new Map(exportNames.map((n, i) => [n, i])),
+          call: (kernel, all) => (exports[kernel] as (...a: number[]) => void)(...all),
+        });
+        added.set(module, m);
+        // Sent before any call names the module: a helper reads it before running that call.
+        for (const port of ports) port.postMessage({ module, names: exportNames });
       }
-      Atomics.add(job, BELL, 1);
-      Atomics.notify(job, BELL);
-      let failed = false;
-      try {
-        // This thread takes chunks too, from the same counter, until none is left.
-        for (let k = Atomics.add(job, NEXT, 1); k * chunk < total; k = Atomics.add(job, NEXT, 1)) {
-          run(name, [...args, k * chunk, Math.min(total, (k + 1) * chunk)]);
-        }
-      } finally {
-        for (const block of live) {
-          // A helper that has not started yet gets nothing to do (its call is taken back); one that has
-          // is finishing its last chunk, and no helper may still run this call when the next one starts.
-          if (Atomics.compareExchange(block, STATE, POSTED, IDLE) === POSTED) continue;
-          spin(() => Atomics.load(block, STATE) === IDLE);
-          for (let state = Atomics.load(block, STATE); state !== IDLE; state = Atomics.load(block, STATE)) Atomics.wait(block, STATE, state);
-          if (block[FUNCTION] === -1) failed = true;
-        }
-      }
-      if (failed) throw new DetkitError('UNSUPPORTED_PLATFORM', `detkit's '${name}' kernel failed on a helper thread`);
+      runIn(m, name, args, total, align);
     },
     defer(name, args, total, align, reserve = 1) {
-      const fn = functionIndex(name, args);
+      const fn = functionIndex(0, name, args);
       const live = ready();
       if (live.length === 0) return undefined;
       // A slot is free once its call is done and every helper has moved past it.

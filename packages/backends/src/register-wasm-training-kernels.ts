@@ -1,4 +1,4 @@
-import { tf } from '@detkit/core';
+import { setWasmSplitRunner, tf } from '@detkit/core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { adamConfig } from './adam';
 import { fastBatchMatMulConfig } from './batch-mat-mul';
@@ -13,6 +13,7 @@ import { maxPoolGradConfig } from './max-pool-grad';
 import { fastSliceConfigs } from './slice';
 import { fastTransposeConfig } from './transpose';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
+import { splitOnKernelThreads } from './wasm-backend';
 
 /**
  * Kernels tfjs-backend-wasm 4.22 lacks, which training a conv net needs, and detkit's fused training-mode
@@ -67,12 +68,16 @@ function install(config: KernelConfig): void {
  * ({@link REPLACED_WASM_KERNELS}: the convolution and its input gradient, matrix products, transposes,
  * strided slices, tiling, sums over leading axes (bias gradients), inference-mode batch norm and `Identity`, which are slow, and max-pool's gradient, which is wrong for negative
  * maxima). The convolutions, their gradients and most products run in detkit's direct SIMD kernels, the
- * rest in tfjs-backend-wasm's XNNPACK; everything in tfjs's heap.
+ * rest in tfjs-backend-wasm's XNNPACK; everything in tfjs's heap. Also registers @detkit/core's
+ * `WasmSplitRunner` ({@link splitOnKernelThreads}), so that other packages' wasm kernels on that heap
+ * (@detkit/heads' RoIAlign and its gradient) are split over the same kernel threads.
  *
  * Registering kernels is a global side effect on tfjs's kernel registry, so it is explicit:
  * `useBackend('wasm')` calls this. Idempotent. Returns the names of the kernels it registered now.
  */
 export function registerWasmTrainingKernels(): string[] {
+  // Other packages' wasm kernels on tfjs-backend-wasm's heap run on the same kernel threads.
+  setWasmSplitRunner(splitOnKernelThreads);
   const added: string[] = [];
   const configs: KernelConfig[] = [
     conv2dBackpropFilterConfig,

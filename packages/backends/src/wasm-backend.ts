@@ -3,7 +3,7 @@
  * disposal, and its own (XNNPACK-backed) kernels, called directly as tfjs's kernels call each other.
  * Internal to the package.
  */
-import { DetkitError, tf } from '@detkit/core';
+import { DetkitError, tf, type WasmSplitRunner } from '@detkit/core';
 import type { DataId, KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { wasmThreadCount } from './wasm-threads';
 import { startKernelThreads, type KernelThreads } from './kernel-threads';
@@ -165,3 +165,19 @@ export function kernelThreads(backend: WasmBackend): KernelThreads | undefined {
   }
   return threads === null || !tf.env().getBool(KERNEL_THREADS_FLAG) ? undefined : threads;
 }
+
+/**
+ * @detkit/core's `WasmSplitRunner` for tfjs-backend-wasm: other packages' wasm kernels on its heap (their
+ * `WasmPointers.split` calls, e.g. @detkit/heads' RoIAlign) run on this backend's kernel threads as
+ * detkit's own kernels do (the same {@link MIN_SPLIT_WORK} and {@link KERNEL_THREADS_FLAG}); calls on any
+ * other memory stay on the calling thread.
+ */
+export const splitOnKernelThreads: WasmSplitRunner = (memory, module, exports, name, args, total, align, work) => {
+  if (work < MIN_SPLIT_WORK || !tf.getBackend()?.startsWith('wasm')) return false;
+  const backend = tf.backend() as WasmBackend;
+  if ((backend.wasm?.asm?.memory ?? backend.wasm?.wasmMemory) !== memory) return false;
+  const threads = kernelThreads(backend);
+  if (threads === undefined) return false;
+  threads.runModule(module, exports, name, args, total, align);
+  return true;
+};

@@ -18,13 +18,14 @@ interface ChildReport {
   batchNorm: { out: number; dx: number; mean: number[]; variance: number[]; dgamma: number[]; dbeta: number[] };
   transposeMisplaced: number;
   deferred: { dwHash: number; againHash: number; failure: string | null; queued: number; leftOver: number };
+  roiAlign: { roi: { out: number; dx: number; nonzero: number }[]; splitCalls: number };
   changeError: string | null;
 }
 
 let script: { file: string; remove(): void };
 
 beforeAll(async () => {
-  script = await bundleChild('test/threads/train.ts', ['@tensorflow/*', '@detkit/core', '@detkit/boxes']);
+  script = await bundleChild('test/threads/train.ts', ['@tensorflow/*', '@detkit/core', '@detkit/boxes', '@detkit/heads']);
 });
 
 afterAll(() => script.remove());
@@ -68,6 +69,14 @@ describe("useBackend('wasm', { threads }) in Node", () => {
     // Biased variance of N(2, 3^2) samples: about 9; the per-channel sums are added block by block in order.
     for (const v of one.batchNorm.variance) expect(v).toBeCloseTo(9, 0);
     expect(two.batchNorm).toEqual(one.batchNorm);
+  });
+
+  it("another package's kernels (@detkit/heads' RoIAlign and its gradient) split over the helper on 2 threads give the bits of 1 thread", () => {
+    // Per sampling a forward, and tf.grad's forward and gradient: 6 calls the kernel threads take on 2 threads, none on 1.
+    expect(one.roiAlign.splitCalls).toBe(0);
+    expect(two.roiAlign.splitCalls).toBe(6);
+    for (const r of one.roiAlign.roi) expect(r.nonzero).toBeGreaterThan(0);
+    expect(two.roiAlign.roi).toEqual(one.roiAlign.roi);
   });
 
   it('a weight gradient queued behind the step on 2 threads reads the bits of 1 thread, its inputs freed and overwritten first', () => {

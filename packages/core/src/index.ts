@@ -55,8 +55,10 @@ export {
 export {
   defineWasmModule,
   callWasmKernel,
+  setWasmSplitRunner,
   wasmSimdSupported,
   type WasmModule,
   type WasmPointers,
   type WasmCall,
+  type WasmSplitRunner,
 } from './wasm-kernels';

@@ -5,7 +5,7 @@ import { toTensor, assertValidBoxes, setValueChecks } from './checks';
 import { BackendUnavailableError, InvalidValueError, InvalidArgumentError } from './errors';
 import { hasTypedArrayPath, peekValues, runTypedArrayKernel, type TypedArrayKernel } from './kernels';
 import { tf } from './tf';
-import { callWasmKernel, defineWasmModule, wasmSimdSupported } from './wasm-kernels';
+import { callWasmKernel, defineWasmModule, setWasmSplitRunner, wasmSimdSupported, type WasmSplitRunner } from './wasm-kernels';
 
 /** out[i] = a[i] * scale, plus a data-dependent second output: the indices where a[i] > 0. */
 const scaleKernel: TypedArrayKernel<{ scale: number }> = {
@@ -113,6 +113,51 @@ for (const backend of ['cpu', 'wasm'] as const) describe(`typed-array kernels [$
     const before = tf.memory().numTensors;
     tf.dispose(tf.tidy(() => runTypedArrayKernel(scaleKernel, [tf.tensor1d([1, 2, -1])], { scale: 2 })));
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('offer split calls to the registered runner on tfjs’s heap (wasm) only, and run them on this thread when it declines', () => {
+    const asked: Parameters<WasmSplitRunner>[] = [];
+    let take = true;
+    // A runner that runs what it takes itself (on this thread, through the exports it is given).
+    setWasmSplitRunner((...call) => {
+      asked.push(call);
+      const [, , exports, name, args, total] = call;
+      if (take) (exports[name] as (...a: number[]) => void)(...args, 0, total);
+      return take;
+    });
+    // `double(in, out, n)` as a split call: args [in, out, n], the range (0, n) appended and ignored by it.
+    const splitDouble: TypedArrayKernel = {
+      kernelName: 'DetkitTestWasmSplitDouble',
+      inputNames: ['a'],
+      compute([a], _attrs, ctx) {
+        const out = ctx.output(a!.shape, 'float32');
+        const n = a!.values.length;
+        callWasmKernel(doubler, ctx, { inputs: [a!.values], outputs: [out.values] }, (_, p) => p.split('double', [p.inputs[0]!, p.outputs[0]!, n], n, 4, 3 * n));
+        return [out];
+      },
+    };
+    try {
+      const a = tf.tensor1d([1, 2, 3, 4, 5]);
+      const [taken] = runTypedArrayKernel(splitDouble, [a], {});
+      take = false;
+      const [declined] = runTypedArrayKernel(splitDouble, [a], {});
+      // Taken and run by the runner; declined, or never offered (a private heap): run by split itself.
+      expect(Array.from(taken!.dataSync())).toEqual([2, 4, 6, 8, 10]);
+      expect(Array.from(declined!.dataSync())).toEqual([2, 4, 6, 8, 10]);
+      if (backend === 'wasm') {
+        expect(asked).toHaveLength(2);
+        const [memory, module, exports, name, args, total, align, work] = asked[0]!;
+        expect(memory).toBe((tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm.memory);
+        expect(module).toBe(doubler.compiled(memory));
+        expect(typeof exports.double).toBe('function');
+        expect([name, args.length, total, align, work]).toEqual(['double', 3, 5, 4, 15]);
+      } else {
+        expect(asked).toHaveLength(0);
+      }
+      tf.dispose([a, taken!, declined!]);
+    } finally {
+      setWasmSplitRunner(undefined);
+    }
   });
 
   it('run wasm modules in tfjs’s heap (wasm) or a private heap (cpu), across memory growth', () => {

@@ -197,7 +197,7 @@ class PrivateHeap implements WasmHeap {
 
 let privateHeap: PrivateHeap | undefined;
 
-/** Pointers that a wasm kernel call receives. */
+/** Pointers that a wasm kernel call receives, and a way to run a range kernel on more than one thread. */
 export interface WasmPointers {
   /** Byte offsets of the inputs' data, in the order given. */
   inputs: number[];
@@ -205,6 +205,43 @@ export interface WasmPointers {
   outputs: number[];
   /** Byte offset of `scratchBytes` of 16-byte-aligned scratch memory (0 when none was asked for). */
   scratch: number;
+  /**
+   * Runs the module's range kernel `name` as `exports[name](...args, start, end)` over [0, `total`): split
+   * into ranges (their bounds multiples of `align`, but the last end) over the threads the
+   * {@link WasmSplitRunner} gives where one is registered for this memory and takes the call, else in one
+   * call on this thread. The kernel must give the same result however its range is split (each range
+   * writes its own outputs and its own part of the scratch). `args` are int32 (pointers, sizes, a float's
+   * bits); `work` estimates the call's cost (elements times the operations on each), below which a runner
+   * keeps small calls on this thread.
+   */
+  split(name: string, args: readonly number[], total: number, align: number, work: number): void;
+}
+
+/**
+ * Runs `exports[name](...args, start, end)` over [0, total) on threads that share `memory` with this one
+ * (`module`: the compiled module behind `exports`, which the other threads instantiate on `memory`); returns
+ * false when it does not take the call (the caller then runs it on this thread). Registered by the package
+ * that owns such threads (@detkit/backends' kernel threads for tfjs-backend-wasm's threaded build).
+ */
+export type WasmSplitRunner = (
+  memory: WebAssembly.Memory,
+  module: WebAssembly.Module,
+  exports: Readonly<Record<string, unknown>>,
+  name: string,
+  args: readonly number[],
+  total: number,
+  align: number,
+  work: number,
+) => boolean;
+
+let splitRunner: WasmSplitRunner | undefined;
+
+/**
+ * Registers (or, with undefined, removes) the {@link WasmSplitRunner} that {@link WasmPointers.split} offers
+ * its calls to. One per process; the last registration wins.
+ */
+export function setWasmSplitRunner(runner: WasmSplitRunner | undefined): void {
+  splitRunner = runner;
 }
 
 /** What a wasm kernel call reads, writes and needs besides. */
@@ -253,7 +290,14 @@ export function callWasmKernel<Exports, R>(
     call.inputs.forEach((a, i) => {
       if (!resident(a)) bytesOf(heap.memory.buffer, inPtrs[i]!, a.byteLength).set(bytesOf(a.buffer, a.byteOffset, a.byteLength));
     });
-    const result = fn(exports, { inputs: inPtrs, outputs: outPtrs, scratch });
+    const split = (name: string, args: readonly number[], total: number, align: number, work: number): void => {
+      if (total <= 0) return;
+      const exported = exports as unknown as Record<string, (...a: number[]) => void>;
+      // A private heap is this thread's alone: no other thread can reach it.
+      const taken = !(heap instanceof PrivateHeap) && splitRunner !== undefined && splitRunner(heap.memory, module.compiled(heap.memory), exported, name, args, total, align, work);
+      if (!taken) exported[name]!(...args, 0, total);
+    };
+    const result = fn(exports, { inputs: inPtrs, outputs: outPtrs, scratch, split });
     call.outputs.forEach((a, i) => {
       if (!resident(a)) bytesOf(a.buffer, a.byteOffset, a.byteLength).set(bytesOf(heap.memory.buffer, outPtrs[i]!, a.byteLength));
     });

@@ -61,6 +61,8 @@ const SAMPLE_BYTES: usize = 32;
 
 /** Scratch of roiAlignForward / roiAlignBackward: one RoI's geometry and one sample's corners. */
 const ALIGN_SCRATCH_BYTES: usize = GEOMETRY_BYTES + SAMPLE_BYTES;
+/** Bytes between two ranges' scratch (one cache line at least: threads writing neighbouring slots would share one). */
+const ALIGN_SCRATCH_STRIDE: usize = (ALIGN_SCRATCH_BYTES + 63) & ~63;
 
 function bilinear(yIn: f32, xIn: f32, height: i32, width: i32, out: usize): bool {
   let y = yIn, x = xIn;
@@ -97,19 +99,23 @@ function bilinear(yIn: f32, xIn: f32, height: i32, width: i32, out: usize): bool
 
 /**
  * RoIAlign forward (torchvision.ops.roi_align): out[r, ph, pw, :] is the mean over a gridH x gridW lattice
- * of sample points in bin (ph, pw) of box r of the bilinearly interpolated features. Scratch:
- * ALIGN_SCRATCH_BYTES (56).
+ * of sample points in bin (ph, pw) of box r of the bilinearly interpolated features, for boxes r in [r0, r1)
+ * (of `numBoxes`; ranges split over threads write disjoint outputs). Scratch: ALIGN_SCRATCH_STRIDE (64)
+ * bytes per box, this call using box r0's.
  */
 export function roiAlignForward(
   features: usize, numImages: i32, height: i32, width: i32, channels: i32,
   boxes: usize, batch: usize, numBoxes: i32,
-  pooledH: i32, pooledW: i32, scale: f32, samplingRatio: i32, aligned: bool,
-  out: usize, scratch: usize,
+  pooledH: i32, pooledW: i32, scaleBits: i32, samplingRatio: i32, aligned: bool,
+  out: usize, scratch: usize, r0: i32, r1: i32,
 ): void {
+  // The scale as its float32 bits: the kernel threads pass every argument as an int32.
+  const scale = reinterpret<f32>(scaleBits);
   const c4 = channels & ~3;
   const pixel = <usize>channels << 2; // bytes per feature-map position
   const binBytes = pixel;
-  for (let r = 0; r < numBoxes; r++) {
+  scratch += <usize>r0 * ALIGN_SCRATCH_STRIDE;
+  for (let r = r0; r < min<i32>(r1, numBoxes); r++) {
     let o = out + <usize>r * <usize>(pooledH * pooledW) * binBytes;
     if (!usable(boxes, batch, r, numImages)) {
       zero(o, pooledH * pooledW * channels);
@@ -168,23 +174,32 @@ export function roiAlignForward(
 
 /**
  * RoIAlign backward: the gradient with respect to the features, gradIn = sum over boxes, bins and sample
- * points of (gradOut / count) times each corner's bilinear weight, scattered to the four corners. gradIn
- * is overwritten. Contributions are added in torchvision's order (box, bin, sample, corner). Scratch:
- * ALIGN_SCRATCH_BYTES (56).
+ * points of (gradOut / count) times each corner's bilinear weight, scattered to the four corners, for the
+ * images [i0, i1) (boxes scatter only into their own image, so ranges split over threads write disjoint
+ * parts). Those images of gradIn are overwritten. Contributions are added in torchvision's order (box,
+ * bin, sample, corner). Scratch: ALIGN_SCRATCH_STRIDE (64) bytes per image, this call using image i0's.
  */
 export function roiAlignBackward(
   gradOut: usize, numImages: i32, height: i32, width: i32, channels: i32,
   boxes: usize, batch: usize, numBoxes: i32,
-  pooledH: i32, pooledW: i32, scale: f32, samplingRatio: i32, aligned: bool,
-  gradIn: usize, scratch: usize,
+  pooledH: i32, pooledW: i32, scaleBits: i32, samplingRatio: i32, aligned: bool,
+  gradIn: usize, scratch: usize, i0: i32, i1: i32,
 ): void {
-  zero(gradIn, numImages * height * width * channels);
-  const c4 = channels & ~3;
+  // The scale as its float32 bits: the kernel threads pass every argument as an int32.
+  const scale = reinterpret<f32>(scaleBits);
+  i1 = min<i32>(i1, numImages);
+  if (i0 >= i1) return;
   const pixel = <usize>channels << 2;
+  const imageBytes = <usize>(height * width) * pixel;
+  zero(gradIn + <usize>i0 * imageBytes, (i1 - i0) * height * width * channels);
+  const c4 = channels & ~3;
+  scratch += <usize>i0 * ALIGN_SCRATCH_STRIDE;
   for (let r = 0; r < numBoxes; r++) {
     if (!usable(boxes, batch, r, numImages)) continue;
+    const b = load<i32>(batch + (<usize>r << 2));
+    if (b < i0 || b >= i1) continue;
     let g = gradOut + <usize>r * <usize>(pooledH * pooledW) * pixel;
-    const image = gradIn + <usize>load<i32>(batch + (<usize>r << 2)) * <usize>(height * width) * pixel;
+    const image = gradIn + <usize>b * imageBytes;
     alignGeometry(boxes + (<usize>r << 4), pooledH, pooledW, scale, samplingRatio, aligned, scratch);
     const startW = load<f32>(scratch), startH = load<f32>(scratch, 4), binW = load<f32>(scratch, 8), binH = load<f32>(scratch, 12);
     const gridW = load<i32>(scratch, 16), gridH = load<i32>(scratch, 20);

@@ -50,8 +50,9 @@ const roiAlignKernel: TypedArrayKernel<RoiAlignKernelAttrs> = {
     const k = boxes!.shape[0] as number;
     const out = ctx.output([k, a.pooledH, a.pooledW, c], 'float32');
     if (out.values.length === 0) return [out];
-    callWasmKernel(headsWasm, ctx, { inputs: [features!.values, boxes!.values, index!.values], outputs: [out.values], scratchBytes: ROI_ALIGN_SCRATCH_BYTES }, (wasm, p) =>
-      wasm.roiAlignForward(p.inputs[0]!, b, h, w, c, p.inputs[1]!, p.inputs[2]!, k, a.pooledH, a.pooledW, a.spatialScale, a.samplingRatio, a.aligned, p.outputs[0]!, p.scratch),
+    // Split by box (each writes its own outputs; ROI_ALIGN_SCRATCH_BYTES of scratch per box).
+    callWasmKernel(headsWasm, ctx, { inputs: [features!.values, boxes!.values, index!.values], outputs: [out.values], scratchBytes: k * ROI_ALIGN_SCRATCH_BYTES }, (_, p) =>
+      p.split('roiAlignForward', alignArgs(p.inputs[0]!, [b, h, w, c], p.inputs[1]!, p.inputs[2]!, k, a, p.outputs[0]!, p.scratch), k, 1, samplingWork(k, c, a)),
     );
     return [out];
   },
@@ -69,12 +70,32 @@ const roiAlignGradKernel: TypedArrayKernel<RoiAlignGradKernelAttrs> = {
       dx.values.fill(0);
       return [dx];
     }
-    callWasmKernel(headsWasm, ctx, { inputs: [dy!.values, boxes!.values, index!.values], outputs: [dx.values], scratchBytes: ROI_ALIGN_SCRATCH_BYTES }, (wasm, p) =>
-      wasm.roiAlignBackward(p.inputs[0]!, b, h, w, c, p.inputs[1]!, p.inputs[2]!, k, a.pooledH, a.pooledW, a.spatialScale, a.samplingRatio, a.aligned, p.outputs[0]!, p.scratch),
+    // Split by image (a box scatters into its own image only; ROI_ALIGN_SCRATCH_BYTES of scratch per image).
+    callWasmKernel(headsWasm, ctx, { inputs: [dy!.values, boxes!.values, index!.values], outputs: [dx.values], scratchBytes: b * ROI_ALIGN_SCRATCH_BYTES }, (_, p) =>
+      p.split('roiAlignBackward', alignArgs(p.inputs[0]!, [b, h, w, c], p.inputs[1]!, p.inputs[2]!, k, a, p.outputs[0]!, p.scratch), b, 1, b * h * w * c + samplingWork(k, c, a)),
     );
     return [dx];
   },
 };
+
+const bits = new Int32Array(1);
+const bitsAsFloat = new Float32Array(bits.buffer);
+
+/** The int32 arguments of roiAlignForward and roiAlignBackward (assembly/index.ts) before their range: the scale as its float32 bits. */
+function alignArgs(values: number, [b, h, w, c]: readonly number[], boxes: number, index: number, k: number, a: RoiAlignKernelAttrs, out: number, scratch: number): number[] {
+  bitsAsFloat[0] = a.spatialScale;
+  return [values, b!, h!, w!, c!, boxes, index, k, a.pooledH, a.pooledW, bits[0]!, a.samplingRatio, a.aligned ? 1 : 0, out, scratch];
+}
+
+/**
+ * Bilinear taps of a RoIAlign call, channels included (k boxes x bins x sampling points x c): its work for
+ * `WasmPointers.split`. With adaptive sampling the lattice depends on each box's size; 4 points per bin
+ * (torchvision's Faster R-CNN) stands in for it.
+ */
+function samplingWork(k: number, c: number, a: RoiAlignKernelAttrs): number {
+  const points = a.samplingRatio > 0 ? a.samplingRatio * a.samplingRatio : 4;
+  return k * a.pooledH * a.pooledW * points * c;
+}
 
 function checkOptions(op: string, options: RoiAlignOptions): RoiAlignKernelAttrs {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError(op, 'options', 'must be an object');

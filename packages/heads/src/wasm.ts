@@ -11,5 +11,9 @@ export type HeadsWasm = WasmExports;
 /** The compiled module: `instantiate(heap)` gives its exports on `heap.memory` (one instance per memory). */
 export const headsWasm = defineWasmModule<HeadsWasm>(WASM_BASE64);
 
-/** Scratch bytes of `roiAlignForward` / `roiAlignBackward` (ALIGN_SCRATCH_BYTES: one RoI's geometry, 24, and one sample's corners, 32). */
-export const ROI_ALIGN_SCRATCH_BYTES = 56;
+/**
+ * Scratch bytes of `roiAlignForward` / `roiAlignBackward` per range they may be split into: per box of the
+ * forward, per image of the gradient (ALIGN_SCRATCH_STRIDE: one RoI's geometry, 24, and one sample's
+ * corners, 32, padded to a cache line, so that threads on neighbouring ranges do not share one).
+ */
+export const ROI_ALIGN_SCRATCH_BYTES = 64;

@@ -1,10 +1,13 @@
 // Child process of threads.test.ts (bundled by esbuild, run by plain Node): starts wasm with the thread
 // count given as argv[2], takes a few training steps of a small conv net that goes through every wasm
 // kernel detkit registers or relies on (XNNPACK conv and matrix products, detkit's conv, depthwise, max-pool
-// and matMul kernels, a @detkit/boxes kernel in tfjs's heap), and prints the weights as JSON on stdout.
-import { BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, tf } from '@detkit/core';
+// and matMul kernels, a @detkit/boxes kernel in tfjs's heap, @detkit/heads' RoIAlign on the kernel threads),
+// and prints the weights as JSON on stdout.
+import { BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, setWasmSplitRunner, tf } from '@detkit/core';
 import { boxIou } from '@detkit/boxes';
+import { roiAlign } from '@detkit/heads';
 import { pendingJobs, runDeferred } from '../../src/deferred';
+import { splitOnKernelThreads } from '../../src/wasm-backend';
 import { backendInfo, useBackend } from '../../src/index';
 
 const threads = Number(process.argv[2]);
@@ -112,6 +115,31 @@ const deferred = (() => {
   return { dwHash, againHash, failure, queued: read.queued, leftOver: tf.memory().numTensors - before };
 })();
 
+// Another package's wasm kernels on the kernel threads (@detkit/core's WasmSplitRunner): @detkit/heads'
+// RoIAlign, split by box, and its gradient, split by image, on 10 channels (not whole blocks of 4), fixed and
+// adaptive sampling. Reported as FNV-1a hashes of the bits, and the calls the kernel threads took (through a
+// counting wrapper of the runner useBackend registered; 0 on 1 thread).
+let splitCalls = 0;
+setWasmSplitRunner((...call) => {
+  const taken = splitOnKernelThreads(...call);
+  if (taken) splitCalls++;
+  return taken;
+});
+const roi = [2, -1].map((samplingRatio) =>
+  tf.tidy(() => {
+    const features = tf.randomNormal([3, 12, 14, 10], 0, 1, 'float32', 13);
+    const corners = tf.randomUniform([60, 2], 0, 80, 'float32', 14);
+    const boxes = tf.concat([corners, tf.add(corners, tf.randomUniform([60, 2], 4, 40, 'float32', 15))], 1);
+    const images = tf.tensor1d(Array.from({ length: 60 }, (_, i) => (i * 7) % 3), 'int32');
+    const dy = tf.randomNormal([60, 7, 7, 10], 0, 1, 'float32', 16);
+    const pooled = (f: tf.Tensor) => roiAlign(f, boxes, images, { outputSize: 7, spatialScale: 1 / 8, samplingRatio, aligned: samplingRatio < 0 });
+    const out = pooled(features);
+    const dx = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(pooled(f), dy)))(features);
+    return { out: hashBits(out.dataSync() as Float32Array), dx: hashBits(dx.dataSync() as Float32Array), nonzero: (dx.dataSync() as Float32Array).filter((v) => v !== 0).length };
+  }),
+);
+const roiAlignReport = { roi, splitCalls };
+
 let changeError: string | null = null;
 try {
   await useBackend('wasm', { threads: threads === 1 ? 2 : 1 });
@@ -120,5 +148,5 @@ try {
 }
 
 const weights = Object.fromEntries(Object.entries(params).map(([name, v]) => [name, Array.from(v.dataSync())]));
-process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, batchNorm: bn, transposeMisplaced, deferred, changeError }));
+process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, batchNorm: bn, transposeMisplaced, deferred, roiAlign: roiAlignReport, changeError }));
 // No process.exit: the test checks that tfjs's worker threads let Node exit on its own.
