@@ -174,14 +174,15 @@ const CEILING_WINDOW_MS = 3000;
 const CEILING_CHILD = process.env.DETKIT_BENCH_CEILING_CHILD === '1';
 
 /**
- * Ceiling child mode: `w`'s step on 1 wasm thread, 3 warm-up steps, then one line `ready`, then one line
+ * Ceiling child mode: `w`'s step on 1 wasm thread, its warm-up steps, then one line `ready`, then one line
  * `start end` (ms since the epoch) per step, until killed or orphaned.
  */
 async function ceilingChildMain(w) {
   const packages = await loadPackages([w]);
   await (await backendActivator([], 1))('wasm');
   const prepared = await setUp(w, packages, inputTensors(w.inputs(createRandom(w.seed))));
-  for (let i = 0; i < 3; i++) tf.dispose(prepared.call());
+  // As many warm-up steps as the timed runs (workloads/training.mjs' STEADY_TRAINING_TIMING).
+  for (let i = 0; i < (w.timing?.wasm?.warmupIterations ?? 3); i++) tf.dispose(prepared.call());
   process.stdout.write('ready\n');
   // Never outlive the parent: it kills this process when done, but it may itself be killed first.
   const parent = process.ppid;
@@ -266,7 +267,7 @@ async function runCeiling(workloads, n) {
 
 /** Steps timed per data-parallel run, after DATA_PARALLEL_WARMUP warm-up steps (as the in-process training steps). */
 const DATA_PARALLEL_STEPS = 10;
-const DATA_PARALLEL_WARMUP = 3;
+const DATA_PARALLEL_WARMUP = 30;
 
 /**
  * Times the `threads.dataParallel` workloads as `replicas` data-parallel replicas (one worker thread and
