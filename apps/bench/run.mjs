@@ -216,6 +216,12 @@ function startCeilingChild(w) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The durations of the `[start, end]` steps that lie wholly within [from, to]. */
+const within = (steps, from, to) => steps.filter(([s0, s1]) => s0 >= from && s1 <= to).map(([s0, s1]) => s1 - s0);
+
+/** The median (the upper one of an even count) of `values`, which it leaves as they are. */
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
 /**
  * What `n` cores of this machine give `n` independent copies of each workload's step: `n` 1-thread child
  * processes step it without end; in turns (CEILING_ROUNDS rounds of CEILING_WINDOW_MS windows) all but the
@@ -243,11 +249,9 @@ async function runCeiling(workloads, n) {
         const b = performance.timeOrigin + performance.now();
         await sleep(CEILING_WINDOW_MS);
         const e = performance.timeOrigin + performance.now();
-        const within = (steps, from, to) => steps.filter(([s0, s1]) => s0 >= from && s1 <= to).map(([s0, s1]) => s1 - s0);
         alone.push(...within(children[0].steps, a, b));
         for (const c of children) together.push(...within(c.steps, b, e));
       }
-      const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
       if (alone.length > 0 && together.length > 0) {
         results[w.id] = { alone_ms: median(alone), side_by_side_ms: median(together), ceiling: (n * median(alone)) / median(together), steps: { alone: alone.length, together: together.length } };
         const r = results[w.id];
@@ -291,8 +295,7 @@ async function runDataParallel(workloads, replicas) {
         await group.step(shards);
         times.push(performance.now() - t0);
       }
-      times.sort((a, b) => a - b);
-      results[w.id] = { median_ms: times[Math.floor(times.length / 2)], runs: times.length };
+      results[w.id] = { median_ms: median(times), runs: times.length };
       log(`  detkit data-parallel ${w.id}: ${results[w.id].median_ms.toFixed(3)} ms (${times.length} steps)`);
     } catch (error) {
       results[w.id] = { error: String(error?.message ?? error) };
@@ -365,7 +368,6 @@ async function helperOffOn(w, packages, hostInputs) {
     prepared.dispose?.();
     tf.dispose(Object.values(tensors));
   }
-  const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const wall = times.on.reduce((a, b) => a + b, 0) / OFF_ON_ROUNDS;
   const others = [...busy].filter(([tid]) => tid !== process.pid).map(([, ms]) => ms / OFF_ON_ROUNDS).sort((a, b) => b - a);
   const cpu = busy.size === 0 ? undefined : {
