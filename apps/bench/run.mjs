@@ -226,40 +226,19 @@ const within = (steps, from, to) => steps.filter(([s0, s1]) => s0 >= from && s1 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /**
- * What `n` cores of this machine give `n` independent copies of each workload's step: `n` 1-thread child
- * processes step it without end; in turns (CEILING_ROUNDS rounds of CEILING_WINDOW_MS windows) all but the
- * first are paused (SIGSTOP) and all run (SIGCONT). The copies share no memory and never wait for each
- * other, so `n` x (the first's step alone) / (a step side by side) bounds what any n-core design of one
- * step (threads or data-parallel replicas) can reach on this machine at this time. Taking turns every few
- * seconds, in warm processes, keeps this VM's minutes-long fast and slow spells out of the ratio; a step
- * that straddles a switch is left out. Returns { load, results: { [id]: { alone_ms, side_by_side_ms, ceiling, steps } } }.
+ * For each workload: `measure(w, children)`, where `children` (empty at first) is where it keeps the
+ * stepping children it starts (startSteppingChild), every one of which is resumed and killed afterwards,
+ * whatever happens. Returns { load, results: { [id]: what measure returned, where it returned something } };
+ * a workload whose measure throws is logged and left out.
  */
-async function runCeiling(workloads, n) {
+async function withSteppingChildren(workloads, measure) {
   const start = loadAverage();
   const results = {};
-  log(`detkit on wasm, ${n} 1-thread processes, side by side and one alone in turns (${CEILING_ROUNDS} x ${CEILING_WINDOW_MS} ms each):`);
   for (const w of workloads) {
     const children = [];
     try {
-      for (let i = 0; i < n; i++) children.push(await startSteppingChild(w, 1));
-      const alone = [];
-      const together = [];
-      for (let round = 0; round < CEILING_ROUNDS; round++) {
-        for (const c of children.slice(1)) c.child.kill('SIGSTOP');
-        const a = performance.timeOrigin + performance.now();
-        await sleep(CEILING_WINDOW_MS);
-        for (const c of children.slice(1)) c.child.kill('SIGCONT');
-        const b = performance.timeOrigin + performance.now();
-        await sleep(CEILING_WINDOW_MS);
-        const e = performance.timeOrigin + performance.now();
-        alone.push(...within(children[0].steps, a, b));
-        for (const c of children) together.push(...within(c.steps, b, e));
-      }
-      if (alone.length > 0 && together.length > 0) {
-        results[w.id] = { alone_ms: median(alone), side_by_side_ms: median(together), ceiling: (n * median(alone)) / median(together), steps: { alone: alone.length, together: together.length } };
-        const r = results[w.id];
-        log(`  ${w.id}: alone ${fmtMs(r.alone_ms)} ms (${alone.length} steps), side by side ${fmtMs(r.side_by_side_ms)} ms (${together.length}): ${n} x ${fmtMs(r.alone_ms)} / ${fmtMs(r.side_by_side_ms)} = ${fmtRatio(r.ceiling)}`);
-      }
+      const r = await measure(w, children);
+      if (r !== undefined) results[w.id] = r;
     } catch (error) {
       log(`  ${w.id}: failed: ${error?.message ?? error}`);
     } finally {
@@ -270,6 +249,39 @@ async function runCeiling(workloads, n) {
     }
   }
   return { load: [start, loadAverage()], results };
+}
+
+/**
+ * What `n` cores of this machine give `n` independent copies of each workload's step: `n` 1-thread child
+ * processes step it without end; in turns (CEILING_ROUNDS rounds of CEILING_WINDOW_MS windows) all but the
+ * first are paused (SIGSTOP) and all run (SIGCONT). The copies share no memory and never wait for each
+ * other, so `n` x (the first's step alone) / (a step side by side) bounds what any n-core design of one
+ * step (threads or data-parallel replicas) can reach on this machine at this time. Taking turns every few
+ * seconds, in warm processes, keeps this VM's minutes-long fast and slow spells out of the ratio; a step
+ * that straddles a switch is left out. Returns { load, results: { [id]: { alone_ms, side_by_side_ms, ceiling, steps } } }.
+ */
+async function runCeiling(workloads, n) {
+  log(`detkit on wasm, ${n} 1-thread processes, side by side and one alone in turns (${CEILING_ROUNDS} x ${CEILING_WINDOW_MS} ms each):`);
+  return withSteppingChildren(workloads, async (w, children) => {
+    for (let i = 0; i < n; i++) children.push(await startSteppingChild(w, 1));
+    const alone = [];
+    const together = [];
+    for (let round = 0; round < CEILING_ROUNDS; round++) {
+      for (const c of children.slice(1)) c.child.kill('SIGSTOP');
+      const a = performance.timeOrigin + performance.now();
+      await sleep(CEILING_WINDOW_MS);
+      for (const c of children.slice(1)) c.child.kill('SIGCONT');
+      const b = performance.timeOrigin + performance.now();
+      await sleep(CEILING_WINDOW_MS);
+      const e = performance.timeOrigin + performance.now();
+      alone.push(...within(children[0].steps, a, b));
+      for (const c of children) together.push(...within(c.steps, b, e));
+    }
+    if (alone.length === 0 || together.length === 0) return undefined;
+    const r = { alone_ms: median(alone), side_by_side_ms: median(together), ceiling: (n * median(alone)) / median(together), steps: { alone: alone.length, together: together.length } };
+    log(`  ${w.id}: alone ${fmtMs(r.alone_ms)} ms (${alone.length} steps), side by side ${fmtMs(r.side_by_side_ms)} ms (${together.length}): ${n} x ${fmtMs(r.alone_ms)} / ${fmtMs(r.side_by_side_ms)} = ${fmtRatio(r.ceiling)}`);
+    return r;
+  });
 }
 
 /** Rounds of {@link runTurns}: each runs the 1-thread child, then the N-thread one, a window each. */
@@ -296,50 +308,36 @@ function pinMainThread(pid, cpu) {
  * steps, one_by_cpu } } }.
  */
 async function runTurns(workloads, n) {
-  const start = loadAverage();
-  const results = {};
   const cpus = os.cpus().length;
   log(`detkit on wasm, a 1-thread and a ${n}-thread process in turns (${TURNS_ROUNDS} x ${CEILING_WINDOW_MS} ms each):`);
-  for (const w of workloads) {
-    const children = [];
-    try {
-      children.push(await startSteppingChild(w, 1));
-      children[0].child.kill('SIGSTOP');
-      children.push(await startSteppingChild(w, n));
-      // The 1-thread child's steps by the CPU its calling thread was pinned to (-1: not pinned).
-      const one = new Map();
-      const many = [];
-      for (let round = 0; round < TURNS_ROUNDS; round++) {
-        const cpu = pinMainThread(children[0].child.pid, round % cpus) ? round % cpus : -1;
-        for (const [i, c] of children.entries()) {
-          children[1 - i].child.kill('SIGSTOP');
-          c.child.kill('SIGCONT');
-          const a = performance.timeOrigin + performance.now();
-          await sleep(CEILING_WINDOW_MS);
-          const steps = within(c.steps, a, performance.timeOrigin + performance.now());
-          if (i === 1) many.push(...steps);
-          else one.set(cpu, [...(one.get(cpu) ?? []), ...steps]);
-        }
-      }
-      const byCpu = [...one].filter(([, steps]) => steps.length > 0).map(([cpu, steps]) => ({ cpu, median_ms: median(steps), steps: steps.length }));
-      if (byCpu.length > 0 && many.length > 0) {
-        const r = { one_ms: byCpu.reduce((sum, c) => sum + c.median_ms, 0) / byCpu.length, n_ms: median(many), one_by_cpu: byCpu };
-        r.steps = { one: byCpu.reduce((sum, c) => sum + c.steps, 0), n: many.length };
-        r.speedup = r.one_ms / r.n_ms;
-        results[w.id] = r;
-        const where = byCpu.map((c) => `${c.cpu < 0 ? 'unpinned' : `cpu ${c.cpu}`} ${fmtMs(c.median_ms)}`).join(', ');
-        log(`  ${w.id}: 1 thread ${fmtMs(r.one_ms)} ms (${where}; ${r.steps.one} steps), ${n} threads ${fmtMs(r.n_ms)} ms (${r.steps.n}): ${fmtRatio(r.speedup)}`);
-      }
-    } catch (error) {
-      log(`  ${w.id}: failed: ${error?.message ?? error}`);
-    } finally {
-      for (const c of children) {
+  return withSteppingChildren(workloads, async (w, children) => {
+    children.push(await startSteppingChild(w, 1));
+    children[0].child.kill('SIGSTOP');
+    children.push(await startSteppingChild(w, n));
+    // The 1-thread child's steps by the CPU its calling thread was pinned to (-1: not pinned).
+    const one = new Map();
+    const many = [];
+    for (let round = 0; round < TURNS_ROUNDS; round++) {
+      const cpu = pinMainThread(children[0].child.pid, round % cpus) ? round % cpus : -1;
+      for (const [i, c] of children.entries()) {
+        children[1 - i].child.kill('SIGSTOP');
         c.child.kill('SIGCONT');
-        c.child.kill('SIGKILL');
+        const a = performance.timeOrigin + performance.now();
+        await sleep(CEILING_WINDOW_MS);
+        const steps = within(c.steps, a, performance.timeOrigin + performance.now());
+        if (i === 1) many.push(...steps);
+        else one.set(cpu, [...(one.get(cpu) ?? []), ...steps]);
       }
     }
-  }
-  return { load: [start, loadAverage()], results };
+    const byCpu = [...one].filter(([, steps]) => steps.length > 0).map(([cpu, steps]) => ({ cpu, median_ms: median(steps), steps: steps.length }));
+    if (byCpu.length === 0 || many.length === 0) return undefined;
+    const r = { one_ms: byCpu.reduce((sum, c) => sum + c.median_ms, 0) / byCpu.length, n_ms: median(many), one_by_cpu: byCpu };
+    r.steps = { one: byCpu.reduce((sum, c) => sum + c.steps, 0), n: many.length };
+    r.speedup = r.one_ms / r.n_ms;
+    const where = byCpu.map((c) => `${c.cpu < 0 ? 'unpinned' : `cpu ${c.cpu}`} ${fmtMs(c.median_ms)}`).join(', ');
+    log(`  ${w.id}: 1 thread ${fmtMs(r.one_ms)} ms (${where}; ${r.steps.one} steps), ${n} threads ${fmtMs(r.n_ms)} ms (${r.steps.n}): ${fmtRatio(r.speedup)}`);
+    return r;
+  });
 }
 
 /** Steps timed per data-parallel run, after DATA_PARALLEL_WARMUP warm-up steps (as the in-process training steps). */
