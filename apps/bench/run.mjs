@@ -288,12 +288,19 @@ async function runCeiling(workloads, n) {
 const TURNS_ROUNDS = 4;
 
 /**
- * Pins the calling thread of process `pid` (its main thread, whose id is the pid) to CPU `cpu` with
- * util-linux's `taskset`; its other threads keep every core. False where that cannot be done.
+ * Pins the calling thread of process `pid` (its main thread, whose id is the pid) to CPU `cpu` (a number,
+ * or a `taskset` list such as `0-1`) with util-linux's `taskset`; its other threads keep every core. False
+ * where that cannot be done.
  */
 function pinMainThread(pid, cpu) {
   if (process.platform !== 'linux') return false;
   return spawnSync('taskset', ['-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' }).status === 0;
+}
+
+/** The mean of the medians of each group of `values` (a Map of arrays; empty groups left out), or undefined. */
+function meanOfMedians(groups) {
+  const medians = [...groups.values()].filter((v) => v.length > 0).map(median);
+  return medians.length === 0 ? undefined : medians.reduce((a, b) => a + b, 0) / medians.length;
 }
 
 /**
@@ -392,7 +399,8 @@ async function childMain(selected, threads) {
     for (const w of runnable.filter((w) => w.threads?.speedup !== undefined && results[w.id]?.median_ms !== undefined)) {
       results[w.id].inProcess = await helperOffOn(w, packages, hostInputs);
       const r = results[w.id].inProcess;
-      log(`  detkit wasm ${w.id}, one process, helper off / on: medians ${r.off_ms.toFixed(1)} / ${r.on_ms.toFixed(1)} ms, fastest ${r.off_min_ms.toFixed(1)} / ${r.on_min_ms.toFixed(1)} ms`);
+      const where = Object.keys(r.by_cpu.off).map((c) => `${c} ${r.by_cpu.off[c].toFixed(1)} / ${r.by_cpu.on[c]?.toFixed(1)}`).join(', ');
+      log(`  detkit wasm ${w.id}, one process, helper off / on: ${r.off_ms.toFixed(1)} / ${r.on_ms.toFixed(1)} ms (medians: ${where}), fastest ${r.off_min_ms.toFixed(1)} / ${r.on_min_ms.toFixed(1)} ms`);
       if (r.cpu) {
         const { wall_ms: wall, calling_ms: calling, helpers_ms: helpers, rest_ms: rest } = r.cpu;
         const pct = (ms) => `${((100 * ms) / wall).toFixed(0)}%`;
@@ -413,28 +421,38 @@ const OFF_ON_ROUNDS = 10;
  * pool at one thread in Node either way), one untimed step after each switch: medians and fastest in ms.
  * A 1-thread process runs on the core it starts on, and this VM's two vCPUs differ (about 92 against 111
  * ms an SSD step, backends README): comparing within one process leaves out which core another process
- * got, though not which core this one's calling thread is on.
+ * got; on Linux the calling thread is also pinned to each CPU in turn, round by round (unpinned after), and
+ * each side's step is the mean of its medians on each CPU (`off_ms`, `on_ms`; `by_cpu` has them).
  */
 async function helperOffOn(w, packages, hostInputs) {
   const tensors = inputTensors(hostInputs[w.id]);
   const prepared = await setUp(w, packages, tensors);
   const times = { off: [], on: [] };
+  /** Each side's step times by the CPU the calling thread was pinned to (-1: not pinned). */
+  const byCpu = { off: new Map(), on: new Map() };
   /** CPU ms of each thread over the timed steps with the helpers on. */
   const busy = new Map();
+  const cpus = os.cpus().length;
+  let pinned = false;
   try {
     for (let round = 0; round < OFF_ON_ROUNDS; round++) {
+      const at = pinMainThread(process.pid, round % cpus) ? round % cpus : -1;
+      pinned ||= at >= 0;
       for (const side of ['off', 'on']) {
         tf.env().set('DETKIT_KERNEL_THREADS', side === 'on');
         tf.dispose(prepared.call());
         const before = side === 'on' ? threadCpu() : undefined;
         const t0 = performance.now();
         tf.dispose(prepared.call());
-        times[side].push(performance.now() - t0);
+        const ms = performance.now() - t0;
+        times[side].push(ms);
+        byCpu[side].set(at, [...(byCpu[side].get(at) ?? []), ms]);
         const after = before && threadCpu();
-        for (const [tid, ms] of after ?? []) busy.set(tid, (busy.get(tid) ?? 0) + ms - (before.get(tid) ?? 0));
+        for (const [tid, t] of after ?? []) busy.set(tid, (busy.get(tid) ?? 0) + t - (before.get(tid) ?? 0));
       }
     }
   } finally {
+    if (pinned) pinMainThread(process.pid, `0-${cpus - 1}`);
     tf.env().set('DETKIT_KERNEL_THREADS', true);
     prepared.dispose?.();
     tf.dispose(Object.values(tensors));
@@ -448,7 +466,16 @@ async function helperOffOn(w, packages, hostInputs) {
     helpers_ms: others.slice(0, wasmHelpers()).reduce((a, b) => a + b, 0),
     rest_ms: others.slice(wasmHelpers()).reduce((a, b) => a + b, 0),
   };
-  return { off_ms: median(times.off), on_ms: median(times.on), off_min_ms: Math.min(...times.off), on_min_ms: Math.min(...times.on), rounds: OFF_ON_ROUNDS, cpu };
+  const perCpu = (side) => Object.fromEntries([...byCpu[side]].map(([c, t]) => [c < 0 ? 'unpinned' : `cpu ${c}`, median(t)]));
+  return {
+    off_ms: meanOfMedians(byCpu.off),
+    on_ms: meanOfMedians(byCpu.on),
+    off_min_ms: Math.min(...times.off),
+    on_min_ms: Math.min(...times.on),
+    by_cpu: { off: perCpu('off'), on: perCpu('on') },
+    rounds: OFF_ON_ROUNDS,
+    cpu,
+  };
 }
 
 /** Helper threads of the kernel threads in this (child) process: its thread count less the calling thread. */
