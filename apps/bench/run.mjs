@@ -297,6 +297,12 @@ function pinMainThread(pid, cpu) {
   return spawnSync('taskset', ['-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' }).status === 0;
 }
 
+/** Pins `pid`'s calling thread for round `round` of a measurement (CPU round mod the cores): that CPU, or -1 where it could not. */
+function pinForRound(pid, round) {
+  const cpu = round % os.cpus().length;
+  return pinMainThread(pid, cpu) ? cpu : -1;
+}
+
 /** The mean of the medians of each group of `values` (a Map of arrays; empty groups left out), or undefined. */
 function meanOfMedians(groups) {
   const medians = [...groups.values()].filter((v) => v.length > 0).map(median);
@@ -315,7 +321,6 @@ function meanOfMedians(groups) {
  * steps, one_by_cpu } } }.
  */
 async function runTurns(workloads, n) {
-  const cpus = os.cpus().length;
   log(`detkit on wasm, a 1-thread and a ${n}-thread process in turns (${TURNS_ROUNDS} x ${CEILING_WINDOW_MS} ms each):`);
   return withSteppingChildren(workloads, async (w, children) => {
     children.push(await startSteppingChild(w, 1));
@@ -325,7 +330,7 @@ async function runTurns(workloads, n) {
     const one = new Map();
     const many = [];
     for (let round = 0; round < TURNS_ROUNDS; round++) {
-      const cpu = pinMainThread(children[0].child.pid, round % cpus) ? round % cpus : -1;
+      const cpu = pinForRound(children[0].child.pid, round);
       for (const [i, c] of children.entries()) {
         children[1 - i].child.kill('SIGSTOP');
         c.child.kill('SIGCONT');
@@ -338,7 +343,7 @@ async function runTurns(workloads, n) {
     }
     const byCpu = [...one].filter(([, steps]) => steps.length > 0).map(([cpu, steps]) => ({ cpu, median_ms: median(steps), steps: steps.length }));
     if (byCpu.length === 0 || many.length === 0) return undefined;
-    const r = { one_ms: byCpu.reduce((sum, c) => sum + c.median_ms, 0) / byCpu.length, n_ms: median(many), one_by_cpu: byCpu };
+    const r = { one_ms: meanOfMedians(one), n_ms: median(many), one_by_cpu: byCpu };
     r.steps = { one: byCpu.reduce((sum, c) => sum + c.steps, 0), n: many.length };
     r.speedup = r.one_ms / r.n_ms;
     const where = byCpu.map((c) => `${c.cpu < 0 ? 'unpinned' : `cpu ${c.cpu}`} ${fmtMs(c.median_ms)}`).join(', ');
@@ -436,7 +441,7 @@ async function helperOffOn(w, packages, hostInputs) {
   let pinned = false;
   try {
     for (let round = 0; round < OFF_ON_ROUNDS; round++) {
-      const at = pinMainThread(process.pid, round % cpus) ? round % cpus : -1;
+      const at = pinForRound(process.pid, round);
       pinned ||= at >= 0;
       for (const side of ['off', 'on']) {
         tf.env().set('DETKIT_KERNEL_THREADS', side === 'on');
