@@ -273,11 +273,11 @@ export function turnFilter(w: usize, kw: i32, c: i32, co: i32, i0: i32, j0: i32,
 /**
  * A filter [rows, co] (rows = kh * kw * c) packed for convForward: blocks of eight columns, each block its
  * rows of eight floats in a row (the last block padded with zeros): out [ceil(co / 8), rows, 8]. A tile of
- * the convolution then reads 32 contiguous bytes per row instead of 32 bytes every co * 4.
+ * the convolution then reads 32 contiguous bytes per row instead of 32 bytes every co * 4. Writes the
+ * blocks [t0, t1).
  */
-export function packColumns(w: usize, rows: i32, co: i32, out: usize): void {
-  const blocks = (co + 7) >> 3;
-  for (let t = 0; t < blocks; t++) {
+export function packColumns(w: usize, rows: i32, co: i32, out: usize, t0: i32, t1: i32): void {
+  for (let t = t0; t < t1; t++) {
     const base = out + <usize>t * <usize>rows * 32;
     const o0 = t << 3;
     const n = min(8, co - o0);
@@ -587,6 +587,65 @@ export function batchNormBlockSums(x: usize, mean: usize, rows: i32, c: i32, blo
         addInto(acc, row, c);
       }
     }
+  }
+}
+
+/**
+ * Finishes batch norm's statistics for the channels [c0, c1) from the per-block sums [blocks, c]:
+ * out[ch] = (sum over b of sums[b, ch]) / rows, the blocks added in order in float64 and the quotient rounded
+ * once to float32 (the mean; with `variance` = 1 the biased variance, and then also scale[ch] = gamma[ch] /
+ * sqrt(out[ch] + eps) in float64, rounded once; eps the float64 at `params`). The same operations as the
+ * kernel's JavaScript finishing (./src/batch-norm), so the same bits, queued behind the sums.
+ */
+export function batchNormFinish(sums: usize, blocks: i32, c: i32, rows: i32, variance: i32, gamma: usize, params: usize, out: usize, scale: usize, c0: i32, c1: i32): void {
+  for (let k = c0; k < c1; k++) {
+    let total: f64 = 0;
+    for (let b = 0; b < blocks; b++) total += <f64>load<f32>(sums + ((<usize>b * <usize>c + <usize>k) << 2));
+    const value = <f32>(total / <f64>rows);
+    store<f32>(out + (<usize>k << 2), value);
+    if (variance != 0) {
+      const eps = load<f64>(params);
+      store<f32>(scale + (<usize>k << 2), <f32>(<f64>load<f32>(gamma + (<usize>k << 2)) / Math.sqrt(<f64>value + eps)));
+    }
+  }
+}
+
+/**
+ * Finishes batch norm's gradient factors for the channels [c0, c1) from the per-block sums [blocks, 2c] (Σ dy,
+ * then Σ dy (x - mean)), added in order in float64: with inv = 1 / sqrt(variance + eps) (float64, eps the
+ * float64 at `params`), dgamma = inv Σdy(x - mean), dbeta = Σdy, p = gamma inv, q = Σdy / rows and
+ * s = inv² Σdy(x - mean) / rows, each rounded once to float32: the kernel's JavaScript finishing
+ * (./src/batch-norm), queued behind the sums.
+ */
+export function batchNormGradFinish(sums: usize, blocks: i32, c: i32, rows: i32, variance: usize, gamma: usize, params: usize, dgamma: usize, dbeta: usize, p: usize, q: usize, s: usize, c0: i32, c1: i32): void {
+  const eps = load<f64>(params);
+  const width = <usize>c << 1;
+  for (let k = c0; k < c1; k++) {
+    let sum: f64 = 0;
+    let dot: f64 = 0;
+    for (let b = 0; b < blocks; b++) {
+      sum += <f64>load<f32>(sums + ((<usize>b * width + <usize>k) << 2));
+      dot += <f64>load<f32>(sums + ((<usize>b * width + <usize>c + <usize>k) << 2));
+    }
+    const o = <usize>k << 2;
+    const inv = 1 / Math.sqrt(<f64>load<f32>(variance + o) + eps);
+    store<f32>(dgamma + o, <f32>(inv * dot));
+    store<f32>(dbeta + o, <f32>sum);
+    store<f32>(p + o, <f32>(<f64>load<f32>(gamma + o) * inv));
+    store<f32>(q + o, <f32>(sum / <f64>rows));
+    store<f32>(s + o, <f32>((inv * inv * dot) / <f64>rows));
+  }
+}
+
+/**
+ * out[i] = a[i] * s + b[i] * t for i in [i0, i1), in float32 (each product and the sum rounded, as tfjs's
+ * Multiply, Multiply and Add), s and t the two float32 at `params`: a moving statistic's update.
+ */
+export function scaledSum(a: usize, b: usize, params: usize, out: usize, i0: i32, i1: i32): void {
+  const s = load<f32>(params), t = load<f32>(params, 4);
+  for (let i = i0; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) * s + load<f32>(b + o) * t);
   }
 }
 

@@ -7,7 +7,8 @@
  */
 import { ADAM_KERNEL } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, disposeAll, runSplit, type WasmBackend } from './wasm-backend';
+import { callAddress, runPhases, runsAhead } from './deferred';
+import { addressOf, type WasmBackend } from './wasm-backend';
 
 /** The Adam kernel's attributes (see @detkit/core's `ADAM_KERNEL`). */
 interface AdamAttrs {
@@ -35,9 +36,10 @@ export const adamConfig: KernelConfig = {
     ]);
     const outs = [0, 1, 2].map(() => wasm.makeOutput([...value.shape], 'float32'));
     const size = value.shape.reduce((s, d) => s * d, 1);
-    const addresses = [value, m, v, gradient, params, ...outs].map((t) => addressOf(wasm, t));
-    runSplit(wasm, 'adamUpdate', addresses, size, 4, size);
-    disposeAll(wasm, [params]);
+    // Queued where the backend runs ahead (./deferred): the gradient is usually still pending then.
+    const ahead = runsAhead(wasm);
+    const addresses = [...[value, m, v, gradient].map((t) => callAddress(wasm, t, ahead)), ...[params, ...outs].map((t) => addressOf(wasm, t))];
+    runPhases(wasm, [{ kernel: 'adamUpdate', args: addresses, total: size, align: 4, work: size }], { outputs: outs, reads: [value, m, v, gradient], scratch: [params] }, ahead);
     return outs as TensorInfo[];
   },
 };

@@ -47,7 +47,7 @@ export function fastBatchMatMulConfig(original: KernelConfig): KernelConfig {
     if (m % 4 === 0 && n % 4 === 0 && k >= MIN_DIRECT_K && m * n * k >= MIN_FAST_MACS) {
       // detkit's direct kernel: A [m, k] as a 1x1 convolution's input of m / 4 rows of 4 pixels, B its
       // filter (./conv2d): the same sums in the same order as XNNPACK's, split over the kernel threads.
-      const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), undefined, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], false, undefined, behind);
+      const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), undefined, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], false, behind);
       y.shape = [1, m, n];
       return y;
     }

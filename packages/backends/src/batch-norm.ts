@@ -10,8 +10,9 @@
  * σ = sqrt(var + ε), M = rows. The sums are taken per block of {@link BLOCK_ROWS} rows and the blocks added in
  * order (in float64, rounded once to float32), so the result is the same on any number of threads.
  */
-import { BATCH_NORM_TRAIN_KERNELS } from '@detkit/core';
+import { BATCH_NORM_TRAIN_KERNELS, MOVING_AVERAGE_KERNEL } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { queuedAddress, runPhases, runQueued, runsAhead, type Phase } from './deferred';
 import { addressOf, disposeAll, replacing, runSplit, type WasmBackend } from './wasm-backend';
 
 /** Rows per block of the per-channel sums: the fixed partition that keeps the bits thread-count independent. */
@@ -66,6 +67,7 @@ export const batchNormTrainConfig: KernelConfig = {
     const sums = wasm.makeOutput([blocks, c], 'float32');
     const mean = wasm.makeOutput([c], 'float32');
     const variance = wasm.makeOutput([c], 'float32');
+    if (runsAhead(wasm)) return queuedBatchNormTrain(wasm, x, gamma, beta, epsilon, relu === true, sums, mean, variance);
     runSplit(wasm, 'batchNormBlockSums', [addressOf(wasm, x), addressOf(wasm, mean), rows, c, BLOCK_ROWS, 0, addressOf(wasm, sums)], blocks, 1, work);
     heapF32(wasm, mean).set(addBlocks(wasm, sums, blocks, c).map((s) => s / rows));
     runSplit(wasm, 'batchNormBlockSums', [addressOf(wasm, x), addressOf(wasm, mean), rows, c, BLOCK_ROWS, 1, addressOf(wasm, sums)], blocks, 1, work);
@@ -77,6 +79,65 @@ export const batchNormTrainConfig: KernelConfig = {
     runSplit(wasm, 'batchNormApply', [addressOf(wasm, x), addressOf(wasm, mean), addressOf(wasm, scale), addressOf(wasm, beta), c, relu === true ? 1 : 0, addressOf(wasm, out)], rows, 1, work);
     disposeAll(wasm, [sums, scale]);
     return [out, mean, variance];
+  },
+};
+
+/**
+ * {@link batchNormTrainConfig}'s passes queued (the backend runs ahead, ./deferred), the statistics finished
+ * by `batchNormFinish` instead of this thread's JavaScript: the same operations, so the same bits.
+ */
+function queuedBatchNormTrain(
+  wasm: WasmBackend,
+  x: TensorInfo,
+  gamma: TensorInfo,
+  beta: TensorInfo,
+  epsilon: number,
+  relu: boolean,
+  sums: TensorInfo,
+  mean: TensorInfo,
+  variance: TensorInfo,
+): TensorInfo[] {
+  const { rows, c, blocks } = geometry(x);
+  const work = rows * c * WORK_PER_ELEMENT;
+  const scale = wasm.makeOutput([c], 'float32');
+  // ε as a float64 (two float32 slots), as the JavaScript finishing adds it.
+  const params = wasm.makeOutput([2], 'float32');
+  new Float64Array(wasm.wasm.HEAPU8.buffer, addressOf(wasm, params), 1)[0] = epsilon;
+  const out = wasm.makeOutput([...x.shape], 'float32');
+  const [xp, gp, bp] = [x, gamma, beta].map((t) => queuedAddress(wasm, t)) as [number, number, number];
+  const [sp, mp, vp, cp, pp, op] = [sums, mean, variance, scale, params, out].map((t) => addressOf(wasm, t)) as [number, number, number, number, number, number];
+  const finish = (isVariance: number, into: number) => ({ kernel: 'batchNormFinish' as const, args: [sp, blocks, c, rows, isVariance, gp, pp, into, cp], total: c, align: 1, work: blocks * c });
+  const phases: Phase[] = [
+    { kernel: 'batchNormBlockSums', args: [xp, mp, rows, c, BLOCK_ROWS, 0, sp], total: blocks, align: 1, work },
+    finish(0, mp),
+    { kernel: 'batchNormBlockSums', args: [xp, mp, rows, c, BLOCK_ROWS, 1, sp], total: blocks, align: 1, work },
+    finish(1, vp),
+    { kernel: 'batchNormApply', args: [xp, mp, cp, bp, c, relu ? 1 : 0, op], total: rows, align: 1, work },
+  ];
+  runQueued(wasm, phases, { outputs: [out, mean, variance], reads: [x, gamma, beta], scratch: [sums, scale, params] });
+  return [out, mean, variance];
+}
+
+/**
+ * `DetkitMovingAverage` on wasm (@detkit/core's `MOVING_AVERAGE_KERNEL`): inputs moving, batch (float32, one
+ * shape); attrs decay, factor; output moving · decay + batch · factor in float32 (`scaledSum`), queued where
+ * the backend runs ahead (batch is then usually a pending output of the batch norm before it).
+ */
+export const movingAverageConfig: KernelConfig = {
+  kernelName: MOVING_AVERAGE_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, attrs, backend }) => {
+    const wasm = backend as WasmBackend;
+    const { moving, batch } = inputs as { moving: TensorInfo; batch: TensorInfo };
+    const { decay, factor } = attrs as unknown as { decay: number; factor: number };
+    const size = moving.shape.reduce((n, d) => n * d, 1);
+    const params = vector(wasm, [decay, factor]);
+    const out = wasm.makeOutput([...moving.shape], 'float32');
+    const ahead = runsAhead(wasm);
+    const address = (t: TensorInfo) => (ahead ? queuedAddress(wasm, t) : addressOf(wasm, t));
+    const phase = { kernel: 'scaledSum' as const, args: [address(moving), address(batch), addressOf(wasm, params), addressOf(wasm, out)], total: size, align: 1, work: size };
+    runPhases(wasm, [phase], { outputs: [out], reads: [moving, batch], scratch: [params] }, ahead);
+    return out;
   },
 };
 
@@ -96,6 +157,7 @@ export const batchNormTrainGradConfig: KernelConfig = {
     const { rows, c, blocks } = geometry(x);
     const work = rows * c * WORK_PER_ELEMENT;
     const sums = wasm.makeOutput([blocks, 2 * c], 'float32');
+    if (runsAhead(wasm)) return queuedBatchNormTrainGrad(wasm, { dy, x, mean, variance, gamma, y: y ?? undefined }, epsilon, sums);
     runSplit(wasm, 'batchNormGradBlockSums', [addressOf(wasm, dy), mask, addressOf(wasm, x), addressOf(wasm, mean), rows, c, BLOCK_ROWS, addressOf(wasm, sums)], blocks, 1, work);
     const total = addBlocks(wasm, sums, blocks, 2 * c);
     const v = heapF32(wasm, variance);
@@ -120,6 +182,36 @@ export const batchNormTrainGradConfig: KernelConfig = {
     return [dx, dgamma, dbeta];
   },
 };
+
+/**
+ * {@link batchNormTrainGradConfig}'s passes queued (the backend runs ahead, ./deferred), the factors finished
+ * by `batchNormGradFinish` instead of this thread's JavaScript: the same operations, so the same bits.
+ */
+function queuedBatchNormTrainGrad(
+  wasm: WasmBackend,
+  inputs: { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; gamma: TensorInfo; y: TensorInfo | undefined },
+  epsilon: number,
+  sums: TensorInfo,
+): TensorInfo[] {
+  const { dy, x, mean, variance, gamma, y } = inputs;
+  const { rows, c, blocks } = geometry(x);
+  const work = rows * c * WORK_PER_ELEMENT;
+  const [dgamma, dbeta, p, q, s] = [0, 1, 2, 3, 4].map(() => wasm.makeOutput([c], 'float32')) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo];
+  const params = wasm.makeOutput([2], 'float32');
+  new Float64Array(wasm.wasm.HEAPU8.buffer, addressOf(wasm, params), 1)[0] = epsilon;
+  const dx = wasm.makeOutput([...x.shape], 'float32');
+  const [dyp, xp, mp, vp, gp] = [dy, x, mean, variance, gamma].map((t) => queuedAddress(wasm, t)) as [number, number, number, number, number];
+  const mask = y === undefined ? 0 : queuedAddress(wasm, y);
+  const [sp, dgp, dbp, pp, qp, ssp, parp, dxp] = [sums, dgamma, dbeta, p, q, s, params, dx].map((t) => addressOf(wasm, t)) as number[] as [number, number, number, number, number, number, number, number];
+  const phases: Phase[] = [
+    { kernel: 'batchNormGradBlockSums', args: [dyp, mask, xp, mp, rows, c, BLOCK_ROWS, sp], total: blocks, align: 1, work },
+    { kernel: 'batchNormGradFinish', args: [sp, blocks, c, rows, vp, gp, parp, dgp, dbp, pp, qp, ssp], total: c, align: 1, work: blocks * c },
+    { kernel: 'batchNormGradInput', args: [dyp, mask, xp, mp, pp, qp, ssp, c, dxp], total: rows, align: 1, work },
+  ];
+  const reads = y === undefined ? [dy, x, mean, variance, gamma] : [dy, x, mean, variance, gamma, y];
+  runQueued(wasm, phases, { outputs: [dx, dgamma, dbeta], reads, scratch: [sums, p, q, s, params] });
+  return [dx, dgamma, dbeta];
+}
 
 /**
  * Replaces tfjs-backend-wasm's `FusedBatchNorm` (`tf.batchNorm`: inference-mode batch norm, and

@@ -14,8 +14,8 @@
  */
 import type { tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { convForward } from './conv2d';
-import { runDeferred } from './deferred';
+import { convForwardCall } from './conv2d';
+import { callAddress, runDeferred, runPhases, runsAhead, type Phase } from './deferred';
 import { winogradApplies, winogradFilterGrad, winogradInputGrad } from './winograd';
 import { addressOf, convGeometry, disposeAll, kernelsFor, nhwcConvInfo, runWasmKernel, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
@@ -55,7 +55,8 @@ function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, fil
   const dw = backend.makeOutput(filterShape, 'float32');
   // Parts of whole 4-channel blocks where the channels allow it (the kernel's 4 x 8 tiles).
   const align = info.inChannels % 4 === 0 ? 4 : 1;
-  const args = [addressOf(backend, x), ...convGeometry(info), addressOf(backend, dy), info.outChannels, addressOf(backend, dw)];
+  const ahead = runsAhead(backend);
+  const args = [callAddress(backend, x, ahead), ...convGeometry(info), callAddress(backend, dy, ahead), info.outChannels, addressOf(backend, dw)];
   runDeferred(backend, [{ kernel: 'filterGrad', args, total: k, align, work: p * k }], { outputs: [dw], reads: [x, dy], scratch: [] });
   return dw;
 }
@@ -79,6 +80,10 @@ function inputGradByPhases(backend: WasmBackend, dy: TensorInfo, filter: TensorI
     const first = (r + pad) % s;
     return { first, taps: Math.max(0, Math.ceil((k - first) / s)), q: Math.floor((r + pad) / s) };
   };
+  // Queued as one job where the backend runs ahead (./deferred), else run call by call.
+  const ahead = runsAhead(backend);
+  const calls: Phase[] = [];
+  const scratch: TensorInfo[] = [];
   for (let r = 0; r < Math.min(sh, h); r++) {
     const rows = phase(r, sh, kh, pt);
     for (let rc = 0; rc < Math.min(sw, w); rc++) {
@@ -88,10 +93,12 @@ function inputGradByPhases(backend: WasmBackend, dy: TensorInfo, filter: TensorI
       turned.shape = [rows.taps, cols.taps, co, c];
       // A phase no tap reaches (taps 0: a filter smaller than the stride) is written as zeros.
       const geometry = [n, oh, ow, co, rows.taps, cols.taps, 1, 1, rows.taps - 1 - rows.q, cols.taps - 1 - cols.q, Math.ceil((h - r) / sh), Math.ceil((w - rc) / sw)];
-      convForward(backend, dy, turned, undefined, geometry, false, { into: dx, offset: r * w + rc, step: [sh, sw] });
-      disposeAll(backend, [turned]);
+      const call = convForwardCall(backend, dy, turned, undefined, geometry, false, { into: dx, offset: r * w + rc, step: [sh, sw] }, ahead);
+      calls.push(...call.phases);
+      scratch.push(turned, ...call.scratch);
     }
   }
+  runPhases(backend, calls, { outputs: [dx], reads: [dy, filter], scratch }, ahead);
   return dx;
 }
 

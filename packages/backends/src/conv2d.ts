@@ -10,8 +10,8 @@
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, convGeometry, disposeAll, kernelsFor, nhwcConvInfo, replacing, runSplit, type WasmBackend } from './wasm-backend';
-import { runDeferred } from './deferred';
+import { addressOf, convGeometry, nhwcConvInfo, replacing, type WasmBackend } from './wasm-backend';
+import { callAddress, runDeferred, runPhases, runsAhead, type Phase } from './deferred';
 import { winogradApplies, winogradConv2D } from './winograd';
 
 interface Conv2DAttrs {
@@ -52,27 +52,28 @@ export interface ConvOutput {
 }
 
 /**
- * y [n, oh, ow, co] = conv2d(x, filter) (+ bias, then ReLU when `relu`) with detkit's `convForward` kernel,
- * for any geometry (`convGeometry`'s order: n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, oh,
- * ow; the pads may exceed the taps or be negative, as in a convolution's input gradient). x, filter and
- * bias are float32; `filter` [kh, kw, c, co]. Returns a new tensor, or writes into `output`'s map.
- * `behind`: a weight gradient, computed behind the step (./deferred; a new tensor only).
+ * The `convForward` call of y [n, oh, ow, co] = conv2d(x, filter) (+ bias, then ReLU when `relu`), for any
+ * geometry (`convGeometry`'s order: n, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, oh, ow; the pads
+ * may exceed the taps or be negative, as in a convolution's input gradient). x, filter and bias are float32;
+ * `filter` [kh, kw, c, co]. Writes a new tensor `y`, or into `output`'s map (then `y` is that map). A large
+ * filter is packed first (`packColumns`, into `scratch`). `ahead`: the calls will be queued (./deferred), so
+ * the operands are looked up without waiting for a pending job.
  */
-export function convForward(
+export function convForwardCall(
   backend: WasmBackend,
   x: TensorInfo,
   filter: TensorInfo,
   bias: TensorInfo | undefined,
   geometry: readonly number[],
   relu: boolean,
-  output?: ConvOutput,
-  behind = false,
-): TensorInfo {
+  output: ConvOutput | undefined,
+  ahead: boolean,
+): { y: TensorInfo; phases: Phase[]; scratch: TensorInfo[] } {
   const [n, , , c, kh, kw, , , , , oh, ow] = geometry as [number, number, number, number, number, number, number, number, number, number, number, number];
   const outC = filter.shape[3]!;
   const y = output?.into ?? backend.makeOutput([n, oh, ow, outC], 'float32');
   const rows = n * oh;
-  if (rows * ow * outC === 0) return y;
+  if (rows * ow * outC === 0) return { y, phases: [], scratch: [] };
   const pixel = outC * 4;
   let strides = [oh * ow * pixel, ow * pixel, pixel];
   let base = addressOf(backend, y);
@@ -83,20 +84,29 @@ export function convForward(
   }
   const filterRows = kh * kw * c;
   const pack = filterRows * outC * 4 > tf.env().getNumber(PACK_MIN_BYTES_FLAG);
+  const phases: Phase[] = [];
   let weights = filter;
   if (pack) {
-    weights = backend.makeOutput([Math.ceil(outC / 8) * filterRows * 8], 'float32');
-    kernelsFor(backend).packColumns(addressOf(backend, filter), filterRows, outC, addressOf(backend, weights));
+    const blocks = Math.ceil(outC / 8);
+    weights = backend.makeOutput([blocks * filterRows * 8], 'float32');
+    phases.push({ kernel: 'packColumns', args: [callAddress(backend, filter, ahead), filterRows, outC, addressOf(backend, weights)], total: blocks, align: 1, work: blocks * filterRows * 8 });
   }
-  const args = [addressOf(backend, x), ...geometry, addressOf(backend, weights), outC, pack ? 1 : 0, bias === undefined ? 0 : addressOf(backend, bias), relu ? 1 : 0, base, ...strides];
-  const work = rows * ow * outC * filterRows;
-  if (behind && output === undefined) {
-    const reads = bias === undefined ? [x, filter] : [x, filter, bias];
-    runDeferred(backend, [{ kernel: 'convForward', args, total: rows, align: 1, work }], { outputs: [y], reads, scratch: pack ? [weights] : [] });
-    return y;
-  }
-  runSplit(backend, 'convForward', args, rows, 1, work);
-  if (pack) disposeAll(backend, [weights]);
+  const args = [callAddress(backend, x, ahead), ...geometry, callAddress(backend, weights, ahead), outC, pack ? 1 : 0, bias === undefined ? 0 : callAddress(backend, bias, ahead), relu ? 1 : 0, base, ...strides];
+  phases.push({ kernel: 'convForward', args, total: rows, align: 1, work: rows * ow * outC * filterRows });
+  return { y, phases, scratch: pack ? [weights] : [] };
+}
+
+/**
+ * y [n, oh, ow, co] = conv2d(x, filter) (+ bias, then ReLU when `relu`) with detkit's `convForward` kernel, a
+ * new tensor (see {@link convForwardCall}), queued where the backend runs ahead (./deferred); `behind`: a
+ * weight gradient, computed behind the step.
+ */
+export function convForward(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, geometry: readonly number[], relu: boolean, behind = false): TensorInfo {
+  const ahead = runsAhead(backend);
+  const { y, phases, scratch } = convForwardCall(backend, x, filter, bias, geometry, relu, undefined, ahead);
+  const tensors = { outputs: [y], reads: bias === undefined ? [x, filter] : [x, filter, bias], scratch };
+  if (behind && phases.length > 0) runDeferred(backend, phases, tensors);
+  else runPhases(backend, phases, tensors, ahead);
   return y;
 }
 

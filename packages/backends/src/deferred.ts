@@ -18,8 +18,8 @@
  */
 import { DetkitError, tf } from '@detkit/core';
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
-import type { KernelThreads } from './kernel-threads';
-import { kernelThreads, MIN_SPLIT_WORK, runSplit, type RangeKernel, type WasmBackend } from './wasm-backend';
+import { MAX_AFTER, type KernelThreads } from './kernel-threads';
+import { addressOf, kernelThreads, MIN_SPLIT_WORK, runSplit, type RangeKernel, type WasmBackend } from './wasm-backend';
 
 /**
  * tfjs environment flag (default true): weight gradients (convolution filter gradients, and products of the
@@ -28,6 +28,17 @@ import { kernelThreads, MIN_SPLIT_WORK, runSplit, type RangeKernel, type WasmBac
  */
 export const DEFER_GRADIENTS_FLAG = 'DETKIT_DEFER_WEIGHT_GRADIENTS';
 tf.env().registerFlag(DEFER_GRADIENTS_FLAG, () => true);
+
+/**
+ * tfjs environment flag (default false while the forward pass alone queues): the forward pass runs ahead.
+ * Convolutions, training-mode batch norm and the moving statistics queue their calls on the kernel threads
+ * (in order, so a call reads what the calls before it wrote) instead of running them, their inputs looked
+ * up without waiting for a pending job ({@link queuedAddress}); the calling thread goes on with tfjs's
+ * JavaScript and the next layers while the helpers compute, and joins them where a result is read (the
+ * first kernel that reads a pending tensor, a read, a free). The same kernels and chunks: the same bits.
+ */
+export const RUN_AHEAD_FLAG = 'DETKIT_RUN_AHEAD';
+tf.env().registerFlag(RUN_AHEAD_FLAG, () => true);
 
 /** One range kernel call of a job, as {@link runSplit} takes it. */
 export interface Phase {
@@ -135,15 +146,119 @@ function release(backend: WasmBackend, track: Tracking, job: Job): void {
   for (const id of [...job.scratch, ...job.reads]) backend.disposeData(id);
 }
 
-/** Releases the jobs at the front that are done (without waiting). */
+/**
+ * Releases the jobs that are done (without waiting). They leave the list first: releasing frees what a job
+ * read, which may complete and release another job in turn.
+ */
 function settle(backend: WasmBackend, track: Tracking): void {
-  while (track.jobs.length > 0 && track.threads.done(track.jobs[0]!.last)) release(backend, track, track.jobs.shift()!);
+  const done = track.jobs.filter((job) => track.threads.done(job.last));
+  if (done.length === 0) return;
+  const kept = track.jobs.filter((job) => !done.includes(job));
+  track.jobs.length = 0;
+  track.jobs.push(...kept);
+  for (const job of done) release(backend, track, job);
 }
 
-/** Completes `job` (and every job queued before it) on this thread. */
+/** Completes `job` (and the jobs it reads from) with the helpers, then releases it. */
 function finish(backend: WasmBackend, track: Tracking, job: Job): void {
   track.threads.complete(job.last);
+  const at = track.jobs.indexOf(job);
+  if (at >= 0) {
+    track.jobs.splice(at, 1);
+    release(backend, track, job);
+  }
   settle(backend, track);
+}
+
+/**
+ * Whether kernels on `backend` queue their calls ({@link RUN_AHEAD_FLAG} on, and kernel threads with a
+ * helper): they then look their inputs up with {@link queuedAddress} and run with {@link runQueued}.
+ */
+export function runsAhead(backend: WasmBackend): boolean {
+  return tf.env().getBool(RUN_AHEAD_FLAG) && kernelThreads(backend) !== undefined;
+}
+
+/**
+ * Byte address of `info`'s data for a call about to be queued: a tensor still pending (written by a queued
+ * call) is not waited for, since the queue runs in order. Only for {@link runQueued}'s phases.
+ */
+export function queuedAddress(backend: WasmBackend, info: TensorInfo): number {
+  const track = tracking.get(backend);
+  if (track === undefined) return addressOf(backend, info);
+  track.quiet++;
+  try {
+    return addressOf(backend, info);
+  } finally {
+    track.quiet--;
+  }
+}
+
+/**
+ * Byte address of `info`'s data for a call of a kernel that queues where the backend {@link runsAhead}
+ * (`ahead`, its answer): {@link queuedAddress} then, else `addressOf` (which completes a pending job first).
+ */
+export function callAddress(backend: WasmBackend, info: TensorInfo, ahead: boolean): number {
+  return ahead ? queuedAddress(backend, info) : addressOf(backend, info);
+}
+
+/**
+ * Queues `phases` (a kernel's calls, in order, whatever their size) on the kernel threads, for a kernel
+ * that {@link runsAhead}: `tensors.outputs` are pending until they are done, `tensors.reads` (every tensor
+ * whose address a phase holds) stay allocated until then, `tensors.scratch` is freed then. Where the queue
+ * is full, every queued job is completed first and the phases run now.
+ */
+export function runQueued(backend: WasmBackend, phases: readonly Phase[], tensors: JobTensors): void {
+  if (phases.length === 0) {
+    for (const t of tensors.scratch) backend.disposeData(t.dataId);
+    return;
+  }
+  const threads = kernelThreads(backend)!;
+  const track = trackingFor(backend, threads);
+  if (!enqueue(backend, track, phases, tensors)) {
+    // The phases may read any pending job's output: every job is completed first.
+    while (track.jobs.length > 0) finish(backend, track, track.jobs[0]!);
+    for (const phase of phases) runSplit(backend, phase.kernel, phase.args, phase.total, phase.align, phase.work);
+    for (const t of tensors.scratch) backend.disposeData(t.dataId);
+  }
+}
+
+/**
+ * A kernel's calls: queued with {@link runQueued} where `ahead` (the kernel {@link runsAhead}), else run now
+ * one after the other, each split as {@link runSplit} splits it, and `tensors.scratch` freed after.
+ */
+export function runPhases(backend: WasmBackend, phases: readonly Phase[], tensors: JobTensors, ahead: boolean): void {
+  if (ahead) {
+    runQueued(backend, phases, tensors);
+    return;
+  }
+  for (const phase of phases) runSplit(backend, phase.kernel, phase.args, phase.total, phase.align, phase.work);
+  for (const t of tensors.scratch) backend.disposeData(t.dataId);
+}
+
+/** Queues `phases` as one job; false where the queue has no room for them. */
+function enqueue(backend: WasmBackend, track: Tracking, phases: readonly Phase[], tensors: JobTensors): boolean {
+  const threads = track.threads;
+  settle(backend, track);
+  // A call too small to split (as runSplit judges it) is one chunk.
+  const defer = (phase: Phase, reserve: number, after: readonly number[]) =>
+    threads.defer(phase.kernel, phase.args, phase.total, phase.work < MIN_SPLIT_WORK ? Math.max(1, phase.total) : phase.align, reserve, after);
+  // The job starts once the jobs writing what it reads are done (completed now past MAX_AFTER of them);
+  // its calls run one after the other.
+  const writers = [...new Set(tensors.reads.map((t) => track.pending.get(t.dataId)).filter((job) => job !== undefined))];
+  writers.sort((a, b) => b.last - a.last);
+  for (const job of writers.slice(MAX_AFTER)) finish(backend, track, job);
+  const after = writers.slice(0, MAX_AFTER).map((job) => job.last);
+  const first = defer(phases[0]!, phases.length, after);
+  if (first === undefined) return false;
+  let last = first;
+  // Places for every call were reserved with the first.
+  for (let i = 1; i < phases.length; i++) last = defer(phases[i]!, 1, [last])!;
+  const ids = (infos: readonly TensorInfo[]) => infos.map((t) => t.dataId);
+  const job: Job = { first, last, outputs: ids(tensors.outputs), reads: ids(tensors.reads), scratch: ids(tensors.scratch) };
+  for (const id of job.reads) backend.incRef(id);
+  for (const id of job.outputs) track.pending.set(id, job);
+  track.jobs.push(job);
+  return true;
 }
 
 /**
@@ -152,26 +267,14 @@ function finish(backend: WasmBackend, track: Tracking, job: Job): void {
  * each split as {@link runSplit} splits it. Either way the job owns `tensors.scratch` and frees it.
  */
 export function runDeferred(backend: WasmBackend, phases: readonly Phase[], tensors: JobTensors): void {
+  if (runsAhead(backend)) {
+    runQueued(backend, phases, tensors);
+    return;
+  }
   const threads = kernelThreads(backend);
   const work = phases.reduce((sum, phase) => sum + phase.work, 0);
   if (threads !== undefined && tf.env().getBool(DEFER_GRADIENTS_FLAG) && work >= MIN_SPLIT_WORK) {
-    const track = trackingFor(backend, threads);
-    settle(backend, track);
-    const first = threads.defer(phases[0]!.kernel, phases[0]!.args, phases[0]!.total, phases[0]!.align, phases.length);
-    if (first !== undefined) {
-      let last = first;
-      for (let i = 1; i < phases.length; i++) {
-        const phase = phases[i]!;
-        // Places for every call were reserved with the first.
-        last = threads.defer(phase.kernel, phase.args, phase.total, phase.align)!;
-      }
-      const ids = (infos: readonly TensorInfo[]) => infos.map((t) => t.dataId);
-      const job: Job = { first, last, outputs: ids(tensors.outputs), reads: ids(tensors.reads), scratch: ids(tensors.scratch) };
-      for (const id of job.reads) backend.incRef(id);
-      for (const id of job.outputs) track.pending.set(id, job);
-      track.jobs.push(job);
-      return;
-    }
+    if (enqueue(backend, trackingFor(backend, threads), phases, tensors)) return;
   }
   for (const phase of phases) runSplit(backend, phase.kernel, phase.args, phase.total, phase.align, phase.work);
   for (const t of tensors.scratch) backend.disposeData(t.dataId);

@@ -10,11 +10,14 @@
  * sleeps in `Atomics.wait`), synchronous as tfjs's kernels are. Each chunk writes its own output, so the
  * result is the same, bit for bit, on any number of threads and whoever runs which chunk.
  *
- * A call can also be queued instead ({@link KernelThreads.defer}): the helpers run queued calls in order,
- * between the calling thread's own calls (which they serve first), while the calling thread goes on, and
- * the calling thread completes a queued call itself ({@link KernelThreads.complete}) when it needs the
- * result: it takes the chunks no helper has started, in order, and waits for the ones running. A queued
- * call starts only when the one before it is done, so a call may read what the previous one wrote.
+ * A call can also be queued instead ({@link KernelThreads.defer}): the helpers run queued calls between the
+ * calling thread's own calls (which they serve first), while the calling thread goes on, and the calling
+ * thread completes a queued call itself ({@link KernelThreads.complete}) when it needs the result, taking
+ * chunks as the helpers do and waiting for the ones running. A queued call names the earlier call it must
+ * follow (`after`: the one before it in its job, or the last calls of the jobs that write what it reads,
+ * up to {@link MAX_AFTER}); a thread takes chunks of the oldest call whose `after` calls are done, so independent calls (a weight gradient
+ * and the next layer's input gradient) overlap and no thread idles at the end of a call while another
+ * finishes its last chunk.
  *
  * Other modules instantiated on the same memory (another package's kernels, through @detkit/core's
  * `setWasmSplitRunner`) can run on the same helpers ({@link KernelThreads.runModule}): the helpers receive
@@ -43,8 +46,11 @@ const MAX_ARGS = READY - ARGS;
 const NEXT = 0; // in the job block: index of the next chunk to take
 const BELL = 1; // in the job block: counts posts (a call or a queued call), which helpers wait on
 const TAIL = 2; // in the job block: queued calls so far
-/** Queued calls the ring holds; a slot is written again once every helper has moved past its call. */
-const RING = 64;
+/**
+ * Queued calls the ring holds; a slot is written again once every helper has moved past its call. A
+ * forward pass that runs ahead (./deferred) queues a few calls per layer.
+ */
+const RING = 512;
 /** One queued call in the ring: its call (as a helper block's FUNCTION..ARGS) and its chunk counters. */
 const RECORD = 40;
 const R_FUNCTION = 0;
@@ -55,7 +61,12 @@ const R_CHUNKS = 4; // chunks of the call
 const R_NEXT = 5; // next chunk to take
 const R_DONE = 6; // chunks finished
 const R_FAILED = 7; // 1 once a chunk threw
-const R_ARGS = 8;
+const R_AFTER = 8; // MAX_AFTER queued calls that must be done before this one starts (-1: none)
+/** Calls a queued call can wait for. */
+export const MAX_AFTER = 4;
+const R_ARGS = R_AFTER + MAX_AFTER;
+/** Queued calls past the first one not done that a thread looks at for work. */
+const WINDOW = 64;
 const IDLE = 0;
 const POSTED = 1;
 const RUNNING = 2;
@@ -127,26 +138,48 @@ parentPort.once('message', ({ module, memory, control, slot, helpers, names, por
       Atomics.notify(c, ${STATE});
       continue;
     }
-    // Then the queued calls, one chunk at a time, in order.
-    if (cursor < Atomics.load(job, ${TAIL})) {
-      const r = (cursor % ${RING}) * ${RECORD};
+    // Then the queued calls, one chunk at a time: the first one, from the oldest not done, whose chunks are
+    // not all taken and whose call before it (R_AFTER: a call it reads from) is done.
+    const tail = Atomics.load(job, ${TAIL});
+    while (cursor < tail && Atomics.load(queue, (cursor % ${RING}) * ${RECORD} + ${R_DONE}) === queue[(cursor % ${RING}) * ${RECORD} + ${R_CHUNKS}]) cursor++;
+    Atomics.store(c, ${CURSOR}, cursor);
+    let ran = false;
+    for (let i = cursor; i < tail && i < cursor + ${WINDOW}; i++) {
+      const r = (i % ${RING}) * ${RECORD};
       const chunks = queue[r + ${R_CHUNKS}];
-      const k = Atomics.add(queue, r + ${R_NEXT}, 1);
-      if (k < chunks) {
-        const total = queue[r + ${R_TOTAL}];
-        const chunk = queue[r + ${R_CHUNK}];
-        try {
-          kernel(queue[r + ${R_FUNCTION}])(...queue.subarray(r + ${R_ARGS}, r + ${R_ARGS} + queue[r + ${R_ARGC}]), k * chunk, Math.min(total, (k + 1) * chunk));
-        } catch {
-          Atomics.store(queue, r + ${R_FAILED}, 1);
-        }
-        if (Atomics.add(queue, r + ${R_DONE}, 1) + 1 === chunks) Atomics.notify(queue, r + ${R_DONE});
-        continue;
+      if (Atomics.load(queue, r + ${R_NEXT}) >= chunks) continue;
+      let blocked = false;
+      for (let j = 0; j < ${MAX_AFTER} && !blocked; j++) {
+        const after = queue[r + ${R_AFTER} + j];
+        if (after < cursor) continue;
+        const a = (after % ${RING}) * ${RECORD};
+        blocked = Atomics.load(queue, a + ${R_DONE}) < queue[a + ${R_CHUNKS}];
       }
-      // Every chunk is taken: the next call may read this one's output once the chunks running are done.
-      for (let d = Atomics.load(queue, r + ${R_DONE}); d < chunks; d = Atomics.load(queue, r + ${R_DONE})) Atomics.wait(queue, r + ${R_DONE}, d);
-      Atomics.store(c, ${CURSOR}, ++cursor);
-      continue;
+      if (blocked) continue;
+      const k = Atomics.add(queue, r + ${R_NEXT}, 1);
+      if (k >= chunks) continue;
+      const total = queue[r + ${R_TOTAL}];
+      const chunk = queue[r + ${R_CHUNK}];
+      try {
+        kernel(queue[r + ${R_FUNCTION}])(...queue.subarray(r + ${R_ARGS}, r + ${R_ARGS} + queue[r + ${R_ARGC}]), k * chunk, Math.min(total, (k + 1) * chunk));
+      } catch {
+        Atomics.store(queue, r + ${R_FAILED}, 1);
+      }
+      // The call's last chunk: a call waiting for this one may start (threads waiting for progress wake).
+      if (Atomics.add(queue, r + ${R_DONE}, 1) + 1 === chunks) {
+        Atomics.notify(queue, r + ${R_DONE});
+        Atomics.add(job, ${BELL}, 1);
+        Atomics.notify(job, ${BELL});
+      }
+      ran = true;
+      break;
+    }
+    if (ran) continue;
+    if (cursor < tail) {
+      // Queued calls wait for chunks running on another thread: poll for a while before sleeping.
+      const deadline = performance.now() + ${SPIN_MS};
+      for (let i = 1; Atomics.load(job, ${BELL}) === bell && Atomics.load(c, ${STATE}) !== ${POSTED}; i++) if ((i & 63) === 0 && performance.now() > deadline) break;
+      if (Atomics.load(job, ${BELL}) !== bell || Atomics.load(c, ${STATE}) === ${POSTED}) continue;
     }
     Atomics.wait(job, ${BELL}, bell);
   }
@@ -180,12 +213,13 @@ export interface KernelThreads {
   /**
    * Queues `exports[name](...args, start, end)` over [0, total) for the helpers (chunks as in {@link run});
    * returns the call's number, or undefined where it cannot be queued (no helper ready, or fewer than
-   * `reserve` free places in the queue: a job of several calls queues all of them or none).
+   * `reserve` free places in the queue: a job of several calls queues all of them or none). The call starts
+   * once the queued calls `after` (at most {@link MAX_AFTER}; default none) are done.
    */
-  defer(name: string, args: readonly number[], total: number, align: number, reserve?: number): number | undefined;
-  /** True once queued call `call` (and so every earlier one) is done. */
+  defer(name: string, args: readonly number[], total: number, align: number, reserve?: number, after?: readonly number[]): number | undefined;
+  /** True once queued call `call` is done. */
   done(call: number): boolean;
-  /** Runs what is left of the queued calls up to `call` on this thread, waiting for the chunks running. */
+  /** Runs queued calls up to `call` on this thread with the helpers until `call` is done. */
   complete(call: number): void;
   /** The kernel of the first done queued call in [from, to] a chunk of which threw (forgotten once asked), or undefined. */
   failure(from: number, to: number): string | undefined;
@@ -255,6 +289,46 @@ export function startKernelThreads(
     if (queue[r + R_FAILED] !== 0) failures.set(completed, names[queue[r + R_FUNCTION]!]!);
     completed++;
   };
+  /** True once queued call `call` (at or after `completed`, so its slot is its own) is done. */
+  const isDone = (call: number) => Atomics.load(queue, ring(call) + R_DONE) === queue[ring(call) + R_CHUNKS];
+  /** Retires the done calls at the front. */
+  const retireDone = () => {
+    while (completed < tail && isDone(completed)) retire();
+  };
+  /**
+   * Runs one chunk of the first queued call up to `limit` that has chunks left and whose `after` calls are done
+   * (as a helper picks one); false where there is none.
+   */
+  const runQueuedChunk = (limit: number): boolean => {
+    for (let i = completed; i <= limit && i < completed + WINDOW; i++) {
+      const r = ring(i);
+      const chunks = queue[r + R_CHUNKS]!;
+      if (Atomics.load(queue, r + R_NEXT) >= chunks) continue;
+      let blocked = false;
+      for (let j = 0; j < MAX_AFTER && !blocked; j++) {
+        const after = queue[r + R_AFTER + j]!;
+        blocked = after >= completed && !isDone(after);
+      }
+      if (blocked) continue;
+      const k = Atomics.add(queue, r + R_NEXT, 1);
+      if (k >= chunks) continue;
+      const total = queue[r + R_TOTAL]!;
+      const chunk = queue[r + R_CHUNK]!;
+      const args = Array.from(queue.subarray(r + R_ARGS, r + R_ARGS + queue[r + R_ARGC]!));
+      try {
+        run(names[queue[r + R_FUNCTION]!]!, [...args, k * chunk, Math.min(total, (k + 1) * chunk)]);
+      } catch {
+        Atomics.store(queue, r + R_FAILED, 1);
+      }
+      if (Atomics.add(queue, r + R_DONE, 1) + 1 === chunks) {
+        Atomics.notify(queue, r + R_DONE);
+        Atomics.add(job, BELL, 1);
+        Atomics.notify(job, BELL);
+      }
+      return true;
+    }
+    return false;
+  };
   /** Runs module m's `name` over [0, total) split over this thread and the ready helpers (see KernelThreads.run). */
   const runIn = (m: number, name: string, args: readonly number[], total: number, align: number): void => {
     const fn = functionIndex(m, name, args);
@@ -314,7 +388,8 @@ export function startKernelThreads(
       }
       runIn(m, name, args, total, align);
     },
-    defer(name, args, total, align, reserve = 1) {
+    defer(name, args, total, align, reserve = 1, after = []) {
+      if (after.length > MAX_AFTER) throw new DetkitError('UNSUPPORTED_PLATFORM', `a queued call waits for at most ${MAX_AFTER} calls`);
       const fn = functionIndex(0, name, args);
       const live = ready();
       if (live.length === 0) return undefined;
@@ -333,6 +408,7 @@ export function startKernelThreads(
       queue[r + R_NEXT] = 0;
       queue[r + R_DONE] = 0;
       queue[r + R_FAILED] = 0;
+      for (let j = 0; j < MAX_AFTER; j++) queue[r + R_AFTER + j] = after[j] ?? -1;
       queue.set(args, r + R_ARGS);
       // Storing the tail publishes the record (atomic operations order the plain writes before it).
       Atomics.store(job, TAIL, ++tail);
@@ -341,28 +417,19 @@ export function startKernelThreads(
       return tail - 1;
     },
     done(call) {
-      while (completed <= call && Atomics.load(queue, ring(completed) + R_DONE) === queue[ring(completed) + R_CHUNKS]) retire();
-      return completed > call;
+      retireDone();
+      return completed > call || isDone(call);
     },
     complete(call) {
-      while (completed <= call) {
-        const r = ring(completed);
-        const chunks = queue[r + R_CHUNKS]!;
-        const total = queue[r + R_TOTAL]!;
-        const chunk = queue[r + R_CHUNK]!;
-        const name = names[queue[r + R_FUNCTION]!]!;
-        const args = Array.from(queue.subarray(r + R_ARGS, r + R_ARGS + queue[r + R_ARGC]!));
-        for (let k = Atomics.add(queue, r + R_NEXT, 1); k < chunks; k = Atomics.add(queue, r + R_NEXT, 1)) {
-          try {
-            run(name, [...args, k * chunk, Math.min(total, (k + 1) * chunk)]);
-          } catch {
-            Atomics.store(queue, r + R_FAILED, 1);
-          }
-          if (Atomics.add(queue, r + R_DONE, 1) + 1 === chunks) Atomics.notify(queue, r + R_DONE);
-        }
-        spin(() => Atomics.load(queue, r + R_DONE) === chunks);
-        for (let d = Atomics.load(queue, r + R_DONE); d < chunks; d = Atomics.load(queue, r + R_DONE)) Atomics.wait(queue, r + R_DONE, d);
-        retire();
+      for (;;) {
+        // The bell is read before the call is looked at: a call finishing after the look rings it.
+        const bell = Atomics.load(job, BELL);
+        retireDone();
+        if (completed > call || isDone(call)) return;
+        if (runQueuedChunk(call)) continue;
+        // Every runnable chunk up to `call` is running on a helper: wait for a call to finish.
+        spin(() => Atomics.load(job, BELL) !== bell);
+        if (Atomics.load(job, BELL) === bell) Atomics.wait(job, BELL, bell);
       }
     },
     failure(from, to) {

@@ -1,10 +1,11 @@
 import { setWasmSplitRunner, tf } from '@detkit/core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { adamConfig } from './adam';
+import { queuedAddConfig } from './add';
 import { fastBatchMatMulConfig } from './batch-mat-mul';
 import { fastSumConfig } from './sum';
 import { fastTileConfig } from './tile';
-import { batchNormTrainConfig, batchNormTrainGradConfig, fastFusedBatchNormConfig } from './batch-norm';
+import { batchNormTrainConfig, batchNormTrainGradConfig, fastFusedBatchNormConfig, movingAverageConfig } from './batch-norm';
 import { directConv2DConfig, directFusedConv2DConfig } from './conv2d';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-backprop';
 import { sharedIdentityConfig } from './identity';
@@ -17,8 +18,8 @@ import { splitOnKernelThreads } from './wasm-backend';
 
 /**
  * Kernels tfjs-backend-wasm 4.22 lacks, which training a conv net needs, and detkit's fused training-mode
- * batch norm and Adam update (@detkit/core's `BATCH_NORM_TRAIN_KERNELS` and `ADAM_KERNEL`, used by
- * @detkit/models); detkit adds them.
+ * batch norm, moving-statistic update and Adam update (@detkit/core's `BATCH_NORM_TRAIN_KERNELS`,
+ * `MOVING_AVERAGE_KERNEL` and `ADAM_KERNEL`, used by @detkit/models); detkit adds them.
  */
 export const ADDED_WASM_KERNELS = [
   'Conv2DBackpropFilter',
@@ -27,6 +28,7 @@ export const ADDED_WASM_KERNELS = [
   'UnsortedSegmentSum',
   'DetkitBatchNormTrain',
   'DetkitBatchNormTrainGrad',
+  'DetkitMovingAverage',
   'DetkitAdam',
 ] as const;
 
@@ -36,7 +38,7 @@ export const ADDED_WASM_KERNELS = [
  * and sums over leading axes: the same bits; `Identity`, which copied, now shares the buffer) and `MaxPoolGrad`,
  * whose 4.22 version drops the gradient of windows whose maximum is negative.
  */
-export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Transpose', 'Tile', 'Sum', 'FusedBatchNorm', 'Slice', 'SplitV', 'Unpack', 'Identity', 'Conv2D', 'FusedConv2D'] as const;
+export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Transpose', 'Tile', 'Sum', 'FusedBatchNorm', 'Slice', 'SplitV', 'Unpack', 'Identity', 'Conv2D', 'FusedConv2D', 'Add'] as const;
 
 const DETKIT = Symbol.for('detkit.backends.kernel');
 type Marked = KernelConfig & { [DETKIT]?: true; [REPLACED]?: KernelConfig };
@@ -88,6 +90,7 @@ export function registerWasmTrainingKernels(): string[] {
     maxPoolGradConfig,
     batchNormTrainConfig,
     batchNormTrainGradConfig,
+    movingAverageConfig,
     adamConfig,
   ];
   for (const config of configs) {
@@ -103,6 +106,7 @@ export function registerWasmTrainingKernels(): string[] {
     [['Sum'], ([sum]) => [fastSumConfig(sum!)]],
     [['FusedBatchNorm'], ([batchNorm]) => [fastFusedBatchNormConfig(batchNorm!)]],
     [['Identity'], ([identity]) => [sharedIdentityConfig(identity!)]],
+    [['Add'], ([add]) => [queuedAddConfig(add!)]],
     [['Conv2D', 'FusedConv2D'], ([conv, fused]) => [directConv2DConfig(conv!), directFusedConv2DConfig(fused!)]],
     [['Slice', 'SplitV', 'Unpack'], ([slice, splitV, unpack]) => fastSliceConfigs({ slice: slice!, splitV: splitV!, unpack: unpack! })],
   ];

@@ -10,7 +10,8 @@
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, replacing, runSplit, type WasmBackend } from './wasm-backend';
+import { queuedAddress, runPhases, runsAhead } from './deferred';
+import { addressOf, replacing, type WasmBackend } from './wasm-backend';
 
 /** Wraps tfjs-backend-wasm's own Sum kernel (`original`, kept for what this one does not handle). */
 export function fastSumConfig(original: KernelConfig): KernelConfig {
@@ -33,7 +34,9 @@ export function fastSumConfig(original: KernelConfig): KernelConfig {
       backend.wasm.HEAPU8.fill(0, at, at + cols * 4);
       return out;
     }
-    runSplit(backend, 'columnSums', [addressOf(backend, x), rows, cols, addressOf(backend, out)], cols, 16, rows * cols);
+    const ahead = runsAhead(backend);
+    const xp = ahead ? queuedAddress(backend, x) : addressOf(backend, x);
+    runPhases(backend, [{ kernel: 'columnSums', args: [xp, rows, cols, addressOf(backend, out)], total: cols, align: 16, work: rows * cols }], { outputs: [out], reads: [x], scratch: [] }, ahead);
     return out;
   });
 }

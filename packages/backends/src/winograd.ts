@@ -18,8 +18,8 @@
  */
 import { tf } from '@detkit/core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { runDeferred, type Phase } from './deferred';
-import { addressOf, disposeAll, runSplit, type WasmBackend } from './wasm-backend';
+import { callAddress, runDeferred, runPhases, runsAhead, type Phase } from './deferred';
+import { addressOf, type WasmBackend } from './wasm-backend';
 
 /**
  * tfjs environment flag (default true): 3x3 stride-1 convolutions and their gradients by Winograd's
@@ -75,10 +75,23 @@ function filterFloats(rows: number, cols: number): number {
 }
 
 /**
- * out [n, outH, outW, k] = conv2d(x [n, h, w, c], the filter whose transform is `u` [16, c, k]) (+ bias,
- * then ReLU), stride 1, the patch of tile (ty, tx) starting at input row 2ty - pt, column 2tx - pl.
+ * The calls of out [n, outH, outW, k] = conv2d(x [n, h, w, c], the filter whose transform is `u` [16, c, k])
+ * (+ bias, then ReLU), stride 1, the patch of tile (ty, tx) starting at input row 2ty - pt, column 2tx - pl:
+ * `phases` to run in order, writing `y` through the `scratch` tensors. `xp`, `up`, `biasp`: the operands'
+ * addresses (0: no bias).
  */
-function transformedConv(backend: WasmBackend, x: TensorInfo, u: TensorInfo, k: number, pt: number, pl: number, outShape: number[], bias: TensorInfo | undefined, relu: boolean): TensorInfo {
+function transformedConv(
+  backend: WasmBackend,
+  x: TensorInfo,
+  xp: number,
+  up: number,
+  k: number,
+  pt: number,
+  pl: number,
+  outShape: number[],
+  biasp: number,
+  relu: boolean,
+): { y: TensorInfo; phases: Phase[]; scratch: TensorInfo[] } {
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const [, outH, outW] = outShape as [number, number, number, number];
   const tilesH = Math.ceil(outH / 2);
@@ -86,48 +99,51 @@ function transformedConv(backend: WasmBackend, x: TensorInfo, u: TensorInfo, k: 
   // Tiles are numbered over the batch; the kernels find each tile's image from its number.
   const tiles = n * tilesH * tilesW;
   const y = backend.makeOutput(outShape, 'float32');
-  if (tiles === 0) return y;
+  if (tiles === 0) return { y, phases: [], scratch: [] };
   const group = Math.min(tiles, groupTiles(c, k));
   const v = backend.makeOutput([16 * group * c], 'float32');
   const m = backend.makeOutput([16 * group * k], 'float32');
-  const [xp, vp, up, mp, yp] = [x, v, u, m, y].map((t) => addressOf(backend, t)) as [number, number, number, number, number];
-  const biasp = bias === undefined ? 0 : addressOf(backend, bias);
+  const [vp, mp, yp] = [v, m, y].map((t) => addressOf(backend, t)) as [number, number, number];
   // A filter transform that fits a core's L2 cache: one call, a few tiles at a time through all three steps
   // (one wait for the helpers instead of three; the tiles' transforms stay in cache). A larger one: each
   // step over the whole group, so that each point's filter is read once per block of four tiles.
   const fused = 16 * c * k * 4 <= FUSED_FILTER_BYTES;
+  const phases: Phase[] = [];
   for (let first = 0; first < tiles; first += group) {
     const count = Math.min(group, tiles - first);
     if (fused) {
       const args = [xp, first, count, h, w, c, pt, pl, tilesH, tilesW, vp, up, k, mp, outH, outW, biasp, relu ? 1 : 0, yp, UNIT_TILES];
-      runSplit(backend, 'winogradConvUnits', args, Math.ceil(count / UNIT_TILES), 1, 16 * count * c * k);
+      phases.push({ kernel: 'winogradConvUnits', args, total: Math.ceil(count / UNIT_TILES), align: 1, work: 16 * count * c * k });
       continue;
     }
-    runSplit(backend, 'winogradInput', [xp, first, count, h, w, c, pt, pl, tilesH, tilesW, vp], count, 1, 16 * count * c);
-    runSplit(backend, 'winogradProducts', [vp, up, count, c, k, mp], 16 * Math.ceil(count / 4), 1, 16 * count * c * k);
-    runSplit(backend, 'winogradOutput', [mp, first, count, tilesH, tilesW, k, outH, outW, biasp, relu ? 1 : 0, yp], count, 1, 16 * count * k);
+    phases.push({ kernel: 'winogradInput', args: [xp, first, count, h, w, c, pt, pl, tilesH, tilesW, vp], total: count, align: 1, work: 16 * count * c });
+    phases.push({ kernel: 'winogradProducts', args: [vp, up, count, c, k, mp], total: 16 * Math.ceil(count / 4), align: 1, work: 16 * count * c * k });
+    phases.push({ kernel: 'winogradOutput', args: [mp, first, count, tilesH, tilesW, k, outH, outW, biasp, relu ? 1 : 0, yp], total: count, align: 1, work: 16 * count * k });
   }
-  disposeAll(backend, [v, m]);
-  return y;
+  return { y, phases, scratch: [v, m] };
 }
 
-/** The filter [3, 3, c, co] transformed (`turn`: for the input gradient, turned with its channels swapped). */
-function transformFilter(backend: WasmBackend, filter: TensorInfo, turn: boolean): TensorInfo {
+/** The call transforming the filter [3, 3, c, co] at `filterp` into `u` (`turn`: for the input gradient, turned with its channels swapped). */
+function transformFilter(backend: WasmBackend, filter: TensorInfo, filterp: number, turn: boolean): { u: TensorInfo; phase: Phase } {
   const [, , c, co] = filter.shape as [number, number, number, number];
   const u = backend.makeOutput([turn ? filterFloats(co, c) : filterFloats(c, co)], 'float32');
-  runSplit(backend, 'winogradFilter', [addressOf(backend, filter), c, co, turn ? 1 : 0, addressOf(backend, u)], c, 1, 16 * c * co);
-  return u;
+  return { u, phase: { kernel: 'winogradFilter', args: [filterp, c, co, turn ? 1 : 0, addressOf(backend, u)], total: c, align: 1, work: 16 * c * co } };
 }
 
 /**
  * y [n, oh, ow, co] = conv2d(x, filter) (+ bias, then ReLU when `relu`), x [n, h, w, c] and filter
- * [3, 3, c, co] float32, for a geometry {@link winogradApplies} accepts.
+ * [3, 3, c, co] float32, for a geometry {@link winogradApplies} accepts. Queued where the backend runs
+ * ahead (./deferred).
  */
 export function winogradConv2D(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | undefined, info: tf.backend_util.Conv2DInfo, relu: boolean): TensorInfo {
-  const u = transformFilter(backend, filter, false);
-  const y = transformedConv(backend, x, u, info.outChannels, info.padInfo.top, info.padInfo.left, [info.batchSize, info.outHeight, info.outWidth, info.outChannels], bias, relu);
-  disposeAll(backend, [u]);
-  return y;
+  const ahead = runsAhead(backend);
+  const address = (t: TensorInfo) => callAddress(backend, t, ahead);
+  const { u, phase } = transformFilter(backend, filter, address(filter), false);
+  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  const conv = transformedConv(backend, x, address(x), addressOf(backend, u), info.outChannels, info.padInfo.top, info.padInfo.left, outShape, bias === undefined ? 0 : address(bias), relu);
+  const reads = bias === undefined ? [x, filter] : [x, filter, bias];
+  runPhases(backend, [phase, ...conv.phases], { outputs: [conv.y], reads, scratch: [u, ...conv.scratch] }, ahead);
+  return conv.y;
 }
 
 /**
@@ -135,10 +151,12 @@ export function winogradConv2D(backend: WasmBackend, x: TensorInfo, filter: Tens
  * the filter turned by 180 degrees and its channel axes swapped, padded by 2 - pad on each side.
  */
 export function winogradInputGrad(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
-  const u = transformFilter(backend, filter, true);
-  const dx = transformedConv(backend, dy, u, info.inChannels, 2 - info.padInfo.top, 2 - info.padInfo.left, [info.batchSize, info.inHeight, info.inWidth, info.inChannels], undefined, false);
-  disposeAll(backend, [u]);
-  return dx;
+  const ahead = runsAhead(backend);
+  const { u, phase } = transformFilter(backend, filter, callAddress(backend, filter, ahead), true);
+  const outShape = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
+  const conv = transformedConv(backend, dy, callAddress(backend, dy, ahead), addressOf(backend, u), info.inChannels, 2 - info.padInfo.top, 2 - info.padInfo.left, outShape, 0, false);
+  runPhases(backend, [phase, ...conv.phases], { outputs: [conv.y], reads: [dy, filter], scratch: [u, ...conv.scratch] }, ahead);
+  return conv.y;
 }
 
 /**
@@ -155,7 +173,9 @@ export function winogradFilterGrad(backend: WasmBackend, x: TensorInfo, dy: Tens
   const v = backend.makeOutput([16 * group * c], 'float32');
   const d = backend.makeOutput([16 * group * co], 'float32');
   const m = backend.makeOutput([16 * c * co], 'float32');
-  const [xp, dyp, vp, dp, mp] = [x, dy, v, d, m].map((t) => addressOf(backend, t)) as [number, number, number, number, number];
+  const ahead = runsAhead(backend);
+  const [xp, dyp] = [x, dy].map((t) => callAddress(backend, t, ahead)) as [number, number];
+  const [vp, dp, mp] = [v, d, m].map((t) => addressOf(backend, t)) as [number, number, number];
   const phases: Phase[] = [];
   // Group after group, the products continue the same sums in the same order (tiles in order).
   for (let first = 0; first < tiles; first += group) {

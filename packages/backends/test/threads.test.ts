@@ -19,6 +19,7 @@ interface ChildReport {
   transposeMisplaced: number;
   deferred: { dwHash: number; againHash: number; failure: string | null; queued: number; leftOver: number };
   roiAlign: { roi: { out: number; dx: number; nonzero: number }[]; splitCalls: number };
+  runAhead: Record<'inPlace' | 'ahead', { losses: number[]; bits: Record<string, number>; queuedAtRead: number; leftJobs: number; leftOver: number }>;
   changeError: string | null;
 }
 
@@ -93,6 +94,23 @@ describe("useBackend('wasm', { threads }) in Node", () => {
     expect(two.deferred.failure).toMatch(/DetkitError: detkit's 'adamUpdate' kernel failed on a helper thread/);
     expect(two.deferred.againHash).toBe(one.deferred.dwHash);
     expect(one.deferred.againHash).toBe(one.deferred.dwHash);
+  });
+
+  it('a training step that runs ahead on 2 threads (calls queued, each waiting for its inputs) gives the bits of every call in place, and of 1 thread', () => {
+    const { inPlace, ahead } = two.runAhead;
+    expect(inPlace.losses[2]).toBeLessThan(inPlace.losses[0]!);
+    expect(ahead.losses).toEqual(inPlace.losses);
+    expect(ahead.bits).toEqual(inPlace.bits);
+    expect(one.runAhead.ahead).toEqual(one.runAhead.inPlace);
+    expect(two.runAhead.inPlace.bits).toEqual(one.runAhead.inPlace.bits);
+    // Queued: jobs still pending when the step's loss is read (the optimizer's updates); none on 1 thread.
+    expect(ahead.queuedAtRead).toBeGreaterThan(0);
+    expect(inPlace.queuedAtRead).toBe(0);
+    expect(one.runAhead.ahead.queuedAtRead).toBe(0);
+    for (const run of [inPlace, ahead, one.runAhead.ahead]) {
+      expect(run.leftJobs).toBe(0);
+      expect(run.leftOver).toBe(0);
+    }
   });
 
   it("detkit's transpose, split over the helper on 2 threads, puts every element in its place", () => {

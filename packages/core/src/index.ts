@@ -22,6 +22,7 @@ export {
   hasFusedKernel,
   BATCH_NORM_TRAIN_KERNELS,
   ADAM_KERNEL,
+  MOVING_AVERAGE_KERNEL,
   peekValues,
   type TypedArrayKernel,
   type KernelInput,

@@ -335,3 +335,13 @@ export const BATCH_NORM_TRAIN_KERNELS = { forward: 'DetkitBatchNormTrain', gradi
  * value' = (m' / (1 - β1^t)) / (sqrt(v' / (1 - β2^t)) + ε) (-lr) + value (Kingma & Ba 2015, Algorithm 1).
  */
 export const ADAM_KERNEL = 'DetkitAdam';
+
+/**
+ * Name of the moving-statistic update kernel in tfjs's registry, which @detkit/backends registers for wasm and
+ * @detkit/models' batch norm uses for its moving mean and variance where the active backend has it
+ * (elsewhere `tf.add(tf.mul(moving, decay), tf.mul(batch, factor))`). Inputs `moving`, `batch` (float32, one
+ * shape); attrs `decay`, `factor`; output moving · decay + batch · factor, each product and the sum rounded
+ * to float32 as that op chain rounds them (decay and factor float32 scalars), so the same bits. One kernel
+ * instead of three; on wasm it queues behind the batch norm that made `batch` when the pass runs ahead.
+ */
+export const MOVING_AVERAGE_KERNEL = 'DetkitMovingAverage';

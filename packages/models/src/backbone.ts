@@ -1,4 +1,4 @@
-import { BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, ShapeError, integerOption, tf } from '@detkit/core';
+import { BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, MOVING_AVERAGE_KERNEL, ShapeError, integerOption, tf } from '@detkit/core';
 import { componentSeed, uniquePrefix } from './variables';
 
 /** One feature map a backbone produces: its stride (input pixels per cell) and channel count. */
@@ -180,6 +180,15 @@ function fusedBatchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor
 }
 
 /**
+ * moving · decay + batch · factor (float32), with @detkit/core's `MOVING_AVERAGE_KERNEL` where the active
+ * backend registers it (one kernel, the same bits), else tfjs's `add(mul(moving, decay), mul(batch, factor))`.
+ */
+function movingAverage(moving: tf.Tensor1D, batch: tf.Tensor1D, decay: number, factor: number): tf.Tensor1D {
+  if (tf.getKernel(MOVING_AVERAGE_KERNEL, tf.getBackend()) === undefined) return tf.add(tf.mul(moving, decay), tf.mul(batch, factor));
+  return tf.engine().runKernel(MOVING_AVERAGE_KERNEL, { moving, batch }, { decay, factor }) as tf.Tensor1D;
+}
+
+/**
  * Batch norm (or just the bias) of one conv output, then ReLU. While training: batch statistics over N, H,
  * W (the ReLU fused into the batch norm's kernels where the backend has them), and the moving statistics
  * are updated (an assignment, not part of the gradient); at inference: the moving ones.
@@ -192,9 +201,9 @@ function normaliseRelu(y: tf.Tensor4D, layer: ConvLayer, training: boolean): tf.
   const { out, mean, variance } = batchNormTrain(y, norm.gamma, bias, BATCH_NORM_EPSILON, { relu: true });
   tf.tidy(() => {
     const m = BATCH_NORM_MOMENTUM;
-    norm.movingMean.assign(tf.add(tf.mul(norm.movingMean, m), tf.mul(mean, 1 - m)));
+    norm.movingMean.assign(movingAverage(norm.movingMean, mean, m, 1 - m));
     // The moving variance is unbiased (n / (n - 1)), as torch tracks it.
-    norm.movingVariance.assign(tf.add(tf.mul(norm.movingVariance, m), tf.mul(variance, ((1 - m) * n) / Math.max(1, n - 1))));
+    norm.movingVariance.assign(movingAverage(norm.movingVariance, variance, m, ((1 - m) * n) / Math.max(1, n - 1)));
   });
   tf.dispose([mean, variance]);
   return out;

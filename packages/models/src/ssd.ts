@@ -272,15 +272,17 @@ export function createSsd(given: SsdOptions): Ssd {
         throw new InvalidArgumentError('Ssd.loss', 'targets', `must hold one entry per image (${images.shape[0]}), got ${targets.length}`);
       }
       return tf.tidy(() => {
-        const { classLogits, boxDeltas } = forward(images, true);
         // Targets depend only on the ground truth and the default boxes: they are built on the host (onHost),
-        // so on a GPU backend the step uploads them and reads nothing back for matching.
+        // so on a GPU backend the step uploads them and reads nothing back for matching. Built before the
+        // forward pass, so that on wasm they are built while the kernel threads still run the step before's
+        // queued backward pass (@detkit/backends' run-ahead).
         const onDevice = !hasTypedArrayPath();
         const t = onHost(() => {
           const gt = targets.map(targetTensors);
           const p = onDevice ? tf.tensor2d(priorValues, priors.shape) : priors;
           return buildSsdTargetsBatch(p, gt.map((g) => g.boxes), gt.map((g) => g.classes), { matcher, weights });
         });
+        const { classLogits, boxDeltas } = forward(images, true);
         const l = multiboxLoss(classLogits, boxDeltas, t.classLabels, t.regressionTargets, lossOptions);
         return { total: l.total as tf.Scalar, parts: { classification: l.classification as tf.Scalar, regression: l.regression as tf.Scalar } };
       });

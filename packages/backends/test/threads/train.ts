@@ -3,10 +3,10 @@
 // kernel detkit registers or relies on (XNNPACK conv and matrix products, detkit's conv, depthwise, max-pool
 // and matMul kernels, a @detkit/boxes kernel in tfjs's heap, @detkit/heads' RoIAlign on the kernel threads),
 // and prints the weights as JSON on stdout.
-import { BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, setWasmSplitRunner, tf } from '@detkit/core';
+import { ADAM_KERNEL, BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, MOVING_AVERAGE_KERNEL, setWasmSplitRunner, tf } from '@detkit/core';
 import { boxIou } from '@detkit/boxes';
 import { roiAlign } from '@detkit/heads';
-import { pendingJobs, runDeferred } from '../../src/deferred';
+import { pendingJobs, runDeferred, RUN_AHEAD_FLAG } from '../../src/deferred';
 import { splitOnKernelThreads } from '../../src/wasm-backend';
 import { backendInfo, useBackend } from '../../src/index';
 
@@ -140,6 +140,72 @@ const roi = [2, -1].map((samplingRatio) =>
 );
 const roiAlignReport = { roi, splitCalls };
 
+// A training step that runs ahead (src/deferred.ts' RUN_AHEAD_FLAG): the forward's convolutions, fused batch
+// norm and moving statistics, the backward's input and weight gradients, bias sums and the gradients' Add, and
+// the fused Adam update queue their calls, which wait only for the calls writing what they read. The same
+// steps with the flag off (every call run in place) must give the same bits; on 2 threads the loss is read
+// with jobs still queued (counted), none is left after, and no tensor leaks.
+const runAhead = (() => {
+  const { forward, gradient } = BATCH_NORM_TRAIN_KERNELS;
+  const train = (ahead: boolean) => {
+    tf.env().set(RUN_AHEAD_FLAG, ahead);
+    const before = tf.memory().numTensors;
+    const input = tf.randomUniform([4, 32, 32, 8], 0, 1, 'float32', 20);
+    // Made in a tidy, which frees the initial values (the variables hold their data).
+    const v: Record<'stem' | 'gamma' | 'beta' | 'left' | 'right' | 'bias', tf.Variable> = tf.tidy(() => ({
+      stem: tf.variable(tf.randomNormal([3, 3, 8, 32], 0, 0.2, 'float32', 21)),
+      gamma: tf.variable(tf.randomUniform([32], 0.5, 1.5, 'float32', 22)),
+      beta: tf.variable(tf.randomNormal([32], 0, 0.1, 'float32', 23)),
+      left: tf.variable(tf.randomNormal([3, 3, 32, 32], 0, 0.1, 'float32', 24)),
+      right: tf.variable(tf.randomNormal([3, 3, 32, 32], 0, 0.1, 'float32', 25)),
+      bias: tf.variable(tf.zeros([32])),
+    }));
+    const moving = tf.tidy(() => tf.variable(tf.zeros([32]), false));
+    const state: Record<string, { m: tf.Tensor; s: tf.Tensor }> = Object.fromEntries(Object.entries(v).map(([k, t]) => [k, { m: tf.zerosLike(t), s: tf.zerosLike(t) }]));
+    const norm = tf.customGrad((x, g, b, save) => {
+      const [out, mean] = tf.engine().runKernel(forward, { x: x as tf.Tensor, gamma: g as tf.Tensor, beta: b as tf.Tensor }, { epsilon: 1e-5, relu: true }) as tf.Tensor[];
+      const [, m, variance] = tf.engine().runKernel(forward, { x: x as tf.Tensor, gamma: g as tf.Tensor, beta: b as tf.Tensor }, { epsilon: 1e-5 }) as tf.Tensor[];
+      tf.dispose(m);
+      const next = tf.engine().runKernel(MOVING_AVERAGE_KERNEL, { moving, batch: mean! }, { decay: 0.9, factor: 0.1 }) as tf.Tensor;
+      moving.assign(next as tf.Tensor1D);
+      (save as tf.GradSaveFunc)([x as tf.Tensor, mean!, variance!, g as tf.Tensor, out!]);
+      return {
+        value: out!,
+        gradFunc: (dy: tf.Tensor, [sx, sm, sv, sg, sy]: tf.Tensor[]) => tf.engine().runKernel(gradient, { dy, x: sx!, mean: sm!, variance: sv!, gamma: sg!, y: sy! }, { epsilon: 1e-5 }) as tf.Tensor[],
+      };
+    });
+    const losses: number[] = [];
+    let queuedAtRead = 0;
+    for (let step = 1; step <= 3; step++) {
+      const { value, grads } = tf.variableGrads(() => {
+        const conv = (x: tf.Tensor4D, w: tf.Variable, stride: number) => tf.conv2d(x, w as tf.Tensor4D, stride, 'same');
+        const h = norm(conv(input as tf.Tensor4D, v.stem, 2), v.gamma, v.beta) as tf.Tensor4D;
+        // Two branches of one map (Winograd's stride-1 3x3), added: the gradient of h is an Add of two.
+        const y = tf.add(tf.add(conv(h, v.left, 1), conv(h, v.right, 1)), v.bias);
+        return tf.mean(tf.square(tf.sub(y, 0.25)));
+      });
+      for (const [name, variable] of Object.entries(v)) {
+        const g = grads[variable.name]!;
+        const { m, s } = state[name]!;
+        const attrs = { beta1: 0.9, beta2: 0.999, oneMinusBeta1: 0.1, oneMinusBeta2: 1 - 0.999, oneMinusAccBeta1: Math.fround(1 - 0.9 ** step), oneMinusAccBeta2: Math.fround(1 - 0.999 ** step), epsilon: 1e-7, negLearningRate: -0.01 };
+        const [nv, nm, ns] = tf.engine().runKernel(ADAM_KERNEL, { value: variable, m, v: s, gradient: g }, attrs as never) as tf.Tensor[];
+        variable.assign(nv!);
+        tf.dispose([m, s, nv, g]);
+        state[name] = { m: nm!, s: ns! };
+      }
+      queuedAtRead = Math.max(queuedAtRead, pendingJobs(tf.backend() as never));
+      losses.push(value.dataSync()[0]!);
+      value.dispose();
+    }
+    const bits = Object.fromEntries([...Object.entries(v), ['moving', moving] as const].map(([k, t]) => [k, hashBits(t.dataSync() as Float32Array)]));
+    tf.dispose([input, moving, ...Object.values(v), ...Object.values(state).flatMap(({ m, s }) => [m, s])]);
+    return { losses, bits, queuedAtRead, leftJobs: pendingJobs(tf.backend() as never), leftOver: tf.memory().numTensors - before };
+  };
+  const inPlace = train(false);
+  const ahead = train(true);
+  return { inPlace, ahead };
+})();
+
 let changeError: string | null = null;
 try {
   await useBackend('wasm', { threads: threads === 1 ? 2 : 1 });
@@ -148,5 +214,5 @@ try {
 }
 
 const weights = Object.fromEntries(Object.entries(params).map(([name, v]) => [name, Array.from(v.dataSync())]));
-process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, batchNorm: bn, transposeMisplaced, deferred, roiAlign: roiAlignReport, changeError }));
+process.stdout.write(JSON.stringify({ info: backendInfo(), losses, weights, iou, batchNorm: bn, transposeMisplaced, deferred, roiAlign: roiAlignReport, runAhead, changeError }));
 // No process.exit: the test checks that tfjs's worker threads let Node exit on its own.
