@@ -7,7 +7,8 @@
  * dtypes keep tfjs's kernel. Elements are moved as bits, so the result is exactly tfjs's.
  */
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { addressOf, replacing, runSplit, type WasmBackend } from './wasm-backend';
+import { callAddress, runPhases, runsAhead } from './deferred';
+import { addressOf, replacing, type WasmBackend } from './wasm-backend';
 
 /**
  * `shape` and `perm` with size-1 axes dropped and runs of axes that stay adjacent and in order merged:
@@ -45,7 +46,10 @@ export function fastTransposeConfig(original: KernelConfig): KernelConfig {
     else return original.kernelFunc(args);
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(perm.map((axis) => x.shape[axis]!), x.dtype);
-    runSplit(backend, 'transposeRows', [addressOf(backend, x), rows, cols, addressOf(backend, out)], batch * cols, 16, batch * rows * cols);
+    // Queued where the backend runs ahead (./deferred).
+    const ahead = runsAhead(backend);
+    const phase = { kernel: 'transposeRows' as const, args: [callAddress(backend, x, ahead), rows, cols, addressOf(backend, out)], total: batch * cols, align: 16, work: batch * rows * cols };
+    runPhases(backend, [phase], { outputs: [out], reads: [x], scratch: [] }, ahead);
     return out;
   });
 }
