@@ -7,6 +7,11 @@
  * helpers still join between two queued chunks. The calling thread does the rest of a queued job itself
  * when the result is read.
  *
+ * The step running ahead ({@link RUN_AHEAD_FLAG}) takes this further: every detkit kernel of a training step
+ * queues its calls ({@link runQueued}), reading pending tensors without waiting ({@link queuedAddress}); a job
+ * names the jobs writing what it reads, and its first call waits for their last calls (./kernel-threads'
+ * `after`), so the queue runs in dependency order, not queue order.
+ *
  * A deferred job's outputs are pending until its calls are done: the first access to their data, by any
  * kernel (tfjs-backend-wasm's look their tensors up in `dataIdMap`, detkit's through `addressOf`), by a
  * read (`dataSync`, `data`) or by freeing them, completes the job first. The job holds a reference to each
@@ -30,12 +35,14 @@ export const DEFER_GRADIENTS_FLAG = 'DETKIT_DEFER_WEIGHT_GRADIENTS';
 tf.env().registerFlag(DEFER_GRADIENTS_FLAG, () => true);
 
 /**
- * tfjs environment flag (default false while the forward pass alone queues): the forward pass runs ahead.
- * Convolutions, training-mode batch norm and the moving statistics queue their calls on the kernel threads
- * (in order, so a call reads what the calls before it wrote) instead of running them, their inputs looked
- * up without waiting for a pending job ({@link queuedAddress}); the calling thread goes on with tfjs's
- * JavaScript and the next layers while the helpers compute, and joins them where a result is read (the
- * first kernel that reads a pending tensor, a read, a free). The same kernels and chunks: the same bits.
+ * tfjs environment flag (default true): the training step runs ahead. detkit's convolutions (forward, input
+ * and weight gradients), training-mode batch norm and its gradient, the moving statistics, bias sums,
+ * transposes, same-shape `Add` and Adam queue their calls on the kernel threads instead of running them,
+ * their inputs looked up without waiting for a pending job ({@link queuedAddress}), each job waiting for the
+ * jobs writing what it reads; the calling thread goes on with tfjs's JavaScript and the next layers while the
+ * helpers compute, and joins them where a result is read (another kernel reading a pending tensor, a read, a
+ * free). The same kernels and chunks: the same bits. False runs every call in place (weight gradients still
+ * behind the step, by {@link DEFER_GRADIENTS_FLAG}).
  */
 export const RUN_AHEAD_FLAG = 'DETKIT_RUN_AHEAD';
 tf.env().registerFlag(RUN_AHEAD_FLAG, () => true);
@@ -180,7 +187,8 @@ export function runsAhead(backend: WasmBackend): boolean {
 
 /**
  * Byte address of `info`'s data for a call about to be queued: a tensor still pending (written by a queued
- * call) is not waited for, since the queue runs in order. Only for {@link runQueued}'s phases.
+ * call) is not waited for, since the queued call will wait for the job writing it. Only for
+ * {@link runQueued}'s phases, with `info` among the job's reads.
  */
 export function queuedAddress(backend: WasmBackend, info: TensorInfo): number {
   const track = tracking.get(backend);

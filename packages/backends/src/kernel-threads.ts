@@ -13,11 +13,11 @@
  * A call can also be queued instead ({@link KernelThreads.defer}): the helpers run queued calls between the
  * calling thread's own calls (which they serve first), while the calling thread goes on, and the calling
  * thread completes a queued call itself ({@link KernelThreads.complete}) when it needs the result, taking
- * chunks as the helpers do and waiting for the ones running. A queued call names the earlier call it must
- * follow (`after`: the one before it in its job, or the last calls of the jobs that write what it reads,
- * up to {@link MAX_AFTER}); a thread takes chunks of the oldest call whose `after` calls are done, so independent calls (a weight gradient
- * and the next layer's input gradient) overlap and no thread idles at the end of a call while another
- * finishes its last chunk.
+ * chunks as the helpers do and waiting for the ones running. A queued call names the earlier calls it must
+ * follow (`after`: the one before it in its job, or the last calls of the jobs that write what it reads, up
+ * to {@link MAX_AFTER}); a thread takes chunks of the oldest call whose `after` calls are done, so
+ * independent calls (a weight gradient and the next layer's input gradient) overlap and no thread idles at
+ * the end of a call while another finishes its last chunk.
  *
  * Other modules instantiated on the same memory (another package's kernels, through @detkit/core's
  * `setWasmSplitRunner`) can run on the same helpers ({@link KernelThreads.runModule}): the helpers receive
@@ -167,7 +167,6 @@ parentPort.once('message', ({ module, memory, control, slot, helpers, names, por
       }
       // The call's last chunk: a call waiting for this one may start (threads waiting for progress wake).
       if (Atomics.add(queue, r + ${R_DONE}, 1) + 1 === chunks) {
-        Atomics.notify(queue, r + ${R_DONE});
         Atomics.add(job, ${BELL}, 1);
         Atomics.notify(job, ${BELL});
       }
@@ -321,7 +320,6 @@ export function startKernelThreads(
         Atomics.store(queue, r + R_FAILED, 1);
       }
       if (Atomics.add(queue, r + R_DONE, 1) + 1 === chunks) {
-        Atomics.notify(queue, r + R_DONE);
         Atomics.add(job, BELL, 1);
         Atomics.notify(job, BELL);
       }
@@ -437,6 +435,13 @@ export function startKernelThreads(
         if (call < from || call > to) continue;
         failures.delete(call);
         return name;
+      }
+      // Done calls not retired yet (an earlier call is still running): their flag, cleared once asked.
+      for (let call = Math.max(from, completed); call <= to && call < tail; call++) {
+        const r = ring(call);
+        if (queue[r + R_FAILED] === 0) continue;
+        queue[r + R_FAILED] = 0;
+        return names[queue[r + R_FUNCTION]!]!;
       }
       return undefined;
     },

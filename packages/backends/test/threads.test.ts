@@ -19,7 +19,9 @@ interface ChildReport {
   transposeMisplaced: number;
   deferred: { dwHash: number; againHash: number; failure: string | null; queued: number; leftOver: number };
   roiAlign: { roi: { out: number; dx: number; nonzero: number }[]; splitCalls: number };
-  runAhead: Record<'inPlace' | 'ahead', { losses: number[]; bits: Record<string, number>; queuedAtRead: number; leftJobs: number; leftOver: number }>;
+  runAhead: Record<'inPlace' | 'ahead', { losses: number[]; bits: Record<string, number>; queuedAtRead: number; leftJobs: number; leftOver: number }> & {
+    long: Record<'inPlace' | 'ahead', number>;
+  };
   changeError: string | null;
 }
 
@@ -111,6 +113,11 @@ describe("useBackend('wasm', { threads }) in Node", () => {
       expect(run.leftJobs).toBe(0);
       expect(run.leftOver).toBe(0);
     }
+  });
+
+  it("a chain of 1,200 queued calls, past the queue's 512 places, gives the bits of every call in place", () => {
+    expect(two.runAhead.long.ahead).toBe(two.runAhead.long.inPlace);
+    expect(two.runAhead.long.inPlace).toBe(one.runAhead.long.inPlace);
   });
 
   it("detkit's transpose, split over the helper on 2 threads, puts every element in its place", () => {

@@ -203,7 +203,21 @@ const runAhead = (() => {
   };
   const inPlace = train(false);
   const ahead = train(true);
-  return { inPlace, ahead };
+  // A chain of 1,200 queued calls (each Add reads the one before), more than the queue's 512 places: the
+  // queue wraps around, or runs calls in place when full; either way the bits of every call in place.
+  const chain = (on: boolean) => {
+    tf.env().set(RUN_AHEAD_FLAG, on);
+    const out = tf.tidy(() => {
+      let y = tf.randomNormal([1 << 16], 0, 1, 'float32', 30);
+      const step = tf.randomNormal([1 << 16], 0, 1e-3, 'float32', 31);
+      for (let i = 0; i < 1200; i++) y = tf.add(y, step);
+      return hashBits(y.dataSync() as Float32Array);
+    });
+    return out;
+  };
+  const long = { inPlace: chain(false), ahead: chain(true) };
+  tf.env().set(RUN_AHEAD_FLAG, true);
+  return { inPlace, ahead, long };
 })();
 
 let changeError: string | null = null;
