@@ -212,8 +212,9 @@ export function callAddress(backend: WasmBackend, info: TensorInfo, ahead: boole
 /**
  * Queues `phases` (a kernel's calls, in order, whatever their size) on the kernel threads, for a kernel
  * that {@link runsAhead}: `tensors.outputs` are pending until they are done, `tensors.reads` (every tensor
- * whose address a phase holds) stay allocated until then, `tensors.scratch` is freed then. Where the queue
- * is full, every queued job is completed first and the phases run now.
+ * whose address a phase holds) stay allocated until then, `tensors.scratch` is freed then. A job of calls
+ * too small to split whose inputs are all ready runs now; where the queue is full, every queued job is
+ * completed first and the phases run now.
  */
 export function runQueued(backend: WasmBackend, phases: readonly Phase[], tensors: JobTensors): void {
   if (phases.length === 0) {
@@ -222,6 +223,12 @@ export function runQueued(backend: WasmBackend, phases: readonly Phase[], tensor
   }
   const threads = kernelThreads(backend)!;
   const track = trackingFor(backend, threads);
+  // A small job whose inputs are all ready runs now: queueing it would cost more than it is.
+  const small = phases.every((phase) => phase.work < MIN_SPLIT_WORK);
+  if (small && !tensors.reads.some((t) => track.pending.has(t.dataId))) {
+    runPhases(backend, phases, tensors, false);
+    return;
+  }
   if (!enqueue(backend, track, phases, tensors)) {
     // The phases may read any pending job's output: every job is completed first.
     while (track.jobs.length > 0) finish(backend, track, track.jobs[0]!);
