@@ -232,8 +232,7 @@ export function runQueued(backend: WasmBackend, phases: readonly Phase[], tensor
   if (!enqueue(backend, track, phases, tensors)) {
     // The phases may read any pending job's output: every job is completed first.
     while (track.jobs.length > 0) finish(backend, track, track.jobs[0]!);
-    for (const phase of phases) runSplit(backend, phase.kernel, phase.args, phase.total, phase.align, phase.work);
-    for (const t of tensors.scratch) backend.disposeData(t.dataId);
+    runPhases(backend, phases, tensors, false);
   }
 }
 
@@ -291,6 +290,5 @@ export function runDeferred(backend: WasmBackend, phases: readonly Phase[], tens
   if (threads !== undefined && tf.env().getBool(DEFER_GRADIENTS_FLAG) && work >= MIN_SPLIT_WORK) {
     if (enqueue(backend, trackingFor(backend, threads), phases, tensors)) return;
   }
-  for (const phase of phases) runSplit(backend, phase.kernel, phase.args, phase.total, phase.align, phase.work);
-  for (const t of tensors.scratch) backend.disposeData(t.dataId);
+  runPhases(backend, phases, tensors, false);
 }
