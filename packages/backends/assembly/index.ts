@@ -650,6 +650,24 @@ export function scaledSum(a: usize, b: usize, params: usize, out: usize, i0: i32
 }
 
 /**
+ * out[i] = dy[i] where y[i] > 0, else 0, for i in [i0, i1): a ReLU's gradient from its output y (the mask of
+ * {@link batchNormGradBlockSums}' fused ReLU: +0 where masked, and a NaN in dy where y is not above 0 is
+ * masked too).
+ */
+export function reluGrad(dy: usize, y: usize, out: usize, i0: i32, i1: i32): void {
+  const zero = f32x4.splat(0);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, v128.and(v128.load(dy + o), f32x4.gt(v128.load(y + o), zero)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(y + o) > 0 ? load<f32>(dy + o) : 0);
+  }
+}
+
+/**
  * out[r, ch] = (x[r, ch] - mean[ch]) * scale[ch] + shift[ch] for the rows r in [r0, r1), then max(out, 0)
  * where `relu` is 1 (a batch norm followed by a ReLU, fused: NaN stays NaN, as tfjs's Relu).
  */

@@ -36,23 +36,51 @@ function copyOut(backend: WasmBackend, src: TensorInfo, srcOffset: number, shape
 }
 
 /**
+ * A [1, m, k] x b [1, k, n] (+ bias [n], then a ReLU where `relu`) as detkit's direct kernel, or undefined
+ * where it does not apply (m or n not a multiple of 4, fewer than 16 terms, a small product): A as a 1x1
+ * convolution's input of m / 4 rows of 4 pixels, B its filter (./conv2d), each sum starting at the bias as
+ * XNNPACK's do, in the same order, split over the kernel threads. `behind`: queued behind the step (./deferred).
+ */
+function directProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo, bias: TensorInfo | undefined, relu: boolean, behind = false): TensorInfo | undefined {
+  const [, m, k] = a.shape as [number, number, number];
+  const n = b.shape[2]!;
+  if (m % 4 !== 0 || n % 4 !== 0 || k < MIN_DIRECT_K || m * n * k < MIN_FAST_MACS) return undefined;
+  const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), bias, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], relu, behind);
+  y.shape = [1, m, n];
+  return y;
+}
+
+/**
+ * Wraps tfjs-backend-wasm's `_FusedMatMul` (`original`): a [1, m, k] x b [1, k, n] + bias [n] (the kernel's
+ * inputs are rank 3, as `tf.fused.matMul` makes them) with a linear or ReLU activation, float32 and
+ * untransposed, runs as detkit's direct kernel (bias and ReLU in the kernel, queued where the backend runs
+ * ahead); anything else (transposes, batches, other activations, small products) runs tfjs-backend-wasm's.
+ * @detkit/heads' dense layer runs this way in training too.
+ */
+export function fusedMatMulConfig(original: KernelConfig): KernelConfig {
+  return replacing(original, (args) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs as { a: TensorInfo; b: TensorInfo; bias?: TensorInfo | null; preluActivationWeights?: TensorInfo | null };
+    const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const single = (t: TensorInfo) => t.shape.length === 3 && t.shape[0] === 1 && t.dtype === 'float32';
+    const n = b.shape[2]!;
+    const eligible =
+      !transposeA && !transposeB && single(a) && single(b) && (activation === undefined || activation === 'linear' || activation === 'relu') &&
+      (preluActivationWeights === undefined || preluActivationWeights === null) &&
+      (bias === undefined || bias === null || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n));
+    const out = eligible ? directProduct(args.backend as WasmBackend, a, b, bias ?? undefined, activation === 'relu') : undefined;
+    return out ?? original.kernelFunc(args);
+  });
+}
+
+/**
  * Wraps tfjs-backend-wasm's own BatchMatMul kernel (`original`) with the fast paths described above.
  * The returned config keeps the original's `setupFunc`, which binds its wasm function.
  */
 export function fastBatchMatMulConfig(original: KernelConfig): KernelConfig {
   const base: KernelFunc = original.kernelFunc;
-  const plain = (backend: WasmBackend, a: TensorInfo, b: TensorInfo, behind = false): TensorInfo => {
-    const [, m, k] = a.shape as [number, number, number];
-    const n = b.shape[2]!;
-    if (m % 4 === 0 && n % 4 === 0 && k >= MIN_DIRECT_K && m * n * k >= MIN_FAST_MACS) {
-      // detkit's direct kernel: A [m, k] as a 1x1 convolution's input of m / 4 rows of 4 pixels, B its
-      // filter (./conv2d): the same sums in the same order as XNNPACK's, split over the kernel threads.
-      const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), undefined, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], false, behind);
-      y.shape = [1, m, n];
-      return y;
-    }
-    return base({ inputs: { a, b }, attrs: { transposeA: false, transposeB: false } as unknown as NamedAttrMap, backend }) as TensorInfo;
-  };
+  const plain = (backend: WasmBackend, a: TensorInfo, b: TensorInfo, behind = false): TensorInfo =>
+    directProduct(backend, a, b, undefined, false, behind) ??
+    (base({ inputs: { a, b }, attrs: { transposeA: false, transposeB: false } as unknown as NamedAttrMap, backend }) as TensorInfo);
   return replacing(original, (args) => {
     const { inputs, attrs, backend } = args;
     const wasm = backend as WasmBackend;

@@ -1,6 +1,6 @@
 // detkit's wasm kernels called directly (tf.engine().runKernel) with attributes the op-level conformance
 // cases do not reach, each compared with tfjs-backend-cpu's kernel on the same inputs.
-import { BATCH_NORM_TRAIN_KERNELS, tf } from '@detkit/core';
+import { BATCH_NORM_TRAIN_KERNELS, RELU_GRAD_KERNEL, ShapeError, tf } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { expectClose } from '@detkit/test-utils';
 import { describe, expect, it } from 'vitest';
@@ -220,6 +220,30 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
   ] as const)('BatchMatMul: %s', (_name, aShape, bShape, transposeA, transposeB) =>
     expectSameAsCpu('BatchMatMul', { a: data([...aShape], 15), b: data([...bShape], 16) }, { transposeA, transposeB }),
   );
+
+  it.each([
+    ['bias and ReLU (detkit kernel)', [1, 12, 20], [1, 20, 28], 'relu'],
+    ['bias, linear (detkit kernel)', [1, 16, 64], [1, 64, 8], 'linear'],
+    ["5 columns (tfjs-backend-wasm's kernel)", [1, 12, 20], [1, 20, 5], 'relu'],
+    ['no rows', [1, 0, 20], [1, 20, 28], 'relu'],
+  ] as const)('_FusedMatMul: %s', (_name, aShape, bShape, activation) =>
+    expectSameAsCpu('_FusedMatMul', { a: data([...aShape], 17), b: data([...bShape], 18), bias: data([bShape[2]], 19) }, { transposeA: false, transposeB: false, activation }),
+  );
+
+  it('DetkitReluGrad: dy where y > 0, else +0 (a negative or NaN dy masked too); another shape is a ShapeError naming y', async () => {
+    await useBackend('wasm');
+    const before = tf.memory().numTensors;
+    // Nine elements: two SIMD groups of four and one left over.
+    const y = tf.tensor([1, 0, -2, 3, 0.5, -0, 4, -1, 2], [3, 3]);
+    const dy = tf.tensor([-1.5, -2, NaN, 4, 5, 6, -7, -8, 9], [3, 3]);
+    const flat = tf.zeros([9]);
+    const g = tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, y }, {}) as tf.Tensor;
+    // By hand: y > 0 at 0, 3, 4, 6 and 8.
+    expect(Array.from(await g.data()).map((v) => (Object.is(v, -0) ? '-0' : v))).toEqual([-1.5, 0, 0, 4, 5, 0, -7, 0, 9]);
+    expect(() => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, y: flat }, {})).toThrow(ShapeError);
+    tf.dispose([y, dy, flat, g]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 
   // The fused batch norm has no cpu kernel of its name: the reference is tfjs's op chain on cpu (moments,
   // batchNorm, relu and their gradients), torch's training-mode batch_norm (and the ReLU after it). Shapes with

@@ -2,7 +2,7 @@ import { setWasmSplitRunner, tf } from '@detkit/core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { adamConfig } from './adam';
 import { queuedAddConfig } from './add';
-import { fastBatchMatMulConfig } from './batch-mat-mul';
+import { fastBatchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul';
 import { fastSumConfig } from './sum';
 import { fastTileConfig } from './tile';
 import { batchNormTrainConfig, batchNormTrainGradConfig, fastFusedBatchNormConfig, movingAverageConfig } from './batch-norm';
@@ -11,6 +11,7 @@ import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-
 import { sharedIdentityConfig } from './identity';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
+import { reluGradConfig } from './relu-grad';
 import { fastSliceConfigs } from './slice';
 import { fastTransposeConfig } from './transpose';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
@@ -19,7 +20,8 @@ import { splitOnKernelThreads } from './wasm-backend';
 /**
  * Kernels tfjs-backend-wasm 4.22 lacks, which training a conv net needs, and detkit's fused training-mode
  * batch norm, moving-statistic update and Adam update (@detkit/core's `BATCH_NORM_TRAIN_KERNELS`,
- * `MOVING_AVERAGE_KERNEL` and `ADAM_KERNEL`, used by @detkit/models); detkit adds them.
+ * `MOVING_AVERAGE_KERNEL` and `ADAM_KERNEL`, used by @detkit/models) and ReLU gradient (`RELU_GRAD_KERNEL`,
+ * used by @detkit/heads' fused layers); detkit adds them.
  */
 export const ADDED_WASM_KERNELS = [
   'Conv2DBackpropFilter',
@@ -30,15 +32,16 @@ export const ADDED_WASM_KERNELS = [
   'DetkitBatchNormTrainGrad',
   'DetkitMovingAverage',
   'DetkitAdam',
+  'DetkitReluGrad',
 ] as const;
 
 /**
  * tfjs-backend-wasm kernels detkit replaces: slow ones (the convolution's input gradient: the same results
- * within float32 rounding; the convolution, the fused convolution, the matrix product, transposes, slices
+ * within float32 rounding; the convolution, the fused convolution, the matrix product (plain and fused), transposes, slices
  * and sums over leading axes: the same bits; `Identity`, which copied, now shares the buffer) and `MaxPoolGrad`,
  * whose 4.22 version drops the gradient of windows whose maximum is negative.
  */
-export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Transpose', 'Tile', 'Sum', 'FusedBatchNorm', 'Slice', 'SplitV', 'Unpack', 'Identity', 'Conv2D', 'FusedConv2D', 'Add'] as const;
+export const REPLACED_WASM_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Transpose', 'Tile', 'Sum', 'FusedBatchNorm', 'Slice', 'SplitV', 'Unpack', 'Identity', 'Conv2D', 'FusedConv2D', 'Add', '_FusedMatMul'] as const;
 
 const DETKIT = Symbol.for('detkit.backends.kernel');
 type Marked = KernelConfig & { [DETKIT]?: true; [REPLACED]?: KernelConfig };
@@ -92,6 +95,7 @@ export function registerWasmTrainingKernels(): string[] {
     batchNormTrainGradConfig,
     movingAverageConfig,
     adamConfig,
+    reluGradConfig,
   ];
   for (const config of configs) {
     if (isOurs(config.kernelName)) continue;
@@ -100,7 +104,7 @@ export function registerWasmTrainingKernels(): string[] {
   }
   // Replacements that wrap tfjs-backend-wasm's own kernels (kept for what they do not handle).
   const replacements: [readonly string[], (originals: KernelConfig[]) => KernelConfig[]][] = [
-    [['BatchMatMul'], ([matMul]) => [fastBatchMatMulConfig(matMul!)]],
+    [['BatchMatMul', '_FusedMatMul'], ([matMul, fused]) => [fastBatchMatMulConfig(matMul!), fusedMatMulConfig(fused!)]],
     [['Transpose'], ([transpose]) => [fastTransposeConfig(transpose!)]],
     [['Tile'], ([tile]) => [fastTileConfig(tile!)]],
     [['Sum'], ([sum]) => [fastSumConfig(sum!)]],

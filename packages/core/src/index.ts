@@ -23,6 +23,7 @@ export {
   BATCH_NORM_TRAIN_KERNELS,
   ADAM_KERNEL,
   MOVING_AVERAGE_KERNEL,
+  RELU_GRAD_KERNEL,
   peekValues,
   type TypedArrayKernel,
   type KernelInput,

@@ -165,15 +165,30 @@ function cpuBridge(backend: CpuLikeBackend): Bridge {
   };
 }
 
+/**
+ * A tensor on tfjs-backend-wasm's heap as a kernel sees it: `values` is a fresh view each time it is read
+ * (the heap may have grown since). A class, not an object literal with a getter: every view has one shape
+ * and one getter, so V8's optimized kernels do not deoptimize on each call's new getter closure.
+ */
+class HeapView implements OutputWithInfo {
+  readonly shape: readonly number[];
+  readonly dtype: KernelDtype;
+  readonly [INFO]: TensorInfo;
+  constructor(
+    private readonly backend: WasmLikeBackend,
+    info: TensorInfo,
+  ) {
+    this.shape = info.shape;
+    this.dtype = asDtype(info.dtype);
+    this[INFO] = info;
+  }
+  get values(): KernelArray {
+    return this.backend.typedArrayFromHeap(this[INFO]);
+  }
+}
+
 function wasmBridge(backend: WasmLikeBackend, allocated: TensorInfo[] = []): Bridge {
-  const view = (info: TensorInfo): OutputWithInfo => ({
-    shape: info.shape,
-    dtype: asDtype(info.dtype),
-    get values() {
-      return backend.typedArrayFromHeap(info);
-    },
-    [INFO]: info,
-  });
+  const view = (info: TensorInfo): OutputWithInfo => new HeapView(backend, info);
   return {
     input(info) {
       return view(info);
@@ -345,3 +360,14 @@ export const ADAM_KERNEL = 'DetkitAdam';
  * instead of three; on wasm it queues behind the batch norm that made `batch` when the pass runs ahead.
  */
 export const MOVING_AVERAGE_KERNEL = 'DetkitMovingAverage';
+
+/**
+ * Name of the ReLU-gradient kernel in tfjs's registry, which @detkit/backends registers for wasm and
+ * @detkit/heads' fused layers (convolution or dense + bias + ReLU) use in their gradient where the active
+ * backend has it (elsewhere `tf.where(tf.greater(y, 0), dy, tf.zerosLike(dy))`). Inputs `dy` and `y` (the
+ * ReLU's output; float32, one shape); output dy where y > 0, else 0: torch's `threshold_backward(dy, y, 0)`,
+ * which `relu`'s autograd formula calls with the result. One kernel instead of tfjs's `Step` and `Multiply`
+ * (whose product makes -0 or NaN where a masked dy is negative or infinite); on wasm it queues behind the
+ * calls that made dy when the pass runs ahead.
+ */
+export const RELU_GRAD_KERNEL = 'DetkitReluGrad';

@@ -92,8 +92,8 @@ export function createBoxHead(options: BoxHeadOptions): BoxHead {
       const ok = (x.rank === 4 && x.shape[1] === poolSize[0] && x.shape[2] === poolSize[1] && x.shape[3] === inChannels) || (x.rank === 2 && x.shape[1] === inFeatures);
       if (!ok) throw new ShapeError(applyOp, 'pooled', `[K, ${poolSize[0]}, ${poolSize[1]}, ${inChannels}] or [K, ${inFeatures}]`, x.shape);
       const flat = tf.reshape(x, [x.shape[0] as number, inFeatures]) as tf.Tensor2D;
-      const h6 = tf.relu(dense(flat, k('fc6/kernel'), b('fc6/bias')));
-      const h7 = tf.relu(dense(h6, k('fc7/kernel'), b('fc7/bias')));
+      const h6 = dense(flat, k('fc6/kernel'), b('fc6/bias'), 'relu');
+      const h7 = dense(h6, k('fc7/kernel'), b('fc7/bias'), 'relu');
       return [dense(h7, k('cls_score/kernel'), b('cls_score/bias')), dense(h7, k('bbox_pred/kernel'), b('bbox_pred/bias'))];
     });
     return { classLogits, boxDeltas };

@@ -11,7 +11,7 @@
  * tfjs's fused ones where the backend has a Conv2DBackpropFilter (@detkit/backends registers an XNNPACK one
  * for wasm; cpu, webgl and webgpu have their own), else their kernel gradient is one matMul per tap.
  */
-import { tf } from '@detkit/core';
+import { RELU_GRAD_KERNEL, tf } from '@detkit/core';
 
 /** x · w without transpose flags (the fast path of every backend). */
 function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
@@ -58,12 +58,24 @@ function kernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D
 }
 
 /**
+ * A ReLU's gradient from its output: dy where y > 0, else 0 (torch's `threshold_backward(dy, y, 0)`, which
+ * its `relu` backward calls with the result). @detkit/core's `RELU_GRAD_KERNEL` where the backend has it (one
+ * kernel, queued on wasm's kernel threads when the pass runs ahead), else the same mask from tfjs ops.
+ */
+function reluGradient(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  if (tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend()) !== undefined) return tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, y }, {}) as tf.Tensor;
+  return tf.tidy(() => tf.where(tf.greater(y, 0), dy, tf.zerosLike(dy)));
+}
+
+/**
  * Stride-1 convolution with 'same' zero padding (torch's `padding=(k - 1) / 2`) plus bias, then `activation`,
  * NHWC. Differentiable with respect to `x`, `kernel` and `bias` on every backend. Where the backend has a
- * Conv2DBackpropFilter (cpu, webgl, webgpu, and wasm once @detkit/backends has registered its XNNPACK one)
- * it is tfjs's fused convolution (`tf.fused.conv2d`: bias and activation in the convolution's kernel, and
- * its gradient through the backend's conv gradients); else the input gradient is the convolution of dy
- * with the kernel rotated by 180° and its channels swapped, the kernel gradient one matMul per tap.
+ * Conv2DBackpropFilter (cpu, webgl, webgpu, and wasm once @detkit/backends has registered its own) it is one
+ * `FusedConv2D` kernel (bias and activation in the convolution, as `tf.fused.conv2d` runs it outside
+ * training), in training too: its gradient masks dy by the ReLU's output, then the backend's
+ * Conv2DBackpropInput and Conv2DBackpropFilter and a sum for the bias (tfjs's `fused.conv2d` falls back to
+ * three ops, a convolution, an add and a ReLU, while it records gradients). Else the input gradient is the
+ * convolution of dy with the kernel rotated by 180° and its channels swapped, the kernel gradient one matMul per tap.
  *
  * @param x - Tensor[N, H, W, Cin].
  * @param kernel - Tensor[k, k, Cin, Cout], k odd.
@@ -72,11 +84,30 @@ function kernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D
  * @returns Tensor[N, H, W, Cout].
  */
 export function conv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
-  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined) {
-    return tf.fused.conv2d({ x, filter: kernel, strides: 1, pad: 'same', bias, activation });
-  }
+  if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined) return fusedConv2dSame(x, kernel, bias, activation);
   const out = conv2dSameByTaps(x, kernel, bias);
   return activation === 'relu' ? tf.relu(out) : out;
+}
+
+/** {@link conv2dSame} as one `FusedConv2D` kernel, with its gradient (see there). */
+function fusedConv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D, activation: 'linear' | 'relu'): tf.Tensor4D {
+  const geometry = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined } as const;
+  const layer = tf.customGrad((input, filter, b, save) => {
+    const xi = input as tf.Tensor4D;
+    const wi = filter as tf.Tensor4D;
+    const attrs = { ...geometry, dilations: [1, 1], activation };
+    const value = tf.engine().runKernel('FusedConv2D', { x: xi, filter: wi, bias: b as tf.Tensor1D }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    (save as tf.GradSaveFunc)(activation === 'relu' ? [xi, wi, value] : [xi, wi]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws, ys] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D?];
+      const d = ys === undefined ? dy : reluGradient(dy, ys);
+      const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy: d, filter: ws }, { ...geometry, inputShape: xs.shape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy: d }, { ...geometry, filterShape: ws.shape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+      return [dx, dw, tf.sum(d, [0, 1, 2])];
+    };
+    return { value, gradFunc };
+  });
+  return layer(x, kernel, bias) as tf.Tensor4D;
 }
 
 /** {@link conv2dSame} without an activation, for backends without a Conv2DBackpropFilter. */
@@ -98,24 +129,33 @@ function conv2dSameByTaps(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D
 }
 
 /**
- * `x · kernel + bias`: x [N, in], kernel [in, out] (torch.nn.Linear's weight transposed), bias [out].
- * Gradients: dx = (kernel · dy^T)^T and dKernel = x^T · dy, plain matMuls (see the module comment).
+ * `activation(x · kernel + bias)`: x [N, in], kernel [in, out] (torch.nn.Linear's weight transposed), bias
+ * [out], activation 'linear' (default) or 'relu'. One `_FusedMatMul` kernel (the bias and the ReLU in the
+ * product, as `tf.fused.matMul` runs it outside training), in training too.
+ * Gradients: dy masked by the ReLU's output, then dx = (kernel · dy^T)^T and dKernel = x^T · dy, plain
+ * matMuls (see the module comment), and dBias the sum of dy over the batch.
  */
-export function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  const product = tf.customGrad((input, weights, save) => {
+export function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor2D {
+  const layer = tf.customGrad((input, weights, b, save) => {
     const xi = input as tf.Tensor2D;
     const wi = weights as tf.Tensor2D;
-    (save as tf.GradSaveFunc)([xi, wi]);
+    const attrs = { transposeA: false, transposeB: false, activation };
+    // The kernel's operands are rank 3 (a batch of one), as tf.fused.matMul reshapes them.
+    const [a3, b3] = [tf.expandDims(xi, 0), tf.expandDims(wi, 0)];
+    const product = tf.engine().runKernel('_FusedMatMul', { a: a3, b: b3, bias: b as tf.Tensor1D }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+    const value = tf.squeeze(product, [0]) as tf.Tensor2D;
+    tf.dispose([a3, b3, product]);
+    (save as tf.GradSaveFunc)(activation === 'relu' ? [xi, wi, value] : [xi, wi]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-      const d = dy as tf.Tensor2D;
+      const [xs, ws, ys] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D?];
+      const d = (ys === undefined ? dy : reluGradient(dy, ys)) as tf.Tensor2D;
       const dx = tf.tidy(() => tf.transpose(matMul(ws, tf.transpose(d))) as tf.Tensor2D);
       const dw = tf.tidy(() => weightGradient(xs, d));
-      return [dx, dw];
+      return [dx, dw, tf.sum(d, 0)];
     };
-    return { value: matMul(xi, wi), gradFunc };
+    return { value, gradFunc };
   });
-  return tf.add(product(x, kernel), bias) as tf.Tensor2D;
+  return layer(x, kernel, bias) as tf.Tensor2D;
 }
 
 /**

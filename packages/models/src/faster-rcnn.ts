@@ -384,10 +384,13 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
       if (targets.length !== b) throw new InvalidArgumentError('FasterRcnn.loss', 'targets', `must hold one entry per image (${b}), got ${targets.length}`);
       const rng = lossOptions.rng ?? Math.random;
       return tf.tidy(() => {
-        const one = stageOne(images, 'training');
         const gt = targets.map(targetTensors);
-        // RPN: anchor targets per image, sampled, one loss over the batch.
+        // RPN: anchor targets per image, sampled, one loss over the batch. They depend on the anchors and the
+        // ground truth only, so they are built first: on wasm's kernel threads this runs while the helpers
+        // finish the step before's queued backward pass (the same targets and samples: the proposal layer
+        // draws no random numbers).
         const rpnTargets = gt.map((g) => buildRpnTargets(anchors, g.boxes, { rng, matcher: rpnMatcher, sampler: rpnRecipe.sampler, weights: rpnRecipe.boxCoderWeights }));
+        const one = stageOne(images, 'training');
         const rpnParts = rpnLoss(
           tf.reshape(one.objectness, [b, -1]),
           one.deltas,

@@ -3,7 +3,7 @@
 // kernel detkit registers or relies on (XNNPACK conv and matrix products, detkit's conv, depthwise, max-pool
 // and matMul kernels, a @detkit/boxes kernel in tfjs's heap, @detkit/heads' RoIAlign on the kernel threads),
 // and prints the weights as JSON on stdout.
-import { ADAM_KERNEL, BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, MOVING_AVERAGE_KERNEL, setWasmSplitRunner, tf } from '@detkit/core';
+import { ADAM_KERNEL, BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, MOVING_AVERAGE_KERNEL, RELU_GRAD_KERNEL, setWasmSplitRunner, tf } from '@detkit/core';
 import { boxIou } from '@detkit/boxes';
 import { roiAlign } from '@detkit/heads';
 import { pendingJobs, runDeferred, RUN_AHEAD_FLAG } from '../../src/deferred';
@@ -152,13 +152,15 @@ const runAhead = (() => {
     const before = tf.memory().numTensors;
     const input = tf.randomUniform([4, 32, 32, 8], 0, 1, 'float32', 20);
     // Made in a tidy, which frees the initial values (the variables hold their data).
-    const v: Record<'stem' | 'gamma' | 'beta' | 'left' | 'right' | 'bias', tf.Variable> = tf.tidy(() => ({
+    const v: Record<'stem' | 'gamma' | 'beta' | 'left' | 'right' | 'bias' | 'fc' | 'fcBias', tf.Variable> = tf.tidy(() => ({
       stem: tf.variable(tf.randomNormal([3, 3, 8, 32], 0, 0.2, 'float32', 21)),
       gamma: tf.variable(tf.randomUniform([32], 0.5, 1.5, 'float32', 22)),
       beta: tf.variable(tf.randomNormal([32], 0, 0.1, 'float32', 23)),
       left: tf.variable(tf.randomNormal([3, 3, 32, 32], 0, 0.1, 'float32', 24)),
       right: tf.variable(tf.randomNormal([3, 3, 32, 32], 0, 0.1, 'float32', 25)),
       bias: tf.variable(tf.zeros([32])),
+      fc: tf.variable(tf.randomNormal([16 * 16 * 32, 64], 0, 0.005, 'float32', 26)),
+      fcBias: tf.variable(tf.randomNormal([64], 0, 0.1, 'float32', 27)),
     }));
     const moving = tf.tidy(() => tf.variable(tf.zeros([32]), false));
     const state: Record<string, { m: tf.Tensor; s: tf.Tensor }> = Object.fromEntries(Object.entries(v).map(([k, t]) => [k, { m: tf.zerosLike(t), s: tf.zerosLike(t) }]));
@@ -174,6 +176,22 @@ const runAhead = (() => {
         gradFunc: (dy: tf.Tensor, [sx, sm, sv, sg, sy]: tf.Tensor[]) => tf.engine().runKernel(gradient, { dy, x: sx!, mean: sm!, variance: sv!, gamma: sg!, y: sy! }, { epsilon: 1e-5 }) as tf.Tensor[],
       };
     });
+    // A dense layer + bias + ReLU as one fused product (@detkit/heads' dense), its gradient through the
+    // ReLU-gradient kernel: both queued when running ahead. (Its 8,192 inputs take a small learning rate.)
+    const dense = tf.customGrad((x, w, b, save) => {
+      const [x3, w3] = [tf.expandDims(x as tf.Tensor2D, 0), tf.expandDims(w as tf.Tensor2D, 0)];
+      const product = tf.engine().runKernel('_FusedMatMul', { a: x3, b: w3, bias: b as tf.Tensor }, { transposeA: false, transposeB: false, activation: 'relu' } as never) as tf.Tensor;
+      const out = tf.squeeze(product, [0]);
+      tf.dispose([x3, w3, product]);
+      (save as tf.GradSaveFunc)([x as tf.Tensor, w as tf.Tensor, out]);
+      return {
+        value: out,
+        gradFunc: (dy: tf.Tensor, [sx, sw, sy]: tf.Tensor[]) => {
+          const g = tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, y: sy! }, {}) as tf.Tensor2D;
+          return [tf.matMul(g, sw as tf.Tensor2D, false, true), tf.matMul(sx as tf.Tensor2D, g, true, false), tf.sum(g, 0)];
+        },
+      };
+    });
     const losses: number[] = [];
     let queuedAtRead = 0;
     for (let step = 1; step <= 3; step++) {
@@ -182,12 +200,13 @@ const runAhead = (() => {
         const h = norm(conv(input as tf.Tensor4D, v.stem, 2), v.gamma, v.beta) as tf.Tensor4D;
         // Two branches of one map (Winograd's stride-1 3x3), added: the gradient of h is an Add of two.
         const y = tf.add(tf.add(conv(h, v.left, 1), conv(h, v.right, 1)), v.bias);
-        return tf.mean(tf.square(tf.sub(y, 0.25)));
+        const z = dense(tf.reshape(y, [4, 16 * 16 * 32]), v.fc, v.fcBias);
+        return tf.add(tf.mean(tf.square(tf.sub(y, 0.25))), tf.mul(tf.mean(tf.square(tf.sub(z, 0.25))), 0.1));
       });
       for (const [name, variable] of Object.entries(v)) {
         const g = grads[variable.name]!;
         const { m, s } = state[name]!;
-        const attrs = { beta1: 0.9, beta2: 0.999, oneMinusBeta1: 0.1, oneMinusBeta2: 1 - 0.999, oneMinusAccBeta1: Math.fround(1 - 0.9 ** step), oneMinusAccBeta2: Math.fround(1 - 0.999 ** step), epsilon: 1e-7, negLearningRate: -0.01 };
+        const attrs = { beta1: 0.9, beta2: 0.999, oneMinusBeta1: 0.1, oneMinusBeta2: 1 - 0.999, oneMinusAccBeta1: Math.fround(1 - 0.9 ** step), oneMinusAccBeta2: Math.fround(1 - 0.999 ** step), epsilon: 1e-7, negLearningRate: name.startsWith('fc') ? -1e-5 : -0.01 };
         const [nv, nm, ns] = tf.engine().runKernel(ADAM_KERNEL, { value: variable, m, v: s, gradient: g }, attrs as never) as tf.Tensor[];
         variable.assign(nv!);
         tf.dispose([m, s, nv, g]);
