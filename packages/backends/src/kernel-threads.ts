@@ -218,7 +218,7 @@ export interface KernelThreads {
   defer(name: string, args: readonly number[], total: number, align: number, reserve?: number, after?: readonly number[]): number | undefined;
   /** True once queued call `call` is done. */
   done(call: number): boolean;
-  /** Runs queued calls up to `call` on this thread with the helpers until `call` is done. */
+  /** Runs the queued calls `call` needs (the calls its `after` names, and theirs) on this thread with the helpers until `call` is done. */
   complete(call: number): void;
   /** The kernel of the first done queued call in [from, to] a chunk of which threw (forgotten once asked), or undefined. */
   failure(from: number, to: number): string | undefined;
@@ -295,11 +295,33 @@ export function startKernelThreads(
     while (completed < tail && isDone(completed)) retire();
   };
   /**
-   * Runs one chunk of the first queued call up to `limit` that has chunks left and whose `after` calls are done
-   * (as a helper picks one); false where there is none.
+   * The queued calls `call` waits for, itself included, in queue order: the calls its `after` names that are
+   * not done, and theirs. A queued call reads only what those calls write (./deferred names every writer),
+   * so running them completes `call`; older calls it does not need stay queued for the helpers, which run
+   * them while this thread goes on (a weight gradient of the step before, say, while the next step's
+   * proposals are read).
    */
-  const runQueuedChunk = (limit: number): boolean => {
-    for (let i = completed; i <= limit && i < completed + WINDOW; i++) {
+  const needed = (call: number): number[] => {
+    const seen = new Set([call]);
+    const stack = [call];
+    while (stack.length > 0) {
+      const r = ring(stack.pop()!);
+      for (let j = 0; j < MAX_AFTER; j++) {
+        const after = queue[r + R_AFTER + j]!;
+        if (after < completed || seen.has(after) || isDone(after)) continue;
+        seen.add(after);
+        stack.push(after);
+      }
+    }
+    return [...seen].sort((a, b) => a - b);
+  };
+  /**
+   * Runs one chunk of the first of `calls` (queued, in queue order) that has chunks left and whose `after`
+   * calls are done (as a helper picks one); false where there is none.
+   */
+  const runQueuedChunk = (calls: readonly number[]): boolean => {
+    for (const i of calls) {
+      if (i < completed) continue;
       const r = ring(i);
       const chunks = queue[r + R_CHUNKS]!;
       if (Atomics.load(queue, r + R_NEXT) >= chunks) continue;
@@ -419,13 +441,16 @@ export function startKernelThreads(
       return completed > call || isDone(call);
     },
     complete(call) {
+      retireDone();
+      if (completed > call || isDone(call)) return;
+      const calls = needed(call);
       for (;;) {
         // The bell is read before the call is looked at: a call finishing after the look rings it.
         const bell = Atomics.load(job, BELL);
         retireDone();
         if (completed > call || isDone(call)) return;
-        if (runQueuedChunk(call)) continue;
-        // Every runnable chunk up to `call` is running on a helper: wait for a call to finish.
+        if (runQueuedChunk(calls)) continue;
+        // Every runnable chunk `call` needs is running on a helper: wait for a call to finish.
         spin(() => Atomics.load(job, BELL) !== bell);
         if (Atomics.load(job, BELL) === bell) Atomics.wait(job, BELL, bell);
       }

@@ -21,6 +21,7 @@ interface ChildReport {
   roiAlign: { roi: { out: number; dx: number; nonzero: number }[]; splitCalls: number };
   runAhead: Record<'inPlace' | 'ahead', { losses: number[]; bits: Record<string, number>; queuedAtRead: number; leftJobs: number; leftOver: number }> & {
     long: Record<'inPlace' | 'ahead', number>;
+    unneeded: { pendingAfterRead: number; same: boolean };
   };
   changeError: string | null;
 }
@@ -118,6 +119,13 @@ describe("useBackend('wasm', { threads }) in Node", () => {
   it("a chain of 1,200 queued calls, past the queue's 512 places, gives the bits of every call in place", () => {
     expect(two.runAhead.long.ahead).toBe(two.runAhead.long.inPlace);
     expect(two.runAhead.long.inPlace).toBe(one.runAhead.long.inPlace);
+  });
+
+  it('reading a queued result completes only the calls it needs: older, unrelated queued calls stay pending', () => {
+    // 30 unrelated Adds queued before the one read: the helper may finish a few meanwhile, not most.
+    expect(two.runAhead.unneeded.pendingAfterRead).toBeGreaterThanOrEqual(10);
+    expect(two.runAhead.unneeded.same).toBe(true);
+    expect(one.runAhead.unneeded).toEqual({ pendingAfterRead: 0, same: true });
   });
 
   it("detkit's transpose, split over the helper on 2 threads, puts every element in its place", () => {
