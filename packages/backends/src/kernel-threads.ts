@@ -46,6 +46,7 @@ const MAX_ARGS = READY - ARGS;
 const NEXT = 0; // in the job block: index of the next chunk to take
 const BELL = 1; // in the job block: counts posts (a call or a queued call), which helpers wait on
 const TAIL = 2; // in the job block: queued calls so far
+const WANT = 3; // in the job block: the mark of the calls the calling thread waits for (0: none), see `want`
 /**
  * Queued calls the ring holds; a slot is written again once every helper has moved past its call. A
  * forward pass that runs ahead (./deferred) queues a few calls per layer.
@@ -116,35 +117,15 @@ parentPort.once('message', ({ module, memory, control, slot, helpers, names, por
   const c = new Int32Array(control, slot * ${SLOTS * 4}, ${SLOTS});
   const job = new Int32Array(control, helpers * ${SLOTS * 4}, ${SLOTS});
   const queue = new Int32Array(control, (helpers + 1) * ${SLOTS * 4}, ${RING * RECORD});
+  const want = new Int32Array(control, ((helpers + 1) * ${SLOTS} + ${RING * RECORD}) * 4, ${RING});
   Atomics.store(c, ${READY}, 1);
   let cursor = 0;
-  for (;;) {
-    const bell = Atomics.load(job, ${BELL});
-    // The calling thread's own call first: it waits for it.
-    if (Atomics.load(c, ${STATE}) === ${POSTED}) {
-      if (Atomics.compareExchange(c, ${STATE}, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue;
-      const fn = kernel(c[${FUNCTION}]);
-      const args = Array.from(c.subarray(${ARGS}, ${ARGS} + c[${ARGC}]));
-      const total = c[${TOTAL}];
-      const chunk = c[${CHUNK}];
-      try {
-        for (let k = Atomics.add(job, ${NEXT}, 1); k * chunk < total; k = Atomics.add(job, ${NEXT}, 1)) {
-          fn(...args, k * chunk, Math.min(total, (k + 1) * chunk));
-        }
-      } catch {
-        c[${FUNCTION}] = -1;
-      }
-      Atomics.store(c, ${STATE}, ${IDLE});
-      Atomics.notify(c, ${STATE});
-      continue;
-    }
-    // Then the queued calls, one chunk at a time: the first one, from the oldest not done, whose chunks are
-    // not all taken and whose call before it (R_AFTER: a call it reads from) is done.
-    const tail = Atomics.load(job, ${TAIL});
-    while (cursor < tail && Atomics.load(queue, (cursor % ${RING}) * ${RECORD} + ${R_DONE}) === queue[(cursor % ${RING}) * ${RECORD} + ${R_CHUNKS}]) cursor++;
-    Atomics.store(c, ${CURSOR}, cursor);
-    let ran = false;
+  // Runs one chunk of the first queued call in the window, from the oldest not done, whose chunks are not
+  // all taken and whose calls to follow (R_AFTER: the calls it reads from) are done; with a mark, only of the
+  // calls the calling thread waits for (want). False where there is none.
+  const runOne = (tail, mark) => {
     for (let i = cursor; i < tail && i < cursor + ${WINDOW}; i++) {
+      if (mark !== 0 && want[i % ${RING}] !== mark) continue;
       const r = (i % ${RING}) * ${RECORD};
       const chunks = queue[r + ${R_CHUNKS}];
       if (Atomics.load(queue, r + ${R_NEXT}) >= chunks) continue;
@@ -170,9 +151,36 @@ parentPort.once('message', ({ module, memory, control, slot, helpers, names, por
         Atomics.add(job, ${BELL}, 1);
         Atomics.notify(job, ${BELL});
       }
-      ran = true;
-      break;
+      return true;
     }
+    return false;
+  };
+  for (;;) {
+    const bell = Atomics.load(job, ${BELL});
+    // The calling thread's own call first: it waits for it.
+    if (Atomics.load(c, ${STATE}) === ${POSTED}) {
+      if (Atomics.compareExchange(c, ${STATE}, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue;
+      const fn = kernel(c[${FUNCTION}]);
+      const args = Array.from(c.subarray(${ARGS}, ${ARGS} + c[${ARGC}]));
+      const total = c[${TOTAL}];
+      const chunk = c[${CHUNK}];
+      try {
+        for (let k = Atomics.add(job, ${NEXT}, 1); k * chunk < total; k = Atomics.add(job, ${NEXT}, 1)) {
+          fn(...args, k * chunk, Math.min(total, (k + 1) * chunk));
+        }
+      } catch {
+        c[${FUNCTION}] = -1;
+      }
+      Atomics.store(c, ${STATE}, ${IDLE});
+      Atomics.notify(c, ${STATE});
+      continue;
+    }
+    // Then the queued calls, one chunk at a time: first those the calling thread waits for, then any.
+    const tail = Atomics.load(job, ${TAIL});
+    while (cursor < tail && Atomics.load(queue, (cursor % ${RING}) * ${RECORD} + ${R_DONE}) === queue[(cursor % ${RING}) * ${RECORD} + ${R_CHUNKS}]) cursor++;
+    Atomics.store(c, ${CURSOR}, cursor);
+    const mark = Atomics.load(job, ${WANT});
+    const ran = (mark !== 0 && runOne(tail, mark)) || runOne(tail, 0);
     if (ran) continue;
     if (cursor < tail) {
       // Queued calls wait for chunks running on another thread: poll for a while before sleeping.
@@ -250,10 +258,16 @@ export function startKernelThreads(
 ): KernelThreads | undefined {
   const threadsModule = workerThreads();
   if (helpers < 1 || threadsModule === undefined || typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return undefined;
-  const control = new SharedArrayBuffer(((helpers + 1) * SLOTS + RING * RECORD) * 4);
+  const control = new SharedArrayBuffer(((helpers + 1) * SLOTS + RING * RECORD + RING) * 4);
   const blocks = Array.from({ length: helpers }, (_, slot) => new Int32Array(control, slot * SLOTS * 4, SLOTS));
   const job = new Int32Array(control, helpers * SLOTS * 4, SLOTS);
   const queue = new Int32Array(control, (helpers + 1) * SLOTS * 4, RING * RECORD);
+  /**
+   * want[call % RING] is the mark of the complete() that waits for `call` (job[WANT] while it waits): the
+   * helpers take chunks of those calls first, so the calling thread gets back to its JavaScript sooner.
+   */
+  const want = new Int32Array(control, ((helpers + 1) * SLOTS + RING * RECORD) * 4, RING);
+  let mark = 0;
   /** Each helper's end of its message port, for the modules added later. */
   const ports: NodeMessagePort[] = [];
   for (let slot = 0; slot < helpers; slot++) {
@@ -348,6 +362,19 @@ export function startKernelThreads(
       return true;
     }
     return false;
+  };
+  /** Runs chunks of `calls` (the calls `call` needs) with the helpers until `call` is done. */
+  const runUntilDone = (call: number, calls: readonly number[]): void => {
+    for (;;) {
+      // The bell is read before the call is looked at: a call finishing after the look rings it.
+      const bell = Atomics.load(job, BELL);
+      retireDone();
+      if (completed > call || isDone(call)) return;
+      if (runQueuedChunk(calls)) continue;
+      // Every runnable chunk `call` needs is running on a helper: wait for a call to finish.
+      spin(() => Atomics.load(job, BELL) !== bell);
+      if (Atomics.load(job, BELL) === bell) Atomics.wait(job, BELL, bell);
+    }
   };
   /** Runs module m's `name` over [0, total) split over this thread and the ready helpers (see KernelThreads.run). */
   const runIn = (m: number, name: string, args: readonly number[], total: number, align: number): void => {
@@ -444,15 +471,14 @@ export function startKernelThreads(
       retireDone();
       if (completed > call || isDone(call)) return;
       const calls = needed(call);
-      for (;;) {
-        // The bell is read before the call is looked at: a call finishing after the look rings it.
-        const bell = Atomics.load(job, BELL);
-        retireDone();
-        if (completed > call || isDone(call)) return;
-        if (runQueuedChunk(calls)) continue;
-        // Every runnable chunk `call` needs is running on a helper: wait for a call to finish.
-        spin(() => Atomics.load(job, BELL) !== bell);
-        if (Atomics.load(job, BELL) === bell) Atomics.wait(job, BELL, bell);
+      mark = mark === 0x7fffffff ? 1 : mark + 1;
+      for (const c of calls) want[c % RING] = mark;
+      // Publishes the marks (the atomic store orders the plain writes before it).
+      Atomics.store(job, WANT, mark);
+      try {
+        runUntilDone(call, calls);
+      } finally {
+        Atomics.store(job, WANT, 0);
       }
     },
     failure(from, to) {
