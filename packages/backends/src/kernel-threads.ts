@@ -330,11 +330,17 @@ export function startKernelThreads(
     return [...seen].sort((a, b) => a - b);
   };
   /**
-   * Runs one chunk of the first of `calls` (queued, in queue order) that has chunks left and whose `after`
-   * calls are done (as a helper picks one); false where there is none.
+   * Runs one chunk of the first of `calls` (queued, in queue order) from `from.start` that has chunks left and
+   * whose `after` calls are done (as a helper picks one); false where there is none. Calls whose chunks are
+   * all taken stay so: `from.start` moves past them, so a long wait does not look at them again.
    */
-  const runQueuedChunk = (calls: readonly number[]): boolean => {
-    for (const i of calls) {
+  const runQueuedChunk = (calls: readonly number[], from: { start: number }): boolean => {
+    for (; from.start < calls.length; from.start++) {
+      const i = calls[from.start]!;
+      if (i >= completed && Atomics.load(queue, ring(i) + R_NEXT) < queue[ring(i) + R_CHUNKS]!) break;
+    }
+    for (let n = from.start; n < calls.length; n++) {
+      const i = calls[n]!;
       if (i < completed) continue;
       const r = ring(i);
       const chunks = queue[r + R_CHUNKS]!;
@@ -349,9 +355,13 @@ export function startKernelThreads(
       if (k >= chunks) continue;
       const total = queue[r + R_TOTAL]!;
       const chunk = queue[r + R_CHUNK]!;
-      const args = Array.from(queue.subarray(r + R_ARGS, r + R_ARGS + queue[r + R_ARGC]!));
+      const argc = queue[r + R_ARGC]!;
+      const args = new Array<number>(argc + 2);
+      for (let a = 0; a < argc; a++) args[a] = queue[r + R_ARGS + a]!;
+      args[argc] = k * chunk;
+      args[argc + 1] = Math.min(total, (k + 1) * chunk);
       try {
-        run(names[queue[r + R_FUNCTION]!]!, [...args, k * chunk, Math.min(total, (k + 1) * chunk)]);
+        run(names[queue[r + R_FUNCTION]!]!, args);
       } catch {
         Atomics.store(queue, r + R_FAILED, 1);
       }
@@ -365,12 +375,13 @@ export function startKernelThreads(
   };
   /** Runs chunks of `calls` (the calls `call` needs) with the helpers until `call` is done. */
   const runUntilDone = (call: number, calls: readonly number[]): void => {
+    const from = { start: 0 };
     for (;;) {
       // The bell is read before the call is looked at: a call finishing after the look rings it.
       const bell = Atomics.load(job, BELL);
       retireDone();
       if (completed > call || isDone(call)) return;
-      if (runQueuedChunk(calls)) continue;
+      if (runQueuedChunk(calls, from)) continue;
       // Every runnable chunk `call` needs is running on a helper: wait for a call to finish.
       spin(() => Atomics.load(job, BELL) !== bell);
       if (Atomics.load(job, BELL) === bell) Atomics.wait(job, BELL, bell);
