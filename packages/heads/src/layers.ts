@@ -7,9 +7,10 @@
  * `transposeA` / `transposeB` (which tfjs's MatMul gradient uses) are unoptimised loops, 10-50x slower than
  * its XNNPACK Conv2D and plain MatMul (measured: the gradient of a [128, 25088] x [25088, 1024] dense layer
  * takes 23 s through tfjs's gradient and 0.8 s this way). So every gradient here is a plain `tf.conv2d` or a
- * `tf.matMul` without transpose flags, with explicit transposes of the smaller operand. Convolutions are
- * tfjs's fused ones where the backend has a Conv2DBackpropFilter (@detkit/backends registers an XNNPACK one
- * for wasm; cpu, webgl and webgpu have their own), else their kernel gradient is one matMul per tap.
+ * `tf.matMul` without transpose flags, with explicit transposes of the smaller operand, or the backend's
+ * convolution gradient kernels. Convolutions are one fused kernel (bias and ReLU in it, training included)
+ * where the backend has a Conv2DBackpropFilter (@detkit/backends registers its own for wasm; cpu, webgl and
+ * webgpu have theirs), else their kernel gradient is one matMul per tap; dense layers are one fused product.
  */
 import { RELU_GRAD_KERNEL, tf } from '@detkit/core';
 
