@@ -13,16 +13,10 @@
 import { BATCH_NORM_TRAIN_KERNELS, MOVING_AVERAGE_KERNEL } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { queuedAddress, runPhases, runQueued, runsAhead, type Phase } from './deferred';
-import { addressOf, disposeAll, replacing, runSplit, type WasmBackend } from './wasm-backend';
+import { addressOf, disposeAll, PASS_WORK_PER_ELEMENT, replacing, runSplit, type WasmBackend } from './wasm-backend';
 
 /** Rows per block of the per-channel sums: the fixed partition that keeps the bits thread-count independent. */
 const BLOCK_ROWS = 128;
-/**
- * Elements per unit of `runSplit`'s work: a pass costs about a tenth of a millisecond per 512 Ki elements, no
- * more than waking a helper, so a call is split only from 1 Mi elements (measured 2026-12-04: [8, 64, 64, 16]
- * forward + gradient 0.89 ms on one thread, 0.92 split; [16, 32, 32, 32] 0.77 / 0.62).
- */
-const WORK_PER_ELEMENT = 1 / 16;
 
 /** A float32 tensor's values in the heap (read or written before the next allocation). */
 function heapF32(backend: WasmBackend, info: TensorInfo): Float32Array {
@@ -63,7 +57,7 @@ export const batchNormTrainConfig: KernelConfig = {
     const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
     const { epsilon, relu } = attrs as unknown as { epsilon: number; relu?: boolean };
     const { rows, c, blocks } = geometry(x);
-    const work = rows * c * WORK_PER_ELEMENT;
+    const work = rows * c * PASS_WORK_PER_ELEMENT;
     const sums = wasm.makeOutput([blocks, c], 'float32');
     const mean = wasm.makeOutput([c], 'float32');
     const variance = wasm.makeOutput([c], 'float32');
@@ -98,7 +92,7 @@ function queuedBatchNormTrain(
   variance: TensorInfo,
 ): TensorInfo[] {
   const { rows, c, blocks } = geometry(x);
-  const work = rows * c * WORK_PER_ELEMENT;
+  const work = rows * c * PASS_WORK_PER_ELEMENT;
   const scale = wasm.makeOutput([c], 'float32');
   // ε as a float64 (two float32 slots), as the JavaScript finishing adds it.
   const params = wasm.makeOutput([2], 'float32');
@@ -155,7 +149,7 @@ export const batchNormTrainGradConfig: KernelConfig = {
     const mask = y === undefined || y === null ? 0 : addressOf(wasm, y);
     const { epsilon } = attrs as unknown as { epsilon: number };
     const { rows, c, blocks } = geometry(x);
-    const work = rows * c * WORK_PER_ELEMENT;
+    const work = rows * c * PASS_WORK_PER_ELEMENT;
     const sums = wasm.makeOutput([blocks, 2 * c], 'float32');
     if (runsAhead(wasm)) return queuedBatchNormTrainGrad(wasm, { dy, x, mean, variance, gamma, y: y ?? undefined }, epsilon, sums);
     runSplit(wasm, 'batchNormGradBlockSums', [addressOf(wasm, dy), mask, addressOf(wasm, x), addressOf(wasm, mean), rows, c, BLOCK_ROWS, addressOf(wasm, sums)], blocks, 1, work);
@@ -195,7 +189,7 @@ function queuedBatchNormTrainGrad(
 ): TensorInfo[] {
   const { dy, x, mean, variance, gamma, y } = inputs;
   const { rows, c, blocks } = geometry(x);
-  const work = rows * c * WORK_PER_ELEMENT;
+  const work = rows * c * PASS_WORK_PER_ELEMENT;
   const [dgamma, dbeta, p, q, s] = [0, 1, 2, 3, 4].map(() => wasm.makeOutput([c], 'float32')) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo, TensorInfo];
   const params = wasm.makeOutput([2], 'float32');
   new Float64Array(wasm.wasm.HEAPU8.buffer, addressOf(wasm, params), 1)[0] = epsilon;
@@ -240,7 +234,7 @@ export function fastFusedBatchNormConfig(original: KernelConfig): KernelConfig {
     const factors = vector(wasm, Array.from({ length: c }, (_, k) => (g === undefined ? 1 : g[k]!) / Math.sqrt(v[k]! + varianceEpsilon)));
     const shift = offset === null || offset === undefined ? vector(wasm, new Float32Array(c)) : undefined;
     const applyArgs = [addressOf(wasm, x), addressOf(wasm, mean), addressOf(wasm, factors), addressOf(wasm, shift ?? offset!), c, 0, addressOf(wasm, out)];
-    runSplit(wasm, 'batchNormApply', applyArgs, rows, 1, rows * c * WORK_PER_ELEMENT);
+    runSplit(wasm, 'batchNormApply', applyArgs, rows, 1, rows * c * PASS_WORK_PER_ELEMENT);
     disposeAll(wasm, shift === undefined ? [factors] : [factors, shift]);
     return out;
   });

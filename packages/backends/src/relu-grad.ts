@@ -7,13 +7,7 @@
 import { RELU_GRAD_KERNEL, ShapeError } from '@detkit/core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { callAddress, runPhases, runsAhead } from './deferred';
-import { addressOf, type WasmBackend } from './wasm-backend';
-
-/**
- * Elements per unit of `runSplit`'s work: a memory-bound pass, split only from 1 Mi elements (as the batch
- * norm's passes, ./batch-norm).
- */
-const WORK_PER_ELEMENT = 1 / 16;
+import { addressOf, PASS_WORK_PER_ELEMENT, type WasmBackend } from './wasm-backend';
 
 /** `DetkitReluGrad` on wasm: inputs dy and y (float32, one shape); output dy masked by y > 0. */
 export const reluGradConfig: KernelConfig = {
@@ -27,7 +21,7 @@ export const reluGradConfig: KernelConfig = {
     const size = dy.shape.reduce((n, d) => n * d, 1);
     const out = wasm.makeOutput([...dy.shape], 'float32');
     const ahead = runsAhead(wasm);
-    const phase = { kernel: 'reluGrad' as const, args: [callAddress(wasm, dy, ahead), callAddress(wasm, y, ahead), addressOf(wasm, out)], total: size, align: 4, work: size * WORK_PER_ELEMENT };
+    const phase = { kernel: 'reluGrad' as const, args: [callAddress(wasm, dy, ahead), callAddress(wasm, y, ahead), addressOf(wasm, out)], total: size, align: 4, work: size * PASS_WORK_PER_ELEMENT };
     runPhases(wasm, [phase], { outputs: [out], reads: [dy, y], scratch: [] }, ahead);
     return out;
   },
