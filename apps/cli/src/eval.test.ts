@@ -10,6 +10,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from '@detkit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runEval, type EvalConfig } from './eval';
+import { readGroundTruth } from './ground-truth';
 
 let dir: string;
 let gt: string;
@@ -94,6 +95,23 @@ describe("detkit eval: detkit detect's detections.json", () => {
   it('an image that is not in the ground truth is an InvalidArgumentError', async () => {
     const file = await json('unknown-image.json', [{ file: 'b.png', drawing: 'b.png', width: 1, height: 1, detections: [] }]);
     await expect(runEval(base(file))).rejects.toThrow(/image b\.png is not in the ground truth/);
+  });
+});
+
+describe("detkit eval: where a COCO file's images are", () => {
+  it("a folder of annotations.json and images/ (as train takes it): the model's images are found in images/", async () => {
+    const root = path.join(dir, 'coco-folder');
+    await mkdir(path.join(root, 'images'), { recursive: true });
+    await writeFile(path.join(root, 'images', 'a.png'), 'not read: only its existence is checked');
+    await writeFile(path.join(root, 'annotations.json'), JSON.stringify({
+      images: [{ id: 7, file_name: 'a.png', width: 200, height: 200 }],
+      annotations: [{ id: 1, image_id: 7, category_id: 3, bbox: [10, 10, 100, 100], area: 10000, iscrowd: 0 }],
+      categories: [{ id: 3, name: 'cat' }],
+    }));
+    for (const data of [root, path.join(root, 'annotations.json')]) {
+      const gtSplit = await readGroundTruth({ data, split: 'train', needImages: true });
+      expect(gtSplit.samples.map((s) => s.image)).toEqual([path.join(root, 'images', 'a.png')]);
+    }
   });
 });
 

@@ -79,7 +79,7 @@ export function parseEvalArgs(argv: readonly string[], options: Parameters<Comma
     .argument('<detections>', "detkit detect's detections.json, a COCO results file (e.g. a run's val-results.json), or a model: a run folder, a model folder or a checkpoint")
     .requiredOption('-d, --data <where>', "ground truth: a COCO instances file, a COCO folder, a VOC devkit folder, 'synthetic' or 'synthetic:hard' (required)")
     .option('--split <name>', 'the split of a VOC or COCO folder or of the synthetic set (default: val)')
-    .option('--images <dir>', "folder of a COCO file's images, to run a model on (default: the folder's layout, else the file's folder)")
+    .option('--images <dir>', "folder of a COCO file's images, to run a model on (default: the folder's layout, else the file's folder, its parent or an images/ folder beside either, as train finds them)")
     .option('--limit <n>', 'only the first n images of the split (default: 0: all)', nonNegativeInteger)
     .addOption(new Option('--backend <name>', 'where a model runs (default: wasm)').choices(['wasm', 'cpu', 'gpu', 'auto']))
     .option('--json', 'print the numbers as one JSON object instead of tables (default: off)')

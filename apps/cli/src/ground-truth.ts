@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { InvalidArgumentError } from '@detkit/core';
 import { syntheticSource, toCoco, type DetectionSample } from '@detkit/data';
 import { readCoco, readVoc } from '@detkit/data/node';
-import { findCocoLayout, findVocRoots } from '@detkit/trainer/commands';
+import { cocoImageRoot, findCocoLayout, findVocRoots } from '@detkit/trainer/commands';
 
 /** One split's samples (labels 0-based into `classes`) and how results files name its images and classes. */
 export interface GroundTruthSplit {
@@ -29,7 +29,11 @@ export interface GroundTruthSpec {
   data: string;
   /** The split: VOC `ImageSets/Main/<split>.txt`, a COCO folder's `train` or `val` split, the synthetic set's. Default `'val'`. */
   split?: string;
-  /** Folder a COCO file's `file_name`s are relative to. Default: the layout's image folder, else the file's folder. */
+  /**
+   * Folder a COCO file's `file_name`s are relative to. Default: the layout's image folder; else, where a model
+   * runs on the images, the trainer's guess (the file's folder, its parent, or an `images/` folder beside
+   * either, whichever holds the first image); else the file's folder.
+   */
   images?: string;
   /** Only the first `limit` images (0: all). */
   limit?: number;
@@ -86,6 +90,8 @@ export async function readGroundTruth(spec: GroundTruthSpec): Promise<GroundTrut
     annotations = files.annotations;
     images ??= files.images;
   }
+  // A model runs on the images: find their folder as the trainer does (an `images/` folder beside the file, say).
+  if (images === null && spec.needImages === true) images = await cocoImageRoot({ annotations, images: null });
   const ds = await readCoco(annotations, { checkImages: spec.needImages === true, ...(images !== null ? { imageRoot: images } : {}) });
   return withCocoIds(first(ds.samples), ds.classes, ds.categoryIds, `COCO ${annotations}`);
 }

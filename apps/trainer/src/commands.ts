@@ -68,6 +68,6 @@ export { runMain } from './main-helpers';
 export { CheckpointError, OutputWriteError } from './errors';
 export { latestCheckpoint, listCheckpoints, readManifest, readModel, writeModelFolder, type FolderManifest } from './checkpoint';
 export { RUN_FILE, ensureFolder, writeAtomic } from './run-folder';
-export { findCocoLayout, findVocRoots } from './dataset';
+export { cocoImageRoot, findCocoLayout, findVocRoots } from './dataset';
 export { resolveModelDir, type ImageDetections } from './run-detect';
 export { evaluateDetector, formatCocoTable, scoreDetections, type CocoResultRecord, type CocoSummary, type Evaluation, type Scores } from './evaluate';

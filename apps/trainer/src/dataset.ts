@@ -174,8 +174,16 @@ interface SplitData {
   where: string;
 }
 
+/**
+ * The folder a COCO split's `file_name`s are relative to: the layout's image folder, else {@link findImageRoot}'s
+ * (the file's folder, its parent, or an `images/` folder beside either, whichever holds the first image).
+ */
+export async function cocoImageRoot(split: CocoSplitFiles): Promise<string> {
+  return split.images ?? findImageRoot(split.annotations, await firstFileName(split.annotations));
+}
+
 async function readCocoSplit(split: CocoSplitFiles, onInvalid: OnInvalid): Promise<SplitData> {
-  const imageRoot = split.images ?? findImageRoot(split.annotations, await firstFileName(split.annotations));
+  const imageRoot = await cocoImageRoot(split);
   const ds = await readCoco(split.annotations, { imageRoot, onInvalid });
   return { samples: [...ds.samples], classes: ds.classes, categoryIds: ds.categoryIds, skipped: ds.skipped, where: `${split.annotations} (images in ${imageRoot})` };
 }
