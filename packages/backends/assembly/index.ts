@@ -129,6 +129,35 @@ export function filterGrad(
   }
 }
 
+/**
+ * {@link filterGrad} by parts of the batch, for threads that would each read all of dy when split by rows
+ * of dW: part p takes images [p * perPart, min(n, (p + 1) * perPart)) and writes their sum, in pixel order,
+ * to its own [K, co] slice of `parts` (K = kh * kw * c), which `columnSums` then adds in part order into
+ * dW. Units [u0, u1) of parts x bands: unit u is rows [band * bandRows, (band + 1) * bandRows) of part
+ * u / bands, band u % bands. Each element's sum depends on perPart only (not on the bands nor on which
+ * thread runs a unit): the same bits for any split.
+ */
+export function filterGradParts(
+  x: usize, n: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, oh: i32, ow: i32,
+  dy: usize, co: i32, parts: usize, perPart: i32, bands: i32, bandRows: i32,
+  u0: i32, u1: i32,
+): void {
+  const k = kh * kw * c;
+  const image = <usize>h * <usize>w * (<usize>c << 2);
+  const dyImage = <usize>oh * <usize>ow * (<usize>co << 2);
+  for (let u = u0; u < u1; u++) {
+    const part = u / bands;
+    const k0 = (u - part * bands) * bandRows;
+    const b0 = part * perPart;
+    const count = min(perPart, n - b0);
+    filterGrad(
+      x + <usize>b0 * image, count, h, w, c, kh, kw, sh, sw, pt, pl, oh, ow,
+      dy + <usize>b0 * dyImage, co, parts + <usize>part * <usize>k * (<usize>co << 2), k0, min(k, k0 + bandRows),
+    );
+  }
+}
+
 /** Bytes of dy in one band of output rows of {@link filterGrad} (a part of the L1 and L2 caches). */
 const FILTER_GRAD_BAND_BYTES: usize = 16384;
 
@@ -1221,6 +1250,34 @@ export function winogradConvUnits(
     const b1 = (t1 + 3) >> 2;
     for (let e = 0; e < 16; e++) winogradProducts(v, u, count, c, k, m, e * blocks + b0, e * blocks + b1);
     winogradOutput(m, tBase, count, tilesH, tilesW, k, outH, outW, bias, relu, y, t0, t1);
+  }
+}
+
+/**
+ * The filter gradient's transforms and products by parts of the tiles, for threads that would each stream
+ * a whole group's operands from memory when split by points: part p takes tiles [p * perPart,
+ * min(tiles, (p + 1) * perPart)), in groups of `group` tiles whose transforms (v [16, group, c], d [16,
+ * group, co] in the part's own `scratch`, 16 * group * (c + co) floats a part) stay in cache for the
+ * products, and sums them, over its tiles in order, into its own m [16, c, co] (`m` + p * 16 * c * co
+ * floats), which `columnSums` then adds in part order. Parts [u0, u1). Each element's sum depends on perPart
+ * only (not on the group nor on which thread runs a part).
+ */
+export function winogradGradParts(
+  x: usize, dy: usize, tiles: i32, perPart: i32, group: i32, h: i32, w: i32, c: i32, pt: i32, pl: i32,
+  tilesH: i32, tilesW: i32, oh: i32, ow: i32, co: i32, scratch: usize, m: usize, u0: i32, u1: i32,
+): void {
+  const partScratch = <usize>16 * <usize>group * <usize>(c + co) * 4;
+  const partM = <usize>16 * <usize>c * <usize>co * 4;
+  for (let part = u0; part < u1; part++) {
+    const first = part * perPart;
+    const end = min(tiles, first + perPart);
+    const v = scratch + <usize>part * partScratch;
+    const d = v + <usize>16 * <usize>group * <usize>c * 4;
+    for (let t = first; t < end; t += group) {
+      const count = min(group, end - t);
+      winogradGradTransforms(x, dy, t, count, h, w, c, pt, pl, tilesH, tilesW, v, oh, ow, co, d, 0, count);
+      winogradGradProducts(v, d, count, c, co, t == first ? 0 : 1, m + <usize>part * partM, 0, 16 * (c >> 2));
+    }
   }
 }
 

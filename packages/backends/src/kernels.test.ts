@@ -52,6 +52,11 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     ['6 channels, 35 pixels, stride 1 same', [1, 7, 5, 6], [3, 3, 6, 4], 1, 'same'],
     ['13 channels, 12 pixels, stride 2 same', [3, 4, 3, 13], [3, 3, 13, 7], 2, 'same'],
     ['4 channels, 9 pixels, stride 1 valid, 5x5', [1, 7, 7, 4], [5, 5, 4, 3], 1, 'valid'],
+    // Batches summed by parts of whole images (gradientPartSize: 64 output pixels a part, at most 8 parts),
+    // the parts added in order: 7 images of 30 pixels in parts of 3, 3 and 1 (rows split in bands within a
+    // part on 2 threads); 9 images of 64 pixels, 3 channels, in parts of 2, 2, 2, 2 and 1.
+    ['8 channels to 20, 7 images in 3 parts', [7, 12, 10, 8], [3, 3, 8, 20], 2, 'same'],
+    ['3 channels to 16, 9 images in 5 parts', [9, 16, 16, 3], [3, 3, 3, 16], 2, 'same'],
   ] as const)('Conv2DBackpropFilter, NHWC: %s', (_name, xShape, filterShape, strides, pad) =>
     expectSameAsCpu('Conv2DBackpropFilter', { x: data([...xShape], 21), dy: data(dyShape(xShape, filterShape, strides, pad), 22) }, { strides, pad, dataFormat: 'NHWC', filterShape: [...filterShape] }));
 
@@ -104,6 +109,9 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     ['20 channels to 52, explicit', [2, 5, 6, 20], 52, [[0, 0], [2, 0], [1, 2], [0, 0]]],
     ['32 channels to 32, a 2 x 2 map', [3, 2, 2, 32], 32, 'same'],
     ['64 channels to 132 (a filter transform over 512 KiB: step by step, not tile unit by unit)', [1, 5, 6, 64], 132, 'same'],
+    // The filter gradient summed by parts of the tiles (gradientPartSize: 64 tiles a part), each part in
+    // groups of tiles: 3 x 7 x 9 = 189 tiles in parts of 95 and 94, groups of 51 tiles (256 KiB / (64 x 80)).
+    ['16 channels to 64, 189 tiles in 2 parts, in groups', [3, 14, 18, 16], 64, 'same'],
   ] as const)('Winograd F(2x2, 3x3): Conv2D, FusedConv2D, both gradients: %s', async (_name, xShape, outC, pad) => {
     const filterShape = [3, 3, xShape[3], outC];
     const attrs = { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 };

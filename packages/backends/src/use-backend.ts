@@ -39,7 +39,8 @@ export interface UseBackendOptions {
    * browser), at most 8. One thread runs tfjs's unthreaded SIMD build; more run its threaded SIMD build (in
    * Node through detkit's start-up fixes, with detkit's kernels split over helper threads, see
    * `xnnpackThreads`; in a browser only on a cross-origin-isolated page, XNNPACK's pool on every thread).
-   * Results do not depend on the count: work is split by outputs between threads, never a sum. Fixed when
+   * Results do not depend on the count: work is split by outputs between threads, or (weight gradients) by
+   * parts of the batch that the shapes fix, added in order; never by the count. Fixed when
    * wasm first starts in a process: another count later throws `InvalidArgumentError`, as does a count
    * that is not an integer from 1 to 8.
    */

@@ -133,6 +133,23 @@ tf.env().registerFlag(KERNEL_THREADS_FLAG, () => true);
 /** Work (elements written) under which a call stays on the calling thread: waking a helper costs more. */
 export const MIN_SPLIT_WORK = 1 << 16;
 
+/** Most parts a weight gradient's sum over the batch is split into (see {@link gradientPartSize}). */
+export const GRADIENT_PARTS = 8;
+
+/**
+ * Items per part for a weight gradient summed by parts (the direct filter gradient's images, Winograd's
+ * tiles): each part sums its items into its own partial gradient, on whichever thread takes it, and the
+ * parts are added in order at the end, so that each thread reads only its parts' x and dy. `units` is an
+ * item's work in partial gradients (the direct kernel's output pixels; 1 for a Winograd tile): a part holds
+ * at least 64 of them, the partial sums' extra cost under about 1/64 of the products, and there are at most
+ * {@link GRADIENT_PARTS} parts; `items` (one part) where there would be one. A function of the shapes only,
+ * never of the thread count: the parts fix the order of every sum, the same bits on any number of threads.
+ */
+export function gradientPartSize(items: number, units: number): number {
+  const parts = Math.min(GRADIENT_PARTS, items, Math.floor((items * units) / 64));
+  return parts <= 1 ? items : Math.ceil(items / parts);
+}
+
 /**
  * `runSplit` work per element of a memory-bound elementwise pass (batch norm's, the ReLU gradient's): such a
  * pass costs about a tenth of a millisecond per 512 Ki elements, no more than waking a helper, so a call is

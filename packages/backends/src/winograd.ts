@@ -19,7 +19,7 @@
 import { tf } from '@detkit/core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { callAddress, runDeferred, runPhases, runsAhead, type Phase } from './deferred';
-import { addressOf, type WasmBackend } from './wasm-backend';
+import { addressOf, gradientPartSize, type WasmBackend } from './wasm-backend';
 
 /**
  * tfjs environment flag (default true): 3x3 stride-1 convolutions and their gradients by Winograd's
@@ -159,9 +159,15 @@ export function winogradInputGrad(backend: WasmBackend, dy: TensorInfo, filter: 
   return conv.y;
 }
 
+/** Bytes of one part's transformed operands (v and d) in a filter gradient summed by parts: within L2. */
+const PART_GROUP_BYTES = 256 * 1024;
+
 /**
  * dW [3, 3, c, co] of a conv2d, from x [n, h, w, c] and dy [n, oh, ow, co]: F(3x3, 2x2) over 2 x 2 blocks
  * of dy, each with the 4 x 4 patch of x its taps read, the 16 products summed over the blocks in order.
+ * Enough tiles are summed by parts (`winogradGradParts`, see gradientPartSize): each part's transforms and
+ * products in cache-sized groups on one thread, into its own 16 products, added in part order by
+ * `columnSums`; split by points instead, each thread streamed the group's transforms from memory.
  */
 export function winogradFilterGrad(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, filterShape: number[], info: tf.backend_util.Conv2DInfo): TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, outChannels: co } = info;
@@ -169,11 +175,32 @@ export function winogradFilterGrad(backend: WasmBackend, x: TensorInfo, dy: Tens
   const tilesH = Math.ceil(oh / 2);
   const tilesW = Math.ceil(ow / 2);
   const tiles = n * tilesH * tilesW;
+  const ahead = runsAhead(backend);
+  const perPart = gradientPartSize(tiles, 1);
+  if (perPart < tiles) {
+    const parts = Math.ceil(tiles / perPart);
+    const group = Math.min(perPart, Math.max(4, Math.floor(PART_GROUP_BYTES / (16 * 4 * (c + co)))));
+    const scratch = backend.makeOutput([parts * 16 * group * (c + co)], 'float32');
+    const products = backend.makeOutput([parts, 16 * c * co], 'float32');
+    const m = backend.makeOutput([16 * c * co], 'float32');
+    const [xp, dyp] = [x, dy].map((t) => callAddress(backend, t, ahead)) as [number, number];
+    const [sp, pp, mp] = [scratch, products, m].map((t) => addressOf(backend, t)) as [number, number, number];
+    const args = [xp, dyp, tiles, perPart, group, h, w, c, info.padInfo.top, info.padInfo.left, tilesH, tilesW, oh, ow, co, sp, pp];
+    runDeferred(
+      backend,
+      [
+        { kernel: 'winogradGradParts', args, total: parts, align: 1, work: 16 * tiles * c * co },
+        { kernel: 'columnSums', args: [pp, parts, 16 * c * co, mp], total: 16 * c * co, align: 16, work: parts * 16 * c * co },
+        { kernel: 'winogradFilterGradOutput', args: [mp, c, co, addressOf(backend, dw)], total: c, align: 1, work: 16 * c * co },
+      ],
+      { outputs: [dw], reads: [x, dy], scratch: [scratch, products, m] },
+    );
+    return dw;
+  }
   const group = Math.min(tiles, groupTiles(c, co));
   const v = backend.makeOutput([16 * group * c], 'float32');
   const d = backend.makeOutput([16 * group * co], 'float32');
   const m = backend.makeOutput([16 * c * co], 'float32');
-  const ahead = runsAhead(backend);
   const [xp, dyp] = [x, dy].map((t) => callAddress(backend, t, ahead)) as [number, number];
   const [vp, dp, mp] = [v, d, m].map((t) => addressOf(backend, t)) as [number, number, number];
   const phases: Phase[] = [];

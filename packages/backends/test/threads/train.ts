@@ -240,11 +240,13 @@ const runAhead = (() => {
   // queue oldest first, the read would have run them all (on 2 threads; nothing queues on 1).
   const unneeded = (() => {
     tf.env().set(RUN_AHEAD_FLAG, true);
-    const inputs = Array.from({ length: 31 }, (_, i) => tf.randomNormal([1 << 17], 0, 1, 'float32', 40 + i));
+    // 2 MiB each: the 30 take the helper several milliseconds, longer than queueing them and the read.
+    const inputs = Array.from({ length: 31 }, (_, i) => tf.randomNormal([1 << 19], 0, 1, 'float32', 40 + i));
     const sums = inputs.slice(1).map((t, i) => tf.add(t, inputs[i]!));
     const last = tf.add(inputs[0]!, inputs[30]!);
-    const lastBits = hashBits(last.dataSync() as Float32Array);
+    const lastData = last.dataSync() as Float32Array;
     const pendingAfterRead = pendingJobs(tf.backend() as never);
+    const lastBits = hashBits(lastData);
     const bits = [lastBits, ...sums.map((t) => hashBits(t.dataSync() as Float32Array))];
     tf.env().set(RUN_AHEAD_FLAG, false);
     const inPlace = tf.tidy(() => [tf.add(inputs[0]!, inputs[30]!), ...inputs.slice(1).map((t, i) => tf.add(t, inputs[i]!))].map((t) => hashBits(t.dataSync() as Float32Array)));
