@@ -63,7 +63,7 @@ function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, fil
   const align = info.inChannels % 4 === 0 ? 4 : 1;
   const ahead = runsAhead(backend);
   const operands = [callAddress(backend, x, ahead), ...convGeometry(info), callAddress(backend, dy, ahead), co];
-  const perPart = gradientPartSize(n, info.outHeight * info.outWidth);
+  const perPart = gradientPartSize(n, info.outHeight * info.outWidth, k * co);
   if (perPart >= n) {
     runDeferred(backend, [{ kernel: 'filterGrad', args: [...operands, addressOf(backend, dw)], total: k, align, work: p * k }], { outputs: [dw], reads: [x, dy], scratch: [] });
     return dw;

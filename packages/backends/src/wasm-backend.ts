@@ -137,16 +137,24 @@ export const MIN_SPLIT_WORK = 1 << 16;
 export const GRADIENT_PARTS = 8;
 
 /**
- * Items per part for a weight gradient summed by parts (the direct filter gradient's images, Winograd's
- * tiles): each part sums its items into its own partial gradient, on whichever thread takes it, and the
- * parts are added in order at the end, so that each thread reads only its parts' x and dy. `units` is an
- * item's work in partial gradients (the direct kernel's output pixels; 1 for a Winograd tile): a part holds
- * at least 64 of them, the partial sums' extra cost under about 1/64 of the products, and there are at most
- * {@link GRADIENT_PARTS} parts; `items` (one part) where there would be one. A function of the shapes only,
- * never of the thread count: the parts fix the order of every sum, the same bits on any number of threads.
+ * Most bytes of partial gradients, all parts together (see {@link gradientPartSize}): within L2 and L3, and
+ * no more to add at the end than a fraction of the products (a [3, 3, 512, 512] filter's 9.4 MB would be
+ * read once a part; such layers keep one part).
  */
-export function gradientPartSize(items: number, units: number): number {
-  const parts = Math.min(GRADIENT_PARTS, items, Math.floor((items * units) / 64));
+export const GRADIENT_PART_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Items per part for a weight gradient summed by parts (the direct filter gradient's images, Winograd's
+ * tiles): each part sums its items into its own partial gradient of `partial` floats, on whichever thread
+ * takes it, and the parts are added in order at the end, so that each thread reads only its parts' x and
+ * dy. `units` is an item's work in partial gradients (the direct kernel's output pixels; 1 for a Winograd
+ * tile): a part holds at least 64 of them, the partial sums' extra cost under about 1/64 of the products;
+ * there are at most {@link GRADIENT_PARTS} parts and {@link GRADIENT_PART_BYTES} of partial sums; `items`
+ * (one part) where there would be one. A function of the shapes only, never of the thread count: the parts
+ * fix the order of every sum, the same bits on any number of threads.
+ */
+export function gradientPartSize(items: number, units: number, partial: number): number {
+  const parts = Math.min(GRADIENT_PARTS, items, Math.floor((items * units) / 64), Math.floor(GRADIENT_PART_BYTES / (4 * partial)));
   return parts <= 1 ? items : Math.ceil(items / parts);
 }
 

@@ -176,7 +176,7 @@ export function winogradFilterGrad(backend: WasmBackend, x: TensorInfo, dy: Tens
   const tilesW = Math.ceil(ow / 2);
   const tiles = n * tilesH * tilesW;
   const ahead = runsAhead(backend);
-  const perPart = gradientPartSize(tiles, 1);
+  const perPart = gradientPartSize(tiles, 1, 16 * c * co);
   if (perPart < tiles) {
     const parts = Math.ceil(tiles / perPart);
     const group = Math.min(perPart, Math.max(4, Math.floor(PART_GROUP_BYTES / (16 * 4 * (c + co)))));
