@@ -45,11 +45,10 @@ function matMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo 
 /**
  * dW [kh, kw, inC, outC] of a conv2d, from x and dy (both NHWC here): detkit's direct kernel (`filterGrad`),
  * which sums x at each tap times dy where they lie, without an im2col copy or a packed operand, behind the
- * step (./deferred). A batch of several images is summed by parts (`filterGradParts`, see
- * gradientPartSize: whole images, each part its own [K, outC] sum, added in part order by `columnSums`), so that each thread
- * reads only its parts' x and dy; split by rows of dW instead, every thread streamed all of dy from memory
- * once per chunk (the SSD step's filter gradients took 1.6x their 1-thread CPU on 2 threads). One image is
- * split by rows of dW.
+ * step (./deferred). A batch of several images is summed by parts (`filterGradParts`, see gradientPartSize:
+ * whole images, each part its own [K, outC] sum, added in part order by `columnSums`), so that each thread
+ * reads only its parts' x and dy; split by rows of dW instead, every chunk streamed all of dy from memory
+ * (the SSD step's filter gradients took 1.6x their 1-thread CPU on 2 threads). One part is split by rows.
  */
 function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, filterShape: number[], attrs: Conv2DBackpropAttrs): TensorInfo {
   const info = nhwcConvInfo(x.shape, filterShape, attrs);
@@ -69,15 +68,15 @@ function filterGradNhwc(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, fil
     return dw;
   }
   const parts = Math.ceil(n / perPart);
-  // Row bands within a part where there are fewer parts than chunks for the threads (no effect on the sums).
-  const bands = Math.max(1, Math.ceil((2 * kernelThreadCount(backend)) / parts));
-  const bandRows = Math.ceil(k / bands / align) * align;
+  // Bands of rows within a part where there are fewer parts than two per thread (no effect on the sums).
+  const bandRows = Math.ceil(k / Math.max(1, Math.ceil((2 * kernelThreadCount(backend)) / parts)) / align) * align;
+  const bands = Math.ceil(k / bandRows);
   const sums = backend.makeOutput([parts, k * co], 'float32');
-  const args = [...operands, addressOf(backend, sums), perPart, Math.ceil(k / bandRows), bandRows];
+  const args = [...operands, addressOf(backend, sums), perPart, bands, bandRows];
   runDeferred(
     backend,
     [
-      { kernel: 'filterGradParts', args, total: parts * Math.ceil(k / bandRows), align: 1, work: p * k },
+      { kernel: 'filterGradParts', args, total: parts * bands, align: 1, work: p * k },
       { kernel: 'columnSums', args: [addressOf(backend, sums), parts, k * co, addressOf(backend, dw)], total: k * co, align: 16, work: parts * k * co },
     ],
     { outputs: [dw], reads: [x, dy], scratch: [sums] },
