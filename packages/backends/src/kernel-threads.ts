@@ -226,6 +226,8 @@ export interface KernelThreads {
   defer(name: string, args: readonly number[], total: number, align: number, reserve?: number, after?: readonly number[]): number | undefined;
   /** True once queued call `call` is done. */
   done(call: number): boolean;
+  /** Chunks of queued calls the calling thread has run so far, completing reads (for tests). */
+  readonly callerChunks: number;
   /** Runs the queued calls `call` needs (the calls its `after` names, and theirs) on this thread with the helpers until `call` is done. */
   complete(call: number): void;
   /** The kernel of the first done queued call in [from, to] a chunk of which threw (forgotten once asked), or undefined. */
@@ -334,6 +336,7 @@ export function startKernelThreads(
    * whose `after` calls are done (as a helper picks one); false where there is none. Calls whose chunks are
    * all taken stay so: `from.start` moves past them, so a long wait does not look at them again.
    */
+  let callerChunks = 0;
   const runQueuedChunk = (calls: readonly number[], from: { start: number }): boolean => {
     for (; from.start < calls.length; from.start++) {
       const i = calls[from.start]!;
@@ -360,6 +363,7 @@ export function startKernelThreads(
       for (let a = 0; a < argc; a++) args[a] = queue[r + R_ARGS + a]!;
       args[argc] = k * chunk;
       args[argc + 1] = Math.min(total, (k + 1) * chunk);
+      callerChunks++;
       try {
         run(names[queue[r + R_FUNCTION]!]!, args);
       } catch {
@@ -477,6 +481,9 @@ export function startKernelThreads(
     done(call) {
       retireDone();
       return completed > call || isDone(call);
+    },
+    get callerChunks() {
+      return callerChunks;
     },
     complete(call) {
       retireDone();

@@ -7,7 +7,7 @@ import { ADAM_KERNEL, BATCH_NORM_TRAIN_KERNELS, InvalidArgumentError, MOVING_AVE
 import { boxIou } from '@detkit/boxes';
 import { roiAlign } from '@detkit/heads';
 import { pendingJobs, runDeferred, RUN_AHEAD_FLAG } from '../../src/deferred';
-import { splitOnKernelThreads } from '../../src/wasm-backend';
+import { kernelThreads, splitOnKernelThreads } from '../../src/wasm-backend';
 import { backendInfo, useBackend } from '../../src/index';
 
 const threads = Number(process.argv[2]);
@@ -235,16 +235,20 @@ const runAhead = (() => {
     return out;
   };
   const long = { inPlace: chain(false), ahead: chain(true) };
-  // Reading a result completes only the calls it needs: 30 independent Adds queued first, which the read
-  // does not need, are still (almost all) pending after an Add queued after them has been read; taking the
-  // queue oldest first, the read would have run them all (on 2 threads; nothing queues on 1).
+  // Reading a result completes only the calls it needs: of 30 independent Adds queued first and one Add
+  // queued after them, reading the last runs chunks of that one only on the calling thread (at most its 8);
+  // taking the queue oldest first, it ran chunks of the others too, those the helper had not taken (on 2
+  // threads; nothing queues on 1). How many the helper finished meanwhile depends on the machine's load.
   const unneeded = (() => {
     tf.env().set(RUN_AHEAD_FLAG, true);
     // 2 MiB each: the 30 take the helper several milliseconds, longer than queueing them and the read.
     const inputs = Array.from({ length: 31 }, (_, i) => tf.randomNormal([1 << 19], 0, 1, 'float32', 40 + i));
     const sums = inputs.slice(1).map((t, i) => tf.add(t, inputs[i]!));
     const last = tf.add(inputs[0]!, inputs[30]!);
+    const threadsOf = kernelThreads(tf.backend() as never);
+    const chunksBefore = threadsOf?.callerChunks ?? 0;
     const lastData = last.dataSync() as Float32Array;
+    const callerChunks = (threadsOf?.callerChunks ?? 0) - chunksBefore;
     const pendingAfterRead = pendingJobs(tf.backend() as never);
     const lastBits = hashBits(lastData);
     const bits = [lastBits, ...sums.map((t) => hashBits(t.dataSync() as Float32Array))];
@@ -252,7 +256,7 @@ const runAhead = (() => {
     const inPlace = tf.tidy(() => [tf.add(inputs[0]!, inputs[30]!), ...inputs.slice(1).map((t, i) => tf.add(t, inputs[i]!))].map((t) => hashBits(t.dataSync() as Float32Array)));
     tf.env().set(RUN_AHEAD_FLAG, true);
     tf.dispose([...inputs, ...sums, last]);
-    return { pendingAfterRead, same: bits.every((b, i) => b === inPlace[i]) };
+    return { callerChunks, pendingAfterRead, same: bits.every((b, i) => b === inPlace[i]) };
   })();
   return { inPlace, ahead, long, unneeded };
 })();
