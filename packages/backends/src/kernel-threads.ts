@@ -331,12 +331,13 @@ export function startKernelThreads(
     }
     return [...seen].sort((a, b) => a - b);
   };
+  /** Chunks of queued calls this thread has run (KernelThreads.callerChunks). */
+  let callerChunks = 0;
   /**
    * Runs one chunk of the first of `calls` (queued, in queue order) from `from.start` that has chunks left and
    * whose `after` calls are done (as a helper picks one); false where there is none. Calls whose chunks are
    * all taken stay so: `from.start` moves past them, so a long wait does not look at them again.
    */
-  let callerChunks = 0;
   const runQueuedChunk = (calls: readonly number[], from: { start: number }): boolean => {
     for (; from.start < calls.length; from.start++) {
       const i = calls[from.start]!;

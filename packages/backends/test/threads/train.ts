@@ -241,7 +241,8 @@ const runAhead = (() => {
   // threads; nothing queues on 1). How many the helper finished meanwhile depends on the machine's load.
   const unneeded = (() => {
     tf.env().set(RUN_AHEAD_FLAG, true);
-    // 2 MiB each: the 30 take the helper several milliseconds, longer than queueing them and the read.
+    // 2 MiB each: the 30 keep the helper busy for several milliseconds, so that oldest-first completion
+    // would find some of them still untaken at the read.
     const inputs = Array.from({ length: 31 }, (_, i) => tf.randomNormal([1 << 19], 0, 1, 'float32', 40 + i));
     const sums = inputs.slice(1).map((t, i) => tf.add(t, inputs[i]!));
     const last = tf.add(inputs[0]!, inputs[30]!);
