@@ -418,12 +418,24 @@ async function childMain(selected, threads) {
 }
 
 /** Rounds of {@link helperOffOn}: each times one step with the helper off and one with it on. */
-const OFF_ON_ROUNDS = 10;
+const OFF_ON_ROUNDS = 20;
+/**
+ * Untimed rounds of {@link helperOffOn} first (each two steps a side): the child has run only the helpers-on
+ * path so far, and V8 compiles the other one, and recompiles what both share, on its background threads
+ * for the first rounds, which takes CPU from the helpers-on steps only (with the helpers off the second core
+ * is free for it). Measured 2026-12-06 (apps/bench-style child, 10 timed rounds, off / on; separate runs):
+ * SSD 1.49, 1.53, 1.69, 1.70 with no such rounds, 1.90 and 1.87 after 6, 1.77, 1.67, 1.67 and 1.72 after
+ * 15; Faster R-CNN 1.59 and 1.64 with none, 1.76 and 1.69 after 15. V8's threads took 9-14 ms of CPU a
+ * helpers-on step with none, 3-8 after 6, 4-24 after 15 (late compiles of large functions, 30-50 ms each, in
+ * some runs): more timed rounds average those out.
+ */
+const OFF_ON_WARMUP_ROUNDS = 10;
 
 /**
  * `w`'s step in this (N-thread) process with detkit's kernel threads off and on in turns (@detkit/backends'
  * `DETKIT_KERNEL_THREADS` flag: off runs every kernel on the calling thread, as on 1 thread, with XNNPACK's
- * pool at one thread in Node either way), one untimed step after each switch: medians and fastest in ms.
+ * pool at one thread in Node either way), after {@link OFF_ON_WARMUP_ROUNDS} untimed rounds, one untimed
+ * step after each switch: medians and fastest in ms.
  * A 1-thread process runs on the core it starts on, and this VM's two vCPUs differ (about 92 against 111
  * ms an SSD step, backends README): comparing within one process leaves out which core another process
  * got; on Linux the calling thread is also pinned to each CPU in turn, round by round (unpinned after), and
@@ -440,6 +452,13 @@ async function helperOffOn(w, packages, hostInputs) {
   const cpus = os.cpus().length;
   let pinned = false;
   try {
+    for (let round = 0; round < OFF_ON_WARMUP_ROUNDS; round++) {
+      for (const side of ['off', 'on']) {
+        tf.env().set('DETKIT_KERNEL_THREADS', side === 'on');
+        tf.dispose(prepared.call());
+        tf.dispose(prepared.call());
+      }
+    }
     for (let round = 0; round < OFF_ON_ROUNDS; round++) {
       const at = pinForRound(process.pid, round);
       pinned ||= at >= 0;

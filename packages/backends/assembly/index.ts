@@ -1231,25 +1231,29 @@ export function winogradFilterGradOutput(m: usize, c: i32, k: i32, dw: usize, r0
 /**
  * {@link winogradInput}, {@link winogradProducts} and {@link winogradOutput} in one call, unit by unit: unit r
  * is tiles [r * unitTiles, (r + 1) * unitTiles) of the group (unitTiles a multiple of 4), whose transformed
- * patches and products it writes and reads back while they are in cache. For filters whose transform `u`
- * fits a core's L2 cache (each unit reads all of it); the results are those of the three calls. Units
- * [r0, r1) only.
+ * patches (v [16, unitTiles, c]) and products (m [16, unitTiles, k]) it writes and reads back while they
+ * are in cache. For filters whose transform `u` fits a core's L2 cache (each unit reads all of it). The
+ * units of a call [r0, r1) share one unit's scratch, unit r0's (`v` + r0 * 16 * unitTiles * c floats, `m`
+ * likewise: a call's units run on one thread, and no two calls have the same r0), so the units after the
+ * first write to lines already in cache instead of streaming the whole group's transforms through memory;
+ * `v` and `m` hold 16 * c (and 16 * k) floats for each tile of the group rounded up to whole units. The
+ * results are those of the three calls over the group, bit for bit (the same products of each tile, in the
+ * same blocks of four).
  */
 export function winogradConvUnits(
   x: usize, tBase: i32, count: i32, h: i32, w: i32, c: i32, pt: i32, pl: i32, tilesH: i32, tilesW: i32,
   v: usize, u: usize, k: i32, m: usize, outH: i32, outW: i32, bias: usize, relu: i32, y: usize, unitTiles: i32,
   r0: i32, r1: i32,
 ): void {
-  const blocks = (count + 3) >> 2;
+  const vUnit = v + <usize>r0 * 16 * <usize>unitTiles * (<usize>c << 2);
+  const mUnit = m + <usize>r0 * 16 * <usize>unitTiles * (<usize>k << 2);
   for (let r = r0; r < r1; r++) {
     const t0 = r * unitTiles;
-    const t1 = min(count, t0 + unitTiles);
-    if (t1 <= t0) continue;
-    winogradInput(x, tBase, count, h, w, c, pt, pl, tilesH, tilesW, v, t0, t1);
-    const b0 = t0 >> 2;
-    const b1 = (t1 + 3) >> 2;
-    for (let e = 0; e < 16; e++) winogradProducts(v, u, count, c, k, m, e * blocks + b0, e * blocks + b1);
-    winogradOutput(m, tBase, count, tilesH, tilesW, k, outH, outW, bias, relu, y, t0, t1);
+    const tiles = min(count, t0 + unitTiles) - t0;
+    if (tiles <= 0) continue;
+    winogradInput(x, tBase + t0, tiles, h, w, c, pt, pl, tilesH, tilesW, vUnit, 0, tiles);
+    winogradProducts(vUnit, u, tiles, c, k, mUnit, 0, 16 * ((tiles + 3) >> 2));
+    winogradOutput(mUnit, tBase + t0, tiles, tilesH, tilesW, k, outH, outW, bias, relu, y, 0, tiles);
   }
 }
 

@@ -101,13 +101,15 @@ function transformedConv(
   const y = backend.makeOutput(outShape, 'float32');
   if (tiles === 0) return { y, phases: [], scratch: [] };
   const group = Math.min(tiles, groupTiles(c, k));
-  const v = backend.makeOutput([16 * group * c], 'float32');
-  const m = backend.makeOutput([16 * group * k], 'float32');
-  const [vp, mp, yp] = [v, m, y].map((t) => addressOf(backend, t)) as [number, number, number];
   // A filter transform that fits a core's L2 cache: one call, a few tiles at a time through all three steps
   // (one wait for the helpers instead of three; the tiles' transforms stay in cache). A larger one: each
   // step over the whole group, so that each point's filter is read once per block of four tiles.
   const fused = 16 * c * k * 4 <= FUSED_FILTER_BYTES;
+  // The fused path's scratch is laid out by units (see winogradConvUnits): the group rounded up to whole units.
+  const scratchTiles = fused ? Math.ceil(group / UNIT_TILES) * UNIT_TILES : group;
+  const v = backend.makeOutput([16 * scratchTiles * c], 'float32');
+  const m = backend.makeOutput([16 * scratchTiles * k], 'float32');
+  const [vp, mp, yp] = [v, m, y].map((t) => addressOf(backend, t)) as [number, number, number];
   const phases: Phase[] = [];
   for (let first = 0; first < tiles; first += group) {
     const count = Math.min(group, tiles - first);
