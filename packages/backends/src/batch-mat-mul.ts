@@ -6,19 +6,22 @@
  *
  * This kernel transposes explicitly (a memory-bound pass) and runs the product as one call: detkit's
  * direct convolution kernel (a 1x1 convolution, B packed when large; same bits as XNNPACK's, 1.2-1.3x
- * faster, split over the kernel threads) where both sides are multiples of 4 and the product runs over at
- * least 16 terms, XNNPACK's otherwise. Batches of A against one B are stacked into one taller matrix, and
+ * faster, split over the kernel threads) where A's rows are a multiple of 4 and the product runs over at
+ * least 16 terms or B is small (not packed), XNNPACK's otherwise. Batches of A against one B are stacked into one taller matrix, and
  * equal-size batches run as one call per batch. Small products, where a call's overhead dominates, keep
  * tfjs's own path.
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { convForward } from './conv2d';
+import { convForward, PACK_MIN_BYTES_FLAG } from './conv2d';
 import { addressOf, disposeAll, replacing, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 /** Below this many multiply-adds (per call) tfjs's own kernel is used as it is. */
 const MIN_FAST_MACS = 4096;
-/** Products over fewer terms than this keep XNNPACK's kernel (packing B costs more than the product saves). */
+/**
+ * Products over fewer terms than this keep XNNPACK's kernel where B is large enough to be packed first
+ * (packing costs more than the product saves); a small B is read where it lies, for any number of terms.
+ */
 const MIN_DIRECT_K = 16;
 /** Batched products loop one XNNPACK call per batch only when each batch has at least this many multiply-adds. */
 const MIN_PER_BATCH_MACS = 32768;
@@ -37,14 +40,15 @@ function copyOut(backend: WasmBackend, src: TensorInfo, srcOffset: number, shape
 
 /**
  * A [1, m, k] x b [1, k, n] (+ bias [n], then a ReLU where `relu`) as detkit's direct kernel, or undefined
- * where it does not apply (m or n not a multiple of 4, fewer than 16 terms, a small product): A as a 1x1
- * convolution's input of m / 4 rows of 4 pixels, B its filter (./conv2d), each sum starting at the bias as
+ * where it does not apply (m not a multiple of 4, fewer than 16 terms of a packed B, a small product): A as a 1x1
+ * convolution's input of m / 4 rows of 4 pixels, B its filter (./conv2d; any n), each sum starting at the bias as
  * XNNPACK's do, in the same order, split over the kernel threads. `behind`: queued behind the step (./deferred).
  */
 function directProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo, bias: TensorInfo | undefined, relu: boolean, behind = false): TensorInfo | undefined {
   const [, m, k] = a.shape as [number, number, number];
   const n = b.shape[2]!;
-  if (m % 4 !== 0 || n % 4 !== 0 || k < MIN_DIRECT_K || m * n * k < MIN_FAST_MACS) return undefined;
+  const packed = k * n * 4 > tf.env().getNumber(PACK_MIN_BYTES_FLAG);
+  if (m % 4 !== 0 || (k < MIN_DIRECT_K && packed) || m * n * k < MIN_FAST_MACS) return undefined;
   const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), bias, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], relu, behind);
   y.shape = [1, m, n];
   return y;

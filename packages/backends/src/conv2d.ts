@@ -5,8 +5,8 @@
  * bias; taps, then input channels, in order). XNNPACK runs the convolution on its own thread pool, whose
  * threads spin between calls and compete with detkit's kernel threads for the cores; this kernel shares
  * the kernel threads with the convolution's gradients. NHWC with dilation 1, no bias or a bias of one value
- * per output channel, a linear or ReLU activation and a multiple of 4 output channels; anything else runs
- * tfjs-backend-wasm's kernel.
+ * per output channel, a linear or ReLU activation (any number of output channels: the last ones that do not
+ * fill a vector, one at a time, in the same order); anything else runs tfjs-backend-wasm's kernel.
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
@@ -33,8 +33,6 @@ function direct(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, bias: T
   if (attrs.dataFormat === 'NCHW' || !isOne(attrs.dilations) || (activation !== 'linear' && activation !== 'relu')) return undefined;
   if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4) return undefined;
   const outC = filter.shape[3]!;
-  // Output channels in whole groups of four (the kernel's vector lanes); others run XNNPACK's kernel.
-  if (outC % 4 !== 0) return undefined;
   if (bias !== undefined && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== outC)) return undefined;
   const info = nhwcConvInfo(x.shape, filter.shape, attrs);
   if (winogradApplies(info)) return winogradConv2D(backend, x, filter, bias, info, activation === 'relu');

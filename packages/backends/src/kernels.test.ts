@@ -82,14 +82,15 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
   ] as const)('Conv2DBackpropInput, NHWC: %s', (_name, inShape, filterShape, strides, pad) =>
     expectSameAsCpu('Conv2DBackpropInput', { dy: data(dyShape(inShape, filterShape, strides, pad), 31), filter: data([...filterShape], 32) }, { strides, pad, dataFormat: 'NHWC', inputShape: [...inShape] }));
 
-  // Conv2D and FusedConv2D are detkit's direct convolution where the output channels are a multiple of 4
-  // (4 pixels x 8 channels per tile, then 4 channels; edge pixels one at a time), tfjs's XNNPACK kernel
-  // otherwise; FusedConv2D adds a bias and a ReLU.
+  // Conv2D and FusedConv2D are detkit's direct convolution (4 pixels x 8 channels per tile, then 4 channels,
+  // then the last channels one at a time; edge pixels one at a time); FusedConv2D adds a bias and a ReLU.
   it.each([
     ['5 channels to 12, 3x3 stride 1 same', [2, 7, 9, 5], [3, 3, 5, 12], 1, 'same'],
     ['3 channels to 8, 3x3 stride 2 same', [2, 9, 10, 3], [3, 3, 3, 8], 2, 'same'],
     ['6 channels to 4, 5x5 stride 1 explicit', [1, 6, 7, 6], [5, 5, 6, 4], 1, [[0, 0], [2, 0], [1, 3], [0, 0]]],
-    ['4 channels to 6 (XNNPACK), 3x3 stride 2 valid', [1, 8, 7, 4], [3, 3, 4, 6], 2, 'valid'],
+    ['4 channels to 6, 3x3 stride 2 valid', [1, 8, 7, 4], [3, 3, 4, 6], 2, 'valid'],
+    ['16 channels to 9, 1x1 (an RPN objectness layer)', [2, 5, 6, 16], [1, 1, 16, 9], 1, 'valid'],
+    ['16 channels to 13, 3x3 stride 1 same (8 + 4 + 1)', [1, 6, 7, 16], [3, 3, 16, 13], 1, 'same'],
   ] as const)('Conv2D and FusedConv2D (bias, ReLU), NHWC: %s', async (_name, xShape, filterShape, strides, pad) => {
     const attrs = { strides, pad, dataFormat: 'NHWC', dilations: 1 };
     const x = data([...xShape], 33);
@@ -197,6 +198,33 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
     }
   });
 
+  // Output channels that are not a multiple of 4 (an RPN's 9 objectness logits, a box classifier's 5
+  // columns): the last ones are summed one at a time, in the same order as XNNPACK's. XNNPACK runs the same
+  // convolution when asked for dilation 2 (which a 1x1 filter does not use), so the bits are compared:
+  // packed and plain filters, 5 pixels a row (one group of 4 and one alone), a bias and a ReLU.
+  it.each([
+    ['64 channels to 9, plain', [2, 3, 5, 64], 9, 64 * 1024],
+    ['64 channels to 13 (8 + 4 + 1), packed', [1, 4, 5, 64], 13, 0],
+    ['1,100 channels to 5 (long sums)', [1, 4, 4, 1100], 5, 64 * 1024],
+  ] as const)('FusedConv2D 1x1, any output channels, the same bits as XNNPACK: %s', async (_name, xShape, outC, packMinBytes) => {
+    await useBackend('wasm');
+    tf.env().set('DETKIT_PACK_MIN_BYTES', packMinBytes);
+    try {
+      const x = data([...xShape], 71);
+      const filter = data([1, 1, xShape[3], outC], 72);
+      const bias = data([outC], 73);
+      const t = [tf.tensor(x.values, x.shape), tf.tensor(filter.values, filter.shape), tf.tensor(bias.values, bias.shape)] as const;
+      const run = (dilations: number) =>
+        tf.engine().runKernel('FusedConv2D', { x: t[0], filter: t[1], bias: t[2] }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations, activation: 'relu' } as never) as tf.Tensor;
+      const [detkit, xnnpack] = [run(1), run(2)];
+      expect(Array.from(await detkit.data())).toEqual(Array.from(await xnnpack.data()));
+      tf.dispose([detkit, xnnpack, ...t]);
+    } finally {
+      tf.env().set('DETKIT_PACK_MIN_BYTES', 64 * 1024);
+    }
+    await expectSameAsCpu('Conv2D', { x: data([...xShape], 71), filter: data([1, 1, xShape[3], outC], 72) }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 });
+  });
+
   it('DepthwiseConv2dNativeBackpropFilter, multiplier 3, explicit padding', () =>
     expectSameAsCpu(
       'DepthwiseConv2dNativeBackpropFilter',
@@ -232,7 +260,8 @@ describe('wasm training kernels against tfjs-backend-cpu', () => {
   it.each([
     ['bias and ReLU (detkit kernel)', [1, 12, 20], [1, 20, 28], 'relu'],
     ['bias, linear (detkit kernel)', [1, 16, 64], [1, 64, 8], 'linear'],
-    ["5 columns (tfjs-backend-wasm's kernel)", [1, 12, 20], [1, 20, 5], 'relu'],
+    ['5 columns (detkit kernel: a box classifier)', [1, 12, 20], [1, 20, 5], 'relu'],
+    ['13 rows (tfjs-backend-wasm\'s kernel)', [1, 13, 20], [1, 20, 28], 'linear'],
     ['no rows', [1, 0, 20], [1, 20, 28], 'relu'],
   ] as const)('_FusedMatMul: %s', (_name, aShape, bShape, activation) =>
     expectSameAsCpu('_FusedMatMul', { a: data([...aShape], 17), b: data([...bShape], 18), bias: data([bShape[2]], 19) }, { transposeA: false, transposeB: false, activation }),

@@ -1,10 +1,17 @@
 // toTensor's checks of JS arrays (issue 15): ragged rows, non-integer int32 values, `[]` with an empty
 // shape, and the value checks' magnitude limit.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { setupBackend } from './backend';
 import { MAX_INPUT_MAGNITUDE, assertFinite, assertValidBoxes, toTensor } from './checks';
 import { InvalidArgumentError, InvalidValueError, ShapeError } from './errors';
 import { tf } from './tf';
+
+/** Reads of tensor values by the checks (./kernels' peekValues, counted). */
+const peeks = vi.hoisted(() => ({ count: 0 }));
+vi.mock('./kernels', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./kernels')>();
+  return { ...real, peekValues: (t: Parameters<typeof real.peekValues>[0]) => (peeks.count++, real.peekValues(t)) };
+});
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -79,5 +86,23 @@ for (const backend of ['cpu', 'wasm'] as const) describe(`toTensor checks [${bac
     const fine = tf.tensor1d([1e15, -1e15]);
     expect(() => assertFinite('op', 'x', fine)).not.toThrow();
     tf.dispose([t, u, fine]);
+  });
+
+  it('data that passed is not read again; new data behind a variable is, and a failed check fails again', () => {
+    const anchors = tf.tensor2d([[0, 0, 4, 4], [2, 2, 8, 8]]);
+    const before = peeks.count;
+    for (let i = 0; i < 3; i++) assertValidBoxes('matchBoxes', 'anchors', anchors);
+    assertFinite('encodeBoxes', 'anchors', anchors);
+    tf.tidy(() => assertValidBoxes('matchBoxes', 'anchors', tf.reshape(anchors, [2, 4])));
+    expect(peeks.count - before).toBe(1);
+    const boxes = tf.variable(tf.tensor2d([[0, 0, 1, 1]]));
+    assertValidBoxes('boxIou', 'boxes1', boxes);
+    boxes.assign(tf.tensor2d([[0, 0, -1, 1]]));
+    expect((thrown(() => assertValidBoxes('boxIou', 'boxes1', boxes)) as InvalidValueError).message).toContain('x2 < x1');
+    boxes.assign(tf.tensor2d([[NaN, 0, 1, 1]]));
+    expect(() => assertFinite('op', 'x', boxes)).toThrow(InvalidValueError);
+    expect(() => assertFinite('op', 'x', boxes)).toThrow(InvalidValueError);
+    expect(peeks.count - before).toBe(5);
+    tf.dispose([anchors, boxes]);
   });
 });

@@ -172,21 +172,32 @@ function firstBadValue(values: ArrayLike<number>, width: number): { row: number;
 const HUGE_TEXT = 'beyond ±1e15 (MAX_INPUT_MAGNITUDE: float32 arithmetic on it would overflow)';
 
 /**
+ * The data of tensors that passed a value check, by check (keyed by `dataId`, which holds the values: tfjs
+ * never changes the values behind a data id, and a `tf.Variable`'s assign gives it a new one). A detector
+ * passes the same anchors to its matcher and box coder for every image of every step: they are read once.
+ * `finiteData` also holds what passed {@link assertValidBoxes}.
+ */
+const finiteData = new WeakSet<object>();
+const validBoxData = new WeakSet<object>();
+
+/**
  * Checks that every value of `t` is finite and within ±{@link MAX_INPUT_MAGNITUDE} (when value checks are
- * on); throws {@link InvalidValueError} naming the first offending row.
+ * on); throws {@link InvalidValueError} naming the first offending row. Data that passed before is not read again.
  */
 export function assertFinite(op: string, argument: string, t: tf.Tensor): void {
-  if (!valueChecks || t.size === 0) return;
+  if (!valueChecks || t.size === 0 || finiteData.has(t.dataId)) return;
   const bad = firstBadValue(peekValues(t), t.rank >= 2 ? t.size / (t.shape[0] as number) : 1);
   if (bad !== null) throw new InvalidValueError(op, argument, bad.huge ? `has a value ${HUGE_TEXT}` : 'has a NaN or infinite value', bad.row);
+  finiteData.add(t.dataId);
 }
 
 /**
  * Checks [N, 4] boxes in a (x1, y1, x2, y2)-ordered format: finite, within ±{@link MAX_INPUT_MAGNITUDE},
- * and x2 >= x1, y2 >= y1 (zero-size boxes are allowed). Throws {@link InvalidValueError} naming the first offending row.
+ * and x2 >= x1, y2 >= y1 (zero-size boxes are allowed). Throws {@link InvalidValueError} naming the first
+ * offending row. Data that passed before is not read again.
  */
 export function assertValidBoxes(op: string, argument: string, t: tf.Tensor): void {
-  if (!valueChecks || t.size === 0) return;
+  if (!valueChecks || t.size === 0 || validBoxData.has(t.dataId)) return;
   const v = peekValues(t);
   const bad = firstBadValue(v, 4);
   if (bad !== null) throw new InvalidValueError(op, argument, bad.huge ? `has a coordinate ${HUGE_TEXT}` : 'has a NaN or infinite coordinate', bad.row);
@@ -194,6 +205,8 @@ export function assertValidBoxes(op: string, argument: string, t: tf.Tensor): vo
     if ((v[i + 2] as number) < (v[i] as number)) throw new InvalidValueError(op, argument, 'has a box with x2 < x1', i / 4);
     if ((v[i + 3] as number) < (v[i + 1] as number)) throw new InvalidValueError(op, argument, 'has a box with y2 < y1', i / 4);
   }
+  validBoxData.add(t.dataId);
+  finiteData.add(t.dataId);
 }
 
 /**

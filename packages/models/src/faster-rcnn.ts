@@ -356,13 +356,14 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
   // The paper's normalisation divides by the anchor locations: anchors / anchors per location.
   const rpnLossOptions = { ...rpnRecipe.loss, anchorsPerLocation: numAnchors };
 
-  /** Backbone and RPN; proposals per image (constants). */
+  /** Backbone and RPN. */
   const stageOne = (images: tf.Tensor4D, phase: keyof PerPhase) => {
     const [feature] = backbone.apply(images, { training: phase === 'training' }) as [tf.Tensor4D];
-    const { objectness, deltas } = rpn.apply(feature);
-    const props = proposalLayer({ objectness, deltas, anchors, imageSizes: imageSize }, proposalPhases[phase]);
-    return { feature, objectness, deltas, proposals: props.boxes };
+    return { feature, ...rpn.apply(feature) };
   };
+  /** Proposals per image (constants) from stage one's outputs. */
+  const proposalsOf = (one: ReturnType<typeof stageOne>, phase: keyof PerPhase) =>
+    proposalLayer({ objectness: one.objectness, deltas: one.deltas, anchors, imageSizes: imageSize }, proposalPhases[phase]).boxes;
 
   /** RoIAlign over every image's boxes, then the box head. */
   const stageTwo = (feature: tf.Tensor4D, boxes: tf.Tensor2D[]) => {
@@ -398,9 +399,12 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
           tf.stack(rpnTargets.map((t) => t.regressionTargets)),
           rpnLossOptions,
         );
+        // Proposals after the RPN loss is queued: on wasm's kernel threads the helpers compute it while
+        // this thread picks the proposals (the proposal layer reads the RPN's outputs, detached).
+        const proposals = proposalsOf(one, 'training');
         // RoI heads: proposals + ground truth, matched and sampled.
         const roi = gt.map((g, i) =>
-          buildRoiTargets(one.proposals[i]!, g.boxes, g.classes, { rng, matcher: roiMatcher, sampler: roiHeads.sampler, weights: roiHeads.boxCoderWeights }),
+          buildRoiTargets(proposals[i]!, g.boxes, g.classes, { rng, matcher: roiMatcher, sampler: roiHeads.sampler, weights: roiHeads.boxCoderWeights }),
         );
         const two = stageTwo(one.feature, roi.map((r) => r.proposals));
         const roiParts = fastRcnnLoss(
@@ -423,8 +427,9 @@ export function createFasterRcnn(given: FasterRcnnOptions): FasterRcnn {
       return runDetections(
         () => {
           const one = stageOne(images, 'testing');
-          const two = stageTwo(one.feature, one.proposals);
-          const boxesPerImage = one.proposals.map((p) => p.shape[0]);
+          const proposals = proposalsOf(one, 'testing');
+          const two = stageTwo(one.feature, proposals);
+          const boxesPerImage = proposals.map((p) => p.shape[0]);
           return { classLogits: two.classLogits, boxDeltas: two.boxDeltas, referenceBoxes: two.rois, imageSizes: imageSize, boxesPerImage };
         },
         recipe.postprocess,
