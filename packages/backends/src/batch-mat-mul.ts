@@ -7,9 +7,9 @@
  * This kernel transposes explicitly (a memory-bound pass) and runs the product as one call: detkit's
  * direct convolution kernel (a 1x1 convolution, B packed when large; same bits as XNNPACK's, 1.2-1.3x
  * faster, split over the kernel threads) where A's rows are a multiple of 4 and the product runs over at
- * least 16 terms or B is small (not packed), XNNPACK's otherwise. Batches of A against one B are stacked into one taller matrix, and
- * equal-size batches run as one call per batch. Small products, where a call's overhead dominates, keep
- * tfjs's own path.
+ * least 16 terms or B is small (not packed), XNNPACK's otherwise. Batches of A against one B are stacked
+ * into one taller matrix, and equal-size batches run as one call per batch. Small products, where a call's
+ * overhead dominates, keep tfjs's own path.
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
