@@ -177,6 +177,22 @@ const CEILING_WINDOW_MS = 3000;
 const STEPPING_CHILD = process.env.DETKIT_BENCH_STEPPING_CHILD;
 
 /**
+ * Untimed steps a process takes before its steps are compared across thread counts (the stepping children
+ * of runTurns and runCeiling, and helperOffOn's process, for workloads with a speed-up bar): steps/s of
+ * training is a steady-state figure, and V8 takes hundreds of steps to settle. Measured 2026-12-06 (a
+ * Faster R-CNN trainer step on 2 threads, `--trace-opt`): 253 ms of optimizing compiles on V8's background
+ * threads over the 20 steps after 30 warm-up steps (12.7 ms a step), 170 ms after 150, 21 ms after 600;
+ * 724 compiles and 99 deoptimizations over the first 620 steps. Those threads take a core from the helper of
+ * a 2-thread process, while a 1-thread process leaves them the idle one: V8's threads used 12.1-12.4 ms of CPU
+ * a step with the helpers off after 30 steps and 3.0-3.1 after 500, and the one-process figure was 1.49 and
+ * 1.50 after 30 steps against 1.74 and 1.57 after 500 (separate runs, this VM's spells included).
+ */
+const STEADY_WARMUP_STEPS = 500;
+
+/** The untimed steps of a process stepping `w` before it is compared across thread counts. */
+const steadyWarmup = (w) => (w.threads?.speedup !== undefined ? STEADY_WARMUP_STEPS : (w.timing?.wasm?.warmupIterations ?? 3));
+
+/**
  * Stepping child mode: `w`'s step on `threads` wasm threads, its warm-up steps, then one line `ready`, then
  * one line `start end` (ms since the epoch) per step, until killed or orphaned.
  */
@@ -184,8 +200,7 @@ async function steppingChildMain(w, threads) {
   const packages = await loadPackages([w]);
   await (await backendActivator([], threads))('wasm');
   const prepared = await setUp(w, packages, inputTensors(w.inputs(createRandom(w.seed))));
-  // As many warm-up steps as the timed runs (workloads/training.mjs' STEADY_TRAINING_TIMING).
-  for (let i = 0; i < (w.timing?.wasm?.warmupIterations ?? 3); i++) tf.dispose(prepared.call());
+  for (let i = 0; i < steadyWarmup(w); i++) tf.dispose(prepared.call());
   process.stdout.write('ready\n');
   // Never outlive the parent: it kills this process when done, but it may itself be killed first.
   const parent = process.ppid;
@@ -215,6 +230,17 @@ function startSteppingChild(w, threads) {
     });
     child.on('exit', (status, signal) => signal === null && reject(new Error(`a ${threads}-thread stepping child for ${w.id} exited with status ${status}`)));
   });
+}
+
+/**
+ * startSteppingChild, the child paused (SIGSTOP) once it has warmed up and added to `children` (whose
+ * owner kills them): children started together warm up side by side, and none steps until it is let.
+ */
+async function startPaused(w, threads, children) {
+  const c = await startSteppingChild(w, threads);
+  c.child.kill('SIGSTOP');
+  children.push(c);
+  return c;
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -263,7 +289,9 @@ async function withSteppingChildren(workloads, measure) {
 async function runCeiling(workloads, n) {
   log(`detkit on wasm, ${n} 1-thread processes, side by side and one alone in turns (${CEILING_ROUNDS} x ${CEILING_WINDOW_MS} ms each):`);
   return withSteppingChildren(workloads, async (w, children) => {
-    for (let i = 0; i < n; i++) children.push(await startSteppingChild(w, 1));
+    // Warmed up side by side (untimed), each paused once it is ready.
+    await Promise.all(Array.from({ length: n }, () => startPaused(w, 1, children)));
+    for (const c of children) c.child.kill('SIGCONT');
     const alone = [];
     const together = [];
     for (let round = 0; round < CEILING_ROUNDS; round++) {
@@ -323,16 +351,15 @@ function meanOfMedians(groups) {
 async function runTurns(workloads, n) {
   log(`detkit on wasm, a 1-thread and a ${n}-thread process in turns (${TURNS_ROUNDS} x ${CEILING_WINDOW_MS} ms each):`);
   return withSteppingChildren(workloads, async (w, children) => {
-    children.push(await startSteppingChild(w, 1));
-    children[0].child.kill('SIGSTOP');
-    children.push(await startSteppingChild(w, n));
+    // Both warm up at once (untimed), each paused once it is ready.
+    const turn = await Promise.all([startPaused(w, 1, children), startPaused(w, n, children)]);
     // The 1-thread child's steps by the CPU its calling thread was pinned to (-1: not pinned).
     const one = new Map();
     const many = [];
     for (let round = 0; round < TURNS_ROUNDS; round++) {
-      const cpu = pinForRound(children[0].child.pid, round);
-      for (const [i, c] of children.entries()) {
-        children[1 - i].child.kill('SIGSTOP');
+      const cpu = pinForRound(turn[0].child.pid, round);
+      for (const [i, c] of turn.entries()) {
+        turn[1 - i].child.kill('SIGSTOP');
         c.child.kill('SIGCONT');
         const a = performance.timeOrigin + performance.now();
         await sleep(CEILING_WINDOW_MS);
@@ -434,8 +461,8 @@ const OFF_ON_WARMUP_ROUNDS = 10;
 /**
  * `w`'s step in this (N-thread) process with detkit's kernel threads off and on in turns (@detkit/backends'
  * `DETKIT_KERNEL_THREADS` flag: off runs every kernel on the calling thread, as on 1 thread, with XNNPACK's
- * pool at one thread in Node either way), after {@link OFF_ON_WARMUP_ROUNDS} untimed rounds, one untimed
- * step after each switch: medians and fastest in ms.
+ * pool at one thread in Node either way), after the process's steady-state warm-up ({@link steadyWarmup})
+ * and {@link OFF_ON_WARMUP_ROUNDS} untimed rounds, one untimed step after each switch: medians and fastest in ms.
  * A 1-thread process runs on the core it starts on, and this VM's two vCPUs differ (about 92 against 111
  * ms an SSD step, backends README): comparing within one process leaves out which core another process
  * got; on Linux the calling thread is also pinned to each CPU in turn, round by round (unpinned after), and
@@ -452,6 +479,8 @@ async function helperOffOn(w, packages, hostInputs) {
   const cpus = os.cpus().length;
   let pinned = false;
   try {
+    // This process has taken the timed runs' steps so far; the rest of its steady-state warm-up here.
+    for (let i = 0; i < steadyWarmup(w); i++) tf.dispose(prepared.call());
     for (let round = 0; round < OFF_ON_WARMUP_ROUNDS; round++) {
       for (const side of ['off', 'on']) {
         tf.env().set('DETKIT_KERNEL_THREADS', side === 'on');
@@ -607,7 +636,7 @@ function printThreadTable(workloads, counts, threaded) {
   });
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c) => c.map((v, i) => (i === 0 || i === c.length - 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
-  console.log(`\nOn ${counts.join(' and ')} cores: wasm Nt = one process on N threads (detkit's kernels split over them, weight gradients behind the step), timed after the 1-thread one; in turns = a warm 1-thread and a warm N-thread process, each running alone in turns (3 s windows; the 1-thread one's calling thread pinned to each CPU in turn), 1-thread step over N-thread step; 1 process = the N-thread process's step with detkit's helper threads off over on, in turns (the speed-up within one process, on its calling thread's core); dp Nr = N data-parallel replicas (worker threads, one wasm thread each, DDP semantics); N x 1t ceiling = N x a 1-thread child's step alone over N 1-thread children's side by side (what N cores give N independent copies of the step: a bound on any N-core design of one step); tv Nt = torch.set_num_threads(N); speed-ups over the same side's 1-thread time:`);
+  console.log(`\nOn ${counts.join(' and ')} cores: wasm Nt = one process on N threads (detkit's kernels split over them, weight gradients behind the step), timed after the 1-thread one; in turns = a 1-thread and an N-thread process, warm (${STEADY_WARMUP_STEPS} untimed steps each), each running alone in turns (3 s windows; the 1-thread one's calling thread pinned to each CPU in turn), 1-thread step over N-thread step; 1 process = the N-thread process's step with detkit's helper threads off over on, in turns after its own warm-up (the speed-up within one process, on its calling thread's core); dp Nr = N data-parallel replicas (worker threads, one wasm thread each, DDP semantics); N x 1t ceiling = N x a 1-thread child's step alone over N 1-thread children's side by side (what N cores give N independent copies of the step: a bound on any N-core design of one step); tv Nt = torch.set_num_threads(N); speed-ups over the same side's 1-thread time:`);
   console.log(line(head));
   console.log(widths.map((n) => '-'.repeat(n)).join('  '));
   for (const c of cells) console.log(line(c));
