@@ -40,9 +40,10 @@ function copyOut(backend: WasmBackend, src: TensorInfo, srcOffset: number, shape
 
 /**
  * A [1, m, k] x b [1, k, n] (+ bias [n], then a ReLU where `relu`) as detkit's direct kernel, or undefined
- * where it does not apply (m not a multiple of 4, fewer than 16 terms of a packed B, a small product): A as a 1x1
- * convolution's input of m / 4 rows of 4 pixels, B its filter (./conv2d; any n), each sum starting at the bias as
- * XNNPACK's do, in the same order, split over the kernel threads. `behind`: queued behind the step (./deferred).
+ * where it does not apply (m not a multiple of 4, fewer than 16 terms of a packed B, a small product): A
+ * as a 1x1 convolution's input of m / 4 rows of 4 pixels, B its filter (./conv2d; any n), each sum starting
+ * at the bias as XNNPACK's do, in the same order, split over the kernel threads. `behind`: queued behind the
+ * step (./deferred).
  */
 function directProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo, bias: TensorInfo | undefined, relu: boolean, behind = false): TensorInfo | undefined {
   const [, m, k] = a.shape as [number, number, number];

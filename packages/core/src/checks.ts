@@ -182,7 +182,8 @@ const validBoxData = new WeakSet<object>();
 
 /**
  * Checks that every value of `t` is finite and within ±{@link MAX_INPUT_MAGNITUDE} (when value checks are
- * on); throws {@link InvalidValueError} naming the first offending row. Data that passed before is not read again.
+ * on); throws {@link InvalidValueError} naming the first offending row. Data that passed before is not
+ * read again.
  */
 export function assertFinite(op: string, argument: string, t: tf.Tensor): void {
   if (!valueChecks || t.size === 0 || finiteData.has(t.dataId)) return;
