@@ -4,12 +4,13 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { setupBackend } from './backend';
 import { MAX_INPUT_MAGNITUDE, assertFinite, assertValidBoxes, toTensor } from './checks';
 import { InvalidArgumentError, InvalidValueError, ShapeError } from './errors';
+import type * as Kernels from './kernels';
 import { tf } from './tf';
 
 /** Reads of tensor values by the checks (./kernels' peekValues, counted). */
 const peeks = vi.hoisted(() => ({ count: 0 }));
 vi.mock('./kernels', async (importOriginal) => {
-  const real = await importOriginal<typeof import('./kernels')>();
+  const real = await importOriginal<typeof Kernels>();
   return { ...real, peekValues: (t: Parameters<typeof real.peekValues>[0]) => (peeks.count++, real.peekValues(t)) };
 });
 
