@@ -13,7 +13,7 @@
  */
 import { tf } from '@detkit/core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { convForward, PACK_MIN_BYTES_FLAG } from './conv2d';
+import { convForward, packsFilter } from './conv2d';
 import { addressOf, disposeAll, replacing, transposeInfo, withShape, type WasmBackend } from './wasm-backend';
 
 /** Below this many multiply-adds (per call) tfjs's own kernel is used as it is. */
@@ -48,8 +48,7 @@ function copyOut(backend: WasmBackend, src: TensorInfo, srcOffset: number, shape
 function directProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo, bias: TensorInfo | undefined, relu: boolean, behind = false): TensorInfo | undefined {
   const [, m, k] = a.shape as [number, number, number];
   const n = b.shape[2]!;
-  const packed = k * n * 4 > tf.env().getNumber(PACK_MIN_BYTES_FLAG);
-  if (m % 4 !== 0 || (k < MIN_DIRECT_K && packed) || m * n * k < MIN_FAST_MACS) return undefined;
+  if (m % 4 !== 0 || (k < MIN_DIRECT_K && packsFilter(k, n)) || m * n * k < MIN_FAST_MACS) return undefined;
   const y = convForward(backend, withShape(a, [1, m / 4, 4, k]), withShape(b, [1, 1, k, n]), bias, [1, m / 4, 4, k, 1, 1, 1, 1, 0, 0, m / 4, 4], relu, behind);
   y.shape = [1, m, n];
   return y;

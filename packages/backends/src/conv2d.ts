@@ -81,7 +81,7 @@ export function convForwardCall(
     base += output.offset * pixel;
   }
   const filterRows = kh * kw * c;
-  const pack = filterRows * outC * 4 > tf.env().getNumber(PACK_MIN_BYTES_FLAG);
+  const pack = packsFilter(filterRows, outC);
   const phases: Phase[] = [];
   let weights = filter;
   if (pack) {
@@ -116,6 +116,11 @@ export function convForward(backend: WasmBackend, x: TensorInfo, filter: TensorI
  */
 export const PACK_MIN_BYTES_FLAG = 'DETKIT_PACK_MIN_BYTES';
 tf.env().registerFlag(PACK_MIN_BYTES_FLAG, () => 64 * 1024);
+
+/** Whether {@link convForwardCall} packs a filter of `rows` x `columns` floats first (see PACK_MIN_BYTES_FLAG). */
+export function packsFilter(rows: number, columns: number): boolean {
+  return rows * columns * 4 > tf.env().getNumber(PACK_MIN_BYTES_FLAG);
+}
 
 /** Wraps tfjs-backend-wasm's `Conv2D` (`original`): detkit's kernel where it applies, the original elsewhere. */
 export function directConv2DConfig(original: KernelConfig): KernelConfig {
