@@ -6,10 +6,9 @@
  * 2 epochs). The kill cases run `detkit-train` as a child process (src/fault-child.ts, bundled here with
  * esbuild) and SIGKILL it; the others run in this process.
  */
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { createRandom, DetkitError, InvalidArgumentError } from '@detkit/core';
 import { encodePng, syntheticSample } from '@detkit/data';
 import { bundleForNode } from '@detkit/test-utils/bundle';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killChildren, metrics, runChild, sha, weightsSha, type ChildResult, type KillPlan } from './child-runs';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, readModel } from './checkpoint';
 import { CheckpointError, OutputFolderInUseError, ResumeMismatchError } from './errors';
 import { drawingNames, runDetect } from './run-detect';
@@ -33,66 +33,7 @@ let configFile = '';
 /** detkit-train flags of the tiny run (with `-o`). */
 const tinyArgs = (out: string) => ['-c', configFile, '--image-size', '64', '-b', '8', '-e', '2', '--train-limit', '16', '--val-limit', '8', '--lr', '0.01', '--warmup-steps', '1', '--draw', '2', '--no-progress', '-o', out];
 
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface KillPlan {
-  /** Pause (then SIGKILL) right after this file of this folder is written. */
-  pause?: { stage: 'checkpoint' | 'model'; dir: string; file: string };
-  /** SIGKILL this many ms after the child reports this step. */
-  afterStep?: { step: number; delayMs: number };
-}
-
-/** Child processes still running (a test that times out must not leave one behind). */
-const running = new Set<ChildProcess>();
-
-/** Runs a bundled entry point (train.js, detect.js, fault-child.js) as a child process. */
-function runChild(entry: string, args: readonly string[], plan: KillPlan = {}): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(bundleDir, entry), args, {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, ...(plan.pause ? { DETKIT_FAULT_PAUSE: JSON.stringify(plan.pause) } : {}) },
-    });
-    running.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('message', (m: { type: string; step?: number }) => {
-      if (m.type === 'paused') child.kill('SIGKILL');
-      if (m.type === 'step' && plan.afterStep && m.step === plan.afterStep.step) setTimeout(() => child.kill('SIGKILL'), plan.afterStep.delayMs);
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-const train = (args: readonly string[], plan?: KillPlan) => runChild('fault-child.js', args, plan);
-
-function sha(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** metrics.jsonl without its clock fields. */
-async function metrics(out: string): Promise<unknown[]> {
-  const text = await readFile(path.join(out, 'metrics.jsonl'), 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const r = JSON.parse(l) as Record<string, unknown>;
-      // Clock fields (steps/s, seconds, data wait, load average) differ from run to run; nothing else may.
-      for (const k of Object.keys(r)) if (/second|wait|^load$/i.test(k)) delete r[k];
-      return r;
-    });
-}
+const train = (args: readonly string[], plan?: KillPlan) => runChild(bundleDir, 'fault-child.js', args, plan);
 
 function temporaries(out: string): string[] {
   const list = (d: string) => (existsSync(d) ? readdirSync(d).filter((n) => n.startsWith('.tmp-')) : []);
@@ -113,7 +54,7 @@ async function expectResumesToReference(out: string): Promise<string> {
   const resumed = await train([...tinyArgs(out), '--resume']);
   expect(resumed.stderr).toBe('');
   expect(resumed.code).toBe(0);
-  expect(sha(await readFile(path.join(out, 'model', 'weights.bin')))).toBe(reference.weights);
+  expect(await weightsSha(out)).toBe(reference.weights);
   expect(await metrics(out)).toEqual(reference.metrics);
   expect(temporaries(out)).toEqual([]);
   expect((await listCheckpoints(out)).map((c) => path.basename(c.dir))).toEqual(['epoch-0001', 'epoch-0002']);
@@ -134,14 +75,12 @@ beforeAll(async () => {
   const run = await train(tinyArgs(reference.out));
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
-  reference.weights = sha(await readFile(path.join(reference.out, 'model', 'weights.bin')));
+  reference.weights = await weightsSha(reference.out);
   reference.metrics = await metrics(reference.out);
   expect(reference.metrics.filter((r) => (r as StepRecord).type === 'step')).toHaveLength(4);
 }, CHILD_TIMEOUT);
 
-afterEach(() => {
-  for (const child of running) child.kill('SIGKILL');
-});
+afterEach(killChildren);
 
 afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
@@ -271,7 +210,7 @@ describe('damaged checkpoint files: a CheckpointError naming the file, and --res
     expect(log).toMatch(/damaged checkpoint .*epoch-0002: .*weights\.bin: is 1000 bytes, manifest\.json records \d+ \(truncated\)/);
     expect(log).toMatch(/removed damaged checkpoint .*epoch-0002/);
     expect(log).toMatch(/resumed from .*epoch-0001, the newest intact checkpoint: 1 epoch\(s\), 2 step\(s\) done/);
-    expect(sha(await readFile(path.join(out, 'model', 'weights.bin')))).toBe(reference.weights);
+    expect(await weightsSha(out)).toBe(reference.weights);
     expect(await metrics(out)).toEqual(reference.metrics);
     await readCheckpoint(path.join(out, 'checkpoints', 'epoch-0002'));
   }, CHILD_TIMEOUT);
@@ -371,7 +310,7 @@ describe('output folders', () => {
     const newId = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')).runId;
     expect(newId).not.toBe(oldId);
     expect((await listCheckpoints(out)).map((c) => c.manifest?.runId)).toEqual([newId, newId]);
-    expect(sha(await readFile(path.join(out, 'model', 'weights.bin')))).toBe(reference.weights);
+    expect(await weightsSha(out)).toBe(reference.weights);
     expect(await readFile(path.join(out, 'notes.txt'), 'utf8')).toBe('mine');
   }, CHILD_TIMEOUT);
 
@@ -418,12 +357,12 @@ describe('the command line: exit status 2 and one line for bad folders and sizes
     const truncated = await copyRun('cli-truncated');
     await truncate(path.join(truncated, 'model', 'weights.bin'), 100);
     const [reused, outIsFile, hugeSize, mismatch, detectToFile, detectTruncated] = await Promise.all([
-      runChild('train.js', tinyArgs(reference.out)),
-      runChild('train.js', tinyArgs(file)),
-      runChild('train.js', [...tinyArgs(path.join(work, 'huge')), '--image-size', '1000000000']),
-      runChild('train.js', [...tinyArgs(reference.out), '--resume', '--image-size', '96']),
-      runChild('detect.js', ['-m', reference.out, '-o', file, image]),
-      runChild('detect.js', ['-m', truncated, '-o', path.join(work, 'cli-detect'), image]),
+      runChild(bundleDir, 'train.js', tinyArgs(reference.out)),
+      runChild(bundleDir, 'train.js', tinyArgs(file)),
+      runChild(bundleDir, 'train.js', [...tinyArgs(path.join(work, 'huge')), '--image-size', '1000000000']),
+      runChild(bundleDir, 'train.js', [...tinyArgs(reference.out), '--resume', '--image-size', '96']),
+      runChild(bundleDir, 'detect.js', ['-m', reference.out, '-o', file, image]),
+      runChild(bundleDir, 'detect.js', ['-m', truncated, '-o', path.join(work, 'cli-detect'), image]),
     ]);
     for (const r of [reused, outIsFile, hugeSize, mismatch, detectToFile]) {
       oneLine(r);
